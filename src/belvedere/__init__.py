@@ -1,0 +1,3 @@
+"""Belvedere: self-hostable product & web analytics."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,127 @@
+"""Use cases for organisations and projects. Keyword-only, never commit: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from belvedere.accounts.keys import hash_key, new_api_key, new_write_key
+from belvedere.accounts.models import ApiKey, Organisation, Project
+from belvedere.accounts.settings import ProjectSettings, check_timezone
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    """What the ingest path needs to know about a project, detached from the ORM session."""
+
+    id: int
+    organisation_id: int
+    name: str
+    timezone: str
+    settings: ProjectSettings
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedProject:
+    project: ProjectInfo
+    write_key: str
+    api_key: str
+
+
+def _info(project: Project) -> ProjectInfo:
+    return ProjectInfo(
+        id=project.id,
+        organisation_id=project.organisation_id,
+        name=project.name,
+        timezone=project.timezone,
+        settings=ProjectSettings.parse(project.settings),
+    )
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:100] or "org"
+
+
+def get_or_create_organisation(session: Session, *, name: str) -> Organisation:
+    slug = slugify(name)
+    org = session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        org = Organisation(name=name, slug=slug)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def create_project(
+    session: Session,
+    *,
+    organisation: str,
+    name: str,
+    timezone: str = "UTC",
+    settings: ProjectSettings | None = None,
+) -> CreatedProject:
+    check_timezone(timezone)
+    org = get_or_create_organisation(session, name=organisation)
+    project = Project(
+        organisation_id=org.id,
+        name=name,
+        timezone=timezone,
+        write_key=new_write_key(),
+        settings=(settings or ProjectSettings()).model_dump(exclude_none=True),
+    )
+    session.add(project)
+    session.flush()
+    api_key = issue_api_key(session, project_id=project.id, label="default read key")
+    return CreatedProject(project=_info(project), write_key=project.write_key, api_key=api_key)
+
+
+def find_project_by_write_key(session: Session, *, write_key: str) -> ProjectInfo | None:
+    project = session.scalar(select(Project).where(Project.write_key == write_key))
+    return _info(project) if project else None
+
+
+def find_project_by_api_key(session: Session, *, api_key: str) -> ProjectInfo | None:
+    """The project a live read key belongs to; records its use."""
+    key = session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None))
+    )
+    if key is None:
+        return None
+    key.last_used_at = datetime.now(UTC)
+    project = session.get(Project, key.project_id)
+    return _info(project) if project else None
+
+
+def get_project(session: Session, *, project_id: int) -> ProjectInfo | None:
+    project = session.get(Project, project_id)
+    return _info(project) if project else None
+
+
+def list_projects(session: Session) -> list[tuple[ProjectInfo, str, str]]:
+    """Every project with its organisation name and (public) write key."""
+    rows = session.execute(
+        select(Project, Organisation.name).join(Organisation).order_by(Project.id)
+    ).all()
+    return [(_info(p), org_name, p.write_key) for p, org_name in rows]
+
+
+def issue_api_key(session: Session, *, project_id: int, label: str) -> str:
+    """A new read key for the project; the only time the key is visible is this return value."""
+    api_key = new_api_key()
+    session.add(ApiKey(project_id=project_id, label=label, prefix=api_key[:10], key_hash=hash_key(api_key),
+                       scopes="read"))
+    session.flush()
+    return api_key
+
+
+def find_project(session: Session, *, organisation: str, name: str) -> tuple[ProjectInfo, str] | None:
+    """A project by organisation and project name, with its write key."""
+    row = session.execute(
+        select(Project).join(Organisation).where(Organisation.slug == slugify(organisation), Project.name == name)
+    ).scalar_one_or_none()
+    return (_info(row), row.write_key) if row else None

@@ -1,0 +1,104 @@
+"""The ASGI application: a lean dispatcher sends capture traffic to the plain ASGI handler and everything
+else to FastAPI; one wrapper times every request for the latency histogram."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from belvedere import __version__
+from belvedere.config import Settings
+from belvedere.runtime import Runtime
+from belvedere.web import api_events, api_ops
+from belvedere.web.capture import CaptureEndpoint
+from belvedere.web.errors import STATUS_CODES, error_body
+
+CAPTURE_PATH = "/api/v1/capture"
+
+
+def _json_error(status: int, code: str, message: str, details: Any = None,
+                headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(code, message, details), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime:
+            await asyncio.to_thread(runtime.start)
+        upkeep = asyncio.create_task(runtime.maintain_forever())
+        try:
+            yield
+        finally:
+            upkeep.cancel()
+            if manage_runtime:
+                await asyncio.to_thread(runtime.stop)
+
+    api = FastAPI(
+        title="Belvedere",
+        version=__version__,
+        description="Self-hostable product & web analytics. Events go to `POST /api/v1/capture` "
+        "(see docs/api.md); everything else is described here.",
+        lifespan=lifespan,
+    )
+    api.state.runtime = runtime
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        return _json_error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return _json_error(422, "invalid_request", "The request is not valid; see details.", details)
+
+    api.include_router(api_ops.router)
+    api.include_router(api_events.router)
+    return api
+
+
+class BelvedereApp:
+    def __init__(self, runtime: Runtime, *, manage_runtime: bool = True) -> None:
+        self.runtime = runtime
+        self.api = build_api(runtime, manage_runtime=manage_runtime)
+        settings = runtime.settings
+        self.capture = CaptureEndpoint(
+            service=runtime.ingest,
+            projects=runtime.projects,
+            settings=settings.ingest,
+            retry_after_seconds=settings.spool.retry_after_seconds,
+        )
+        self._latency = runtime.metrics.http_seconds
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_and_note(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        capture = scope["path"] == CAPTURE_PATH
+        try:
+            await (self.capture if capture else self.api)(scope, receive, send_and_note)
+        finally:
+            route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
+            self._latency.labels(scope["method"], route, str(status[0])).observe(time.perf_counter() - started)
+
+
+def create_app(settings: Settings | None = None) -> BelvedereApp:
+    return BelvedereApp(Runtime(settings or Settings()))

@@ -1,0 +1,97 @@
+"""`belvedere demo`: a demo organisation with two projects and months of realistic history, then serve."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from belvedere.accounts.service import ProjectInfo, create_project, find_project, issue_api_key
+from belvedere.app import BelvedereApp
+from belvedere.cli.common import load_settings
+from belvedere.cli.serve import run_server
+from belvedere.demo.generator import generate
+from belvedere.platform.db import transaction
+from belvedere.runtime import Runtime
+
+DEMO_ORG = "Demo"
+DEMO_PROJECTS = {"propmanager": ("PropManager", "Europe/Paris"), "aichat": ("AI Chat", "Europe/Paris")}
+
+
+def _demo_projects(runtime: Runtime) -> dict[str, tuple[ProjectInfo, str, str]]:
+    """(project, write key, fresh read key) per demo product, creating the projects on first run."""
+    found: dict[str, tuple[ProjectInfo, str, str]] = {}
+    with transaction(runtime.sessions) as session:
+        for product, (name, timezone) in DEMO_PROJECTS.items():
+            existing = find_project(session, organisation=DEMO_ORG, name=name)
+            if existing is None:
+                created = create_project(session, organisation=DEMO_ORG, name=name, timezone=timezone)
+                found[product] = (created.project, created.write_key, created.api_key)
+            else:
+                project, write_key = existing
+                found[product] = (project, write_key, issue_api_key(session, project_id=project.id, label="demo"))
+    return found
+
+
+def load_history(runtime: Runtime, projects: dict[str, ProjectInfo], *, events: int, seed: int) -> int:
+    """Feed generated history through the real ingest pipeline, then wait until it is all stored."""
+    pending: dict[str, list[object]] = {product: [] for product in projects}
+    accepted = 0
+    columns = (TextColumn("[bold]generating history"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns) as progress:
+        task = progress.add_task("history", total=events)
+        for item in generate(seed=seed, events=events):
+            batch = pending[item.product]
+            batch.append(item.payload)
+            if len(batch) >= 1000:
+                accepted += runtime.ingest.capture_sync(projects[item.product], batch).accepted
+                progress.advance(task, len(batch))
+                pending[item.product] = []
+        for product, batch in pending.items():
+            if batch:
+                accepted += runtime.ingest.capture_sync(projects[product], batch).accepted
+                progress.advance(task, len(batch))
+        progress.update(task, completed=events)
+    while runtime.spool.depth_bytes:
+        time.sleep(0.05)
+    return accepted
+
+
+def demo(
+    events: Annotated[int, typer.Option(min=0, help="Events of history to generate on first run")] = 200_000,
+    seed: Annotated[int, typer.Option(help="Seed of the history generator")] = 42,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    serve: Annotated[bool, typer.Option(help="Serve after loading (--no-serve just loads)")] = True,
+) -> None:
+    """Create a demo organisation with two projects, generate realistic history, serve, print the keys."""
+    settings = load_settings(host, port)
+    runtime = Runtime(settings)
+    try:
+        runtime.start()
+    except Exception as exc:
+        if "lock" in str(exc).lower():
+            typer.secho(f"The event store {settings.event_store_path} is in use: is a server already running?",
+                        fg="red", err=True)
+            raise typer.Exit(1) from None
+        raise
+    try:
+        found = _demo_projects(runtime)
+        projects = {product: info for product, (info, _, _) in found.items()}
+        stored = sum(runtime.store.count_events(project_id=p.id) for p in projects.values())
+        if stored == 0 and events > 0:
+            accepted = load_history(runtime, projects, events=events, seed=seed)
+            typer.echo(f"Stored {accepted} demo events.")
+        else:
+            typer.echo(f"Demo history already present ({stored} events); generation skipped.")
+        typer.echo(f"\nBelvedere demo at {settings.base_url}  (API docs: {settings.base_url}/docs)")
+        for product, (project, write_key, api_key) in found.items():
+            typer.echo(f"  {project.name} (project {project.id}): write key {write_key}  read key {api_key}")
+        typer.echo(f"  try: curl -H 'Authorization: Bearer {found['propmanager'][2]}' "
+                   f"{settings.base_url}/api/v1/projects/{projects['propmanager'].id}/events?limit=3")
+        if serve:
+            run_server(BelvedereApp(runtime, manage_runtime=False), settings.server.host, settings.server.port)
+    finally:
+        runtime.stop()

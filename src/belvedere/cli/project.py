@@ -1,0 +1,55 @@
+"""`belvedere project create|list`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from belvedere.accounts.service import create_project, list_projects
+from belvedere.cli.common import load_settings, metadata_engine
+from belvedere.platform.db import make_session_factory, transaction
+
+app = typer.Typer(help="Manage projects.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="Project name")],
+    org: Annotated[str, typer.Option("--org", help="Organisation name; created when new")] = "Default",
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone for days and weeks")] = "UTC",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a project and print its write key (for trackers) and read API key (shown only once)."""
+    settings = load_settings()
+    try:
+        with transaction(make_session_factory(metadata_engine(settings))) as session:
+            created = create_project(session, organisation=org, name=name, timezone=timezone)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    answer = {"project_id": created.project.id, "write_key": created.write_key, "api_key": created.api_key}
+    if as_json:
+        typer.echo(orjson.dumps(answer).decode())
+        return
+    typer.echo(f"Project {name!r} created (id {created.project.id}) in organisation {org!r}.")
+    typer.echo(f"  write key (trackers, public): {created.write_key}")
+    typer.echo(f"  read API key (secret, shown once): {created.api_key}")
+
+
+@app.command("list")
+def list_() -> None:
+    """List projects with their organisation, time zone and write key."""
+    settings = load_settings()
+    with transaction(make_session_factory(metadata_engine(settings))) as session:
+        rows = list_projects(session)
+    if not rows:
+        typer.echo("No projects yet: create one with `belvedere project create --name NAME`.")
+        return
+    table = Table("id", "organisation", "name", "time zone", "write key")
+    for project, org_name, write_key in rows:
+        table.add_row(str(project.id), org_name, project.name, project.timezone, write_key)
+    Console().print(table)

@@ -1,0 +1,104 @@
+"""User agent → browser, OS, device type; bots, crawlers and headless browsers are recognised here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ua_parser import Domain, load_builtins
+from ua_parser import regex as ua_regex
+
+from belvedere.accounts.service import ProjectInfo
+from belvedere.ingest.validate import ParsedEvent
+
+# Tokens that give away automated clients ua-parser does not list as spiders. `(?<!cu)` spares "Cubot" phones.
+_BOT_TOKENS = re.compile(
+    r"(?<!cu)bot\b|crawl|spider|slurp|headless|phantomjs|python-requests|python-urllib|aiohttp|httpx|"
+    r"curl/|wget/|go-http-client|java/|scrapy|lighthouse|pingdom|uptimerobot|facebookexternalhit|"
+    r"feedfetcher|preview|monitor|check_http|node-fetch|axios/",
+    re.IGNORECASE,
+)
+_BOT_FAMILIES = frozenset({"HeadlessChrome", "PhantomJS", "Puppeteer", "Electron Headless"})
+_BROWSER_NAMES = {
+    "Mobile Safari": "Safari",
+    "Mobile Safari UI/WKWebView": "Safari",
+    "Chrome Mobile": "Chrome",
+    "Chrome Mobile iOS": "Chrome",
+    "Chrome Mobile WebView": "Chrome WebView",
+    "Firefox Mobile": "Firefox",
+    "Firefox iOS": "Firefox",
+    "Edge Mobile": "Edge",
+    "Opera Mobile": "Opera",
+}
+_MOBILE_OS = frozenset({"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "HarmonyOS"})
+
+
+@dataclass(frozen=True, slots=True)
+class UserAgentInfo:
+    browser: str | None
+    browser_version: str | None
+    os: str | None
+    os_version: str | None
+    device_type: str
+    is_bot: bool
+
+
+def _version(major: str | None, minor: str | None) -> str | None:
+    if not major:
+        return None
+    return f"{major}.{minor}" if minor else major
+
+
+def _device_type(ua: str, os_family: str | None, device_family: str | None) -> str:
+    if device_family == "iPad" or "Tablet" in ua or "Kindle" in ua or "Silk/" in ua:
+        return "tablet"
+    if os_family == "Android" and "Mobile" not in ua:
+        return "tablet"
+    if os_family in _MOBILE_OS or device_family == "iPhone" or "Mobi" in ua:
+        return "mobile"
+    return "desktop"
+
+
+class UserAgentParser:
+    def __init__(self, cache_size: int) -> None:
+        self._resolver = ua_regex.Resolver(load_builtins())
+        self.parse = lru_cache(maxsize=cache_size)(self._parse)
+
+    def _parse(self, ua: str) -> UserAgentInfo:
+        result = self._resolver(ua, Domain.ALL)
+        agent, os, device = result.user_agent, result.os, result.device
+        family = agent.family if agent else None
+        os_family = os.family if os and os.family != "Other" else None
+        device_family = device.family if device else None
+        is_bot = device_family == "Spider" or family in _BOT_FAMILIES or bool(_BOT_TOKENS.search(ua))
+        return UserAgentInfo(
+            browser=_BROWSER_NAMES.get(family, family) if family and family != "Other" else None,
+            browser_version=_version(agent.major, agent.minor) if agent else None,
+            os=os_family,
+            os_version=_version(os.major, os.minor) if os and os_family else None,
+            device_type="bot" if is_bot else _device_type(ua, os_family, device_family),
+            is_bot=is_bot,
+        )
+
+
+class UserAgentStep:
+    name = "user_agent"
+
+    def __init__(self, parser: UserAgentParser, *, drop_bots: bool) -> None:
+        self._parse = parser.parse
+        self._drop_bots = drop_bots
+
+    def __call__(self, event: ParsedEvent, project: ProjectInfo) -> str | None:
+        if not event.user_agent:
+            return None
+        info = self._parse(event.user_agent)
+        if info.is_bot and self._drop_bots:
+            return "bot"
+        row = event.row
+        row["browser"] = info.browser
+        row["browser_version"] = info.browser_version
+        row["os"] = info.os
+        row["os_version"] = info.os_version
+        row["device_type"] = info.device_type
+        return None

@@ -1,0 +1,133 @@
+"""Who sent the event (visitor and person) and which visit it belongs to (session).
+
+- Visitor: the client's ``distinct_id``; without one, a keyed hash of (daily salt, project, IP, user agent)
+  — or nothing at all when the project asks for no visitor id.
+- Person: the identified id an anonymous id was aliased to, so a person is counted once.
+- Session: a visit ends after the project's inactivity timeout; a client-supplied ``$session_id`` wins.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from belvedere.accounts.service import ProjectInfo
+from belvedere.ingest.salts import SaltRing, visitor_hash
+from belvedere.ingest.validate import ParsedEvent
+from belvedere.platform.ids import uuid7_str
+from belvedere.store.base import ActiveSession, Alias
+
+MINUTE_MS = 60_000
+
+
+@dataclass(slots=True)
+class _Visit:
+    session_id: str
+    last_ms: int
+    timeout_ms: int
+
+
+class Sessionizer:
+    """Open visits in memory, keyed by (project, visitor)."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[int, str], _Visit] = {}
+        self._lock = threading.Lock()
+
+    def resume(self, sessions: Iterable[ActiveSession], timeout_ms: int) -> int:
+        count = 0
+        for s in sessions:
+            self._open[(s.project_id, s.distinct_id)] = _Visit(s.session_id, s.last_seen_ms, timeout_ms)
+            count += 1
+        return count
+
+    def is_open(self, project_id: int, visitor: str, ts_ms: int, timeout_ms: int) -> bool:
+        visit = self._open.get((project_id, visitor))
+        return visit is not None and abs(ts_ms - visit.last_ms) <= timeout_ms
+
+    def assign(self, project_id: int, visitor: str, ts_ms: int, timeout_ms: int, given: str | None) -> str:
+        key = (project_id, visitor)
+        visit = self._open.get(key)
+        if given is not None:
+            last = max(ts_ms, visit.last_ms) if visit else ts_ms
+            self._open[key] = _Visit(given, last, timeout_ms)
+            return given
+        if visit is not None and abs(ts_ms - visit.last_ms) <= timeout_ms:
+            if ts_ms > visit.last_ms:
+                visit.last_ms = ts_ms
+            return visit.session_id
+        session_id = uuid7_str(ts_ms)
+        self._open[key] = _Visit(session_id, ts_ms, timeout_ms)
+        return session_id
+
+    def prune(self, now_ms: int) -> int:
+        """Forget visits that have timed out; returns how many remain open."""
+        with self._lock:
+            stale = [k for k, v in list(self._open.items()) if now_ms - v.last_ms > v.timeout_ms]
+            for key in stale:
+                self._open.pop(key, None)
+            return len(self._open)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+class IdentityMap:
+    """(project, alias) → person id, learnt from $alias events and loaded from the store at start."""
+
+    def __init__(self) -> None:
+        self._person: dict[tuple[int, str], str] = {}
+
+    def load(self, aliases: Iterable[Alias]) -> None:
+        for alias in aliases:
+            self._person[(alias.project_id, alias.alias)] = alias.person_id
+
+    def link(self, project_id: int, alias: str, person_id: str) -> None:
+        person_id = self._person.get((project_id, person_id), person_id)
+        if alias != person_id:
+            self._person[(project_id, alias)] = person_id
+
+    def person(self, project_id: int, distinct_id: str) -> str:
+        return self._person.get((project_id, distinct_id), distinct_id)
+
+
+class VisitorStep:
+    name = "visitor"
+
+    def __init__(
+        self, *, salts: SaltRing, sessions: Sessionizer, identities: IdentityMap, default_timeout_minutes: int
+    ) -> None:
+        self._salts = salts
+        self._sessions = sessions
+        self._identities = identities
+        self._default_timeout_ms = default_timeout_minutes * MINUTE_MS
+
+    def __call__(self, event: ParsedEvent, project: ProjectInfo) -> str | None:
+        row = event.row
+        minutes = project.settings.session_timeout_minutes
+        timeout_ms = minutes * MINUTE_MS if minutes else self._default_timeout_ms
+        distinct_id: str | None = row["distinct_id"]
+        if distinct_id is None and project.settings.visitor_id == "hash":
+            distinct_id = self._anonymous_id(event, project, timeout_ms)
+            row["distinct_id"] = distinct_id
+        if distinct_id is None:
+            row["person_id"] = row["session_id"] = None
+            return None
+        if row["event"] == "$alias":
+            self._identities.link(project.id, event.properties["alias"], distinct_id)
+        row["person_id"] = self._identities.person(project.id, distinct_id)
+        given = event.properties.get("$session_id")
+        given = str(given)[:100] if isinstance(given, str | int) and given != "" else None
+        row["session_id"] = self._sessions.assign(project.id, distinct_id, row["timestamp"], timeout_ms, given)
+        return None
+
+    def _anonymous_id(self, event: ParsedEvent, project: ProjectInfo, timeout_ms: int) -> str:
+        today, yesterday = self._salts.salts()
+        ip, ua = event.ip or "", event.user_agent or ""
+        if yesterday is not None:
+            # A visit that started before midnight keeps yesterday's id until it times out.
+            previous = visitor_hash(yesterday, project.id, ip, ua)
+            if self._sessions.is_open(project.id, previous, event.row["timestamp"], timeout_ms):
+                return previous
+        return visitor_hash(today, project.id, ip, ua)

@@ -1,0 +1,183 @@
+"""The composition root: builds every part of a running Belvedere from the settings, starts and stops it.
+
+Start-up order matters for durability: the event store and the spool open first, whatever the spool holds
+beyond the store's checkpoint is replayed into the store, and only then are visits resumed and traffic
+accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import text
+
+from belvedere.accounts.service import list_projects
+from belvedere.config import Settings
+from belvedere.ingest.enrich.geo import GeoStep, make_resolver
+from belvedere.ingest.enrich.source import SourceStep
+from belvedere.ingest.enrich.ua import UserAgentParser, UserAgentStep
+from belvedere.ingest.enrich.visitor import MINUTE_MS, IdentityMap, Sessionizer, VisitorStep
+from belvedere.ingest.pipeline import Pipeline
+from belvedere.ingest.salts import SaltRing
+from belvedere.ingest.service import IngestService, ProjectDirectory
+from belvedere.ingest.spool import Position, Spool
+from belvedere.ingest.validate import Limits
+from belvedere.ingest.writer import StoreWriter
+from belvedere.platform import migrate
+from belvedere.platform.db import make_engine, make_session_factory, transaction
+from belvedere.platform.metrics import Metrics
+from belvedere.store.duckdb import DuckDBEventStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    name: str
+    ok: bool
+    latency_ms: float
+    detail: dict[str, object]
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.engine = make_engine(settings.metadata_url)
+        self.sessions = make_session_factory(self.engine)
+        self.store = DuckDBEventStore(
+            settings.event_store_path, memory_limit=settings.store.memory_limit, threads=settings.store.threads
+        )
+        self.spool = Spool(
+            settings.spool_dir,
+            segment_bytes=settings.spool.segment_bytes,
+            max_bytes=settings.spool.max_bytes,
+            fsync=settings.spool.fsync,
+        )
+        self.salts = SaltRing(self.sessions)
+        self.sessionizer = Sessionizer()
+        self.identities = IdentityMap()
+        ingest = settings.ingest
+        self.geo = GeoStep(make_resolver(settings.geo.database_path))
+        self.pipeline = Pipeline(
+            [
+                UserAgentStep(UserAgentParser(ingest.ua_cache_size), drop_bots=ingest.drop_bots),
+                self.geo,
+                SourceStep(),
+                VisitorStep(
+                    salts=self.salts,
+                    sessions=self.sessionizer,
+                    identities=self.identities,
+                    default_timeout_minutes=ingest.default_session_timeout_minutes,
+                ),
+            ]
+        )
+        limits = Limits(
+            max_properties_bytes=ingest.max_properties_bytes, max_future_ms=ingest.max_future_seconds * 1000
+        )
+        self.ingest = IngestService(pipeline=self.pipeline, spool=self.spool, limits=limits, metrics=self.metrics)
+        self.projects = ProjectDirectory(self.sessions, ingest.key_cache_seconds)
+        self.writer = StoreWriter(
+            spool=self.spool,
+            store=self.store,
+            batch_rows=settings.writer.batch_rows,
+            flush_interval_ms=settings.writer.flush_interval_ms,
+            max_batch_bytes=settings.writer.max_batch_bytes,
+            quarantine_dir=settings.data_dir / "quarantine",
+            on_batch=self.metrics.observe_batch,
+        )
+        self.started = False
+
+    def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(self.engine)
+        self.store.open()
+        checkpoint = self.store.checkpoint()
+        start = self.spool.open(Position(*checkpoint) if checkpoint else None)
+        replayed = self.writer.drain(start)
+        if replayed:
+            log.info("spool.replayed", events=replayed)
+        self.identities.load(self.store.aliases())
+        timeout_ms = self._longest_session_timeout_ms()
+        resumed = self.sessionizer.resume(
+            self.store.active_sessions(since_ms=int(time.time() * 1000) - timeout_ms), timeout_ms
+        )
+        self.salts.salts()
+        self.writer.start(self.writer.position)
+        self.metrics.watch(self.metrics.spool_depth, lambda: self.spool.depth_bytes)
+        self.metrics.watch(self.metrics.spool_age, lambda: self.spool.oldest_age_seconds)
+        self.metrics.watch(self.metrics.open_sessions, lambda: len(self.sessionizer))
+        self.started = True
+        log.info("runtime.started", store=str(self.settings.event_store_path), geo=self.geo.resolver.description,
+                 resumed_sessions=resumed)
+
+    def _longest_session_timeout_ms(self) -> int:
+        minutes = self.settings.ingest.default_session_timeout_minutes
+        with transaction(self.sessions) as session:
+            for project, _, _ in list_projects(session):
+                minutes = max(minutes, project.settings.session_timeout_minutes or 0)
+        return minutes * MINUTE_MS
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        self.writer.stop()
+        self.spool.close()
+        self.store.close()
+        self.engine.dispose()
+        self.started = False
+        log.info("runtime.stopped")
+
+    def maintain(self) -> None:
+        """Periodic upkeep: forget timed-out visits, rotate salts, publish step timings."""
+        self.sessionizer.prune(int(time.time() * 1000))
+        self.salts.salts()
+        for step, seconds in self.pipeline.take_timings().items():
+            self.metrics.step_seconds.labels(step).inc(seconds)
+
+    async def maintain_forever(self, every_seconds: float = 15.0) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                self.maintain()
+            except Exception:
+                log.exception("runtime.maintenance_failed")
+
+    # ------------------------------------------------------------------ health
+
+    def health(self) -> list[ComponentHealth]:
+        return [self._check_metadata(), self._check_store(), self._check_spool()]
+
+    def _check_metadata(self) -> ComponentHealth:
+        started = time.perf_counter()
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            ok, detail = True, {"dialect": self.engine.dialect.name}
+        except Exception as exc:
+            ok, detail = False, {"error": str(exc)}
+        return ComponentHealth("metadata", ok, (time.perf_counter() - started) * 1000, detail)
+
+    def _check_store(self) -> ComponentHealth:
+        started = time.perf_counter()
+        try:
+            self.store.ping()
+            ok, detail = self.writer.last_error is None, {"engine": self.store.name}
+            if self.writer.last_error:
+                detail["writer_error"] = self.writer.last_error
+        except Exception as exc:
+            ok, detail = False, {"error": str(exc)}
+        return ComponentHealth("event_store", ok, (time.perf_counter() - started) * 1000, detail)
+
+    def _check_spool(self) -> ComponentHealth:
+        started = time.perf_counter()
+        depth = self.spool.depth_bytes
+        detail: dict[str, object] = {
+            "depth_bytes": depth,
+            "max_bytes": self.spool.max_bytes,
+            "oldest_age_seconds": round(self.spool.oldest_age_seconds, 3),
+        }
+        return ComponentHealth("spool", not self.spool.is_full(), (time.perf_counter() - started) * 1000, detail)

@@ -1,0 +1,232 @@
+"""The embedded event store: one DuckDB file, owned by the server process.
+
+Rows arrive in Arrow batches sorted by (project_id, timestamp), so DuckDB's per-row-group min/max indexes
+let a query on one project's time range skip the rest. The writer's checkpoint lives in the same file and is
+updated in the same transaction as the rows it covers: a crash leaves both or neither.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from belvedere.store.base import ActiveSession, Alias, Checkpoint
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS
+
+DAY_MS = 86_400_000
+
+_DUCK_TYPES = {
+    "uuid": "UUID",
+    "int": "BIGINT",
+    "timestamp": "TIMESTAMP",
+    "string": "VARCHAR",
+    "json": "JSON",
+    "float": "DOUBLE",
+}
+
+
+def _events_ddl() -> str:
+    cols = ",\n  ".join(
+        f"{c.name} {_DUCK_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in EVENT_COLUMNS
+    )
+    return f"CREATE TABLE events (\n  {cols}\n)"
+
+
+# Each entry brings the schema one version further; never edit a released entry, append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        _events_ddl(),
+        "CREATE TABLE persons (project_id BIGINT NOT NULL, distinct_id VARCHAR NOT NULL, properties JSON,"
+        " created_at TIMESTAMP, updated_at TIMESTAMP, PRIMARY KEY (project_id, distinct_id))",
+        "CREATE TABLE person_aliases (project_id BIGINT NOT NULL, alias VARCHAR NOT NULL,"
+        " person_id VARCHAR NOT NULL, created_at TIMESTAMP, PRIMARY KEY (project_id, alias))",
+        "CREATE TABLE ingest_checkpoint (id INTEGER PRIMARY KEY, segment BIGINT, position BIGINT)",
+    ),
+)
+
+_COLS = ", ".join(COLUMN_NAMES)
+_INSERT = f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM batch"
+_INSERT_DEDUPED = (
+    f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM batch b"
+    " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = b.project_id"
+    " AND e.uuid = CAST(b.uuid AS UUID) AND e.timestamp BETWEEN $lo AND $hi)"
+    " QUALIFY row_number() OVER (PARTITION BY b.project_id, b.uuid ORDER BY b.received_at) = 1"
+)
+_UPSERT_PERSON = (
+    "INSERT INTO persons VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, distinct_id) DO UPDATE SET"
+    " properties = json_merge_patch(persons.properties, excluded.properties),"
+    " updated_at = greatest(persons.updated_at, excluded.updated_at)"
+)
+
+
+class DuckDBEventStore:
+    name = "duckdb"
+
+    def __init__(self, path: Path, *, memory_limit: str = "1GB", threads: int = 2) -> None:
+        self.path = path
+        self._config = {"memory_limit": memory_limit, "threads": threads}
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = duckdb.connect(str(self.path), config=self._config)
+        self._migrate(self._db)
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE TABLE IF NOT EXISTS store_schema (version INTEGER NOT NULL)")
+        row = con.execute("SELECT max(version) FROM store_schema").fetchone()
+        current = row[0] if row and row[0] is not None else 0
+        for version, statements in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            con.begin()
+            for statement in statements:
+                con.execute(statement)
+            con.execute("INSERT INTO store_schema VALUES (?)", [version])
+            con.commit()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of this thread's own: DuckDB connections must not be shared across threads."""
+        if self._db is None:
+            raise RuntimeError("event store is not open")
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None or getattr(self._local, "db", None) is not self._db:
+            cursor = self._db.cursor()
+            self._local.cursor, self._local.db = cursor, self._db
+        return cursor
+
+    def ping(self) -> None:
+        self._cursor().execute("SELECT 1").fetchone()
+
+    # ------------------------------------------------------------------ writing
+
+    def write_batch(self, batch: pa.Table, *, checkpoint: Checkpoint, dedupe: bool) -> int:
+        con = self._cursor()
+        con.begin()
+        try:
+            con.register("batch", batch)
+            if dedupe and batch.num_rows:
+                bounds = pc.min_max(batch.column("timestamp").cast(pa.int64()))
+                lo, hi = _naive_utc(bounds["min"].as_py() - DAY_MS), _naive_utc(bounds["max"].as_py() + DAY_MS)
+                row = con.execute(_INSERT_DEDUPED, {"lo": lo, "hi": hi}).fetchone()
+            else:
+                row = con.execute(_INSERT).fetchone()
+            inserted = int(row[0]) if row else 0
+            self._apply_identities(con)
+            con.execute(
+                "INSERT OR REPLACE INTO ingest_checkpoint VALUES (1, ?, ?)", [checkpoint[0], checkpoint[1]]
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.unregister("batch")
+        return inserted
+
+    def _apply_identities(self, con: duckdb.DuckDBPyConnection) -> None:
+        rows = con.execute(
+            "SELECT project_id, distinct_id, properties, timestamp, event FROM batch"
+            " WHERE event IN ('$identify', '$alias') AND distinct_id IS NOT NULL ORDER BY timestamp"
+        ).fetchall()
+        if not rows:
+            return
+        traits: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
+        aliases: list[tuple[int, str, str, datetime]] = []
+        for project_id, distinct_id, properties, ts, event in rows:
+            props = orjson.loads(properties) if properties else {}
+            if event == "$alias":
+                other = props.get("alias")
+                if isinstance(other, str) and other:
+                    aliases.append((project_id, other, distinct_id, ts))
+                continue
+            merged, _ = traits.get((project_id, distinct_id), ({}, ts))
+            merged.update(props)
+            traits[(project_id, distinct_id)] = (merged, ts)
+        if traits:
+            con.executemany(
+                _UPSERT_PERSON,
+                [[p, d, orjson.dumps(t).decode(), ts, ts] for (p, d), (t, ts) in traits.items()],
+            )
+        if aliases:
+            con.executemany("INSERT OR REPLACE INTO person_aliases VALUES (?, ?, ?, ?)", aliases)
+
+    def checkpoint(self) -> Checkpoint | None:
+        row = self._cursor().execute("SELECT segment, position FROM ingest_checkpoint WHERE id = 1").fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    # ------------------------------------------------------------------ reading
+
+    def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
+        rows = self._cursor().execute(
+            "SELECT project_id, distinct_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp))"
+            " FROM events WHERE timestamp >= ? AND session_id IS NOT NULL AND distinct_id IS NOT NULL"
+            " GROUP BY project_id, distinct_id",
+            [_naive_utc(since_ms)],
+        ).fetchall()
+        return [ActiveSession(p, d, s, int(ms)) for p, d, s, ms in rows]
+
+    def aliases(self) -> list[Alias]:
+        rows = self._cursor().execute("SELECT project_id, alias, person_id FROM person_aliases").fetchall()
+        return [Alias(p, a, person) for p, a, person in rows]
+
+    def recent_events(
+        self, *, project_id: int, limit: int, event_uuid: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql = f"SELECT {_COLS} FROM events WHERE project_id = $project"
+        params: dict[str, Any] = {"project": project_id}
+        if event_uuid is not None:
+            sql += " AND uuid = CAST($uuid AS UUID)"
+            params["uuid"] = event_uuid
+        sql += " ORDER BY timestamp DESC LIMIT $limit"
+        params["limit"] = limit
+        cursor = self._cursor().execute(sql, params)
+        return [_jsonable(dict(zip(COLUMN_NAMES, row, strict=True))) for row in cursor.fetchall()]
+
+    def count_events(self, *, project_id: int) -> int:
+        row = self._cursor().execute("SELECT count(*) FROM events WHERE project_id = ?", [project_id]).fetchone()
+        return int(row[0]) if row else 0
+
+    def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a statement built by Belvedere's own code (tests, the query layer). Never user SQL text."""
+        return self._cursor().execute(sql, params or []).fetchall()
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _naive_utc(ms: int) -> datetime:
+    """Epoch milliseconds as the naive-UTC datetime the TIMESTAMP columns hold."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "uuid": str,
+    "timestamp": lambda v: v.isoformat(timespec="milliseconds") + "Z",
+    "json": lambda v: orjson.loads(v) if isinstance(v, str) else v,
+}
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    for column in EVENT_COLUMNS:
+        value = row[column.name]
+        convert = _CONVERT.get(column.kind)
+        if value is not None and convert is not None:
+            row[column.name] = convert(value)
+    return row

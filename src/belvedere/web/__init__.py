@@ -1,0 +1,1 @@
+"""HTTP adapters: the capture endpoint, the JSON API and (later) pages."""

@@ -1,0 +1,35 @@
+"""Read back raw events of a project: a live event log for debugging instrumentation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+
+from belvedere.web.deps import CurrentProject, RuntimeDep
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["events"])
+
+
+@router.get("/events", summary="The newest stored events of the project")
+async def list_events(
+    project: CurrentProject, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    rows = await run_in_threadpool(runtime.store.recent_events, project_id=project.id, limit=limit)
+    return {"results": rows}
+
+
+@router.get("/events/{event_uuid}", summary="One stored event by its uuid")
+async def get_event(project: CurrentProject, runtime: RuntimeDep, event_uuid: str) -> dict[str, Any]:
+    try:
+        canonical = str(uuid.UUID(event_uuid))
+    except ValueError:
+        raise HTTPException(422, "event_uuid is not a UUID.") from None
+    rows = await run_in_threadpool(
+        runtime.store.recent_events, project_id=project.id, limit=1, event_uuid=canonical
+    )
+    if not rows:
+        raise HTTPException(404, "No stored event with that uuid (it may still be in the spool).")
+    return rows[0]

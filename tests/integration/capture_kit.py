@@ -1,0 +1,67 @@
+"""Helpers for tests that drive the real app in-process: a started runtime and a client for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+from belvedere.accounts.service import CreatedProject, create_project
+from belvedere.accounts.settings import ProjectSettings
+from belvedere.app import BelvedereApp
+from belvedere.config import Settings
+from belvedere.platform.db import transaction
+from belvedere.runtime import Runtime
+
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Mobile/15E148 Safari/604.1"
+)
+
+
+@dataclass
+class Running:
+    runtime: Runtime
+    client: TestClient
+    project: CreatedProject
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.project.write_key}"}
+
+    def read_auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.project.api_key}"}
+
+    def new_project(self, name: str, settings: ProjectSettings | None = None) -> CreatedProject:
+        with transaction(self.runtime.sessions) as s:
+            return create_project(s, organisation="Test", name=name, settings=settings)
+
+    def wait_stored(self, count: int, project_id: int | None = None, timeout: float = 10.0) -> int:
+        project_id = project_id or self.project.project.id
+        deadline = time.monotonic() + timeout
+        while True:
+            stored = self.runtime.store.count_events(project_id=project_id)
+            if stored >= count or time.monotonic() > deadline:
+                return stored
+            time.sleep(0.02)
+
+    def flush(self) -> None:
+        """Wait until the writer has moved everything spooled into the store."""
+        deadline = time.monotonic() + 10
+        while self.runtime.spool.depth_bytes and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[Running]:
+    runtime = Runtime(settings)
+    runtime.start()
+    try:
+        with transaction(runtime.sessions) as s:
+            project = create_project(s, organisation="Test", name="Site", timezone="Europe/Paris")
+        with TestClient(BelvedereApp(runtime, manage_runtime=False)) as client:
+            yield Running(runtime, client, project)
+    finally:
+        runtime.stop()
