@@ -68,8 +68,13 @@ def city_mmdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
 
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="Test-City", languages=["en"],
-                        description="Belvedere test city database")
+    writer = MMDBWriter(
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type="Test-City",
+        languages=["en"],
+        description="Belvedere test city database",
+    )
     writer.insert_network(
         IPSet(["203.0.113.0/24"]),
         {

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,15 +20,18 @@ from belvedere.config import Settings
 from belvedere.runtime import Runtime
 from belvedere.web import api_events, api_ops
 from belvedere.web.capture import CaptureEndpoint
+from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.errors import STATUS_CODES, error_body
 
 CAPTURE_PATH = "/api/v1/capture"
 
 
-def _json_error(status: int, code: str, message: str, details: Any = None,
-                headers: dict[str, str] | None = None) -> Response:
-    return Response(error_body(code, message, details), status_code=status, media_type="application/json",
-                    headers=headers)
+def _json_error(
+    status: int, code: str, message: str, details: Any = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        error_body(code, message, details), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
@@ -64,7 +68,21 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
 
     api.include_router(api_ops.router)
     api.include_router(api_events.router)
+    _document_capture(api)
     return api
+
+
+def _document_capture(api: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = get_openapi(
+                title=api.title, version=api.version, description=api.description, routes=api.routes
+            )
+            schema["paths"] = {CAPTURE_PATH: CAPTURE_PATH_ITEM, **schema["paths"]}
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 class BelvedereApp:
@@ -87,7 +105,7 @@ class BelvedereApp:
         started = time.perf_counter()
         status = [500]
 
-        async def send_and_note(message: dict[str, Any]) -> None:
+        async def send_and_note(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
@@ -97,7 +115,9 @@ class BelvedereApp:
             await (self.capture if capture else self.api)(scope, receive, send_and_note)
         finally:
             route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
-            self._latency.labels(scope["method"], route, str(status[0])).observe(time.perf_counter() - started)
+            self._latency.labels(scope["method"], route, str(status[0])).observe(
+                time.perf_counter() - started
+            )
 
 
 def create_app(settings: Settings | None = None) -> BelvedereApp:

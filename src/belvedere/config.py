@@ -28,14 +28,16 @@ class IngestSettings(BaseModel):
     max_body_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, description="Largest capture body, measured after gzip decompression."
     )
-    max_properties_bytes: int = Field(32 * 1024, ge=256, description="Largest serialised `properties` object.")
+    max_properties_bytes: int = Field(
+        32 * 1024, ge=256, description="Largest serialised `properties` object."
+    )
     max_future_seconds: int = Field(
         3600, ge=0, description="Events stamped further than this in the future are rejected."
     )
     drop_bots: bool = Field(True, description="Drop events from bots, crawlers and headless browsers.")
     trust_proxy_headers: bool = Field(
         False,
-        description="Take the client IP from `X-Forwarded-For`/`X-Real-IP`. Enable only behind a proxy you run.",
+        description="Take the client IP from the proxy header below. Enable only behind a proxy you run.",
     )
     proxy_ip_header: str = Field(
         "x-forwarded-for", description="Header holding the client IP when proxy headers are trusted."
@@ -55,9 +57,13 @@ class SpoolSettings(BaseModel):
         ge=1024,
         description="Spool size (accepted but not yet stored) past which capture answers 503.",
     )
-    segment_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Size at which a spool segment rotates.")
+    segment_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Size at which a spool segment rotates."
+    )
     fsync: bool = Field(True, description="fsync each group commit. Turn off only for throwaway data.")
-    retry_after_seconds: int = Field(5, ge=1, description="`Retry-After` sent with a 503 when the spool is full.")
+    retry_after_seconds: int = Field(
+        5, ge=1, description="`Retry-After` sent with a 503 when the spool is full."
+    )
 
 
 class WriterSettings(BaseModel):
@@ -105,10 +111,14 @@ class Settings(BaseSettings):
         None, description="DuckDB event-store file. Default: `<data_dir>/events.duckdb`."
     )
     secret_key: str = Field(INSECURE_SECRET, description="Key for signing; must be set in production.")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level logged."
+    )
     log_json: bool = Field(False, description="Log JSON lines instead of human-readable text.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
-    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Capture endpoint and enrichment.")
+    ingest: IngestSettings = Field(
+        default_factory=IngestSettings, description="Capture endpoint and enrichment."
+    )
     spool: SpoolSettings = Field(default_factory=SpoolSettings, description="Durable ingest spool.")
     writer: WriterSettings = Field(default_factory=WriterSettings, description="Spool-to-store batch writer.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded event store (DuckDB).")
@@ -117,7 +127,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
         if self.env == "production" and self.secret_key == INSECURE_SECRET:
-            raise ValueError("BELVEDERE_SECRET_KEY must be set to a random value when BELVEDERE_ENV=production")
+            raise ValueError(
+                "BELVEDERE_SECRET_KEY must be set to a random value when BELVEDERE_ENV=production"
+            )
         return self
 
     @property

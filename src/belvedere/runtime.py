@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -39,7 +40,7 @@ class ComponentHealth:
     name: str
     ok: bool
     latency_ms: float
-    detail: dict[str, object]
+    detail: Mapping[str, object]
 
 
 class Runtime:
@@ -49,7 +50,9 @@ class Runtime:
         self.engine = make_engine(settings.metadata_url)
         self.sessions = make_session_factory(self.engine)
         self.store = DuckDBEventStore(
-            settings.event_store_path, memory_limit=settings.store.memory_limit, threads=settings.store.threads
+            settings.event_store_path,
+            memory_limit=settings.store.memory_limit,
+            threads=settings.store.threads,
         )
         self.spool = Spool(
             settings.spool_dir,
@@ -78,7 +81,9 @@ class Runtime:
         limits = Limits(
             max_properties_bytes=ingest.max_properties_bytes, max_future_ms=ingest.max_future_seconds * 1000
         )
-        self.ingest = IngestService(pipeline=self.pipeline, spool=self.spool, limits=limits, metrics=self.metrics)
+        self.ingest = IngestService(
+            pipeline=self.pipeline, spool=self.spool, limits=limits, metrics=self.metrics
+        )
         self.projects = ProjectDirectory(self.sessions, ingest.key_cache_seconds)
         self.writer = StoreWriter(
             spool=self.spool,
@@ -111,8 +116,12 @@ class Runtime:
         self.metrics.watch(self.metrics.spool_age, lambda: self.spool.oldest_age_seconds)
         self.metrics.watch(self.metrics.open_sessions, lambda: len(self.sessionizer))
         self.started = True
-        log.info("runtime.started", store=str(self.settings.event_store_path), geo=self.geo.resolver.description,
-                 resumed_sessions=resumed)
+        log.info(
+            "runtime.started",
+            store=str(self.settings.event_store_path),
+            geo=self.geo.resolver.description,
+            resumed_sessions=resumed,
+        )
 
     def _longest_session_timeout_ms(self) -> int:
         minutes = self.settings.ingest.default_session_timeout_minutes
@@ -180,4 +189,6 @@ class Runtime:
             "max_bytes": self.spool.max_bytes,
             "oldest_age_seconds": round(self.spool.oldest_age_seconds, 3),
         }
-        return ComponentHealth("spool", not self.spool.is_full(), (time.perf_counter() - started) * 1000, detail)
+        return ComponentHealth(
+            "spool", not self.spool.is_full(), (time.perf_counter() - started) * 1000, detail
+        )

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from belvedere.config import Settings
 from tests.conftest import make_settings
 from tests.integration.capture_kit import IPHONE_UA, Running, running
+
+from belvedere.config import Settings
 
 URL = "/api/v1/capture"
 
@@ -45,7 +45,9 @@ def test_bad_events_are_rejected_one_by_one_and_good_ones_kept(app: Running) -> 
     body = response.json()
     assert body["accepted"] == 3
     assert [(r["index"], r["error"]["code"]) for r in body["rejected"]] == [
-        (1, "invalid_type"), (3, "timestamp_in_future"), (4, "invalid_event")
+        (1, "invalid_type"),
+        (3, "timestamp_in_future"),
+        (4, "invalid_event"),
     ]
     assert app.wait_stored(3) == 3
     names = {r["event"] for r in app.runtime.store.recent_events(project_id=app.project.project.id, limit=10)}
@@ -92,8 +94,9 @@ def test_gzip_body_and_key_in_body_for_send_beacon(app: Running) -> None:
 
 
 def test_cors_preflight_is_open_on_capture_only(app: Running) -> None:
-    preflight = app.client.options(URL, headers={"Origin": "https://shop.example",
-                                                 "Access-Control-Request-Method": "POST"})
+    preflight = app.client.options(
+        URL, headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert "POST" in preflight.headers["access-control-allow-methods"]
@@ -106,8 +109,9 @@ def test_full_spool_answers_503_with_retry_after_and_loses_nothing(tmp_path: Pat
         app.runtime.writer.stop()  # the store stops draining the spool
         accepted = 0
         for i in range(50):
-            response = app.client.post(URL, json={"event": f"e{i}", "properties": {"pad": "p" * 200}},
-                                       headers=app.auth())
+            response = app.client.post(
+                URL, json={"event": f"e{i}", "properties": {"pad": "p" * 200}}, headers=app.auth()
+            )
             if response.status_code == 503:
                 assert response.headers["retry-after"] == "7"
                 assert response.json()["error"]["code"] == "spool_full"
@@ -130,25 +134,44 @@ def test_enrichment_of_user_agent_geo_referrer_utm_and_channel(tmp_path: Path, c
             "context": {
                 "ip": "203.0.113.9",
                 "user_agent": IPHONE_UA,
-                "page": {"url": "https://www.shop.example/pricing?utm_source=Newsletter&utm_medium=email"
-                         "&utm_campaign=Spring&utm_term=t&utm_content=c", "referrer": "https://mail.google.com/",
-                         "title": "Pricing"},
+                "page": {
+                    "url": "https://www.shop.example/pricing?utm_source=Newsletter&utm_medium=email"
+                    "&utm_campaign=Spring&utm_term=t&utm_content=c",
+                    "referrer": "https://mail.google.com/",
+                    "title": "Pricing",
+                },
             },
         }
-        search = {"type": "page", "context": {"ip": "203.0.113.10", "user_agent": IPHONE_UA,
-                                              "page": {"url": "https://shop.example/", "referrer":
-                                                       "https://www.google.co.uk/"}}}
+        search = {
+            "type": "page",
+            "context": {
+                "ip": "203.0.113.10",
+                "user_agent": IPHONE_UA,
+                "page": {"url": "https://shop.example/", "referrer": "https://www.google.co.uk/"},
+            },
+        }
         bot = {"type": "page", "context": {"user_agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}}
         body = app.client.post(URL, json={"batch": [event, search, bot]}, headers=app.auth()).json()
         assert (body["accepted"], body["dropped"]) == (2, 1)
         assert app.wait_stored(2) == 2
-        rows = {r["path"]: r for r in app.runtime.store.recent_events(project_id=app.project.project.id, limit=5)}
+        rows = {
+            r["path"]: r for r in app.runtime.store.recent_events(project_id=app.project.project.id, limit=5)
+        }
         row = rows["/pricing"]
         assert (row["browser"], row["os"], row["device_type"]) == ("Safari", "iOS", "mobile")
         assert (row["country"], row["region"], row["city"]) == ("FR", "Île-de-France", "Paris")
-        assert (row["host"], row["title"], row["referrer_domain"]) == ("shop.example", "Pricing", "mail.google.com")
-        assert (row["utm_source"], row["utm_medium"], row["utm_campaign"], row["utm_term"], row["utm_content"]) == (
-            "newsletter", "email", "Spring", "t", "c")
+        assert (row["host"], row["title"], row["referrer_domain"]) == (
+            "shop.example",
+            "Pricing",
+            "mail.google.com",
+        )
+        assert (
+            row["utm_source"],
+            row["utm_medium"],
+            row["utm_campaign"],
+            row["utm_term"],
+            row["utm_content"],
+        ) == ("newsletter", "email", "Spring", "t", "c")
         assert row["channel"] == "Email"
         assert (rows["/"]["referrer_domain"], rows["/"]["channel"]) == ("google.co.uk", "Organic Search")
         metrics = app.client.get("/metrics").text
@@ -169,12 +192,18 @@ def test_no_raw_ip_is_stored_anywhere(tmp_path: Path) -> None:
         assert app.wait_stored(3) == 3
         store = app.runtime.store
         for (table,) in store.execute("SELECT table_name FROM information_schema.tables"):
-            columns = [c for (c,) in store.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])]
+            columns = [
+                c
+                for (c,) in store.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+                )
+            ]
             for column in columns:
                 hits = store.execute(
                     f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS VARCHAR) LIKE ? '
-                    f'OR CAST("{column}" AS VARCHAR) LIKE ?', [f"%{ip4}%", f"%{ip6}%"])
+                    f'OR CAST("{column}" AS VARCHAR) LIKE ?',
+                    [f"%{ip4}%", f"%{ip6}%"],
+                )
                 assert hits == [(0,)], f"raw IP found in {table}.{column}"
         rows = store.recent_events(project_id=app.project.project.id, limit=5)
         assert {r["event"]: len(r["distinct_id"]) for r in rows} == {"a": 16, "b": 16, "$pageview": 16}
@@ -187,7 +216,10 @@ def test_no_raw_ip_is_stored_anywhere(tmp_path: Path) -> None:
 
 def test_cookieless_visitor_ids(app: Running) -> None:
     def send(ip: str, ua: str) -> None:
-        event = {"type": "page", "context": {"ip": ip, "user_agent": ua, "page": {"url": "https://a.example/"}}}
+        event = {
+            "type": "page",
+            "context": {"ip": ip, "user_agent": ua, "page": {"url": "https://a.example/"}},
+        }
         assert app.client.post(URL, json=event, headers=app.auth()).json()["accepted"] == 1
 
     send("203.0.113.1", IPHONE_UA)
@@ -196,7 +228,8 @@ def test_cookieless_visitor_ids(app: Running) -> None:
     send("203.0.113.2", IPHONE_UA)
     assert app.wait_stored(4) == 4
     rows = app.runtime.store.execute(
-        "SELECT distinct_id, count(*), count(DISTINCT session_id) FROM events GROUP BY 1 ORDER BY 2 DESC")
+        "SELECT distinct_id, count(*), count(DISTINCT session_id) FROM events GROUP BY 1 ORDER BY 2 DESC"
+    )
     assert [(n, s) for _, n, s in rows] == [(2, 1), (1, 1), (1, 1)]
     assert all(len(d) == 16 and int(d, 16) >= 0 for d, _, _ in rows)
 
@@ -218,8 +251,14 @@ def _no_visitor_id():  # type: ignore[no-untyped-def]
 def test_sessions_split_after_inactivity(app: Running) -> None:
     t0 = 1_763_800_000_000
     batch = [{"event": "e", "distinct_id": "u", "timestamp": t0 + m * 60_000} for m in (0, 10, 39, 80, 85)]
-    batch.append({"event": "e", "distinct_id": "u", "timestamp": t0 + 86 * 60_000,
-                  "properties": {"$session_id": "from-client"}})
+    batch.append(
+        {
+            "event": "e",
+            "distinct_id": "u",
+            "timestamp": t0 + 86 * 60_000,
+            "properties": {"$session_id": "from-client"},
+        }
+    )
     assert app.client.post(URL, json={"batch": batch}, headers=app.auth()).json()["accepted"] == 6
     assert app.wait_stored(6) == 6
     rows = app.runtime.store.execute("SELECT session_id FROM events ORDER BY timestamp")
@@ -230,15 +269,21 @@ def test_sessions_split_after_inactivity(app: Running) -> None:
 
 
 def test_uuid_makes_events_idempotent(app: Running) -> None:
-    event = {"event": "pay", "distinct_id": "u", "uuid": "0f0e0d0c-0b0a-4908-8706-050403020100",
-             "timestamp": 1_763_800_000_000}
+    event = {
+        "event": "pay",
+        "distinct_id": "u",
+        "uuid": "0f0e0d0c-0b0a-4908-8706-050403020100",
+        "timestamp": 1_763_800_000_000,
+    }
     for _ in range(3):
         assert app.client.post(URL, json=event, headers=app.auth()).status_code == 202
         app.flush()
     twice_in_one = {"batch": [event, event, {**event, "uuid": "1f0e0d0c-0b0a-4908-8706-050403020100"}]}
     assert app.client.post(URL, json=twice_in_one, headers=app.auth()).json()["accepted"] == 3
     app.flush()
-    rows = app.runtime.store.execute("SELECT CAST(uuid AS VARCHAR), count(*) FROM events GROUP BY 1 ORDER BY 1")
+    rows = app.runtime.store.execute(
+        "SELECT CAST(uuid AS VARCHAR), count(*) FROM events GROUP BY 1 ORDER BY 1"
+    )
     assert rows == [("0f0e0d0c-0b0a-4908-8706-050403020100", 1), ("1f0e0d0c-0b0a-4908-8706-050403020100", 1)]
 
 

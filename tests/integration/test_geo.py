@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from belvedere.ingest.enrich.geo import CountryFallbackResolver, MmdbResolver, bundled_city_database, make_resolver
+from belvedere.ingest.enrich.geo import (
+    CountryFallbackResolver,
+    MmdbResolver,
+    bundled_city_database,
+    make_resolver,
+)
 
 
 def test_built_city_database_resolves_country_region_city(city_mmdb: Path) -> None:

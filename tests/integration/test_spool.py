@@ -11,7 +11,9 @@ from belvedere.ingest.spool import HEADER, Position, Spool, SpoolFull
 
 
 def make(tmp_path: Path, **kw: int) -> Spool:
-    spool = Spool(tmp_path, segment_bytes=kw.get("segment_bytes", 1 << 20), max_bytes=kw.get("max_bytes", 1 << 30))
+    spool = Spool(
+        tmp_path, segment_bytes=kw.get("segment_bytes", 1 << 20), max_bytes=kw.get("max_bytes", 1 << 30)
+    )
     spool.open(None)
     return spool
 

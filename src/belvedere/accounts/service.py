@@ -104,17 +104,18 @@ def get_project(session: Session, *, project_id: int) -> ProjectInfo | None:
 
 def list_projects(session: Session) -> list[tuple[ProjectInfo, str, str]]:
     """Every project with its organisation name and (public) write key."""
-    rows = session.execute(
-        select(Project, Organisation.name).join(Organisation).order_by(Project.id)
-    ).all()
+    rows = session.execute(select(Project, Organisation.name).join(Organisation).order_by(Project.id)).all()
     return [(_info(p), org_name, p.write_key) for p, org_name in rows]
 
 
 def issue_api_key(session: Session, *, project_id: int, label: str) -> str:
     """A new read key for the project; the only time the key is visible is this return value."""
     api_key = new_api_key()
-    session.add(ApiKey(project_id=project_id, label=label, prefix=api_key[:10], key_hash=hash_key(api_key),
-                       scopes="read"))
+    session.add(
+        ApiKey(
+            project_id=project_id, label=label, prefix=api_key[:10], key_hash=hash_key(api_key), scopes="read"
+        )
+    )
     session.flush()
     return api_key
 
@@ -122,6 +123,8 @@ def issue_api_key(session: Session, *, project_id: int, label: str) -> str:
 def find_project(session: Session, *, organisation: str, name: str) -> tuple[ProjectInfo, str] | None:
     """A project by organisation and project name, with its write key."""
     row = session.execute(
-        select(Project).join(Organisation).where(Organisation.slug == slugify(organisation), Project.name == name)
+        select(Project)
+        .join(Organisation)
+        .where(Organisation.slug == slugify(organisation), Project.name == name)
     ).scalar_one_or_none()
     return (_info(row), row.write_key) if row else None

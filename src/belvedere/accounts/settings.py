@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 
 class ProjectSettings(BaseModel):
     session_timeout_minutes: int | None = Field(
-        None, ge=1, le=24 * 60, description="Inactivity that ends a session; default from the server settings."
+        None,
+        ge=1,
+        le=24 * 60,
+        description="Inactivity that ends a session; default from the server settings.",
     )
     visitor_id: Literal["hash", "none"] = Field(
         "hash",

@@ -31,7 +31,11 @@ def _demo_projects(runtime: Runtime) -> dict[str, tuple[ProjectInfo, str, str]]:
                 found[product] = (created.project, created.write_key, created.api_key)
             else:
                 project, write_key = existing
-                found[product] = (project, write_key, issue_api_key(session, project_id=project.id, label="demo"))
+                found[product] = (
+                    project,
+                    write_key,
+                    issue_api_key(session, project_id=project.id, label="demo"),
+                )
     return found
 
 
@@ -39,7 +43,12 @@ def load_history(runtime: Runtime, projects: dict[str, ProjectInfo], *, events: 
     """Feed generated history through the real ingest pipeline, then wait until it is all stored."""
     pending: dict[str, list[object]] = {product: [] for product in projects}
     accepted = 0
-    columns = (TextColumn("[bold]generating history"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]generating history"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns) as progress:
         task = progress.add_task("history", total=events)
         for item in generate(seed=seed, events=events):
@@ -73,8 +82,11 @@ def demo(
         runtime.start()
     except Exception as exc:
         if "lock" in str(exc).lower():
-            typer.secho(f"The event store {settings.event_store_path} is in use: is a server already running?",
-                        fg="red", err=True)
+            typer.secho(
+                f"The event store {settings.event_store_path} is in use: is a server already running?",
+                fg="red",
+                err=True,
+            )
             raise typer.Exit(1) from None
         raise
     try:
@@ -87,11 +99,15 @@ def demo(
         else:
             typer.echo(f"Demo history already present ({stored} events); generation skipped.")
         typer.echo(f"\nBelvedere demo at {settings.base_url}  (API docs: {settings.base_url}/docs)")
-        for product, (project, write_key, api_key) in found.items():
+        for project, write_key, api_key in found.values():
             typer.echo(f"  {project.name} (project {project.id}): write key {write_key}  read key {api_key}")
-        typer.echo(f"  try: curl -H 'Authorization: Bearer {found['propmanager'][2]}' "
-                   f"{settings.base_url}/api/v1/projects/{projects['propmanager'].id}/events?limit=3")
+        typer.echo(
+            f"  try: curl -H 'Authorization: Bearer {found['propmanager'][2]}' "
+            f"{settings.base_url}/api/v1/projects/{projects['propmanager'].id}/events?limit=3"
+        )
         if serve:
-            run_server(BelvedereApp(runtime, manage_runtime=False), settings.server.host, settings.server.port)
+            run_server(
+                BelvedereApp(runtime, manage_runtime=False), settings.server.host, settings.server.port
+            )
     finally:
         runtime.stop()

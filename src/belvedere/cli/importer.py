@@ -30,9 +30,15 @@ class ImportTally:
             self.examples.append(f"{where}: {message}")
 
 
-def _send(client: httpx.Client, url: str, key: str, batch: list[Any], lines: list[int], tally: ImportTally) -> None:
+def _send(
+    client: httpx.Client, url: str, key: str, batch: list[Any], lines: list[int], tally: ImportTally
+) -> None:
     body = gzip.compress(orjson.dumps({"batch": batch}), compresslevel=1)
-    headers = {"authorization": f"Bearer {key}", "content-encoding": "gzip", "content-type": "application/json"}
+    headers = {
+        "authorization": f"Bearer {key}",
+        "content-encoding": "gzip",
+        "content-type": "application/json",
+    }
     for _ in range(60):
         response = client.post(url, content=body, headers=headers)
         if response.status_code != 503:
@@ -40,7 +46,9 @@ def _send(client: httpx.Client, url: str, key: str, batch: list[Any], lines: lis
         time.sleep(float(response.headers.get("retry-after", "1")))
     if response.status_code != 202:
         detail = response.json().get("error", {}) if response.content else {}
-        raise typer.BadParameter(f"server answered {response.status_code}: {detail.get('message', response.text)}")
+        raise typer.BadParameter(
+            f"server answered {response.status_code}: {detail.get('message', response.text)}"
+        )
     answer = response.json()
     tally.accepted += answer["accepted"]
     tally.dropped += answer.get("dropped", 0)
@@ -50,7 +58,9 @@ def _send(client: httpx.Client, url: str, key: str, batch: list[Any], lines: lis
 
 def import_events(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON, one event per line")],
-    write_key: Annotated[str, typer.Option("--write-key", envvar="BELVEDERE_WRITE_KEY", help="Project write key")],
+    write_key: Annotated[
+        str, typer.Option("--write-key", envvar="BELVEDERE_WRITE_KEY", help="Project write key")
+    ],
     url: Annotated[str | None, typer.Option(help="Server URL [default: the configured server]")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Events per request")] = 1000,
 ) -> None:
@@ -80,7 +90,9 @@ def import_events(
             if batch:
                 _send(client, endpoint, write_key, batch, lines, tally)
     except httpx.ConnectError:
-        typer.secho(f"No Belvedere server answers at {endpoint}: start it with `belvedere serve`.", fg="red", err=True)
+        typer.secho(
+            f"No Belvedere server answers at {endpoint}: start it with `belvedere serve`.", fg="red", err=True
+        )
         raise typer.Exit(1) from None
     typer.echo(f"accepted {tally.accepted}, dropped {tally.dropped} (bots), rejected {tally.rejected}")
     for example in tally.examples:

@@ -49,7 +49,14 @@ def list_() -> None:
     if not rows:
         typer.echo("No projects yet: create one with `belvedere project create --name NAME`.")
         return
-    table = Table("id", "organisation", "name", "time zone", "write key")
-    for project, org_name, write_key in rows:
-        table.add_row(str(project.id), org_name, project.name, project.timezone, write_key)
-    Console().print(table)
+    header = ("id", "organisation", "name", "time zone", "write key")
+    values = [(str(p.id), org_name, p.name, p.timezone, write_key) for p, org_name, write_key in rows]
+    console = Console()
+    if not console.is_terminal:  # piped: tab-separated lines, nothing cut to fit a width
+        for line in (header, *values):
+            typer.echo("\t".join(line))
+        return
+    table = Table(*header)
+    for value in values:
+        table.add_row(*value)
+    console.print(table)

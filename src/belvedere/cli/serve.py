@@ -14,13 +14,25 @@ from belvedere.runtime import Runtime
 
 
 def run_server(app: BelvedereApp, host: str, port: int) -> None:
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
-                log_level="warning", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: BELVEDERE_SERVER__HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default: BELVEDERE_SERVER__PORT]")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on [default: BELVEDERE_SERVER__HOST]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on [default: BELVEDERE_SERVER__PORT]")
+    ] = None,
 ) -> None:
     """Run the HTTP server (capture endpoint, API, health and metrics)."""
     settings = load_settings(host, port)

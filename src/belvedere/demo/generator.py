@@ -25,9 +25,14 @@ PRODUCTS: tuple[str, ...] = ("propmanager", "aichat")
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 GROWTH = 0.35  # traffic at the end of the window relative to its start (+35 %)
-MIN_VISIT_GAP_MS = 45 * 60_000  # a visit starts at least this long after the visitor's previous one ended
+MIN_VISIT_GAP_MS = 2 * HOUR_MS  # a returning visit starts at least this long after the previous one ended
 START_ATTEMPTS = 4
 WARM_SPREAD_DAYS = 7  # accounts existing before the window make their first visit within this many days
+THROTTLE_DELAY_DAYS = 3  # a returning visit over the budget is postponed by 1..3 days
+# Returning visits may overrun the cumulative budget by this much (part of the day's budget, capped to a part
+# of the whole run) before being postponed: spares engaged users the day-to-day noise of small budgets.
+THROTTLE_SLACK = (0.5, 0.03)
+CRAWL_PAGES_MEAN = 5.0  # pages fetched by one crawl (1 + exponential)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,85 +68,110 @@ def _slot_weights(profile: Profile, day_start: int, growth: float, shift: int) -
     return out
 
 
-class _Run(Generic[V]):
-    """One product's simulation state across days."""
+def _is_weekend(ms: int) -> bool:
+    return ((ms + paris_offset_ms(ms)) // DAY_MS + 3) % 7 >= 5
 
-    def __init__(self, model: ProductModel[V], events: float, start_ms: int, days: int, out: list[Row]) -> None:
+
+class _Run(Generic[V]):
+    """One product's simulation state across days: event budget, scheduled returns, hourly profiles."""
+
+    def __init__(
+        self, model: ProductModel[V], events: float, start_ms: int, days: int, out: list[Row]
+    ) -> None:
         self.model, self.rng, self.start_ms, self.days = model, model.rng, start_ms, days
         self.writer = Writer(model.rng, model.name, out)
         self.growth = [1.0 + GROWTH * d / max(1, days - 1) for d in range(days)]
-        day_weights = [sum(_slot_weights(model.profile, start_ms + d * DAY_MS, self.growth[d], 0)) for d in range(days)]
-        total = sum(day_weights)
-        self.targets = [events * w / total for w in day_weights]
-        self.schedule: dict[int, list[V]] = {}
-        self.goal = 0.0
-        self.emitted = 0
+        weights = [
+            sum(_slot_weights(model.profile, self._day_start(d), self.growth[d], 0)) for d in range(days)
+        ]
+        self.total = events
+        self.targets = [events * w / sum(weights) for w in weights]
+        self.schedule: dict[int, list[V]] = {}  # day index -> visitors coming back that day
+        self.goal = self.bot_goal = 0.0  # cumulative budgets (humans, crawlers)
+        self.emitted = self.bot_emitted = 0
+        self._cums: dict[int, list[float]] = {}  # tz shift -> cumulative hourly weights of the current day
+        self._day = 0
         for _ in range(round(events / days * model.profile.warm_users)):
-            v = model.new_visitor(True, start_ms)
-            self.schedule.setdefault(self.rng.randrange(min(days, WARM_SPREAD_DAYS)), []).append(v)
+            first = self.rng.randrange(WARM_SPREAD_DAYS)
+            if first < days:
+                self.schedule.setdefault(first, []).append(model.new_visitor(True, start_ms))
+
+    def _day_start(self, d: int) -> int:
+        return self.start_ms + d * DAY_MS
 
     def day(self, d: int) -> None:
         model, rng, out = self.model, self.rng, self.writer.out
-        day_start = self.start_ms + d * DAY_MS
-        cums: dict[int, list[float]] = {}
-        self.goal += self.targets[d]
-        before = len(out)
-        weights = _slot_weights(model.profile, day_start, self.growth[d], 0)
-        bot_goal = len(out) + self.targets[d] * model.profile.bot_share
-        while len(out) < bot_goal:
+        profile = model.profile
+        self._day, self._cums = d, {}
+        day_start = self._day_start(d)
+        self.bot_goal += self.targets[d] * profile.bot_share
+        while self.bot_emitted < self.bot_goal:
+            n = len(out)
             self._crawl(day_start + int(rng.random() * DAY_MS))
-        weekend = sum(w for i, w in enumerate(weights) if self._is_weekend(day_start + i * HOUR_MS)) / sum(weights)
-        skip = model.profile.weekend_skip * weekend
+            self.bot_emitted += len(out) - n
+        self.goal += self.targets[d] * (1.0 - profile.bot_share)
+        slack = min(THROTTLE_SLACK[0] * self.targets[d], THROTTLE_SLACK[1] * self.total)
+        weights = _slot_weights(profile, day_start, 1.0, 0)
+        weekend = sum(w for i, w in enumerate(weights) if _is_weekend(day_start + i * HOUR_MS)) / sum(weights)
         for v in self.schedule.pop(d, []):
-            start = None if rng.random() < skip else self._start(v, day_start, cums)
-            if start is None:
-                if d + 1 < self.days:
-                    self.schedule.setdefault(d + 1, []).append(v)
-                continue
-            self._visit(v, d, start)
-        self.emitted += len(out) - before
+            n = len(out)
+            if self.emitted >= self.goal + slack:
+                # The budget is already spent (small budgets, warm start): push the visit back a little.
+                self._reschedule(v, d + 1 + int(rng.random() * THROTTLE_DELAY_DAYS))
+            elif rng.random() < profile.weekend_skip * weekend:
+                self._reschedule(v, d + 1)
+            else:
+                start = self._start(v)
+                if start is None:
+                    self._reschedule(v, d + 1)
+                else:
+                    self._visit(v, start)
+            self.emitted += len(out) - n
         while self.emitted < self.goal:
-            before = len(out)
+            n = len(out)
             v = model.new_visitor(False, day_start)
-            start = self._start(v, day_start, cums)
-            assert start is not None
-            self._visit(v, d, start)
-            self.emitted += len(out) - before
+            self._visit(v, self._sample_time(v))
+            self.emitted += len(out) - n
 
-    def _visit(self, v: V, d: int, start: int) -> None:
+    def _visit(self, v: V, start: int) -> None:
         self.model.visit(self.writer, v, start)
         gap = self.model.next_gap(v)
-        if gap is not None and d + gap < self.days:
-            self.schedule.setdefault(d + gap, []).append(v)
+        if gap is not None:
+            self._reschedule(v, self._day + gap)
 
-    def _start(self, v: V, day_start: int, cums: dict[int, list[float]]) -> int | None:
-        """Start of the visit in this chunk, following the hourly profile of the visitor's time zone."""
+    def _reschedule(self, v: V, d: int) -> None:
+        if d < self.days:
+            self.schedule.setdefault(d, []).append(v)
+
+    def _sample_time(self, v: V) -> int:
+        """A time in the current day following the hourly profile of the visitor's time zone."""
         rng = self.rng
         shift = v.country.tz_shift
-        cum = cums.get(shift)
+        cum = self._cums.get(shift)
         if cum is None:
-            cum = cums[shift] = []
+            cum = self._cums[shift] = []
             total = 0.0
-            for w in _slot_weights(self.model.profile, day_start, 1.0, shift):
+            for w in _slot_weights(self.model.profile, self._day_start(self._day), 1.0, shift):
                 total += w
                 cum.append(total)
-        earliest = v.last_ms + MIN_VISIT_GAP_MS if v.last_ms else 0
+        hour = bisect(cum, rng.random() * cum[-1])
+        return self._day_start(self._day) + hour * HOUR_MS + int(rng.random() * HOUR_MS)
+
+    def _start(self, v: V) -> int | None:
+        """Start of a returning visit, well after the previous one ended; None if the day has no room left."""
+        earliest = v.last_ms + MIN_VISIT_GAP_MS
         for _ in range(START_ATTEMPTS):
-            t = day_start + bisect(cum, rng.random() * cum[-1]) * HOUR_MS + rng.randrange(HOUR_MS)
+            t = self._sample_time(v)
             if t >= earliest:
                 return t
-        t = earliest + rng.randrange(3 * HOUR_MS)
-        return t if t < day_start + DAY_MS else None
+        t = earliest + int(self.rng.random() * 3 * HOUR_MS)
+        return t if t < self._day_start(self._day + 1) else None
 
     def _crawl(self, start: int) -> None:
         rng, w = self.rng, self.writer
         w.begin_bot(BOT_PICK.pick(rng), start)
-        for _ in range(1 + int(rng.expovariate(0.2))):
+        for _ in range(1 + int(rng.expovariate(1.0 / CRAWL_PAGES_MEAN))):
             w.bot_page(*self.model.crawl_target())
-
-    @staticmethod
-    def _is_weekend(ms: int) -> bool:
-        return ((ms + paris_offset_ms(ms)) // DAY_MS + 3) % 7 >= 5
 
 
 def generate(

@@ -7,14 +7,15 @@ from bisect import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from math import exp
 from random import Random
 from typing import Generic, Self, TypeVar
 
 from belvedere.demo.catalog import (
+    BOTS,
     COUNTRIES,
     COUNTRY_WEIGHTS,
     DEVICE_KIND_WEIGHTS,
-    BOTS,
     DEVICES,
     Bot,
     Country,
@@ -36,7 +37,6 @@ P_IP_CHANGE: dict[str, float] = {"mobile": 0.5, "tablet": 0.1, "desktop": 0.05}
 P_ON_CELLULAR = 0.6  # a mobile device's new address comes from a mobile-network block
 P_USE_SECOND_DEVICE = 0.35  # known users owning two devices use the second one this often
 BOT_GAP_MS = (800, 12_000)  # crawlers fetch pages much faster than humans
-BOT_SCREENS: dict[str, str] = {"python-requests": "", "AhrefsBot": "", "HeadlessChrome": "800x600"}
 GCLID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -59,12 +59,13 @@ class Weighted(Generic[T]):
         return self._items[bisect(self._cum, rng.random() * self._total)]
 
 
+_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_SET = (0x8000 << 48) | (4 << 76)
+
+
 def new_uuid(rng: Random) -> str:
     """Random (version 4) UUID string drawn from `rng`; same value as str(uuid.UUID(int=..., version=4))."""
-    n = rng.getrandbits(128)
-    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)
-    n = (n & ~(0xF000 << 64)) | (4 << 76)
-    h = f"{n:032x}"
+    h = f"{(rng.getrandbits(128) & _UUID_KEEP) | _UUID_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -72,9 +73,14 @@ def iso_date(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
+def lognormal(rng: Random, median: float, sigma: float) -> float:
+    return median * exp(rng.gauss(0.0, sigma))
+
+
 def random_ip(rng: Random, blocks: tuple[tuple[int, int], ...]) -> str:
-    base, n24 = blocks[rng.randrange(len(blocks))]
-    x = base + (rng.randrange(n24) << 8) + rng.randint(1, 254)
+    rand = rng.random
+    base, n24 = blocks[int(rand() * len(blocks))]
+    x = base + (int(rand() * n24) << 8) + 1 + int(rand() * 254)
     return f"{x >> 24}.{(x >> 16) & 255}.{(x >> 8) & 255}.{x & 255}"
 
 
@@ -84,7 +90,9 @@ _BOT_BLOCKS = {bot: parse_blocks(bot.blocks) for bot in BOTS}
 BOT_PICK = Weighted((bot, bot.weight) for bot in BOTS)
 _COUNTRY_PICK = {p: Weighted((COUNTRIES[c], w) for c, w in ws.items()) for p, ws in COUNTRY_WEIGHTS.items()}
 _KIND_PICK = {p: Weighted(ws.items()) for p, ws in DEVICE_KIND_WEIGHTS.items()}
-_DEVICE_PICK = {k: Weighted((d, d.weight) for d in DEVICES if d.kind == k) for k in ("desktop", "mobile", "tablet")}
+_DEVICE_PICK = {
+    k: Weighted((d, d.weight) for d in DEVICES if d.kind == k) for k in ("desktop", "mobile", "tablet")
+}
 
 
 def _device_ip(rng: Random, country: Country, device: Device) -> str:
@@ -136,12 +144,11 @@ class Writer:
         self.out = out
         self.now = 0
         self.visitor = Visitor()
-        self.device_index = 0
         self._ip = self._ua = self._screen = self._locale = ""
         self._url = self._title = self._referrer = self._query = ""
 
     def think(self) -> int:
-        gap = int(self.rng.lognormvariate(0.0, GAP_SIGMA) * GAP_MEDIAN_MS)
+        gap = int(lognormal(self.rng, GAP_MEDIAN_MS, GAP_SIGMA))
         return GAP_MIN_MS if gap < GAP_MIN_MS else GAP_MAX_MS if gap > GAP_MAX_MS else gap
 
     def begin(self, v: Visitor, start_ms: int, source: Source) -> None:
@@ -153,7 +160,6 @@ class Writer:
         device = v.devices[i]
         if v.visits and rng.random() < P_IP_CHANGE[device.kind]:
             v.ips[i] = _device_ip(rng, v.country, device)
-        self.device_index = i
         self._ip, self._ua, self._screen, self._locale = v.ips[i], device.user_agent, v.screens[i], v.locale
         self._url = ""
         self._referrer = source.referrers[rng.randrange(len(source.referrers))]
@@ -169,7 +175,7 @@ class Writer:
         self.visitor = Visitor(anon_id=f"anon-{rng.getrandbits(64):016x}")
         self.now = start_ms
         self._ip, self._ua = random_ip(rng, _BOT_BLOCKS[bot]), bot.user_agent
-        self._screen, self._locale = BOT_SCREENS.get(bot.name, "1024x768"), "en-US"
+        self._screen, self._locale = bot.screen, "en-US"
         self._url = self._referrer = self._query = ""
 
     def bot_page(self, host: str, path: str, title: str) -> None:
@@ -194,11 +200,11 @@ class Writer:
         self._emit("track", event, properties)
 
     def sign_up(self, user_id: str, traits: dict[str, object]) -> None:
-        """Alias the anonymous id to the new account, then identify it with its traits."""
+        """The sign-up form is sent: alias the anonymous id to the new account, then identify it."""
         v = self.visitor
         anon = v.anon_id
         v.user_id = user_id
-        self.now += self.rng.randint(300, 2_000)
+        self.now += self.think()
         self._emit("alias", "", {"alias": anon})
         self.now += self.rng.randint(20, 400)
         self._emit("identify", "", traits)
@@ -209,12 +215,11 @@ class Writer:
         v.last_ms = self.now
 
     def _emit(self, kind: str, event: str, properties: dict[str, object]) -> None:
-        payload: dict[str, object] = {"type": kind}
-        if event:
-            payload["event"] = event
+        now = self.now
+        payload: dict[str, object] = {"type": kind, "event": event} if event else {"type": kind}
         payload["distinct_id"] = self.visitor.distinct_id
         payload["uuid"] = new_uuid(self.rng)
-        payload["timestamp"] = self.now
+        payload["timestamp"] = now
         payload["properties"] = properties
         payload["context"] = {
             "ip": self._ip,
@@ -223,7 +228,7 @@ class Writer:
             "locale": self._locale,
             "screen": self._screen,
         }
-        self.out.append((self.now, self.product, payload))
+        self.out.append((now, self.product, payload))
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,9 +61,13 @@ class SaltRing:
             with transaction(self._sessions) as session:
                 session.execute(delete(DailySalt).where(DailySalt.day < yesterday))
                 if session.get(DailySalt, today) is None:
-                    session.add(DailySalt(day=today, salt=secrets.token_bytes(32), created_at=datetime.now(UTC)))
+                    session.add(
+                        DailySalt(day=today, salt=secrets.token_bytes(32), created_at=datetime.now(UTC))
+                    )
         except IntegrityError:
             pass  # another process made today's salt first; read theirs below
         with transaction(self._sessions) as session:
-            rows = {r.day: r.salt for r in session.scalars(select(DailySalt).where(DailySalt.day >= yesterday))}
+            rows = {
+                r.day: r.salt for r in session.scalars(select(DailySalt).where(DailySalt.day >= yesterday))
+            }
         self._today, self._yesterday, self._day = rows[today], rows.get(yesterday), day_number

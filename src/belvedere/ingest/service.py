@@ -33,7 +33,7 @@ class CaptureResult:
 
 
 class ProjectDirectory:
-    """Write key → project, cached for a short while (hits and misses alike) to keep the hot path off the DB."""
+    """Write key → project, cached briefly (hits and misses alike) to keep the hot path off the DB."""
 
     def __init__(self, sessions: sessionmaker[Session], ttl_seconds: float) -> None:
         self._sessions = sessions

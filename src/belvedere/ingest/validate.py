@@ -6,7 +6,7 @@ needs its own stable code for clients (listed in ``REJECTION_CODES`` and docs/ap
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,10 +147,18 @@ def _ip(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise Rejected("invalid_ip")
+    return canonical_ip(value)
+
+
+def canonical_ip(value: str) -> str:
+    """The canonical text of an IPv4 or IPv6 address (C parsing: the ipaddress module is 30x slower)."""
+    text = value.strip()
+    family = socket.AF_INET6 if ":" in text else socket.AF_INET
     try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
+        packed = socket.inet_pton(family, text)
+    except (OSError, ValueError):
         raise Rejected("invalid_ip") from None
+    return text if family == socket.AF_INET else socket.inet_ntop(family, packed)
 
 
 def parse_event(raw: Any, *, project_id: int, now_ms: int, limits: Limits) -> ParsedEvent:
@@ -184,8 +192,10 @@ def parse_event(raw: Any, *, project_id: int, now_ms: int, limits: Limits) -> Pa
     referrer = _text(page.get("referrer") or props.get("$referrer"), "context.page.referrer")
     serialized = orjson.dumps(props)
     if len(serialized) > limits.max_properties_bytes:
-        raise Rejected("properties_too_large", f"`properties` is {len(serialized)} bytes; the limit is "
-                       f"{limits.max_properties_bytes}.")
+        raise Rejected(
+            "properties_too_large",
+            f"`properties` is {len(serialized)} bytes; the limit is {limits.max_properties_bytes}.",
+        )
     screen = context.get("screen")
     if isinstance(screen, dict):
         screen = f"{screen.get('width', '')}x{screen.get('height', '')}"

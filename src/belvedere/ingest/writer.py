@@ -1,52 +1,33 @@
 """The one writer that moves events from the spool into the event store.
 
-It reads committed spool records, parses them into an Arrow table (pyarrow's C++ JSON reader: no Python
-object per event), and hands the table to the store with the spool position it reaches. It flushes when
-enough rows wait, when the oldest has waited ``flush_interval_ms``, and at shutdown. A failing store is
-retried with back-off; nothing is skipped, so a 2xx is never lost.
+It reads committed spool records (NDJSON) and hands them to the store in large batches together with the
+spool position they reach. It flushes when enough rows wait, when the oldest has waited
+``flush_interval_ms``, and at shutdown. A failing store is retried with back-off; nothing is skipped, so a
+2xx is never lost.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
+import orjson
 import structlog
 
 from belvedere.ingest.spool import Position, Spool
 from belvedere.store.base import EventStore
-from belvedere.store.schema import CLIENT_UUID_FLAG, SPOOL_SCHEMA, STORE_SCHEMA
+from belvedere.store.schema import CLIENT_UUID_FLAG
 
 log = structlog.get_logger(__name__)
 
-_PARSE = pajson.ParseOptions(explicit_schema=SPOOL_SCHEMA, unexpected_field_behavior="ignore")
-_READ = pajson.ReadOptions(block_size=4 << 20)
+# Rows whose uuid came from the client (a retry may repeat it) carry this; only then is dedup needed.
+_CLIENT_UUID_MARK = f'"{CLIENT_UUID_FLAG}":true'.encode()
 
 
-def parse_records(payloads: list[bytes]) -> tuple[pa.Table, bool]:
-    """NDJSON spool records → a store-shaped table sorted by (project, time), and whether any row needs
-    deduplication (its uuid came from the client)."""
-    data = b"".join(payloads)
-    table = pajson.read_json(io.BytesIO(data), read_options=_READ, parse_options=_PARSE)
-    flags = table.column(CLIENT_UUID_FLAG)
-    dedupe = bool(pc.any(flags).as_py())
-    table = table.drop_columns([CLIENT_UUID_FLAG])
-    table = table.set_column(
-        table.schema.get_field_index("timestamp"), "timestamp", table.column("timestamp").cast(pa.timestamp("ms"))
-    )
-    table = table.set_column(
-        table.schema.get_field_index("received_at"),
-        "received_at",
-        table.column("received_at").cast(pa.timestamp("ms")),
-    )
-    table = table.sort_by([("project_id", "ascending"), ("timestamp", "ascending")])
-    return table.cast(STORE_SCHEMA), dedupe
+def needs_dedupe(rows: bytes) -> bool:
+    return _CLIENT_UUID_MARK in rows
 
 
 BatchObserver = Callable[[int, float], None]
@@ -144,33 +125,36 @@ class StoreWriter:
 
     def _flush(self, payloads: list[bytes], end: Position) -> int:
         started = time.perf_counter()
+        rows = b"".join(payloads)
+        checkpoint = (end.segment, end.offset)
         try:
-            table, dedupe = parse_records(payloads)
-        except (pa.ArrowInvalid, ValueError):
-            table, dedupe = self._parse_salvaging(payloads)
-        written = self._store.write_batch(table, checkpoint=(end.segment, end.offset), dedupe=dedupe)
+            written = self._store.write_batch(rows, checkpoint=checkpoint, dedupe=needs_dedupe(rows))
+        except Exception:
+            good = self._set_aside_unreadable(payloads)
+            if len(good) == len(payloads):
+                raise  # the data is fine: the store itself failed, so retry later
+            rows = b"".join(good)
+            written = self._store.write_batch(rows, checkpoint=checkpoint, dedupe=needs_dedupe(rows))
         self._spool.release(end)
         self.position = end
         self.rows_written += written
         if self._on_batch is not None:
-            self._on_batch(table.num_rows, time.perf_counter() - started)
+            self._on_batch(rows.count(b"\n"), time.perf_counter() - started)
         return written
 
-    def _parse_salvaging(self, payloads: list[bytes]) -> tuple[pa.Table, bool]:
-        """One record the reader cannot parse must not block the others: set it aside in a file."""
-        good: list[pa.Table] = []
-        dedupe = False
+    def _set_aside_unreadable(self, payloads: list[bytes]) -> list[bytes]:
+        """One record that cannot be parsed must not block the others: keep it in a quarantine file."""
+        good: list[bytes] = []
         for payload in payloads:
             try:
-                table, needs = parse_records([payload])
-            except (pa.ArrowInvalid, ValueError) as exc:
+                for line in payload.splitlines():
+                    if not isinstance(orjson.loads(line), dict):
+                        raise ValueError("a spool line is not a JSON object")
+            except ValueError as exc:
                 self._quarantine.mkdir(parents=True, exist_ok=True)
                 path = self._quarantine / f"{time.time_ns()}.ndjson"
                 path.write_bytes(payload)
                 log.error("writer.quarantined", path=str(path), error=str(exc))
                 continue
-            good.append(table)
-            dedupe = dedupe or needs
-        if not good:
-            return STORE_SCHEMA.empty_table(), False
-        return pa.concat_tables(good), dedupe
+            good.append(payload)
+        return good

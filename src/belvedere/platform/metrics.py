@@ -14,18 +14,25 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.events_accepted = Counter("belvedere_events_accepted", "Events accepted into the spool", registry=r)
+        self.events_accepted = Counter(
+            "belvedere_events_accepted", "Events accepted into the spool", registry=r
+        )
         self.events_rejected = Counter(
             "belvedere_events_rejected", "Events rejected as invalid, by reason", ["reason"], registry=r
         )
         self.events_dropped = Counter(
-            "belvedere_events_dropped", "Valid events dropped on purpose (bots…), by reason", ["reason"], registry=r
+            "belvedere_events_dropped",
+            "Valid events dropped on purpose (bots…), by reason",
+            ["reason"],
+            registry=r,
         )
         self.requests_refused = Counter(
             "belvedere_capture_refused", "Capture requests refused whole, by reason", ["reason"], registry=r
         )
         self.batch_seconds = Histogram(
-            "belvedere_store_batch_seconds", "Time to write one batch into the event store", registry=r,
+            "belvedere_store_batch_seconds",
+            "Time to write one batch into the event store",
+            registry=r,
             buckets=LATENCY_BUCKETS,
         )
         self.batch_rows = Counter("belvedere_store_rows", "Rows written into the event store", registry=r)
@@ -33,10 +40,15 @@ class Metrics:
             "belvedere_ingest_step_seconds", "Time spent in each ingest pipeline step", ["step"], registry=r
         )
         self.http_seconds = Histogram(
-            "belvedere_http_request_seconds", "HTTP request latency by route", ["method", "route", "status"],
-            registry=r, buckets=LATENCY_BUCKETS,
+            "belvedere_http_request_seconds",
+            "HTTP request latency by route",
+            ["method", "route", "status"],
+            registry=r,
+            buckets=LATENCY_BUCKETS,
         )
-        self.spool_depth = Gauge("belvedere_spool_depth_bytes", "Spool bytes not yet in the store", registry=r)
+        self.spool_depth = Gauge(
+            "belvedere_spool_depth_bytes", "Spool bytes not yet in the store", registry=r
+        )
         self.spool_age = Gauge("belvedere_spool_age_seconds", "Age of the oldest spooled batch", registry=r)
         self.open_sessions = Gauge("belvedere_open_sessions", "Visits currently open in memory", registry=r)
 

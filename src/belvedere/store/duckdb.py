@@ -16,12 +16,9 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from belvedere.store.base import ActiveSession, Alias, Checkpoint
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS
-
-DAY_MS = 86_400_000
 
 _DUCK_TYPES = {
     "uuid": "UUID",
@@ -53,15 +50,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 _COLS = ", ".join(COLUMN_NAMES)
+# How each column is read from the spool's JSON, and turned into its stored type.
+_JSON_TYPES = {
+    "uuid": "VARCHAR",
+    "int": "BIGINT",
+    "timestamp": "BIGINT",
+    "string": "VARCHAR",
+    "json": "VARCHAR",
+    "float": "DOUBLE",
+}
+_FROM_JSON = {"uuid": "CAST({} AS UUID)", "timestamp": "epoch_ms({})", "json": "CAST({} AS JSON)"}
+_JSON_COLUMNS = {c.name: _JSON_TYPES[c.kind] for c in EVENT_COLUMNS}
+_SELECT_TYPED = ", ".join(
+    _FROM_JSON.get(c.kind, "{}").format(c.name) + f" AS {c.name}" for c in EVENT_COLUMNS
+)
+_LOAD_BATCH = (
+    f"CREATE TEMP TABLE batch AS SELECT {_SELECT_TYPED} FROM read_json($path, format = 'newline_delimited',"
+    " columns = $columns) ORDER BY project_id, timestamp"
+)
 _INSERT = f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM batch"
+# A retried event carries the uuid of its first copy: skip what the store already holds within a day of
+# the batch's time range, and keep one of several copies inside the batch.
 _INSERT_DEDUPED = (
     f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM batch b"
-    " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = b.project_id"
-    " AND e.uuid = CAST(b.uuid AS UUID) AND e.timestamp BETWEEN $lo AND $hi)"
+    " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = b.project_id AND e.uuid = b.uuid"
+    " AND e.timestamp BETWEEN (SELECT min(timestamp) FROM batch) - INTERVAL 1 DAY"
+    " AND (SELECT max(timestamp) FROM batch) + INTERVAL 1 DAY)"
     " QUALIFY row_number() OVER (PARTITION BY b.project_id, b.uuid ORDER BY b.received_at) = 1"
 )
-_UPSERT_PERSON = (
-    "INSERT INTO persons VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, distinct_id) DO UPDATE SET"
+_UPSERT_PERSONS = (
+    "INSERT INTO persons SELECT project_id, distinct_id, properties, seen, seen FROM people"
+    " ON CONFLICT (project_id, distinct_id) DO UPDATE SET"
     " properties = json_merge_patch(persons.properties, excluded.properties),"
     " updated_at = greatest(persons.updated_at, excluded.updated_at)"
 )
@@ -72,8 +91,12 @@ class DuckDBEventStore:
 
     def __init__(self, path: Path, *, memory_limit: str = "1GB", threads: int = 2) -> None:
         self.path = path
-        self._config = {"memory_limit": memory_limit, "threads": threads}
+        self._config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "threads": threads,
+        }
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._scratch = path.with_name(path.name + ".batch.ndjson")
         self._local = threading.local()
 
     # ------------------------------------------------------------------ lifecycle
@@ -116,17 +139,15 @@ class DuckDBEventStore:
 
     # ------------------------------------------------------------------ writing
 
-    def write_batch(self, batch: pa.Table, *, checkpoint: Checkpoint, dedupe: bool) -> int:
+    def write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
+        """Rows arrive as NDJSON (the spool's shape). DuckDB's own JSON reader parses them about five
+        times faster than building Arrow in Python would, so the bytes go to a scratch file it reads."""
+        self._scratch.write_bytes(rows)
         con = self._cursor()
         con.begin()
         try:
-            con.register("batch", batch)
-            if dedupe and batch.num_rows:
-                bounds = pc.min_max(batch.column("timestamp").cast(pa.int64()))
-                lo, hi = _naive_utc(bounds["min"].as_py() - DAY_MS), _naive_utc(bounds["max"].as_py() + DAY_MS)
-                row = con.execute(_INSERT_DEDUPED, {"lo": lo, "hi": hi}).fetchone()
-            else:
-                row = con.execute(_INSERT).fetchone()
+            con.execute(_LOAD_BATCH, {"path": str(self._scratch), "columns": _JSON_COLUMNS})
+            row = con.execute(_INSERT_DEDUPED if dedupe else _INSERT).fetchone()
             inserted = int(row[0]) if row else 0
             self._apply_identities(con)
             con.execute(
@@ -137,10 +158,12 @@ class DuckDBEventStore:
             con.rollback()
             raise
         finally:
-            con.unregister("batch")
+            con.execute("DROP TABLE IF EXISTS batch")
         return inserted
 
     def _apply_identities(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Fold the batch's $identify traits into `persons` and its $alias links into `person_aliases`,
+        set-based: one statement each, whatever the number of people in the batch."""
         rows = con.execute(
             "SELECT project_id, distinct_id, properties, timestamp, event FROM batch"
             " WHERE event IN ('$identify', '$alias') AND distinct_id IS NOT NULL ORDER BY timestamp"
@@ -148,38 +171,61 @@ class DuckDBEventStore:
         if not rows:
             return
         traits: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
-        aliases: list[tuple[int, str, str, datetime]] = []
+        aliases: dict[tuple[int, str], tuple[str, datetime]] = {}
         for project_id, distinct_id, properties, ts, event in rows:
             props = orjson.loads(properties) if properties else {}
             if event == "$alias":
                 other = props.get("alias")
                 if isinstance(other, str) and other:
-                    aliases.append((project_id, other, distinct_id, ts))
+                    aliases[(project_id, other)] = (distinct_id, ts)
                 continue
             merged, _ = traits.get((project_id, distinct_id), ({}, ts))
             merged.update(props)
             traits[(project_id, distinct_id)] = (merged, ts)
         if traits:
-            con.executemany(
-                _UPSERT_PERSON,
-                [[p, d, orjson.dumps(t).decode(), ts, ts] for (p, d), (t, ts) in traits.items()],
+            people = pa.table(
+                {
+                    "project_id": [p for p, _ in traits],
+                    "distinct_id": [d for _, d in traits],
+                    "properties": [orjson.dumps(t).decode() for t, _ in traits.values()],
+                    "seen": pa.array([ts for _, ts in traits.values()], pa.timestamp("us")),
+                }
             )
+            con.register("people", people)
+            con.execute(_UPSERT_PERSONS)
+            con.unregister("people")
         if aliases:
-            con.executemany("INSERT OR REPLACE INTO person_aliases VALUES (?, ?, ?, ?)", aliases)
+            links = pa.table(
+                {
+                    "project_id": [p for p, _ in aliases],
+                    "alias": [a for _, a in aliases],
+                    "person_id": [person for person, _ in aliases.values()],
+                    "created_at": pa.array([ts for _, ts in aliases.values()], pa.timestamp("us")),
+                }
+            )
+            con.register("links", links)
+            con.execute("INSERT OR REPLACE INTO person_aliases SELECT * FROM links")
+            con.unregister("links")
 
     def checkpoint(self) -> Checkpoint | None:
-        row = self._cursor().execute("SELECT segment, position FROM ingest_checkpoint WHERE id = 1").fetchone()
+        row = (
+            self._cursor().execute("SELECT segment, position FROM ingest_checkpoint WHERE id = 1").fetchone()
+        )
         return (int(row[0]), int(row[1])) if row else None
 
     # ------------------------------------------------------------------ reading
 
     def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
-        rows = self._cursor().execute(
-            "SELECT project_id, distinct_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp))"
-            " FROM events WHERE timestamp >= ? AND session_id IS NOT NULL AND distinct_id IS NOT NULL"
-            " GROUP BY project_id, distinct_id",
-            [_naive_utc(since_ms)],
-        ).fetchall()
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT project_id, distinct_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp))"
+                " FROM events WHERE timestamp >= ? AND session_id IS NOT NULL AND distinct_id IS NOT NULL"
+                " GROUP BY project_id, distinct_id",
+                [_naive_utc(since_ms)],
+            )
+            .fetchall()
+        )
         return [ActiveSession(p, d, s, int(ms)) for p, d, s, ms in rows]
 
     def aliases(self) -> list[Alias]:
@@ -200,7 +246,11 @@ class DuckDBEventStore:
         return [_jsonable(dict(zip(COLUMN_NAMES, row, strict=True))) for row in cursor.fetchall()]
 
     def count_events(self, *, project_id: int) -> int:
-        row = self._cursor().execute("SELECT count(*) FROM events WHERE project_id = ?", [project_id]).fetchone()
+        row = (
+            self._cursor()
+            .execute("SELECT count(*) FROM events WHERE project_id = ?", [project_id])
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:

@@ -182,6 +182,13 @@ def test_malformed_urls_do_not_raise(url: str | None, host: str | None, path: st
     assert (info.host, info.path) == (host, path)
 
 
+def test_long_url_is_parsed_without_caching() -> None:
+    url = "https://Example.com/" + "p" * 5000 + "?utm_source=Bing&utm_campaign=Q3&msclkid=1"
+    assert parse_page(url) == PageInfo(
+        "example.com", "/" + "p" * 5000, "bing", None, "Q3", None, None, "msclkid"
+    )
+
+
 def test_random_garbage_never_raises() -> None:
     rng = random.Random(20240601)
     pieces = [*"ab:/?#&=%@[]. -_+W1\x00\u00e9\u200b\\", "http://", "android-app://", "www.", "utm_source="]
@@ -421,6 +428,11 @@ def test_channels_tuple() -> None:
     assert len(set(CHANNELS)) == 19
     assert CHANNELS[0] == "Direct"
     assert "Unassigned" in CHANNELS
+
+
+def test_huge_values_are_classified_without_caching() -> None:
+    assert channel(source="google", medium="cpc", campaign="x" * 5000 + "-cross-network") == "Cross-network"
+    assert channel(ref="a" * 3000 + ".example.org") == "Referral"
 
 
 def test_classify_is_deterministic() -> None:

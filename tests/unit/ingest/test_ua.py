@@ -47,10 +47,16 @@ CUBOT_PHONE = (
         (CUBOT_PHONE, "Chrome", "120.0", "Android", "10", "mobile"),
     ],
 )
-def test_browsers_and_devices(ua: str, browser: str, version: str, os: str, os_version: str, device: str) -> None:
+def test_browsers_and_devices(
+    ua: str, browser: str, version: str, os: str, os_version: str, device: str
+) -> None:
     info = PARSER.parse(ua)
     assert (info.browser, info.browser_version, info.os, info.os_version, info.device_type) == (
-        browser, version, os, os_version, device,
+        browser,
+        version,
+        os,
+        os_version,
+        device,
     )
     assert not info.is_bot
 
@@ -63,8 +69,6 @@ def test_browsers_and_devices(ua: str, browser: str, version: str, os: str, os_v
         "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 "
         "Safari/537.36",
-        "python-requests/2.32.3",
-        "curl/8.5.0",
         "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
         "Mozilla/5.0 (compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
     ],
@@ -72,3 +76,12 @@ def test_browsers_and_devices(ua: str, browser: str, version: str, os: str, os_v
 def test_bots_and_headless_browsers_are_recognised(ua: str) -> None:
     info = PARSER.parse(ua)
     assert info.is_bot and info.device_type == "bot"
+
+
+@pytest.mark.parametrize(
+    "ua", ["python-requests/2.32.3", "curl/8.5.0", "python-httpx/0.28.1", "Go-http-client/2.0"]
+)
+def test_http_libraries_are_server_side_clients_not_bots(ua: str) -> None:
+    info = PARSER.parse(ua)
+    assert info.is_library and not info.is_bot
+    assert (info.browser, info.os, info.device_type) == (None, None, "server")

@@ -83,7 +83,11 @@ def test_page_event_takes_url_referrer_and_context() -> None:
     assert row["event"] == "$pageview"
     assert row["timestamp"] == 1_763_794_800_000
     assert row["received_at"] == NOW
-    assert (row["url"], row["referrer"], row["title"]) == ("https://shop.example/a", "https://ref.example/", "A")
+    assert (row["url"], row["referrer"], row["title"]) == (
+        "https://shop.example/a",
+        "https://ref.example/",
+        "A",
+    )
     assert (row["locale"], row["screen"]) == ("fr-FR", "390x844")
     assert event.ip == "2001:db8::1" and event.user_agent == "Mozilla/5.0"
     assert "ip" not in row and "user_agent" not in row
@@ -97,8 +101,12 @@ def test_properties_can_carry_url_referrer_revenue_and_cost() -> None:
             "distinct_id": 42,
             "uuid": "8B1F7E6C-1F1E-4B8E-9A39-2D1F0C0A1B2C",
             "timestamp": NOW - 5000,
-            "properties": {"$current_url": "https://a.example/x", "$referrer": "https://b.example/",
-                           "revenue": "49.90", "$cost": 0.25},
+            "properties": {
+                "$current_url": "https://a.example/x",
+                "$referrer": "https://b.example/",
+                "revenue": "49.90",
+                "$cost": 0.25,
+            },
         }
     )
     row = event.row

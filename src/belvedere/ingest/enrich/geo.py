@@ -9,10 +9,9 @@ from __future__ import annotations
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import geoip2.database
-import geoip2.errors
+import maxminddb
 
 from belvedere.accounts.service import ProjectInfo
 from belvedere.ingest.validate import ParsedEvent
@@ -28,23 +27,36 @@ class GeoResolver(Protocol):
 
 
 class MmdbResolver:
-    """Any MaxMind-format database: GeoIP2/GeoLite2 or DB-IP, city or country level."""
+    """Any MaxMind-format database: GeoIP2/GeoLite2 or DB-IP, city or country level.
+
+    Reads raw records with maxminddb (the reader geoip2 is built on): building geoip2's model objects
+    costs more than the lookup itself, and this runs for every event."""
 
     def __init__(self, path: Path) -> None:
-        self._reader = geoip2.database.Reader(str(path))
+        self._reader = maxminddb.open_database(str(path))
         kind = self._reader.metadata().database_type
-        self._city = "City" in kind or "city" in kind
         self.description = f"{kind} ({path})"
 
     def lookup(self, ip: str) -> Place:
         try:
-            if self._city:
-                city = self._reader.city(ip)
-                region = city.subdivisions.most_specific.name if city.subdivisions else None
-                return city.country.iso_code, region, city.city.name
-            return self._reader.country(ip).country.iso_code, None, None
-        except (geoip2.errors.AddressNotFoundError, ValueError):
+            record = self._reader.get(ip)
+        except ValueError:
             return NOWHERE
+        if not isinstance(record, dict):
+            return NOWHERE
+        country: Any = record.get("country") or record.get("registered_country") or {}
+        subdivisions: Any = record.get("subdivisions") or []
+        region = _english(subdivisions[-1]) if subdivisions else None
+        code = country.get("iso_code") if isinstance(country, dict) else None
+        return (code if isinstance(code, str) else None), region, _english(record.get("city"))
+
+
+def _english(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    names = entry.get("names") or {}
+    name = names.get("en")
+    return name if isinstance(name, str) else None
 
 
 class CountryFallbackResolver:

@@ -324,6 +324,28 @@ SHOPPING_SOURCES: frozenset[str] = frozenset(
 )
 EMAIL_SOURCES: frozenset[str] = frozenset({"newsletter", "gmail", "outlook", "mailchimp", "klaviyo"})
 
+# Ad click-id query parameters in priority order (when a URL carries several, the first listed wins), each
+# with the kind of network it implies when the visit has no recognisable source of its own. fbclid maps to
+# None: Facebook appends it to ordinary outbound links too, so alone it only says "came from Facebook".
+CLICK_ID_KINDS: dict[str, str | None] = {
+    "gclid": SEARCH,
+    "gbraid": SEARCH,
+    "wbraid": SEARCH,
+    "msclkid": SEARCH,
+    "fbclid": None,
+    "ttclid": SOCIAL,
+    "li_fat_id": SOCIAL,
+    "twclid": SOCIAL,
+    "dclid": SEARCH,
+}
+
+# utm_medium values (lower-cased) with a fixed meaning in the channel rules.
+SOCIAL_MEDIUMS: frozenset[str] = frozenset(
+    {"social", "social-network", "social-media", "sm", "social network", "social media"}
+)
+DISPLAY_MEDIUMS: frozenset[str] = frozenset({"display", "banner", "expandable", "interstitial", "cpm"})
+REFERRAL_MEDIUMS: frozenset[str] = frozenset({"referral", "app", "link"})
+
 
 def _kind_map(*tables: tuple[frozenset[str], str]) -> dict[str, str]:
     merged: dict[str, str] = {}

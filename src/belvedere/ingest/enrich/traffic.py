@@ -14,29 +14,33 @@ from urllib.parse import unquote, unquote_plus
 
 from belvedere.ingest.enrich.known_sites import (
     BRAND_KINDS,
+    CLICK_ID_KINDS,
+    DISPLAY_MEDIUMS,
     DOMAIN_KINDS,
     EMAIL,
+    REFERRAL_MEDIUMS,
     SEARCH,
     SECOND_LEVEL_LABELS,
     SHOPPING,
     SOCIAL,
+    SOCIAL_MEDIUMS,
     SOURCE_KINDS,
     VIDEO,
 )
 
-__all__ = ["CHANNELS", "CLICK_ID_PARAMS", "RULES", "PageInfo", "classify_channel", "parse_page", "referrer_domain"]
+__all__ = ["CHANNELS", "CLICK_ID_PARAMS", "PageInfo", "classify_channel", "parse_page", "referrer_domain"]
 
 
 @dataclass(frozen=True, slots=True)
 class PageInfo:
-    host: str | None
-    path: str | None
-    utm_source: str | None
-    utm_medium: str | None
-    utm_campaign: str | None
+    host: str | None  # lower-case, no "www." and no port; None for relative or malformed URLs
+    path: str | None  # as sent (still percent-encoded), "/" when empty; no query string or fragment
+    utm_source: str | None  # lower-cased; falls back to the ref= and then source= parameters
+    utm_medium: str | None  # lower-cased
+    utm_campaign: str | None  # case kept; every utm value is stripped and cut to 200 characters
     utm_term: str | None
     utm_content: str | None
-    click_id: str | None
+    click_id: str | None  # name of the ad click-id parameter present (see CLICK_ID_PARAMS), if any
 
 
 CHANNELS: tuple[str, ...] = (
@@ -61,22 +65,8 @@ CHANNELS: tuple[str, ...] = (
     "Unassigned",
 )
 
-# Ad click-id query parameters in priority order (when a URL carries several, the first listed wins), each
-# with the kind of network it implies when the visit has no recognisable source of its own. fbclid maps to
-# None: Facebook appends it to ordinary outbound links too, so alone it only says "came from Facebook".
-_CLICK_ID_KINDS: dict[str, str | None] = {
-    "gclid": SEARCH,
-    "gbraid": SEARCH,
-    "wbraid": SEARCH,
-    "msclkid": SEARCH,
-    "fbclid": None,
-    "ttclid": SOCIAL,
-    "li_fat_id": SOCIAL,
-    "twclid": SOCIAL,
-    "dclid": SEARCH,
-}
-CLICK_ID_PARAMS: tuple[str, ...] = tuple(_CLICK_ID_KINDS)
-_PAID_CLICK_IDS: dict[str, str] = {name: kind for name, kind in _CLICK_ID_KINDS.items() if kind}
+CLICK_ID_PARAMS: tuple[str, ...] = tuple(CLICK_ID_KINDS)
+_PAID_CLICK_IDS: dict[str, str] = {name: kind for name, kind in CLICK_ID_KINDS.items() if kind}
 
 _MAX_UTM = 200
 _MAX_HOST = 253
@@ -87,13 +77,11 @@ _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 _BAD_HOST_CHARS = frozenset(" \t\r\n<>\"'{}|\\^`[]@/?#%,;=()*!$&")
 _IPV6_CHARS = frozenset("0123456789abcdef:.")
 
-# Query parameters copied into PageInfo; utm_source beats ref, which beats source.
-_QUERY_FIELDS = frozenset(
-    {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"}
-)
-_LOWERED_FIELDS = frozenset({"utm_source", "utm_medium", "ref", "source"})
-_CLICK_ID_SET = frozenset(CLICK_ID_PARAMS)
-_KNOWN_KEYS = _QUERY_FIELDS | _CLICK_ID_SET
+# Query parameters copied into PageInfo -> whether the value is lower-cased. utm_source beats ref, which
+# beats source.
+_FIELD_LOWERED: dict[str, bool] = {"utm_source": True, "utm_medium": True, "ref": True, "source": True}
+_FIELD_LOWERED |= {"utm_campaign": False, "utm_term": False, "utm_content": False}
+_CLICK_RANK: dict[str, int] = {name: rank for rank, name in enumerate(CLICK_ID_PARAMS)}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -145,6 +133,7 @@ def _split_base(base: str) -> tuple[str | None, str | None, bool]:
 
 
 _split_base_cached = lru_cache(maxsize=4096)(_split_base)
+_page_info = lru_cache(maxsize=4096)(PageInfo)
 
 
 @lru_cache(maxsize=2048)
@@ -155,40 +144,53 @@ def _query_key(raw: str) -> str:
 def _parse_query(query: str) -> dict[str, str]:
     """Pick the tracking parameters out of a query string (first non-empty value wins)."""
     found: dict[str, str] = {}
-    clicks: list[str] = []
+    click_rank = len(CLICK_ID_PARAMS)
     for pair in query.split("&"):
         key, _, value = pair.partition("=")
         if not value:
             continue
-        if key not in _KNOWN_KEYS:
-            key = _query_key(key)
-        if key in _CLICK_ID_SET:
-            clicks.append(key)
-            continue
-        if key not in _QUERY_FIELDS or key in found:
+        lower = _FIELD_LOWERED.get(key)
+        if lower is None:
+            rank = _CLICK_RANK.get(key)
+            if rank is None:
+                key = _query_key(key)
+                lower, rank = _FIELD_LOWERED.get(key), _CLICK_RANK.get(key)
+            if rank is not None:
+                click_rank = min(rank, click_rank)
+                continue
+            if lower is None:
+                continue
+        if key in found:
             continue
         if "%" in value or "+" in value:
             value = unquote_plus(value)
-        value = value.strip()[:_MAX_UTM].strip()
+        value = value.strip()
+        if len(value) > _MAX_UTM:
+            value = value[:_MAX_UTM].rstrip()
         if value:
-            found[key] = value.lower() if key in _LOWERED_FIELDS else value
-    if clicks:
-        found["click_id"] = min(clicks, key=CLICK_ID_PARAMS.index)
+            found[key] = value.lower() if lower else value
+    if click_rank < len(CLICK_ID_PARAMS):
+        found["click_id"] = CLICK_ID_PARAMS[click_rank]
     return found
 
 
 def _parse_page(url: str) -> PageInfo:
     base, _, query = url.strip().partition("#")[0].partition("?")
     # The part before "?" repeats far more often than whole URLs (click ids are unique per visit).
-    host, path, has_query = _split_base_cached(base) if len(base) <= _CACHE_MAX_URL else _split_base(base)
+    make: Callable[..., PageInfo]
+    if len(url) > _CACHE_MAX_URL:  # never keep huge strings alive in a cache
+        make, (host, path, has_query) = PageInfo, _split_base(base)
+    else:
+        make, (host, path, has_query) = _page_info, _split_base_cached(base)
     if not query or not has_query:
-        return PageInfo(host, path, None, None, None, None, None, None)
+        return make(host, path, None, None, None, None, None, None)
     q = _parse_query(query)
     if not q:
-        return PageInfo(host, path, None, None, None, None, None, None)
+        return make(host, path, None, None, None, None, None, None)
     get = q.get
     source = get("utm_source") or get("ref") or get("source")
-    return PageInfo(
+    # Unique click-id values still produce repeating results, so the (slow, frozen) construction is cached.
+    return make(
         host,
         path,
         source,
@@ -241,7 +243,9 @@ def referrer_domain(referrer: str | None, page_host: str | None) -> str | None:
     host = _referrer_host(scheme, authority)
     if host is None:
         return None
-    if page_host and (host == page_host or host == _normalise_host(page_host)):
+    if page_host and (
+        host == page_host or (len(page_host) <= _MAX_HOST and host == _normalise_host(page_host))
+    ):
         return None
     return host
 
@@ -324,11 +328,6 @@ class _Signals:
     shop_campaign: bool
 
 
-_SOCIAL_MEDIUMS = frozenset(
-    {"social", "social-network", "social-media", "sm", "social network", "social media"}
-)
-_DISPLAY_MEDIUMS = frozenset({"display", "banner", "expandable", "interstitial", "cpm"})
-_REFERRAL_MEDIUMS = frozenset({"referral", "app", "link"})
 _PAID_KINDS = frozenset({SEARCH, SOCIAL, VIDEO, SHOPPING})
 
 _Rule = tuple[str, Callable[[_Signals], bool]]
@@ -340,10 +339,10 @@ RULES: tuple[_Rule, ...] = (
     ("Paid Search", lambda s: s.paid and s.paid_kind == SEARCH),
     ("Paid Social", lambda s: s.paid and s.paid_kind == SOCIAL),
     ("Paid Video", lambda s: s.paid and s.paid_kind == VIDEO),
-    ("Display", lambda s: s.medium in _DISPLAY_MEDIUMS),
+    ("Display", lambda s: s.medium in DISPLAY_MEDIUMS),
     ("Paid Other", lambda s: s.paid),
     ("Organic Shopping", lambda s: s.kind == SHOPPING or s.shop_campaign),
-    ("Organic Social", lambda s: s.kind == SOCIAL or s.medium in _SOCIAL_MEDIUMS),
+    ("Organic Social", lambda s: s.kind == SOCIAL or s.medium in SOCIAL_MEDIUMS),
     ("Organic Video", lambda s: s.kind == VIDEO or s.medium == "video"),
     ("Organic Search", lambda s: s.kind == SEARCH or s.medium == "organic"),
     (
@@ -356,7 +355,7 @@ RULES: tuple[_Rule, ...] = (
         ),
     ),
     ("Affiliate", lambda s: s.medium == "affiliate"),
-    ("Referral", lambda s: s.medium in _REFERRAL_MEDIUMS),
+    ("Referral", lambda s: s.medium in REFERRAL_MEDIUMS),
     ("Audio", lambda s: s.medium == "audio"),
     ("SMS", lambda s: s.source == "sms" or s.medium == "sms"),
     ("Mobile Push", lambda s: _is_push_medium(s.medium) or s.source == "firebase"),
@@ -410,4 +409,9 @@ def classify_channel(
     click_id: str | None,
 ) -> str:
     """Group a visit into one of CHANNELS from its referrer domain, UTM values and ad click id."""
-    return _classify(referrer_domain, utm_source, utm_medium, utm_campaign, click_id)
+    size = len(referrer_domain or "") + len(utm_source or "") + len(utm_medium or "")
+    size += len(utm_campaign or "") + len(click_id or "")
+    classify = (
+        _classify if size <= _CACHE_MAX_URL else _classify.__wrapped__
+    )  # keep huge values out of the cache
+    return classify(referrer_domain, utm_source, utm_medium, utm_campaign, click_id)

@@ -14,9 +14,14 @@ from belvedere.ingest.validate import ParsedEvent
 
 # Tokens that give away automated clients ua-parser does not list as spiders. `(?<!cu)` spares "Cubot" phones.
 _BOT_TOKENS = re.compile(
-    r"(?<!cu)bot\b|crawl|spider|slurp|headless|phantomjs|python-requests|python-urllib|aiohttp|httpx|"
-    r"curl/|wget/|go-http-client|java/|scrapy|lighthouse|pingdom|uptimerobot|facebookexternalhit|"
-    r"feedfetcher|preview|monitor|check_http|node-fetch|axios/",
+    r"(?<!cu)bot\b|crawl|spider|slurp|headless|phantomjs|scrapy|lighthouse|pingdom|uptimerobot|"
+    r"facebookexternalhit|feedfetcher|preview|monitor|check_http",
+    re.IGNORECASE,
+)
+# HTTP libraries: how server-side SDKs and back ends talk to us. Such events are kept, with no device data.
+_LIBRARY_TOKENS = re.compile(
+    r"^(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|java|okhttp|"
+    r"node-fetch|axios|undici|ruby|guzzlehttp|php|belvedere-python)\b",
     re.IGNORECASE,
 )
 _BOT_FAMILIES = frozenset({"HeadlessChrome", "PhantomJS", "Puppeteer", "Electron Headless"})
@@ -42,6 +47,7 @@ class UserAgentInfo:
     os_version: str | None
     device_type: str
     is_bot: bool
+    is_library: bool = False
 
 
 def _version(major: str | None, minor: str | None) -> str | None:
@@ -66,6 +72,8 @@ class UserAgentParser:
         self.parse = lru_cache(maxsize=cache_size)(self._parse)
 
     def _parse(self, ua: str) -> UserAgentInfo:
+        if _LIBRARY_TOKENS.match(ua):
+            return UserAgentInfo(None, None, None, None, device_type="server", is_bot=False, is_library=True)
         result = self._resolver(ua, Domain.ALL)
         agent, os, device = result.user_agent, result.os, result.device
         family = agent.family if agent else None
@@ -95,6 +103,8 @@ class UserAgentStep:
         info = self._parse(event.user_agent)
         if info.is_bot and self._drop_bots:
             return "bot"
+        if info.is_library:
+            return None
         row = event.row
         row["browser"] = info.browser
         row["browser_version"] = info.browser_version

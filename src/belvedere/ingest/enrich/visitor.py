@@ -119,7 +119,9 @@ class VisitorStep:
         row["person_id"] = self._identities.person(project.id, distinct_id)
         given = event.properties.get("$session_id")
         given = str(given)[:100] if isinstance(given, str | int) and given != "" else None
-        row["session_id"] = self._sessions.assign(project.id, distinct_id, row["timestamp"], timeout_ms, given)
+        row["session_id"] = self._sessions.assign(
+            project.id, distinct_id, row["timestamp"], timeout_ms, given
+        )
         return None
 
     def _anonymous_id(self, event: ParsedEvent, project: ProjectInfo, timeout_ms: int) -> str:

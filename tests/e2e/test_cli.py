@@ -1,0 +1,75 @@
+"""The `belvedere` command: project management, migrate, import into a running server, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+from tests.e2e.server_kit import Server, cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_project_create_prints_the_key_contract_and_list_shows_it(tmp_path: Path) -> None:
+    made = cli(
+        tmp_path,
+        "project",
+        "create",
+        "--name",
+        "Shop",
+        "--org",
+        "Acme",
+        "--timezone",
+        "Europe/Paris",
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    answer = orjson.loads(made.stdout)
+    assert set(answer) == {"project_id", "write_key", "api_key"}
+    assert answer["write_key"].startswith("bw_") and answer["api_key"].startswith("bk_")
+    listed = cli(tmp_path, "project", "list")
+    assert "Shop" in listed.stdout and "Acme" in listed.stdout and answer["write_key"] in listed.stdout
+    assert answer["api_key"] not in listed.stdout
+    bad = cli(tmp_path, "project", "create", "--name", "X", "--timezone", "Nowhere/Special")
+    assert bad.returncode == 2 and "unknown time zone" in bad.stderr
+
+
+def test_migrate_reports_the_revision(tmp_path: Path) -> None:
+    result = cli(tmp_path, "migrate")
+    assert result.returncode == 0 and "revision 0001" in result.stdout
+
+
+def test_production_refuses_the_development_secret(tmp_path: Path) -> None:
+    result = cli(tmp_path, "migrate", BELVEDERE_ENV="production")
+    assert result.returncode == 2 and "BELVEDERE_SECRET_KEY" in result.stderr
+
+
+def test_import_feeds_the_running_server_and_reports_rejections(tmp_path: Path) -> None:
+    key = orjson.loads(cli(tmp_path, "project", "create", "--name", "Imp", "--json").stdout)["write_key"]
+    source = tmp_path / "events.ndjson"
+    lines = [
+        orjson.dumps({"event": "imported", "distinct_id": f"u{i % 40}", "timestamp": 1_700_000_000_000 + i})
+        for i in range(2500)
+    ]
+    lines.insert(10, b"{broken json")
+    lines.insert(20, orjson.dumps({"type": "bogus"}))
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    server = Server(tmp_path).start()
+    try:
+        result = cli(tmp_path, "import", str(source), "--write-key", key, "--url", server.url)
+    finally:
+        server.stop()
+    assert result.returncode == 1, result.stderr  # some lines were rejected
+    assert "accepted 2500, dropped 0 (bots), rejected 2" in result.stdout
+    assert "line 11: malformed_json" in result.stdout and "line 21: invalid_type" in result.stdout
+    with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM events WHERE event = 'imported'").fetchone() == (2500,)
+
+
+def test_import_without_a_server_says_how_to_start_one(tmp_path: Path) -> None:
+    source = tmp_path / "one.ndjson"
+    source.write_text('{"event": "x"}\n')
+    result = cli(tmp_path, "import", str(source), "--write-key", "bw_x", "--url", "http://127.0.0.1:9")
+    assert result.returncode == 1 and "belvedere serve" in result.stderr

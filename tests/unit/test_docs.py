@@ -1,0 +1,40 @@
+"""The documentation covers what the code offers: settings, commands, rejection codes, metrics."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from belvedere.ingest.validate import REJECTION_CODES
+from belvedere.platform.metrics import Metrics
+from belvedere.reference import BEGIN, DOCS, END
+
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.mark.parametrize("name", sorted(DOCS))
+def test_generated_reference_is_up_to_date(name: str) -> None:
+    text = (DOCS_DIR / name).read_text()
+    generated = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert generated == DOCS[name]().strip(), f"run `python -m belvedere.reference docs` to refresh {name}"
+
+
+def test_every_rejection_code_is_documented() -> None:
+    api = (DOCS_DIR / "api.md").read_text()
+    missing = [code for code in REJECTION_CODES if f"`{code}`" not in api]
+    assert not missing
+
+
+def test_every_metric_is_documented() -> None:
+    operations = (DOCS_DIR / "operations.md").read_text()
+    names = {m.name for m in Metrics().registry.collect()}
+    missing = sorted(n for n in names if n not in operations)
+    assert not missing
+
+
+def test_every_doc_is_linked_from_the_readme() -> None:
+    readme = (DOCS_DIR.parent / "README.md").read_text()
+    linked = set(re.findall(r"docs/([a-z_-]+\.md)", readme))
+    assert {p.name for p in DOCS_DIR.glob("*.md")} <= linked
