@@ -38,10 +38,10 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import percentile  # noqa: E402
 from tests.e2e.server_kit import Server, cli  # noqa: E402
 
 from belvedere.demo.generator import generate  # noqa: E402
+from bench.loadgen import percentile  # noqa: E402
 
 
 @dataclass
@@ -109,12 +109,28 @@ def wait_drained(url: str, timeout: float = 300) -> float:
     return time.perf_counter() - started
 
 
-def run_wrk(url: str, key: str, body_file: Path, seconds: int, connections: int, threads: int) -> dict[str, Any]:
+def run_wrk(
+    url: str, key: str, body_file: Path, seconds: int, connections: int, threads: int
+) -> dict[str, Any]:
     script = ROOT / "bench" / "wrk_post.lua"
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
-         f"{url}/api/v1/capture", "--", str(body_file), key],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"{url}/api/v1/capture",
+            "--",
+            str(body_file),
+            key,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("JSON "))
     data: dict[str, Any] = json.loads(line[5:])
@@ -124,9 +140,22 @@ def run_wrk(url: str, key: str, body_file: Path, seconds: int, connections: int,
 
 def run_open_loop(url: str, key: str, body_file: Path, rate: float, seconds: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--url", url, "--key", key, "--bodies",
-         str(body_file), "--rate", str(rate), "--seconds", str(seconds)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "loadgen.py"),
+            "--url",
+            url,
+            "--key",
+            key,
+            "--bodies",
+            str(body_file),
+            "--rate",
+            str(rate),
+            "--seconds",
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -136,13 +165,18 @@ def probe_queryable(url: str, key: str, api_key: str, project_id: int, samples: 
     with httpx.Client(timeout=10) as client:
         for _ in range(samples):
             event_id = str(uuid.uuid4())
-            response = client.post(f"{url}/api/v1/capture", json={"event": "probe", "uuid": event_id},
-                                   headers={"Authorization": f"Bearer {key}"})
+            response = client.post(
+                f"{url}/api/v1/capture",
+                json={"event": "probe", "uuid": event_id},
+                headers={"Authorization": f"Bearer {key}"},
+            )
             acked = time.perf_counter()
             assert response.status_code == 202, response.text
             while True:
-                found = client.get(f"{url}/api/v1/projects/{project_id}/events/{event_id}",
-                                   headers={"Authorization": f"Bearer {api_key}"})
+                found = client.get(
+                    f"{url}/api/v1/projects/{project_id}/events/{event_id}",
+                    headers={"Authorization": f"Bearer {api_key}"},
+                )
                 if found.status_code == 200:
                     delays.append(time.perf_counter() - acked)
                     break
@@ -158,14 +192,19 @@ def ensure_wrk() -> None:
     if shutil.which("wrk"):
         return
     if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env={**os.environ,
-                       "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=15, help="length of each load phase")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -178,8 +217,8 @@ def main() -> None:
     batch = bodies(data_dir / "batch100.ndjson", batch=100, count=300)
     server = Server(data_dir, BELVEDERE_LOG_LEVEL="warning").start()
     results: dict[str, Any] = {
-        "machine": f"{platform.node()} · {os.cpu_count()} cores · {psutil.virtual_memory().total / 2**30:.0f} GiB"
-        f" · Python {platform.python_version()}",
+        "machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+        f"{platform.machine()}, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "seconds_per_phase": args.seconds,
     }
@@ -187,7 +226,7 @@ def main() -> None:
         assert server.process is not None
         pid = server.process.pid
         with Sampler(pid) as s:
-            wrk = run_wrk(server.url, key, single, args.seconds, args.connections, 1)
+            wrk = run_wrk(server.url, key, single, args.seconds, args.connections)
         results["single-max"] = {**wrk, **s.summary()}
         wait_drained(server.url)
 
@@ -200,22 +239,32 @@ def main() -> None:
         rows_before = metric(server.url, "belvedere_store_rows_total")
         with Sampler(pid) as s:
             started = time.perf_counter()
-            wrk = run_wrk(server.url, key, batch, args.seconds, 16, 1)
+            wrk = run_wrk(server.url, key, batch, args.seconds, 16)
             drain = wait_drained(server.url)
             elapsed = time.perf_counter() - started
         stored = metric(server.url, "belvedere_store_rows_total") - rows_before
-        results["batch100-max"] = {**wrk, "events_per_s_accepted": wrk["rps"] * 100,
-                                   "events_stored": stored, "drain_s": drain,
-                                   "events_per_s_into_store": stored / elapsed, **s.summary()}
+        results["batch100-max"] = {
+            **wrk,
+            "events_per_s_accepted": wrk["rps"] * 100,
+            "events_stored": stored,
+            "drain_s": drain,
+            "events_per_s_into_store": stored / elapsed,
+            **s.summary(),
+        }
 
         with Sampler(pid) as s:
             loadgen = run_open_loop(server.url, key, single, 2000, args.seconds)
             time.sleep(1)
             delays = probe_queryable(server.url, key, api_key, project_id, samples=60)
             out, _ = loadgen.communicate()
-        results["queryable"] = {"background": json.loads(out), "samples": len(delays),
-                                "p50_s": percentile(delays, 50), "p99_s": percentile(delays, 99),
-                                "max_s": max(delays), **s.summary()}
+        results["queryable"] = {
+            "background": json.loads(out),
+            "samples": len(delays),
+            "p50_s": percentile(delays, 50),
+            "p99_s": percentile(delays, 99),
+            "max_s": max(delays),
+            **s.summary(),
+        }
         results["events_in_store"] = metric(server.url, "belvedere_store_rows_total")
     finally:
         server.stop()

@@ -18,8 +18,16 @@ class OpenLoopResult:
     duration_s: float = 0.0
 
 
-async def _worker(host: str, port: int, requests: list[bytes], rate: float, t0: float, end: float,
-                  counter: itertools.count[int], result: OpenLoopResult) -> None:
+async def _worker(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    rate: float,
+    t0: float,
+    end: float,
+    counter: itertools.count[int],
+    result: OpenLoopResult,
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     loop = asyncio.get_running_loop()
     try:
@@ -57,8 +65,9 @@ def build_request(host: str, port: int, path: str, key: str, body: bytes) -> byt
     ).encode() + body
 
 
-async def open_loop(host: str, port: int, requests: list[bytes], *, rate: float, seconds: float,
-                    connections: int = 64) -> OpenLoopResult:
+async def open_loop(
+    host: str, port: int, requests: list[bytes], *, rate: float, seconds: float, connections: int = 64
+) -> OpenLoopResult:
     result = OpenLoopResult()
     loop = asyncio.get_running_loop()
     t0 = loop.time() + 0.2
@@ -100,14 +109,24 @@ def main() -> None:
     with open(args.bodies, "rb") as handle:
         bodies = [line.rstrip(b"\n") for line in handle if line.strip()]
     requests = [build_request(host, port, "/api/v1/capture", args.key, b) for b in bodies]
-    result = uvloop.run(open_loop(host, port, requests, rate=args.rate, seconds=args.seconds,
-                                  connections=args.connections))
-    print(json.dumps({
-        "sent": result.sent, "ok": result.ok, "errors": result.errors, "duration_s": result.duration_s,
-        "achieved_rate": result.ok / result.duration_s if result.duration_s else 0,
-        "p50_ms": percentile(result.latencies_ms, 50), "p90_ms": percentile(result.latencies_ms, 90),
-        "p99_ms": percentile(result.latencies_ms, 99), "max_ms": max(result.latencies_ms, default=0),
-    }))
+    result = uvloop.run(
+        open_loop(host, port, requests, rate=args.rate, seconds=args.seconds, connections=args.connections)
+    )
+    print(
+        json.dumps(
+            {
+                "sent": result.sent,
+                "ok": result.ok,
+                "errors": result.errors,
+                "duration_s": result.duration_s,
+                "achieved_rate": result.ok / result.duration_s if result.duration_s else 0,
+                "p50_ms": percentile(result.latencies_ms, 50),
+                "p90_ms": percentile(result.latencies_ms, 90),
+                "p99_ms": percentile(result.latencies_ms, 99),
+                "max_ms": max(result.latencies_ms, default=0),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

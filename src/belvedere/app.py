@@ -97,6 +97,7 @@ class BelvedereApp:
             retry_after_seconds=settings.spool.retry_after_seconds,
         )
         self._latency = runtime.metrics.http_seconds
+        self._histograms: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -115,9 +116,11 @@ class BelvedereApp:
             await (self.capture if capture else self.api)(scope, receive, send_and_note)
         finally:
             route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
-            self._latency.labels(scope["method"], route, str(status[0])).observe(
-                time.perf_counter() - started
-            )
+            key = (scope["method"], route, status[0])
+            histogram = self._histograms.get(key)
+            if histogram is None:  # labels() costs more than the observation: keep each child
+                histogram = self._histograms[key] = self._latency.labels(key[0], key[1], str(key[2]))
+            histogram.observe(time.perf_counter() - started)
 
 
 def create_app(settings: Settings | None = None) -> BelvedereApp:

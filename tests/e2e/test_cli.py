@@ -73,3 +73,19 @@ def test_import_without_a_server_says_how_to_start_one(tmp_path: Path) -> None:
     source.write_text('{"event": "x"}\n')
     result = cli(tmp_path, "import", str(source), "--write-key", "bw_x", "--url", "http://127.0.0.1:9")
     assert result.returncode == 1 and "belvedere serve" in result.stderr
+
+
+def test_demo_loads_two_projects_of_history_once(tmp_path: Path) -> None:
+    first = cli(tmp_path, "demo", "--events", "6000", "--no-serve")
+    assert first.returncode == 0, first.stderr
+    assert "PropManager (project 1)" in first.stdout and "AI Chat (project 2)" in first.stdout
+    assert "read key bk_" in first.stdout and "write key bw_" in first.stdout
+    again = cli(tmp_path, "demo", "--events", "6000", "--no-serve")
+    assert again.returncode == 0 and "generation skipped" in again.stdout
+    with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as db:
+        per_project = dict(db.execute("SELECT project_id, count(*) FROM events GROUP BY 1").fetchall())
+        events = {e for (e,) in db.execute("SELECT DISTINCT event FROM events").fetchall()}
+        channels = {c for (c,) in db.execute("SELECT DISTINCT channel FROM events").fetchall()}
+    assert set(per_project) == {1, 2} and 5000 < sum(per_project.values()) <= 6600
+    assert {"$pageview", "payment_received", "message_sent", "$identify", "$alias"} <= events
+    assert {"Direct", "Organic Search", "Email"} <= channels

@@ -304,3 +304,48 @@ def test_identify_and_alias_link_a_person(app: Running) -> None:
     [(traits,)] = store.execute("SELECT properties FROM persons WHERE distinct_id = 'user-1'")
     assert orjson.loads(traits) == {"plan": "pro", "company_size": 5}
     assert store.execute("SELECT person_id FROM events WHERE event = 'later'") == [("user-1",)]
+
+
+def test_internal_pages_and_server_events_inherit_the_visits_source(app: Running) -> None:
+    t0 = 1_763_800_000_000
+    landing = {
+        "type": "page",
+        "distinct_id": "v",
+        "timestamp": t0,
+        "context": {
+            "page": {
+                "url": "https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=june",
+                "referrer": "https://mail.google.com/",
+            }
+        },
+    }
+    inner = {
+        "type": "page",
+        "distinct_id": "v",
+        "timestamp": t0 + 60_000,
+        "context": {"page": {"url": "https://shop.example/pricing", "referrer": "https://shop.example/"}},
+    }
+    purchase = {
+        "event": "purchase",
+        "distinct_id": "v",
+        "timestamp": t0 + 120_000,
+        "properties": {"revenue": 9},
+    }
+    later = {
+        "type": "page",
+        "distinct_id": "v",
+        "timestamp": t0 + 3 * 3_600_000,
+        "context": {"page": {"url": "https://shop.example/pricing", "referrer": "https://shop.example/"}},
+    }
+    body = {"batch": [landing, inner, purchase, later]}
+    assert app.client.post(URL, json=body, headers=app.auth()).json()["accepted"] == 4
+    assert app.wait_stored(4) == 4
+    rows = app.runtime.store.execute(
+        "SELECT path, event, channel, utm_campaign, referrer_domain, referrer FROM events ORDER BY timestamp"
+    )
+    assert rows == [
+        ("/", "$pageview", "Email", "june", "mail.google.com", "https://mail.google.com/"),
+        ("/pricing", "$pageview", "Email", "june", "mail.google.com", "https://shop.example/"),
+        (None, "purchase", "Email", "june", "mail.google.com", None),
+        ("/pricing", "$pageview", "Direct", None, None, "https://shop.example/"),  # a new visit
+    ]

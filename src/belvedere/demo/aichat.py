@@ -53,7 +53,6 @@ _PLANS = Weighted(((name, price), w) for name, w, price in t.PLANS)
 
 class AIChat(ProductModel[ChatUser]):
     name = t.NAME
-    hosts = (t.HOST,)
     profile = t.PROFILE
 
     def __init__(self, rng: Random) -> None:

@@ -2,7 +2,8 @@
 
 The window is cut into 24-hour chunks ending at `end`. For each chunk and product: crawlers first, then the
 visitors whose return was scheduled for that day, then new visitors until the product's cumulative event
-budget is met. The chunk's events are sorted and yielded; events spilling past the chunk wait for the next.
+budget is met. The chunk's events are sorted and yielded; events spilling past the chunk wait for the next,
+so at most about one day of events is held in memory (plus the state of the visitors due to come back).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Generic
 
 from belvedere.demo.aichat import AIChat
 from belvedere.demo.propmanager import PropManager
-from belvedere.demo.session import BOT_PICK, ProductModel, Profile, Row, V, Writer
+from belvedere.demo.session import BOT_PICK, ProductModel, Profile, Row, V, Writer, payload
 
 PRODUCTS: tuple[str, ...] = ("propmanager", "aichat")
 
@@ -37,6 +38,8 @@ CRAWL_PAGES_MEAN = 5.0  # pages fetched by one crawl (1 + exponential)
 
 @dataclass(frozen=True, slots=True)
 class DemoEvent:
+    """One generated event; `payload` is what a client would POST to the capture endpoint."""
+
     product: str  # "propmanager" or "aichat"
     timestamp_ms: int  # epoch milliseconds, UTC
     payload: dict[str, object]  # one event in the capture format
@@ -54,6 +57,7 @@ def _summer_time(year: int) -> tuple[int, int]:
 
 
 def paris_offset_ms(ms: int) -> int:
+    """UTC offset of Europe/Paris at `ms` (no tz database needed)."""
     start, stop = _summer_time(datetime.fromtimestamp(ms / 1000, UTC).year)
     return 2 * HOUR_MS if start <= ms < stop else HOUR_MS
 
@@ -91,10 +95,9 @@ class _Run(Generic[V]):
         self.emitted = self.bot_emitted = 0
         self._cums: dict[int, list[float]] = {}  # tz shift -> cumulative hourly weights of the current day
         self._day = 0
+        self.warm = [0] * WARM_SPREAD_DAYS  # accounts older than the window, by day of their first visit
         for _ in range(round(events / days * model.profile.warm_users)):
-            first = self.rng.randrange(WARM_SPREAD_DAYS)
-            if first < days:
-                self.schedule.setdefault(first, []).append(model.new_visitor(True, start_ms))
+            self.warm[self.rng.randrange(WARM_SPREAD_DAYS)] += 1
 
     def _day_start(self, d: int) -> int:
         return self.start_ms + d * DAY_MS
@@ -113,7 +116,10 @@ class _Run(Generic[V]):
         slack = min(THROTTLE_SLACK[0] * self.targets[d], THROTTLE_SLACK[1] * self.total)
         weights = _slot_weights(profile, day_start, 1.0, 0)
         weekend = sum(w for i, w in enumerate(weights) if _is_weekend(day_start + i * HOUR_MS)) / sum(weights)
-        for v in self.schedule.pop(d, []):
+        due = self.schedule.pop(d, [])
+        if d < WARM_SPREAD_DAYS:
+            due += [model.new_visitor(True, self.start_ms) for _ in range(self.warm[d])]
+        for v in due:
             n = len(out)
             if self.emitted >= self.goal + slack:
                 # The budget is already spent (small budgets, warm start): push the visit back a little.
@@ -219,6 +225,6 @@ def _stream(seed: int, events: int, end_ms: int, days: int, products: tuple[str,
         buf.sort(key=by_time)
         cut = start_ms + (d + 1) * DAY_MS if d + 1 < days else end_ms + 1
         n = bisect_left(buf, cut, key=by_time)
-        for ts, product, payload in buf[:n]:
-            yield DemoEvent(product, ts, payload)
+        for row in buf[:n]:
+            yield DemoEvent(row[1], row[0], payload(row))
         del buf[: len(buf) if d + 1 == days else n]

@@ -58,7 +58,6 @@ _CITIES = Weighted((k, v[0]) for k, v in t.CITIES.items())
 
 class PropManager(ProductModel[Landlord]):
     name = t.NAME
-    hosts = (t.SITE, t.APP)
     profile = t.PROFILE
 
     def __init__(self, rng: Random) -> None:

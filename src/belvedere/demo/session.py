@@ -25,7 +25,9 @@ from belvedere.demo.catalog import (
 )
 
 T = TypeVar("T")
-Row = tuple[int, str, dict[str, object]]  # (timestamp ms, product, payload)
+# One buffered event: timestamp ms, product, type, event name ("" if none), distinct_id, uuid, properties,
+# then the context: ip, user agent, url, referrer, title, locale, screen.
+Row = tuple[int, str, str, str, str, str, dict[str, object], str, str, str, str, str, str, str]
 
 # Think time between two actions of a human within a visit: lognormal, clipped to [5 s, 4 min].
 GAP_MEDIAN_MS = 25_000
@@ -215,20 +217,28 @@ class Writer:
         v.last_ms = self.now
 
     def _emit(self, kind: str, event: str, properties: dict[str, object]) -> None:
-        now = self.now
-        payload: dict[str, object] = {"type": kind, "event": event} if event else {"type": kind}
-        payload["distinct_id"] = self.visitor.distinct_id
-        payload["uuid"] = new_uuid(self.rng)
-        payload["timestamp"] = now
-        payload["properties"] = properties
-        payload["context"] = {
-            "ip": self._ip,
-            "user_agent": self._ua,
-            "page": {"url": self._url, "referrer": self._referrer, "title": self._title},
-            "locale": self._locale,
-            "screen": self._screen,
-        }
-        self.out.append((now, self.product, payload))
+        # Buffered as a flat tuple until yielded (see payload()): cheaper to hold and to garbage-collect.
+        v, uid = self.visitor, new_uuid(self.rng)
+        context = (self._ip, self._ua, self._url, self._referrer, self._title, self._locale, self._screen)
+        self.out.append((self.now, self.product, kind, event, v.distinct_id, uid, properties, *context))
+
+
+def payload(row: Row) -> dict[str, object]:
+    """The capture-format payload of a buffered event."""
+    ts, _, kind, event, distinct_id, uid, properties, ip, ua, url, referrer, title, locale, screen = row
+    out: dict[str, object] = {"type": kind, "event": event} if event else {"type": kind}
+    out["distinct_id"] = distinct_id
+    out["uuid"] = uid
+    out["timestamp"] = ts
+    out["properties"] = properties
+    out["context"] = {
+        "ip": ip,
+        "user_agent": ua,
+        "page": {"url": url, "referrer": referrer, "title": title},
+        "locale": locale,
+        "screen": screen,
+    }
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +260,6 @@ class ProductModel(ABC, Generic[V]):
     """Behaviour of one product: who visits, what they do, when they come back."""
 
     name: str
-    hosts: tuple[str, ...]
     profile: Profile
 
     def __init__(self, rng: Random) -> None:

@@ -93,8 +93,10 @@ class IngestService:
             if reason is not None:
                 dropped[reason] += 1
                 continue
-            event.row[CLIENT_UUID_FLAG] = event.client_uuid
-            lines.append(orjson.dumps(event.row))
+            row = {k: v for k, v in event.row.items() if v is not None}  # absent means NULL: smaller spool
+            if event.client_uuid:
+                row[CLIENT_UUID_FLAG] = True
+            lines.append(orjson.dumps(row))
         result.accepted = len(lines)
         result.dropped = sum(dropped.values())
         for code, count in rejected.items():

@@ -23,6 +23,8 @@ class ActiveSession:
     distinct_id: str
     session_id: str
     last_seen_ms: int
+    # The visit's attribution: referrer_domain, channel, utm_source … utm_content (see ingest.enrich.visitor).
+    source: tuple[str | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from belvedere.store.base import ActiveSession, Alias, Checkpoint
-from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 
 _DUCK_TYPES = {
     "uuid": "UUID",
@@ -216,17 +216,17 @@ class DuckDBEventStore:
     # ------------------------------------------------------------------ reading
 
     def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
-        rows = (
-            self._cursor()
-            .execute(
-                "SELECT project_id, distinct_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp))"
-                " FROM events WHERE timestamp >= ? AND session_id IS NOT NULL AND distinct_id IS NOT NULL"
-                " GROUP BY project_id, distinct_id",
-                [_naive_utc(since_ms)],
-            )
-            .fetchall()
+        source = ", ".join(f"arg_max({name}, timestamp)" for name in SOURCE_COLUMNS)
+        sql = (
+            "SELECT project_id, distinct_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp)),"
+            f" {source} FROM events WHERE timestamp >= ? AND session_id IS NOT NULL"
+            " AND distinct_id IS NOT NULL GROUP BY project_id, distinct_id"
         )
-        return [ActiveSession(p, d, s, int(ms)) for p, d, s, ms in rows]
+        rows = self._cursor().execute(sql, [_naive_utc(since_ms)]).fetchall()
+        return [
+            ActiveSession(p, d, s, int(ms), tuple(src) if src[1] is not None else None)
+            for p, d, s, ms, *src in rows
+        ]
 
     def aliases(self) -> list[Alias]:
         rows = self._cursor().execute("SELECT project_id, alias, person_id FROM person_aliases").fetchall()

@@ -55,6 +55,16 @@ EVENT_COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EVENT_COLUMNS)
+# A visit's attribution, shared by its events (see ingest.enrich.visitor).
+SOURCE_COLUMNS = (
+    "referrer_domain",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+)
 
 # Per-row flag carried in the spool but not stored: the uuid came from the client, so a retry may repeat it.
 CLIENT_UUID_FLAG = "_client_uuid"

@@ -3,7 +3,6 @@ framework's routing and dependency injection (about four times the cost of the h
 
 from __future__ import annotations
 
-import ipaddress
 import zlib
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 
 from belvedere.config import IngestSettings
 from belvedere.ingest.service import IngestService, ProjectDirectory, SpoolFull
+from belvedere.ingest.validate import Rejected, canonical_ip
 from belvedere.web.errors import error_body
 
 Scope = dict[str, Any]
@@ -174,6 +174,6 @@ class CaptureEndpoint:
             client = scope.get("client")
             candidate = client[0] if client else None
         try:
-            return str(ipaddress.ip_address(candidate)) if candidate else None
-        except ValueError:
+            return canonical_ip(candidate) if candidate else None
+        except Rejected:
             return None

@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -196,6 +196,20 @@ def test_arguments() -> None:
     )
 
 
+def test_paris_offset_matches_the_tz_database() -> None:
+    zoneinfo = pytest.importorskip("zoneinfo")
+    try:
+        paris = zoneinfo.ZoneInfo("Europe/Paris")
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip("no tz database")
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    for hours in range(0, 4 * 366 * 24, 7):
+        moment = start + timedelta(hours=hours, minutes=30)
+        offset = moment.astimezone(paris).utcoffset()
+        assert offset is not None
+        assert paris_offset_ms(int(moment.timestamp() * 1000)) == offset.total_seconds() * 1000
+
+
 # -- payload shape -----------------------------------------------------------------------------------------
 
 
@@ -280,7 +294,7 @@ def test_message_cost_follows_the_price_table(medium: list[DemoEvent]) -> None:
 
 
 def test_funnel_has_real_drop_off(medium: list[DemoEvent]) -> None:
-    reached = Counter()
+    reached: Counter[str] = Counter()
     for events in _people((e for e in medium if _ua(e) not in BOT_AGENTS), "propmanager").values():
         step = 1
         for e in events:
@@ -377,7 +391,7 @@ def test_devices_countries_and_bots(medium: list[DemoEvent]) -> None:
     assert 0.005 < len(bots) / len(medium) < 0.02
     assert {_ua(e) for e in bots} == BOT_AGENTS and all(e.payload["type"] == "page" for e in bots)
     networks = {ipaddress.ip_network(c): cc for c, cc in all_blocks().items()}
-    countries = Counter()
+    countries: Counter[str] = Counter()
     for e in medium:
         ip = ipaddress.ip_address(str(_ctx(e)["ip"]))
         matches = [cc for net, cc in networks.items() if ip in net]
@@ -410,10 +424,10 @@ def test_user_agents_parse_as_intended() -> None:
 
 
 def test_ip_blocks_geolocate_to_their_country() -> None:
-    if not MMDB.exists():
-        pytest.skip(f"DB-IP city lite database not found at {MMDB}")
-    geoip2_database = pytest.importorskip("geoip2.database")
-    with geoip2_database.Reader(str(MMDB)) as reader:
+    import geoip2.database
+
+    assert MMDB.exists(), f"DB-IP City Lite should be at {MMDB} (installed by scripts/bootstrap.sh)"
+    with geoip2.database.Reader(str(MMDB)) as reader:
         for cidr, expected in all_blocks().items():
             net = ipaddress.ip_network(cidr)
             ip, last = int(net.network_address), int(net.broadcast_address)
@@ -434,7 +448,9 @@ def test_streams_instead_of_precomputing() -> None:
     assert len(first) == 1_000 and elapsed < 3.0
 
 
-def test_throughput(record_property: pytest.RecordProperty, capsys: pytest.CaptureFixture[str]) -> None:
+def test_throughput(
+    record_property: Callable[[str, object], None], capsys: pytest.CaptureFixture[str]
+) -> None:
     started = time.perf_counter()
     n = sum(1 for _ in generate(events=200_000, end=END))
     rate = n / (time.perf_counter() - started)

@@ -55,3 +55,11 @@ def test_identity_map_follows_aliases() -> None:
     assert ids.person(2, "anon-1") == "anon-1"
     ids.link(1, "anon-2", "anon-1")  # aliasing to an alias lands on the person
     assert ids.person(1, "anon-2") == "user-1"
+
+
+def test_a_resumed_visit_keeps_its_source() -> None:
+    s = Sessionizer()
+    source = ("google.com", "Organic Search", None, None, None, None, None)
+    s.resume([ActiveSession(1, "v", "sess-1", T0, source)], 30 * MIN)
+    visit = s.visit(1, "v", T0 + MIN, 30 * MIN, None)
+    assert (visit.session_id, visit.source) == ("sess-1", source)

@@ -4,6 +4,8 @@
   — or nothing at all when the project asks for no visitor id.
 - Person: the identified id an anonymous id was aliased to, so a person is counted once.
 - Session: a visit ends after the project's inactivity timeout; a client-supplied ``$session_id`` wins.
+- Attribution: where a visit came from (referrer domain, channel, UTM tags) belongs to the visit. Events
+  that bring no source of their own — internal navigation, server-side events — take the visit's.
 """
 
 from __future__ import annotations
@@ -11,34 +13,43 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from belvedere.accounts.service import ProjectInfo
 from belvedere.ingest.salts import SaltRing, visitor_hash
 from belvedere.ingest.validate import ParsedEvent
 from belvedere.platform.ids import uuid7_str
 from belvedere.store.base import ActiveSession, Alias
+from belvedere.store.schema import SOURCE_COLUMNS
 
 MINUTE_MS = 60_000
+SOURCE_FIELDS = SOURCE_COLUMNS
+_NO_SOURCE = (None, "Direct")
+
+Source = tuple[str | None, ...]
 
 
 @dataclass(slots=True)
-class _Visit:
+class Visit:
     session_id: str
     last_ms: int
     timeout_ms: int
+    source: Source | None = None
 
 
 class Sessionizer:
     """Open visits in memory, keyed by (project, visitor)."""
 
     def __init__(self) -> None:
-        self._open: dict[tuple[int, str], _Visit] = {}
+        self._open: dict[tuple[int, str], Visit] = {}
         self._lock = threading.Lock()
 
     def resume(self, sessions: Iterable[ActiveSession], timeout_ms: int) -> int:
         count = 0
         for s in sessions:
-            self._open[(s.project_id, s.distinct_id)] = _Visit(s.session_id, s.last_seen_ms, timeout_ms)
+            self._open[(s.project_id, s.distinct_id)] = Visit(
+                s.session_id, s.last_seen_ms, timeout_ms, s.source
+            )
             count += 1
         return count
 
@@ -47,19 +58,22 @@ class Sessionizer:
         return visit is not None and abs(ts_ms - visit.last_ms) <= timeout_ms
 
     def assign(self, project_id: int, visitor: str, ts_ms: int, timeout_ms: int, given: str | None) -> str:
+        return self.visit(project_id, visitor, ts_ms, timeout_ms, given).session_id
+
+    def visit(self, project_id: int, visitor: str, ts_ms: int, timeout_ms: int, given: str | None) -> Visit:
+        """The open visit this event belongs to, started anew when the last one timed out."""
         key = (project_id, visitor)
         visit = self._open.get(key)
-        if given is not None:
+        if given is not None and (visit is None or visit.session_id != given):
             last = max(ts_ms, visit.last_ms) if visit else ts_ms
-            self._open[key] = _Visit(given, last, timeout_ms)
-            return given
-        if visit is not None and abs(ts_ms - visit.last_ms) <= timeout_ms:
+            visit = self._open[key] = Visit(given, last, timeout_ms)
+            return visit
+        if visit is not None and (given is not None or abs(ts_ms - visit.last_ms) <= timeout_ms):
             if ts_ms > visit.last_ms:
                 visit.last_ms = ts_ms
-            return visit.session_id
-        session_id = uuid7_str(ts_ms)
-        self._open[key] = _Visit(session_id, ts_ms, timeout_ms)
-        return session_id
+            return visit
+        visit = self._open[key] = Visit(uuid7_str(ts_ms), ts_ms, timeout_ms)
+        return visit
 
     def prune(self, now_ms: int) -> int:
         """Forget visits that have timed out; returns how many remain open."""
@@ -119,9 +133,9 @@ class VisitorStep:
         row["person_id"] = self._identities.person(project.id, distinct_id)
         given = event.properties.get("$session_id")
         given = str(given)[:100] if isinstance(given, str | int) and given != "" else None
-        row["session_id"] = self._sessions.assign(
-            project.id, distinct_id, row["timestamp"], timeout_ms, given
-        )
+        visit = self._sessions.visit(project.id, distinct_id, row["timestamp"], timeout_ms, given)
+        row["session_id"] = visit.session_id
+        _attribute(row, visit)
         return None
 
     def _anonymous_id(self, event: ParsedEvent, project: ProjectInfo, timeout_ms: int) -> str:
@@ -133,3 +147,15 @@ class VisitorStep:
             if self._sessions.is_open(project.id, previous, event.row["timestamp"], timeout_ms):
                 return previous
         return visitor_hash(today, project.id, ip, ua)
+
+
+def _attribute(row: dict[str, Any], visit: Visit) -> None:
+    """Give the event its visit's source when it has none of its own; remember the visit's first one."""
+    channel = row.get("channel")
+    if channel not in _NO_SOURCE or (channel == "Direct" and visit.source is None):
+        if visit.source is None or visit.source[1] == "Direct":
+            visit.source = tuple(row.get(f) for f in SOURCE_FIELDS)
+        return
+    if visit.source is not None:
+        for name, value in zip(SOURCE_FIELDS, visit.source, strict=True):
+            row[name] = value
