@@ -109,14 +109,13 @@ def wait_drained(url: str, timeout: float = 300) -> float:
     return time.perf_counter() - started
 
 
-def run_wrk(
-    url: str, key: str, body_file: Path, seconds: int, connections: int, threads: int
-) -> dict[str, Any]:
+def run_wrk(url: str, key: str, body_file: Path, seconds: int, connections: int) -> dict[str, Any]:
+    """Closed loop with one wrk thread: on two cores, the other core is left to the server."""
     script = ROOT / "bench" / "wrk_post.lua"
     out = subprocess.run(
         [
             "wrk",
-            f"-t{threads}",
+            "-t1",
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",

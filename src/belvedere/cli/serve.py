@@ -23,6 +23,9 @@ def run_server(app: BelvedereApp, host: str, port: int) -> None:
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=10,
+        # Client addresses from proxy headers are trusted only when BELVEDERE_INGEST__TRUST_PROXY_HEADERS
+        # says so; uvicorn would otherwise believe X-Forwarded-For from any local process.
+        proxy_headers=False,
     )
 
 
