@@ -77,7 +77,9 @@ class WriterSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
-    memory_limit: str = Field("1GB", description="Memory DuckDB may use for the event store (e.g. `512MB`).")
+    memory_limit: str = Field(
+        "512MB", description="Memory DuckDB may use for its buffers (e.g. `2GB` for large query workloads)."
+    )
     threads: int = Field(2, ge=1, le=64, description="Threads DuckDB may use for queries and writes.")
 
 
