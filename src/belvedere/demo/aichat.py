@@ -12,7 +12,15 @@ from random import Random
 from belvedere.demo import aichat_data as t
 from belvedere.demo.aichat_data import LLM, Segment
 from belvedere.demo.catalog import EMAIL_DOMAINS, SOURCES
-from belvedere.demo.session import ProductModel, Visitor, Weighted, Writer, iso_date, lognormal
+from belvedere.demo.session import (
+    ProductModel,
+    Visitor,
+    Weighted,
+    Writer,
+    iso_date,
+    lognormal,
+    return_gap_days,
+)
 
 EVENTS: tuple[str, ...] = (
     "signed_up",
@@ -79,9 +87,7 @@ class AIChat(ProductModel[ChatUser]):
         else:
             s = v.segment
             base, decay, floor, mean = s.p_return, s.decay, s.floor, s.mean_gap_days
-        if rng.random() >= max(floor, base * decay ** max(0, v.visits - 1)):
-            return None
-        return 1 + int(rng.expovariate(1.0 / (mean - 1.0)))
+        return return_gap_days(rng, base=base, decay=decay, floor=floor, mean=mean, visits=v.visits)
 
     def crawl_target(self) -> tuple[str, str, str]:
         return self._public(_LANDING["organic"].pick(self.rng))

@@ -11,7 +11,7 @@ from random import Random
 
 from belvedere.demo import propmanager_data as t
 from belvedere.demo.catalog import EMAIL_DOMAINS, SOURCES
-from belvedere.demo.session import ProductModel, Visitor, Weighted, Writer, iso_date
+from belvedere.demo.session import ProductModel, Visitor, Weighted, Writer, iso_date, return_gap_days
 
 DAY_MS = 86_400_000
 EVENTS: tuple[str, ...] = (
@@ -90,9 +90,7 @@ class PropManager(ProductModel[Landlord]):
         else:
             stage = "trial" if not v.adopted else "free" if v.plan == "free" else "paid"
         base, decay, floor, mean = t.RETURN[stage]
-        if rng.random() >= max(floor, base * decay ** max(0, v.visits - 1)):
-            return None
-        return 1 + int(rng.expovariate(1.0 / (mean - 1.0)))
+        return return_gap_days(rng, base=base, decay=decay, floor=floor, mean=mean, visits=v.visits)
 
     def crawl_target(self) -> tuple[str, str, str]:
         return self._marketing(_LANDING["organic"].pick(self.rng))

@@ -79,6 +79,15 @@ def lognormal(rng: Random, median: float, sigma: float) -> float:
     return median * exp(rng.gauss(0.0, sigma))
 
 
+def return_gap_days(
+    rng: Random, *, base: float, decay: float, floor: float, mean: float, visits: int
+) -> int | None:
+    """Days until a visitor comes back (None: never), with a return chance that decays with each visit."""
+    if rng.random() >= max(floor, base * decay ** max(0, visits - 1)):
+        return None
+    return 1 + int(rng.expovariate(1.0 / (mean - 1.0)))
+
+
 def random_ip(rng: Random, blocks: tuple[tuple[int, int], ...]) -> str:
     rand = rng.random
     base, n24 = blocks[int(rand() * len(blocks))]
