@@ -1,0 +1,84 @@
+"""The store writer: a record it cannot parse is set aside without blocking the rest; a failing store is
+retried without losing anything, and /ready says so meanwhile."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+from tests.conftest import make_settings
+from tests.integration.capture_kit import running
+
+from belvedere.config import Settings
+from belvedere.runtime import Runtime
+
+
+def _row(project_id: int, name: str, n: int) -> bytes:
+    row = {
+        "uuid": f"00000000-0000-7000-8000-{n:012d}",
+        "project_id": project_id,
+        "timestamp": 1_763_800_000_000,
+        "received_at": 1_763_800_000_000,
+        "event": name,
+    }
+    return orjson.dumps(row) + b"\n"
+
+
+def test_unreadable_record_is_quarantined_and_the_others_are_stored(settings: Settings) -> None:
+    with running(settings) as app:
+        pid = app.project.project.id
+        app.runtime.writer.stop()
+        spool = app.runtime.spool
+        spool.append_sync(_row(pid, "before", 1))
+        spool.append_sync(b'{"uuid": "not json at all\n')
+        spool.append_sync(_row(pid, "after", 2))
+        app.runtime.writer.start(app.runtime.writer.position)
+        assert app.wait_stored(2) == 2
+        app.flush()
+        names = sorted(e for (e,) in app.runtime.store.execute("SELECT event FROM events"))
+        assert names == ["after", "before"]
+        quarantined = list((settings.data_dir / "quarantine").glob("*.ndjson"))
+        assert [q.read_bytes() for q in quarantined] == [b'{"uuid": "not json at all\n']
+
+
+def test_store_failure_is_retried_and_reported(settings: Settings) -> None:
+    with running(settings) as app:
+        store = app.runtime.store
+        real_write = store.write_batch
+        failures = {"left": 3}
+
+        def flaky(rows: bytes, **kw: object) -> int:
+            if failures["left"]:
+                failures["left"] -= 1
+                raise OSError("disk full (simulated by the test)")
+            return real_write(rows, **kw)  # type: ignore[arg-type]
+
+        store.write_batch = flaky  # type: ignore[method-assign]
+        response = app.client.post("/api/v1/capture", json={"event": "kept"}, headers=app.auth())
+        assert response.status_code == 202
+        deadline = time.monotonic() + 5
+        saw_failure = False
+        while time.monotonic() < deadline and not saw_failure:
+            ready = app.client.get("/ready").json()
+            saw_failure = "writer_error" in ready["components"]["event_store"]
+            time.sleep(0.02)
+        assert saw_failure
+        assert app.wait_stored(1) == 1
+        assert app.runtime.writer.last_error is None
+        assert app.client.get("/ready").status_code == 200
+
+
+def test_events_in_the_spool_survive_a_restart(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    with running(settings) as app:
+        app.runtime.writer.stop()  # nothing reaches the store before the "crash"
+        body = {"batch": [{"event": "pending", "distinct_id": f"u{i}"} for i in range(5)]}
+        assert app.client.post("/api/v1/capture", json=body, headers=app.auth()).json()["accepted"] == 5
+        pid = app.project.project.id
+    runtime = Runtime(settings)
+    runtime.start()  # replays the spool before serving
+    try:
+        assert runtime.store.count_events(project_id=pid) == 5
+    finally:
+        runtime.stop()
