@@ -9,6 +9,9 @@ import orjson
 import pytest
 from tests.e2e.server_kit import Server, cli
 
+from belvedere.accounts.service import get_project
+from belvedere.platform.db import make_engine, make_session_factory, transaction
+
 pytestmark = pytest.mark.slow
 
 
@@ -34,6 +37,29 @@ def test_project_create_prints_the_key_contract_and_list_shows_it(tmp_path: Path
     assert answer["api_key"] not in listed.stdout
     bad = cli(tmp_path, "project", "create", "--name", "X", "--timezone", "Nowhere/Special")
     assert bad.returncode == 2 and "unknown time zone" in bad.stderr
+
+
+def test_project_settings_from_the_command_line(tmp_path: Path) -> None:
+    made = cli(
+        tmp_path,
+        "project",
+        "create",
+        "--name",
+        "Quiet",
+        "--session-timeout",
+        "10",
+        "--visitor-id",
+        "none",
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'belvedere.db'}")
+    with transaction(make_session_factory(engine)) as session:
+        project = get_project(session, project_id=orjson.loads(made.stdout)["project_id"])
+    assert project is not None
+    assert (project.settings.session_timeout_minutes, project.settings.visitor_id) == (10, "none")
+    out_of_range = cli(tmp_path, "project", "create", "--name", "Y", "--session-timeout", "0")
+    assert out_of_range.returncode == 2
 
 
 def test_migrate_reports_the_revision(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import orjson
@@ -10,10 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from belvedere.accounts.service import create_project, list_projects
+from belvedere.accounts.settings import ProjectSettings
 from belvedere.cli.common import load_settings, metadata_engine
 from belvedere.platform.db import make_session_factory, transaction
 
 app = typer.Typer(help="Manage projects.", no_args_is_help=True)
+
+
+class VisitorId(StrEnum):
+    hash = "hash"
+    none = "none"
 
 
 @app.command("create")
@@ -21,13 +28,24 @@ def create(
     name: Annotated[str, typer.Option("--name", help="Project name")],
     org: Annotated[str, typer.Option("--org", help="Organisation name; created when new")] = "Default",
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone for days and weeks")] = "UTC",
+    session_timeout: Annotated[
+        int | None,
+        typer.Option("--session-timeout", min=1, max=1440, help="Minutes of inactivity that end a visit"),
+    ] = None,
+    visitor_id: Annotated[
+        VisitorId,
+        typer.Option("--visitor-id", help="hash: daily-salted ids for anonymous visitors; none: no id"),
+    ] = VisitorId.hash,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a project and print its write key (for trackers) and read API key (shown only once)."""
     settings = load_settings()
+    options = ProjectSettings(session_timeout_minutes=session_timeout, visitor_id=visitor_id.value)
     try:
         with transaction(make_session_factory(metadata_engine(settings))) as session:
-            created = create_project(session, organisation=org, name=name, timezone=timezone)
+            created = create_project(
+                session, organisation=org, name=name, timezone=timezone, settings=options
+            )
     except ValueError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
