@@ -1,6 +1,6 @@
 """The embedded event store: one DuckDB file, owned by the server process.
 
-Rows arrive in Arrow batches sorted by (project_id, timestamp), so DuckDB's per-row-group min/max indexes
+Rows are loaded in batches sorted by (project_id, timestamp), so DuckDB's per-row-group min/max indexes
 let a query on one project's time range skip the rest. The writer's checkpoint lives in the same file and is
 updated in the same transaction as the rows it covers: a crash leaves both or neither.
 """
