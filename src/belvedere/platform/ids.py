@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 
 _MS_MASK = (1 << 48) - 1
 # Ids need uniqueness, not secrecy: a generator seeded from the OS is ten times cheaper than os.urandom.
@@ -18,7 +17,3 @@ def uuid7_str(ms: int | None = None) -> str:
     value = (ms & _MS_MASK) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | rand & ((1 << 62) - 1)
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def uuid7(ms: int | None = None) -> uuid.UUID:
-    return uuid.UUID(uuid7_str(ms))
