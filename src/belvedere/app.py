@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from belvedere import __version__
 from belvedere.config import Settings
 from belvedere.runtime import Runtime
-from belvedere.web import api_events, api_ops
+from belvedere.web import api_events, api_ops, api_query
 from belvedere.web.capture import CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.errors import STATUS_CODES, error_body
@@ -68,6 +68,7 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
 
     api.include_router(api_ops.router)
     api.include_router(api_events.router)
+    api.include_router(api_query.router)
     _document_capture(api)
     return api
 

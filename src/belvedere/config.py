@@ -83,6 +83,12 @@ class StoreSettings(BaseModel):
     threads: int = Field(2, ge=1, le=64, description="Threads DuckDB may use for queries and writes.")
 
 
+class QuerySettings(BaseModel):
+    cache_entries: int = Field(
+        2048, ge=0, description="Query results kept in the in-process cache (0 turns caching off)."
+    )
+
+
 class GeoSettings(BaseModel):
     database_path: Path | None = Field(
         None,
@@ -125,6 +131,7 @@ class Settings(BaseSettings):
     writer: WriterSettings = Field(default_factory=WriterSettings, description="Spool-to-store batch writer.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded event store (DuckDB).")
     geo: GeoSettings = Field(default_factory=GeoSettings, description="IP geolocation.")
+    query: QuerySettings = Field(default_factory=QuerySettings, description="Query engine.")
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

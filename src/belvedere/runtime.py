@@ -30,6 +30,8 @@ from belvedere.ingest.writer import StoreWriter
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
 from belvedere.platform.metrics import Metrics
+from belvedere.query import QueryService
+from belvedere.query.cache import QueryCache
 from belvedere.store.duckdb import DuckDBEventStore
 
 log = structlog.get_logger(__name__)
@@ -60,6 +62,7 @@ class Runtime:
             max_bytes=settings.spool.max_bytes,
             fsync=settings.spool.fsync,
         )
+        self.queries = QueryService(self.store, QueryCache(settings.query.cache_entries))
         self.salts = SaltRing(self.sessions)
         self.sessionizer = Sessionizer()
         self.identities = IdentityMap()

@@ -38,3 +38,15 @@ def test_every_doc_is_linked_from_the_readme() -> None:
     readme = (DOCS_DIR.parent / "README.md").read_text()
     linked = set(re.findall(r"docs/([a-z_-]+\.md)", readme))
     assert {p.name for p in DOCS_DIR.glob("*.md")} <= linked
+
+
+def test_every_query_kind_and_parameter_is_documented() -> None:
+    from belvedere.query import REGISTRY
+
+    queries = (DOCS_DIR / "queries.md").read_text()
+    missing = [kind for kind in REGISTRY if f"### `{kind}`" not in queries]
+    assert not missing, f"kinds without a section in docs/queries.md: {missing}"
+    for kind, runner in REGISTRY.items():
+        fields = [f for f in runner.spec_model.model_fields if f != "kind"]
+        undocumented = [f for f in fields if f"`{f}`" not in queries]
+        assert not undocumented, f"{kind}: parameters not in docs/queries.md: {undocumented}"

@@ -11,10 +11,24 @@ JSONEachRow), far faster than building columns in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["duckdb", "clickhouse"]
 
 # Where the writer is in its source (spool segment, offset); opaque to the store.
 Checkpoint = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """Analytics SQL ready for one engine, with its bound values. Made only by the query layer's compiler
+    (``belvedere.query.sql.compile_query``), which scopes every table to one project."""
+
+    sql: str
+    params: dict[str, Any]
+    dialect: Dialect
+    # A query still running after this long is cancelled (user SQL); None: no limit of its own.
+    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +79,14 @@ class EventStore(Protocol):
         """The newest events of one project (or the one with ``event_uuid``), newest first."""
 
     def count_events(self, *, project_id: int) -> int: ...
+
+    dialect: Dialect
+
+    def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
+        """Run a compiled analytics query; rows as tuples."""
+
+    def fetch_table(self, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Like ``fetch``, with the result's column names."""
+
+    def watermark(self, project_id: int) -> int:
+        """A counter that changes whenever events of the project are committed."""

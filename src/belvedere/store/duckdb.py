@@ -17,7 +17,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from belvedere.store.base import ActiveSession, Alias, Checkpoint
+from belvedere.store.base import ActiveSession, Alias, Checkpoint, CompiledQuery, Dialect
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 
 _DUCK_TYPES = {
@@ -88,6 +88,7 @@ _UPSERT_PERSONS = (
 
 class DuckDBEventStore:
     name = "duckdb"
+    dialect: Dialect = "duckdb"
 
     def __init__(self, path: Path, *, memory_limit: str = "1GB", threads: int = 2) -> None:
         self.path = path
@@ -98,6 +99,7 @@ class DuckDBEventStore:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._scratch = path.with_name(path.name + ".batch.ndjson")
         self._local = threading.local()
+        self._watermarks: dict[int, int] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,7 +155,10 @@ class DuckDBEventStore:
             con.execute(
                 "INSERT OR REPLACE INTO ingest_checkpoint VALUES (1, ?, ?)", [checkpoint[0], checkpoint[1]]
             )
+            touched = [p for (p,) in con.execute("SELECT DISTINCT project_id FROM batch").fetchall()]
             con.commit()
+            for project_id in touched:
+                self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
         except BaseException:
             con.rollback()
             raise
@@ -252,6 +257,31 @@ class DuckDBEventStore:
             .fetchone()
         )
         return int(row[0]) if row else 0
+
+    def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
+        """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""
+        return self.fetch_table(query)[1]
+
+    def fetch_table(self, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if query.dialect != self.dialect:
+            raise ValueError(f"a {query.dialect} query cannot run on DuckDB")
+        if query.timeout_seconds is None:
+            cursor = self._cursor().execute(query.sql, query.params)
+            return [d[0] for d in cursor.description or []], cursor.fetchall()
+        # A connection of its own, so that a late interrupt can reach no other query.
+        assert self._db is not None
+        with self._db.cursor() as cursor:
+            timer = threading.Timer(query.timeout_seconds, cursor.interrupt)
+            timer.start()
+            try:
+                cursor.execute(query.sql, query.params)
+                return [d[0] for d in cursor.description or []], cursor.fetchall()
+            finally:
+                timer.cancel()
+
+    def watermark(self, project_id: int) -> int:
+        """Bumped whenever events of the project are committed; cached query results key on it."""
+        return self._watermarks.get(project_id, 0)
 
     def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a statement built by Belvedere's own code (tests, the query layer). Never user SQL text."""

@@ -1,0 +1,40 @@
+"""Query results cached by (project, normalised query, data watermark).
+
+The watermark is a per-project counter the event store bumps whenever it commits events of that project,
+so a cached answer is served only while no new event could change it. In-process LRU for the embedded
+mode; a Redis implementation of the same two methods comes with the scale-out mode.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+CacheKey = tuple[int, str, int]
+
+
+class QueryCache:
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[CacheKey, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey) -> Any | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: CacheKey, value: Any) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,153 @@
+"""What a user may name in a query — a typed column or ``properties.<key>`` — and the filters over them.
+
+Names are checked against the schema, never pasted: a typed column must be one of ``FILTERABLE``; a
+property key may be any text, and is bound as a value (a JSON pointer for DuckDB, a key for ClickHouse).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlglot import exp
+
+from belvedere.query.sql import Params, col, fn
+from belvedere.store.schema import EVENT_COLUMNS
+
+PROPERTY_PREFIX = "properties."
+# Time is chosen with date_from/date_to; ids and raw JSON are not fields to filter or group by.
+_HIDDEN = {"uuid", "project_id", "properties", "received_at", "timestamp"}
+FILTERABLE: frozenset[str] = frozenset(c.name for c in EVENT_COLUMNS if c.name not in _HIDDEN)
+NUMERIC_COLUMNS: frozenset[str] = frozenset(c.name for c in EVENT_COLUMNS if c.kind == "float")
+
+Operator = Literal[
+    "eq",
+    "neq",
+    "in",
+    "not_in",
+    "contains",
+    "not_contains",
+    "regex",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "is_set",
+    "is_not_set",
+]
+Scalar = str | int | float | bool
+
+
+def check_dimension(name: str) -> str:
+    """A field to group by: a text field or property (numbers are measured, not grouped)."""
+    check_field(name)
+    if name in NUMERIC_COLUMNS:
+        raise ValueError(f"{name} is a number: sum or average it in a trend instead of grouping by it")
+    return name
+
+
+def check_field(name: str) -> str:
+    if name.startswith(PROPERTY_PREFIX):
+        key = name[len(PROPERTY_PREFIX) :]
+        if not key or len(key) > 200:
+            raise ValueError("a property name needs 1 to 200 characters after 'properties.'")
+        return name
+    if name not in FILTERABLE:
+        raise ValueError(
+            f"unknown field {name!r}: use one of {', '.join(sorted(FILTERABLE))}, or properties.<name>"
+        )
+    return name
+
+
+def _pointer(key: str) -> str:
+    """RFC 6901: the key as one JSON-pointer segment, so dots, slashes or brackets in it stay literal."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _property_key(name: str, params: Params) -> exp.Expr:
+    # Both forms are bound values; which one the engine gets is decided at print time.
+    key = name[len(PROPERTY_PREFIX) :]
+    return fn("prop_key", params.bind(_pointer(key)), params.bind(key))
+
+
+def text_field(name: str, params: Params, table: str | None = None) -> exp.Expr:
+    """The field as text (NULL when absent)."""
+    if name.startswith(PROPERTY_PREFIX):
+        return fn("prop_text", col("properties", table), _property_key(name, params))
+    return col(name, table)
+
+
+def number_field(name: str, params: Params, table: str | None = None) -> exp.Expr:
+    """The field as a number (NULL when absent or not numeric)."""
+    if name in NUMERIC_COLUMNS:
+        return col(name, table)
+    return fn("to_float", text_field(name, params, table))
+
+
+class Filter(BaseModel):
+    property: str = Field(description="A typed column (`browser`, `path`, …) or `properties.<name>`.")
+    operator: Operator = "eq"
+    value: Scalar | list[Scalar] | None = None
+
+    _check_property = field_validator("property")(classmethod(lambda cls, v: check_field(v)))
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> Filter:
+        op, value = self.operator, self.value
+        if op in ("is_set", "is_not_set"):
+            return self
+        if value is None:
+            raise ValueError(f"operator {op!r} needs a value")
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"operator {op!r} needs a non-empty list of values")
+        elif isinstance(value, list):
+            raise ValueError(f"operator {op!r} takes one value, not a list")
+        numeric = op in ("gt", "gte", "lt", "lte") or self.property in NUMERIC_COLUMNS
+        values = value if isinstance(value, list) else [value]
+        if numeric and any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+            raise ValueError(f"operator {op!r} on {self.property} needs a number")
+        if self.property in NUMERIC_COLUMNS and op in ("contains", "not_contains", "regex"):
+            raise ValueError(f"{self.property} is a number: use eq, in, gt, gte, lt, lte or is_set")
+        return self
+
+    def condition(self, params: Params, table: str | None = None) -> exp.Expr:
+        op, value = self.operator, self.value
+        if op in ("gt", "gte", "lt", "lte"):
+            number = number_field(self.property, params, table)
+            compare = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
+            return compare(this=number, expression=params.bind(float(value)))  # type: ignore[arg-type]
+        if self.property in NUMERIC_COLUMNS:
+            text: exp.Expr = col(self.property, table)
+            bind: Any = float
+        else:
+            text, bind = text_field(self.property, params, table), _text
+        if op == "is_set":
+            return exp.Not(this=exp.Is(this=text, expression=exp.Null()))
+        if op == "is_not_set":
+            return exp.Is(this=text, expression=exp.Null())
+        if op in ("in", "not_in"):
+            assert isinstance(value, list)
+            cond: exp.Expr = exp.In(this=text, expressions=[params.bind(bind(v)) for v in value])
+        elif op in ("eq", "neq"):
+            cond = exp.EQ(this=text, expression=params.bind(bind(value)))
+        elif op in ("contains", "not_contains"):
+            cond = fn("contains", text, params.bind(_text(value)))
+        else:
+            cond = fn("regex_match", text, params.bind(_text(value)))
+        if op in ("neq", "not_in", "not_contains"):
+            # A missing value is "not equal" too, as a person reading the filter would expect.
+            return exp.Or(this=exp.Is(this=text.copy(), expression=exp.Null()), expression=exp.Not(this=cond))
+        return cond
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def conditions(filters: list[Filter], params: Params, table: str | None = None) -> list[exp.Expr]:
+    return [f.condition(params, table) for f in filters]

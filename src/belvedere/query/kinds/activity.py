@@ -1,0 +1,114 @@
+"""Per-person activity by period — the shared ground of ``lifecycle`` and ``usage``.
+
+Each person active in a period of the range (or the one just before it) gets a row with the period's index
+(0 = the range's first bucket, -1 = the one before), the index of their previous and next active periods,
+and the index of the period of their first-ever activity. Every status (new, returning, resurrecting,
+dormant, churned, retained) is then a comparison of indexes, counted in one pass.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from sqlglot import exp
+
+from belvedere.query.dates import DateRange, bucket, bucket_starts, to_local, to_utc, truncate
+from belvedere.query.fields import conditions
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext
+from belvedere.query.sql import Params, col, fn, parse, parse_select
+
+
+class ActivityQuery(DatedQuery):
+    date_from: str = "-30d"
+    event: str | None = Field(
+        None, max_length=200, description="What counts as activity; omit for any event."
+    )
+
+
+class ActivityRunner(DatedRunner[ActivityQuery]):
+    def __init__(self, spec: ActivityQuery, ctx: QueryContext) -> None:
+        super().__init__(spec, ctx)
+        interval = spec.interval
+        self.labels = bucket_starts(self.range, interval)
+        first = self.labels[0]
+        before = truncate(first - timedelta(seconds=1), interval)  # the bucket just before the range
+        self.origin = first
+        self.scan = DateRange(to_utc(before, self.range.tz), self.range.end, self.range.tz)
+        self.current = truncate(to_local(ctx.now, self.range.tz), interval)
+
+    def _index(self, ts: exp.Expr, params: Params) -> exp.Expr:
+        """The bucket index of ``ts`` counted from the range's first bucket."""
+        b = bucket(self.local_ts(params, self.scan, ts_column=ts), self.spec.interval)
+        origin = params.bind(self.origin)
+        interval = self.spec.interval
+        if interval == "month":
+            return fn("diff_months", origin, b)
+        if interval == "hour":
+            return fn("int_div", fn("diff_seconds", origin, b), 3600)
+        days = fn("diff_days", origin, b)
+        return fn("int_div", days, 7) if interval == "week" else days
+
+    def base(self, params: Params) -> list[exp.Expr]:
+        """What counts as activity: a known person, the activity event, the spec's filters."""
+        base = [parse("person_id IS NOT NULL"), *conditions(self.spec.filters, params)]
+        if self.spec.event is not None:
+            base.append(exp.EQ(this=col("event"), expression=params.bind(self.spec.event)))
+        return base
+
+    def activity(self, params: Params) -> exp.Select:
+        """Rows (who, idx, prev_idx, next_idx, first_idx) for every person active in a scanned period."""
+        base = self.base(params)
+        active = (
+            exp.select(col("person_id").as_("who"), self._index(col("timestamp"), params).as_("idx"))
+            .from_("events")
+            .where(
+                exp.and_(
+                    *base,
+                    exp.GTE(this=col("timestamp"), expression=params.bind(self.scan.start)),
+                    exp.LT(this=col("timestamp"), expression=params.bind(self.scan.end)),
+                )
+            )
+            .group_by("who", "idx")
+        )
+        firsts = (
+            exp.select(col("person_id").as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+            .from_("events")
+            .where(
+                exp.and_(
+                    *[b.copy() for b in base],
+                    exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)),
+                )
+            )
+            .group_by("who")
+        )
+        per_person = "OVER (PARTITION BY who ORDER BY idx ROWS BETWEEN 1 {0} AND 1 {0})"
+        windowed = parse_select(
+            f"SELECT who, idx, max(idx) {per_person.format('PRECEDING')} AS prev_idx,"
+            f" min(idx) {per_person.format('FOLLOWING')} AS next_idx FROM active"
+        ).with_("active", as_=active)
+        return (
+            exp.select(
+                "a.who",
+                "a.idx",
+                "a.prev_idx",
+                "a.next_idx",
+                self._index(col("first_ts", "f"), params).as_("first_idx"),
+            )
+            .from_(windowed.subquery("a"))
+            .join(firsts.subquery("f"), on=parse("f.who = a.who"), join_type="inner")
+        )
+
+    def happened(self, index: int) -> bool:
+        return index < len(self.labels) and self.labels[index] <= self.current
+
+    def counts(self, params: Params, measures: dict[str, str]) -> dict[int, dict[str, int]]:
+        """{bucket index: {measure: count}} for the SQL conditions in ``measures`` over the activity rows."""
+        tree = exp.select(
+            "idx", *[parse(f"bv_count_if({cond})").as_(name) for name, cond in measures.items()]
+        )
+        tree = tree.from_(self.activity(params).subquery("x")).group_by("idx")
+        out: dict[int, dict[str, int]] = {}
+        for idx, *values in self.fetch(tree, params):
+            out[int(idx)] = {name: int(v or 0) for name, v in zip(measures, values, strict=True)}
+        return out

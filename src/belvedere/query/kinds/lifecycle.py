@@ -1,0 +1,53 @@
+"""``lifecycle``: per interval, the people who are new, returning, resurrecting and dormant.
+
+PostHog's definitions, over the activity event (any event by default):
+- new: their first-ever activity falls in this interval;
+- returning: active in this interval and in the one before;
+- resurrecting: active in this interval, not in the one before, but at some time earlier;
+- dormant: active in the interval before, not in this one (reported as a negative number).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from belvedere.query.dates import format_label
+from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
+from belvedere.query.runner import register
+from belvedere.query.sql import Params
+
+STATUSES = ("new", "returning", "resurrecting", "dormant")
+
+
+class LifecycleQuery(ActivityQuery):
+    kind: Literal["lifecycle"] = "lifecycle"
+
+
+@register
+class LifecycleRunner(ActivityRunner):
+    kind = "lifecycle"
+    spec_model = LifecycleQuery
+
+    def calculate(self) -> dict[str, Any]:
+        counts = self.counts(
+            Params(),
+            {
+                "new": "first_idx = idx",
+                "returning": "first_idx < idx AND prev_idx = idx - 1",
+                "resurrecting": "first_idx < idx AND (prev_idx IS NULL OR prev_idx < idx - 1)",
+                "leaving": "next_idx IS NULL OR next_idx > idx + 1",  # dormant in the next interval
+            },
+        )
+        series: dict[str, list[int]] = {status: [] for status in STATUSES}
+        for i in range(len(self.labels)):
+            here = counts.get(i, {})
+            for status in ("new", "returning", "resurrecting"):
+                series[status].append(here.get(status, 0))
+            leaving = counts.get(i - 1, {}).get("leaving", 0)
+            series["dormant"].append(-leaving if self.happened(i) else 0)
+        return {
+            "kind": "lifecycle",
+            "interval": self.spec.interval,
+            "labels": [format_label(label, self.spec.interval) for label in self.labels],
+            "series": series,
+        }

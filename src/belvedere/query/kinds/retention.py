@@ -1,0 +1,218 @@
+"""``retention``: cohorts of people by the period of their start event, and who came back in each later
+period.
+
+- ``first_time``: a person's cohort is the period of their first-ever start event (all history counts, so
+  someone who started before the range is in no cohort of it);
+- ``recurring``: a person belongs to the cohort of every period in which they did the start event.
+
+Row k of the matrix is the cohort starting in the k-th period of the range; column 0 is its size and
+column j the people of the cohort who did the return event in period cohort + j. Periods that have not
+happened yet are ``None``. With ``revenue_property``, each cell also gets the cohort's cumulative revenue
+per person (LTV) from its period 0 through period j, from every event carrying that value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from sqlglot import exp
+
+from belvedere.query.dates import (
+    DateRange,
+    bucket,
+    bucket_starts,
+    format_label,
+    next_bucket,
+    to_local,
+    to_utc,
+    truncate,
+)
+from belvedere.query.fields import check_field, conditions, number_field
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, register
+from belvedere.query.sql import Params, col, fn, parse
+
+Period = Literal["day", "week", "month"]
+
+
+class RetentionQuery(DatedQuery):
+    kind: Literal["retention"] = "retention"
+    date_from: str = Field("-12w", description="Cohorts start in this range.")
+    start_event: str | None = Field(None, max_length=200, description="Omit for any event.")
+    return_event: str | None = Field(None, max_length=200, description="Omit for any event.")
+    period: Period = "week"
+    periods: int = Field(12, ge=1, le=120, description="Later periods followed after each cohort's own.")
+    retention_type: Literal["first_time", "recurring"] = "first_time"
+    revenue_property: str | None = Field(None, description="Numeric field summed into LTV (e.g. revenue).")
+
+    _check_revenue = field_validator("revenue_property")(
+        classmethod(lambda cls, v: None if v is None else check_field(v))
+    )
+
+
+def _add_periods(label: datetime, period: Period, n: int) -> datetime:
+    for _ in range(n):
+        label = next_bucket(label, period)
+    return label
+
+
+@register
+class RetentionRunner(DatedRunner[RetentionQuery]):
+    kind = "retention"
+    spec_model = RetentionQuery
+
+    def __init__(self, spec: RetentionQuery, ctx: QueryContext) -> None:
+        super().__init__(spec, ctx)
+        self.cohorts = bucket_starts(self.range, spec.period)
+        tz = self.range.tz
+        horizon_local = _add_periods(self.cohorts[-1], spec.period, spec.periods + 1)
+        self.horizon = DateRange(self.range.start, max(to_utc(horizon_local, tz), self.range.end), tz)
+        self.current = truncate(to_local(ctx.now, tz), spec.period)
+
+    def _event_is(self, name: str | None, params: Params) -> list[exp.Expr]:
+        return [] if name is None else [exp.EQ(this=col("event"), expression=params.bind(name))]
+
+    def _period_of(self, ts: exp.Expr, params: Params) -> exp.Expr:
+        return bucket(self.local_ts(params, self.horizon, ts_column=ts), self.spec.period)
+
+    def _index(self, cohort: str, period: str) -> exp.Expr:
+        if self.spec.period == "month":
+            return fn("diff_months", col(cohort), col(period))
+        days = fn("diff_days", col(cohort), col(period))
+        return fn("int_div", days, 7) if self.spec.period == "week" else days
+
+    def _starts(self, params: Params) -> exp.Select:
+        """(who, cohort): the start periods of each person, for cohorts in range."""
+        base = [*self._event_is(self.spec.start_event, params), *conditions(self.spec.filters, params)]
+        base.append(parse("person_id IS NOT NULL"))
+        start, end = params.bind(self.range.start), params.bind(self.range.end)
+        if self.spec.retention_type == "recurring":
+            in_range = [
+                exp.GTE(this=col("timestamp"), expression=start),
+                exp.LT(this=col("timestamp"), expression=end),
+            ]
+            return (
+                exp.select(
+                    col("person_id").as_("who"), self._period_of(col("timestamp"), params).as_("cohort")
+                )
+                .from_("events")
+                .where(exp.and_(*base, *in_range))
+                .group_by("who", "cohort")
+            )
+        firsts = (
+            exp.select(col("person_id").as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+            .from_("events")
+            .where(exp.and_(*base, exp.LT(this=col("timestamp"), expression=end)))
+            .group_by("who")
+        )
+        return (
+            exp.select("who", self._period_of(col("first_ts"), params).as_("cohort"))
+            .from_(firsts.subquery("f"))
+            .where(exp.GTE(this=col("first_ts"), expression=start))
+        )
+
+    def _returns(self, params: Params) -> exp.Select:
+        where = [
+            *self._event_is(self.spec.return_event, params),
+            *conditions(self.spec.filters, params),
+            parse("person_id IS NOT NULL"),
+            exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start)),
+            exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
+        ]
+        return (
+            exp.select(col("person_id").as_("who"), self._period_of(col("timestamp"), params).as_("period"))
+            .from_("events")
+            .where(exp.and_(*where))
+            .group_by("who", "period")
+        )
+
+    def _revenue(self, params: Params) -> exp.Select:
+        assert self.spec.revenue_property is not None
+        value = number_field(self.spec.revenue_property, params)
+        where = [
+            parse("person_id IS NOT NULL"),
+            exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
+            exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start)),
+            exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
+        ]
+        return (
+            exp.select(
+                col("person_id").as_("who"),
+                self._period_of(col("timestamp"), params).as_("period"),
+                exp.Sum(this=value).as_("amount"),
+            )
+            .from_("events")
+            .where(exp.and_(*where))
+            .group_by("who", "period")
+        )
+
+    def _cells(self, params: Params, other: str, measure: exp.Expr) -> exp.Select:
+        joined = exp.and_(parse("o.who = s.who"), parse("o.period >= s.cohort"))
+        index = self._index("cohort", "period")
+        return (
+            exp.select(col("cohort", "s"), index.as_("k"), measure.as_("v"))
+            .from_(exp.to_table("starts").as_("s"))
+            .join(exp.to_table(other).as_("o"), on=joined, join_type="inner")
+            .where(exp.LTE(this=index.copy(), expression=exp.Literal.number(self.spec.periods)))
+            .group_by(col("cohort", "s"), "k")
+        )
+
+    def calculate(self) -> dict[str, Any]:
+        params = Params()
+        starts = self._starts(params)
+        sizes_tree = (
+            exp.select("cohort", exp.Count(this=exp.Star()).as_("n")).from_("starts").group_by("cohort")
+        )
+        sizes = {c: int(n) for c, n in self.fetch(sizes_tree.with_("starts", as_=starts), params)}
+        returned_tree = (
+            self._cells(params, "returns", fn("uniq_exact", col("who", "s")))
+            .with_("starts", as_=starts.copy())
+            .with_("returns", as_=self._returns(params))
+        )
+        returned = {(c, int(k)): int(v) for c, k, v in self.fetch(returned_tree, params)}
+        revenue: dict[tuple[Any, int], float] = {}
+        if self.spec.revenue_property is not None:
+            revenue_tree = (
+                self._cells(params, "revenue", exp.Sum(this=col("amount", "o")))
+                .with_("starts", as_=starts.copy())
+                .with_("revenue", as_=self._revenue(params))
+            )
+            revenue = {(c, int(k)): float(v) for c, k, v in self.fetch(revenue_tree, params)}
+        return {
+            "kind": "retention",
+            "period": self.spec.period,
+            "retention_type": self.spec.retention_type,
+            "cohorts": [self._row(label, sizes, returned, revenue) for label in self.cohorts],
+        }
+
+    def _row(
+        self,
+        label: datetime,
+        sizes: dict[Any, int],
+        returned: dict[tuple[Any, int], int],
+        revenue: dict[tuple[Any, int], float],
+    ) -> dict[str, Any]:
+        size = sizes.get(label, 0)
+        values: list[int | None] = [size]
+        percentages: list[float | None] = [100.0 if size else None]
+        ltv: list[float | None] = []
+        total = 0.0
+        for k in range(0, self.spec.periods + 1):
+            happened = _add_periods(label, self.spec.period, k) <= self.current
+            total += revenue.get((label, k), 0.0)
+            ltv.append(round(total / size, 4) if size and happened else None)
+            if k == 0:
+                continue
+            n = returned.get((label, k), 0) if happened else None
+            values.append(n)
+            percentages.append(round(n * 100 / size, 2) if n is not None and size else None)
+        row: dict[str, Any] = {
+            "cohort": format_label(label, self.spec.period),
+            "size": size,
+            "values": values,
+            "percentages": percentages,
+        }
+        if self.spec.revenue_property is not None:
+            row["ltv"] = ltv
+        return row

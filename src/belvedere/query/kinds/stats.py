@@ -1,0 +1,89 @@
+"""``stats``: the headline numbers of a period, each beside the previous period of the same length."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlglot import exp
+
+from belvedere.query.dates import DateRange
+from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.sql import Params, parse_select
+
+METRICS = (
+    "visitors",
+    "visits",
+    "pageviews",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+    "events",
+)
+
+
+class StatsQuery(DatedQuery):
+    kind: Literal["stats"] = "stats"
+    compare: bool = True
+
+
+def change_pct(current: float | None, previous: float | None) -> float | None:
+    if current is None or previous is None or previous == 0:
+        return None
+    return round((current - previous) / previous * 100, 2)
+
+
+@register
+class StatsRunner(DatedRunner[StatsQuery]):
+    kind = "stats"
+    spec_model = StatsQuery
+
+    def _values(self, rng: DateRange) -> dict[str, float | None]:
+        params = Params()
+        where = exp.and_(*self.where(params, rng))
+        totals = parse_select(
+            f"SELECT {self.uniq}(person_id) AS visitors, count(*) AS events,"
+            " bv_count_if(event = '$pageview') AS pageviews FROM events"
+        ).where(where)
+        visits = parse_select(
+            "SELECT session_id, count(*) AS n, bv_count_if(event = '$pageview') AS pv,"
+            " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
+            " FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
+        ).where(where.copy())
+        per_visit = parse_select(
+            "SELECT count(*) AS visits, bv_count_if(n = 1 AND pv = 1) AS bounces,"
+            " avg(duration_ms) AS duration_ms FROM v"
+        ).with_("v", as_=visits)
+        tree = (
+            exp.select("t.*", "s.*")
+            .from_(totals.subquery("t"))
+            .join(per_visit.subquery("s"), join_type="cross")
+        )
+        row = self.fetch(tree, params)[0]
+        visitors, events, pageviews, n_visits, bounces, duration_ms = row
+        n_visits = int(n_visits or 0)
+        return {
+            "visitors": int(visitors or 0),
+            "visits": n_visits,
+            "pageviews": int(pageviews or 0),
+            "views_per_visit": round(pageviews / n_visits, 2) if n_visits else None,
+            "bounce_rate": round(bounces * 100 / n_visits, 2) if n_visits else None,
+            "visit_duration": round(float(duration_ms) / 1000, 1) if duration_ms is not None else None,
+            "events": int(events or 0),
+        }
+
+    def calculate(self) -> dict[str, Any]:
+        current = self._values(self.range)
+        previous = self._values(self.range.previous()) if self.spec.compare else None
+        results = {}
+        for name in METRICS:
+            entry: dict[str, Any] = {"value": current[name]}
+            if previous is not None:
+                entry["previous"] = previous[name]
+                entry["change"] = change_pct(current[name], previous[name])
+            results[name] = entry
+        return {
+            "kind": "stats",
+            "date_from": self.range.local_start().isoformat(),
+            "date_to": self.range.local_end().isoformat(),
+            "results": results,
+        }

@@ -1,0 +1,244 @@
+"""``trends``: one or more series over time buckets, zero-filled, with optional breakdown, formula,
+cumulative totals and the previous period."""
+
+from __future__ import annotations
+
+import string
+from itertools import accumulate
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlglot import exp
+
+from belvedere.query.dates import DateRange, bucket, bucket_starts, format_label
+from belvedere.query.fields import Filter, check_dimension, check_field, conditions, number_field, text_field
+from belvedere.query.formula import check_formula, evaluate
+from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.sql import Params, col, fn
+
+Math = Literal[
+    "total", "unique_users", "unique_sessions", "sum", "avg", "min", "max", "median", "p90", "p95", "p99"
+]
+_QUANTILES = {"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+_NEEDS_PROPERTY = {"sum", "avg", "min", "max", *_QUANTILES}
+_CUMULATIVE = {"total", "sum", "unique_users", "unique_sessions"}
+OTHER = "$other"
+NONE = "$none"
+
+
+class Series(BaseModel):
+    event: str | None = Field(None, description="Event name; omit for every event.", max_length=200)
+    math: Math = "total"
+    math_property: str | None = Field(None, description="Numeric field for sum/avg/min/max/quantiles.")
+    filters: list[Filter] = Field(default_factory=list)
+
+    _check_property = field_validator("math_property")(
+        classmethod(lambda cls, v: None if v is None else check_field(v))
+    )
+
+    @model_validator(mode="after")
+    def _property_when_needed(self) -> Series:
+        if self.math in _NEEDS_PROPERTY and self.math_property is None:
+            raise ValueError(f"math {self.math!r} needs a math_property")
+        return self
+
+
+class TrendsQuery(DatedQuery):
+    kind: Literal["trends"] = "trends"
+    series: list[Series] = Field(min_length=1, max_length=10)
+    formula: str | None = None
+    breakdown: str | None = Field(None, description="A field to split each series by (top values).")
+    breakdown_limit: int = Field(10, ge=1, le=100)
+    cumulative: bool = False
+    compare: bool = False
+
+    _check_breakdown = field_validator("breakdown")(
+        classmethod(lambda cls, v: None if v is None else check_dimension(v))
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrendsQuery:
+        if self.formula is not None:
+            check_formula(self.formula, set(string.ascii_uppercase[: len(self.series)]))
+        if self.cumulative:
+            bad = [s.math for s in self.series if s.math not in _CUMULATIVE]
+            if bad:
+                raise ValueError(
+                    f"cumulative works with total, sum, unique_users, unique_sessions, not {bad[0]}"
+                )
+        return self
+
+
+@register
+class TrendsRunner(DatedRunner[TrendsQuery]):
+    kind = "trends"
+    spec_model = TrendsQuery
+
+    def _aggregate(self, series: Series, params: Params) -> exp.Expr:
+        math = series.math
+        if math == "total":
+            return exp.Count(this=exp.Star())
+        if math == "unique_users":
+            return fn(self.uniq[3:], col("person_id"))
+        if math == "unique_sessions":
+            return fn(self.uniq[3:], col("session_id"))
+        assert series.math_property is not None
+        value = number_field(series.math_property, params)
+        if math in _QUANTILES:
+            return fn("quantile", value, _QUANTILES[math])
+        return exp.Anonymous(this=math, expressions=[value])
+
+    def _where(self, series: Series, params: Params, rng: DateRange) -> exp.Expr:
+        parts = self.where(params, rng)
+        if series.event is not None:
+            parts.append(exp.EQ(this=col("event"), expression=params.bind(series.event)))
+        parts.extend(conditions(series.filters, params))
+        return exp.and_(*parts)
+
+    def _breakdown_value(self, params: Params) -> exp.Expr:
+        assert self.spec.breakdown is not None
+        return exp.Coalesce(
+            this=text_field(self.spec.breakdown, params), expressions=[exp.Literal.string(NONE)]
+        )
+
+    def _top_values(self, series: Series, rng: DateRange) -> list[str]:
+        params = Params()
+        value = self._breakdown_value(params)
+        tree = (
+            exp.select(value.as_("bv"), exp.Count(this=exp.Star()).as_("n"))
+            .from_("events")
+            .where(self._where(series, params, rng))
+            .group_by("bv")
+            .order_by("n DESC", "bv", dialect="duckdb")
+            .limit(self.spec.breakdown_limit)
+        )
+        return [str(v) for v, _ in self.fetch(tree, params)]
+
+    def _rows(self, series: Series, rng: DateRange) -> dict[str | None, dict[Any, float]]:
+        """{breakdown value (None without breakdown): {bucket label: value}}."""
+        params = Params()
+        local = self.local_ts(params, rng)
+        grouped: exp.Expr = exp.Null()
+        if self.spec.breakdown is not None:
+            top = self._top_values(series, rng)
+            value = self._breakdown_value(params)
+            if top:
+                grouped = (
+                    exp.Case()
+                    .when(exp.In(this=value, expressions=[params.bind(v) for v in top]), value.copy())
+                    .else_(exp.Literal.string(OTHER))
+                )
+            else:
+                grouped = exp.Literal.string(OTHER)
+        where = self._where(series, params, rng)
+        if self.spec.cumulative and series.math in ("unique_users", "unique_sessions"):
+            return self._first_seen(series, params, local, grouped, where)
+        tree = (
+            exp.select(
+                bucket(local, self.spec.interval).as_("b"),
+                grouped.as_("bv"),
+                self._aggregate(series, params).as_("v"),
+            )
+            .from_("events")
+            .where(where)
+            .group_by("b", "bv")
+        )
+        out: dict[str | None, dict[Any, float]] = {}
+        for b, bv, v in self.fetch(tree, params):
+            out.setdefault(bv, {})[b] = v
+        return out
+
+    def _first_seen(
+        self,
+        series: Series,
+        params: Params,
+        local: exp.Expr,
+        grouped: exp.Expr,
+        where: exp.Expr,
+    ) -> dict[str | None, dict[Any, float]]:
+        """Cumulative distinct counts: each user (or visit) counts from the bucket it was first seen in."""
+        who = col("person_id" if series.math == "unique_users" else "session_id")
+        firsts = (
+            exp.select(
+                grouped.as_("bv"), who.as_("who"), exp.Min(this=bucket(local, self.spec.interval)).as_("b")
+            )
+            .from_("events")
+            .where(exp.and_(where, exp.Not(this=exp.Is(this=who.copy(), expression=exp.Null()))))
+            .group_by("bv", "who")
+        )
+        tree = (
+            exp.select("b", "bv", exp.Count(this=exp.Star()).as_("v"))
+            .from_(firsts.subquery("f"))
+            .group_by("b", "bv")
+        )
+        out: dict[str | None, dict[Any, float]] = {}
+        for b, bv, v in self.fetch(tree, params):
+            out.setdefault(bv, {})[b] = v
+        return out
+
+    def _series(self, rng: DateRange) -> tuple[list[str], list[dict[str, Any]]]:
+        labels = bucket_starts(rng, self.spec.interval)
+        results: list[dict[str, Any]] = []
+        for letter, series in zip(string.ascii_uppercase, self.spec.series, strict=False):
+            rows = self._rows(series, rng)
+            if self.spec.breakdown is None:
+                rows = {None: rows.get(None, {})}
+            for bv, values in sorted(rows.items(), key=lambda kv: _breakdown_order(kv[0], kv[1])):
+                data = [_number(values.get(label)) for label in labels]
+                if self.spec.cumulative:
+                    data = list(accumulate(d or 0 for d in data))
+                entry: dict[str, Any] = {
+                    "label": letter,
+                    "event": series.event,
+                    "math": series.math,
+                    "data": data,
+                }
+                if series.math in ("total", "sum") and not self.spec.cumulative:
+                    entry["total"] = _number(sum(d or 0 for d in data))
+                if self.spec.breakdown is not None:
+                    entry["breakdown_value"] = None if bv == NONE else bv
+                results.append(entry)
+        return [format_label(label, self.spec.interval) for label in labels], results
+
+    def calculate(self) -> dict[str, Any]:
+        labels, series = self._series(self.range)
+        result: dict[str, Any] = {
+            "kind": "trends",
+            "interval": self.spec.interval,
+            "labels": labels,
+            "series": series,
+        }
+        if self.spec.formula is not None:
+            result["formula"] = _apply_formula(self.spec.formula, series, len(labels), len(self.spec.series))
+        if self.spec.compare:
+            prev_labels, prev_series = self._series(self.range.previous())
+            result["previous"] = {"labels": prev_labels, "series": prev_series}
+        return result
+
+
+def _number(value: Any) -> float | int | None:
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        return round(value, 6)
+    return int(value) if isinstance(value, int) else float(value)
+
+
+def _breakdown_order(value: str | None, values: dict[Any, float]) -> tuple[int, float, str]:
+    # Biggest first, "other" last, ties by name, so the output order does not depend on the engine.
+    return (1 if value == OTHER else 0, -sum(v or 0 for v in values.values()), str(value))
+
+
+def _apply_formula(formula: str, series: list[dict[str, Any]], n: int, n_series: int) -> list[dict[str, Any]]:
+    tree = check_formula(formula, set(string.ascii_uppercase[:n_series]))
+    by_value: dict[Any, dict[str, list[Any]]] = {}
+    for entry in series:
+        by_value.setdefault(entry.get("breakdown_value"), {})[entry["label"]] = entry["data"]
+    out = []
+    for bv, data in by_value.items():
+        values = [evaluate(tree, {k: (v[i] or 0) for k, v in data.items()}) for i in range(n)]
+        item: dict[str, Any] = {"formula": formula, "data": values}
+        if len(by_value) > 1 or bv is not None:
+            item["breakdown_value"] = bv
+        out.append(item)
+    return out

@@ -1,0 +1,188 @@
+"""Every insight is a spec (pydantic) plus a runner; runners are found through a registry by ``kind``.
+
+The base runner owns what all kinds share: the project's time zone and date range, compiling and running
+SQL (always through the scoping compiler) and caching results by (project, normalised query, watermark).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlglot import exp
+
+from belvedere.query.cache import QueryCache
+from belvedere.query.dates import DateRange, Interval, check_date_text, local_time, resolve_range
+from belvedere.query.fields import Filter, conditions
+from belvedere.query.sql import Params, col, compile_query
+from belvedere.store.base import CompiledQuery, Dialect
+
+
+class QueryError(ValueError):
+    """A query that is valid in form but cannot be answered (a failing user SQL, a refused table)."""
+
+
+class QueryStore(Protocol):
+    """What the query layer needs of an event store."""
+
+    dialect: Dialect
+
+    def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]: ...
+
+    def fetch_table(self, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def watermark(self, project_id: int) -> int: ...
+
+
+class QuerySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+
+
+class DatedQuery(QuerySpec):
+    date_from: str = Field("-7d", description="ISO date/datetime or relative: -7d, -4w, -12m, today, mtd…")
+    date_to: str | None = Field(None, description="Inclusive end date (default: today).")
+    interval: Interval = "day"
+    filters: list[Filter] = Field(default_factory=list, description="Every filter must hold (AND).")
+    approximate: bool = Field(False, description="Count distinct users/visits with HyperLogLog (faster).")
+
+    _check_dates = field_validator("date_from", "date_to")(
+        classmethod(lambda cls, v: v if v is None else check_date_text(v))
+    )
+
+
+@dataclass(slots=True)
+class QueryContext:
+    project_id: int
+    timezone: str
+    store: QueryStore
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    sql_ms: float = 0.0
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+S = TypeVar("S", bound=QuerySpec)
+
+
+class QueryRunner(Generic[S]):
+    kind: ClassVar[str]
+    spec_model: ClassVar[type[QuerySpec]]
+    cacheable: ClassVar[bool] = True
+
+    def __init__(self, spec: S, ctx: QueryContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+
+    def calculate(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def cache_scope(self) -> str:
+        """What besides the spec decides the answer (the resolved range, for relative dates)."""
+        return ""
+
+    # ------------------------------------------------------------------ helpers for the kinds
+
+    def fetch(self, tree: exp.Expr, params: Params) -> list[tuple[Any, ...]]:
+        compiled = compile_query(
+            tree, params=params, project_id=self.ctx.project_id, dialect=self.ctx.store.dialect
+        )
+        started = time.perf_counter()
+        rows = self.ctx.store.fetch(compiled)
+        self.ctx.sql_ms += (time.perf_counter() - started) * 1000
+        return rows
+
+
+D = TypeVar("D", bound=DatedQuery)
+
+
+class DatedRunner(QueryRunner[D]):
+    """A runner over a date range with event filters."""
+
+    def __init__(self, spec: D, ctx: QueryContext) -> None:
+        super().__init__(spec, ctx)
+        self.range = resolve_range(spec.date_from, spec.date_to, ctx.tz, ctx.now)
+
+    def cache_scope(self) -> str:
+        return f"{self.range.start.isoformat()}/{self.range.end.isoformat()}"
+
+    def where(
+        self, params: Params, rng: DateRange | None = None, *, table: str | None = None
+    ) -> list[exp.Expr]:
+        """The time range and the spec's filters, as conditions on the events table."""
+        rng = rng or self.range
+        ts = col("timestamp", table)
+        return [
+            exp.GTE(this=ts, expression=params.bind(rng.start)),
+            exp.LT(this=ts.copy(), expression=params.bind(rng.end)),
+            *conditions(self.spec.filters, params, table),
+        ]
+
+    def local_ts(
+        self,
+        params: Params,
+        rng: DateRange | None = None,
+        table: str | None = None,
+        *,
+        ts_column: exp.Expr | None = None,
+    ) -> exp.Expr:
+        """The event time (or ``ts_column``) in the project's zone, exact for instants around ``rng``."""
+        rng = rng or self.range
+        padded = DateRange(rng.start - timedelta(days=1), rng.end + timedelta(days=1), rng.tz)
+        return local_time(ts_column or col("timestamp", table), self.ctx.tz, padded, params)
+
+    @property
+    def uniq(self) -> str:
+        """The logical distinct-count function to write in SQL fragments: exact, or HLL when asked."""
+        return "bv_uniq_approx" if self.spec.approximate else "bv_uniq_exact"
+
+
+REGISTRY: dict[str, type[QueryRunner[Any]]] = {}
+
+R = TypeVar("R", bound=type[QueryRunner[Any]])
+
+
+def register(runner: R) -> R:
+    if runner.kind in REGISTRY:
+        raise RuntimeError(f"two runners for kind {runner.kind!r}")
+    REGISTRY[runner.kind] = runner
+    return runner
+
+
+def spec_models() -> Sequence[type[QuerySpec]]:
+    return [runner.spec_model for runner in REGISTRY.values()]
+
+
+class QueryService:
+    """Parses, runs and caches queries for one event store."""
+
+    def __init__(self, store: QueryStore, cache: QueryCache | None = None) -> None:
+        self.store = store
+        self.cache = cache if cache is not None else QueryCache()
+
+    def run(
+        self, spec: QuerySpec, *, project_id: int, timezone: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        ctx = QueryContext(project_id=project_id, timezone=timezone, store=self.store)
+        if now is not None:
+            ctx.now = now
+        runner = REGISTRY[spec.kind](spec, ctx)
+        key = None
+        if runner.cacheable:
+            watermark = self.store.watermark(project_id)
+            key = (project_id, f"{spec.model_dump_json()}|{runner.cache_scope()}|{timezone}", watermark)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return {**hit, "meta": {**hit["meta"], "sql_ms": 0.0, "cached": True}}
+        result = runner.calculate()
+        result["meta"] = {"sql_ms": round(ctx.sql_ms, 3), "cached": False, "timezone": timezone}
+        if key is not None:
+            self.cache.put(key, result)
+        return result

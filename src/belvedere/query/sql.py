@@ -1,0 +1,311 @@
+"""SQL trees, bound values and the compiler that prints them for one engine, scoped to one project.
+
+Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and portable:
+
+- Values never become SQL text: ``Params.bind`` turns each into a named placeholder, printed as ``$p0``
+  for DuckDB or ``{p0:Type}`` for ClickHouse, and sent beside the statement.
+- Engine differences live in one table, ``FUNCTIONS``: an insight calls a logical function
+  (``fn("quantile", x, 0.9)``), and the compiler swaps it for that engine's spelling.
+- The compiler scopes tenants, callers don't: ``compile_query`` replaces every reference to a scoped table
+  (``events``, ``persons``, ``person_aliases``) with a subquery filtered on the project, and refuses any
+  other table. ``CompiledQuery`` is the only thing a store runs, and only this module makes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from belvedere.store.base import CompiledQuery, Dialect
+
+SCOPED_TABLES = frozenset({"events", "persons", "person_aliases"})
+_LOGICAL_PREFIX = "bv_"
+
+
+class QueryBuildError(ValueError):
+    """A query that the compiler refuses to print (an unscoped or unknown table, an unknown function)."""
+
+
+@dataclass(slots=True)
+class Params:
+    """Collects the values of one query; each ``bind`` returns the placeholder that stands for it."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, value: Any) -> exp.Placeholder:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return exp.Placeholder(this=name)
+
+
+def fn(name: str, *args: exp.Expr | str | int | float) -> exp.Anonymous:
+    """A logical function call; ``FUNCTIONS`` says how each engine spells it."""
+    if name not in FUNCTIONS:
+        raise QueryBuildError(f"unknown logical function {name!r}")
+    return exp.Anonymous(this=_LOGICAL_PREFIX + name, expressions=[_expr(a) for a in args])
+
+
+def _expr(value: exp.Expr | str | int | float) -> exp.Expr:
+    if isinstance(value, exp.Expr):
+        return value
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    return exp.Literal.number(value)
+
+
+def parse(sql: str) -> exp.Expr:
+    """A fragment of Belvedere's own SQL (never user input), with ``bv_*`` logical functions in it."""
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def parse_select(sql: str) -> exp.Select:
+    tree = parse(sql)
+    if not isinstance(tree, exp.Select):
+        raise QueryBuildError("expected a SELECT")
+    return tree
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def _call(name: str) -> Callable[..., exp.Expr]:
+    return lambda *args: exp.Anonymous(this=name, expressions=list(args))
+
+
+def _ch_parametric(name: str) -> Callable[..., exp.Expr]:
+    """ClickHouse parametric aggregates: ``quantileExactInclusive(0.9)(x)``."""
+
+    def build(x: exp.Expr, q: exp.Expr) -> exp.Expr:
+        return exp.Anonymous(this=f"{name}({q.sql('clickhouse')})", expressions=[x])
+
+    return build
+
+
+def _dk_interval_seconds(ts: exp.Expr, seconds: exp.Expr) -> exp.Expr:
+    return exp.Add(this=ts, expression=exp.Anonymous(this="to_seconds", expressions=[seconds]))
+
+
+def _dk_ms(ts: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this="epoch_ms", expressions=[ts])
+
+
+def _dk_trunc(unit: str) -> Callable[..., exp.Expr]:
+    return lambda ts: exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(unit), ts])
+
+
+def _ch_trunc(name: str) -> Callable[..., exp.Expr]:
+    # Day and coarser truncations return a Date in ClickHouse; widen to DateTime so both engines agree.
+    if name == "toStartOfHour":
+        return _call(name)
+    return lambda ts: exp.Anonymous(
+        this="toDateTime", expressions=[exp.Anonymous(this=name, expressions=[ts])]
+    )
+
+
+# Text that both engines read as the same number: decimal notation, surrounding white space allowed. DuckDB's
+# cast would also take '1_000', 'nan' and 'inf', ClickHouse's neither, nor any white space but a space.
+_NUMBER_TEXT = "^[[:space:]]*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?[[:space:]]*$"
+
+
+def _dk_to_float(text: exp.Expr) -> exp.Expr:
+    number = exp.TryCast(this=text.copy(), to=exp.DataType.build("DOUBLE"))
+    return exp.Case().when(_call("regexp_full_match")(text, exp.Literal.string(_NUMBER_TEXT)), number)
+
+
+def _ch_to_float(text: exp.Expr) -> exp.Expr:
+    bare = _call("replaceRegexpAll")(text.copy(), exp.Literal.string("[[:space:]]"), exp.Literal.string(""))
+    return exp.Case().when(
+        _call("match")(text, exp.Literal.string(_NUMBER_TEXT)), _call("toFloat64OrNull")(bare)
+    )
+
+
+def _ch_json_double_text(text: exp.Expr, j: exp.Expr, k: exp.Expr) -> exp.Expr:
+    """DuckDB prints a JSON double that has an integral value with a '.0' (``3.0``, ``-0.0``, ``1e15`` as
+    ``1000000000000000.0``); ClickHouse prints it as an integer. Add the '.0' where DuckDB has it."""
+    integral = exp.and_(
+        _call("match")(text.copy(), exp.Literal.string("^-?[0-9]+$")),
+        exp.EQ(this=_call("JSONType")(j, k), expression=exp.Literal.string("Double")),
+    )
+    return exp.Case().when(integral, _call("concat")(text.copy(), exp.Literal.string(".0"))).else_(text)
+
+
+def _ch_prop_text(j: exp.Expr, k: exp.Expr) -> exp.Expr:
+    # A string's value, or the JSON text of any other value (5, true, {"a":1}); NULL for null or absent.
+    text = _call("JSONExtract")(j.copy(), k.copy(), exp.Literal.string("Nullable(String)"))
+    return _ch_json_double_text(text, j, k)
+
+
+def _ch_prop_raw(j: exp.Expr, k: exp.Expr) -> exp.Expr:
+    # The JSON text of the value ('"pro"', 5, null); NULL when absent (JSONExtractRaw gives '').
+    raw = _call("nullIf")(_call("JSONExtractRaw")(j.copy(), k.copy()), exp.Literal.string(""))
+    return _ch_json_double_text(raw, j, k)
+
+
+# Logical function → how each engine writes it. A new engine gap is one entry here.
+FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
+    "add_seconds": {
+        "duckdb": _dk_interval_seconds,
+        "clickhouse": lambda ts, s: exp.Anonymous(this="addSeconds", expressions=[ts, s]),
+    },
+    "epoch_ms": {"duckdb": _dk_ms, "clickhouse": _call("toUnixTimestamp64Milli")},
+    "hour_of": {"duckdb": _call("hour"), "clickhouse": _call("toHour")},
+    "trunc_hour": {"duckdb": _dk_trunc("hour"), "clickhouse": _ch_trunc("toStartOfHour")},
+    "trunc_day": {"duckdb": _dk_trunc("day"), "clickhouse": _ch_trunc("toStartOfDay")},
+    "trunc_week": {"duckdb": _dk_trunc("week"), "clickhouse": _ch_trunc("toMonday")},
+    "trunc_month": {"duckdb": _dk_trunc("month"), "clickhouse": _ch_trunc("toStartOfMonth")},
+    "diff_days": {
+        "duckdb": lambda a, b: _call("date_diff")(exp.Literal.string("day"), a, b),
+        "clickhouse": lambda a, b: _call("dateDiff")(exp.Literal.string("day"), a, b),
+    },
+    "diff_seconds": {
+        "duckdb": lambda a, b: _call("date_diff")(exp.Literal.string("second"), a, b),
+        "clickhouse": lambda a, b: _call("dateDiff")(exp.Literal.string("second"), a, b),
+    },
+    "diff_months": {
+        "duckdb": lambda a, b: _call("date_diff")(exp.Literal.string("month"), a, b),
+        "clickhouse": lambda a, b: _call("dateDiff")(exp.Literal.string("month"), a, b),
+    },
+    # Integer division (of non-negative numbers): DuckDB's ``/`` is always a float division.
+    "int_div": {
+        "duckdb": lambda a, b: exp.Paren(this=exp.IntDiv(this=a, expression=b)),
+        "clickhouse": _call("intDiv"),
+    },
+    # DuckDB's count_if gives NULL over no rows; a count should be 0, as ClickHouse's countIf is.
+    "count_if": {
+        "duckdb": lambda c: exp.Count(this=exp.If(this=c, true=exp.Literal.number(1))),
+        "clickhouse": _call("countIf"),
+    },
+    "sum_if": {"duckdb": lambda x, c: _call("sum")(exp.If(this=c, true=x)), "clickhouse": _call("sumIf")},
+    "uniq_exact": {
+        "duckdb": lambda x: exp.Count(this=exp.Distinct(expressions=[x])),
+        "clickhouse": _call("uniqExact"),
+    },
+    "uniq_approx": {"duckdb": _call("approx_count_distinct"), "clickhouse": _call("uniqHLL12")},
+    "quantile": {"duckdb": _call("quantile_cont"), "clickhouse": _ch_parametric("quantileExactInclusive")},
+    "arg_min": {"duckdb": _call("arg_min"), "clickhouse": _call("argMin")},
+    "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
+    # A property key, bound twice: as a JSON pointer (``/plan``) for DuckDB and as a plain key for ClickHouse.
+    "prop_key": {"duckdb": lambda pointer, key: pointer, "clickhouse": lambda pointer, key: key},
+    # A property as text, addressed by a JSON pointer (``/plan``) for DuckDB or a key for ClickHouse.
+    "prop_text": {"duckdb": _call("json_extract_string"), "clickhouse": _ch_prop_text},
+    "prop_raw": {"duckdb": _call("json_extract"), "clickhouse": _ch_prop_raw},
+    # Text as a number, NULL unless it is a plain decimal number (so 'nan', 'inf' and '1_000' are not).
+    "to_float": {"duckdb": _dk_to_float, "clickhouse": _ch_to_float},
+    "regex_match": {"duckdb": _call("regexp_matches"), "clickhouse": _call("match")},
+    "contains": {
+        "duckdb": lambda s, sub: exp.GT(this=_call("strpos")(s, sub), expression=exp.Literal.number(0)),
+        "clickhouse": lambda s, sub: exp.GT(this=_call("position")(s, sub), expression=exp.Literal.number(0)),
+    },
+}
+
+
+def _lower_functions(tree: exp.Expr, dialect: Dialect) -> exp.Expr:
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and _is_logical(node):
+            name = str(node.this)[len(_LOGICAL_PREFIX) :]
+            if name not in FUNCTIONS:
+                raise QueryBuildError(f"unknown logical function {name!r}")
+            # Some spellings are operators (``a // b``, ``ts + to_seconds(s)``): keep compound arguments
+            # whole.
+            args = [exp.Paren(this=a) if isinstance(a, exp.Binary) else a for a in node.expressions]
+            return FUNCTIONS[name][dialect](*args)
+        return node
+
+    # A replacement's own arguments may hold logical calls too (nested calls): lower until none is left.
+    while any(_is_logical(node) for node in tree.find_all(exp.Anonymous)):
+        tree = tree.transform(swap, copy=False)
+    return tree
+
+
+def _is_logical(node: exp.Anonymous) -> bool:
+    return str(node.this).startswith(_LOGICAL_PREFIX)
+
+
+def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str]) -> exp.Expr:
+    def scope(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Table):
+            return node
+        name = node.name.lower()
+        if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
+            raise QueryBuildError(f"table {node.sql()!r} is not allowed")
+        if name in ctes and name not in SCOPED_TABLES:
+            return node
+        if name not in SCOPED_TABLES:
+            raise QueryBuildError(f"unknown table {node.name!r}; only events can be queried")
+        inner = (
+            exp.select(exp.Star())
+            .from_(exp.Table(this=exp.to_identifier(name)))
+            .where(exp.EQ(this=exp.column("project_id"), expression=project.copy()))
+        )
+        alias = node.alias or name
+        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+    # Scoped subqueries are built from fresh Table nodes, which the transform does not revisit.
+    return tree.transform(scope, copy=False)
+
+
+def _cte_names(tree: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+_CH_TYPES: dict[type, str] = {
+    bool: "Bool",
+    int: "Int64",
+    float: "Float64",
+    str: "String",
+    datetime: "DateTime64(3)",
+    date: "Date",
+}
+
+
+def _placeholder_type(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        inner = _placeholder_type(value[0]) if value else "String"
+        return f"Array({inner})"
+    for kind, name in _CH_TYPES.items():
+        if type(value) is kind:
+            return name
+    raise QueryBuildError(f"cannot bind a value of type {type(value).__name__}")
+
+
+def compile_query(
+    tree: exp.Expr,
+    *,
+    params: Params,
+    project_id: int,
+    dialect: Dialect,
+    timeout_seconds: float | None = None,
+) -> CompiledQuery:
+    """Scope every table to ``project_id``, spell logical functions for ``dialect``, print the SQL."""
+    tree = tree.copy()
+    values = dict(params.values)
+    values["project"] = project_id
+    project = exp.Placeholder(this="project")
+    ctes = _cte_names(tree)
+    if ctes & SCOPED_TABLES:
+        # Inside the scoping subquery, the name would mean the CTE, not the table: refuse the ambiguity.
+        raise QueryBuildError(f"a WITH name may not be {', '.join(sorted(ctes & SCOPED_TABLES))}")
+    tree = _scope_tables(tree, project, ctes)
+    tree = _lower_functions(tree, dialect)
+    if dialect == "clickhouse":
+        kinds = {name: _placeholder_type(value) for name, value in values.items()}
+
+        def typed(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Placeholder) and node.name in kinds:
+                return exp.Placeholder(
+                    this=node.name, kind=exp.DataType.build(kinds[node.name], "clickhouse")
+                )
+            return node
+
+        tree = tree.transform(typed, copy=False)
+    used = {node.name for node in tree.find_all(exp.Placeholder)}
+    values = {name: value for name, value in values.items() if name in used}
+    return CompiledQuery(
+        sql=tree.sql(dialect), params=values, dialect=dialect, timeout_seconds=timeout_seconds
+    )

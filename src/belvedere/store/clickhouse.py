@@ -1,0 +1,601 @@
+"""The ClickHouse event store, embedded through chdb (an in-process ClickHouse), same contract as DuckDB's.
+
+chdb is an optional dependency (``pip install belvedere[clickhouse]``): it is imported when a store opens,
+never when this module is imported.
+
+- ``events`` is a MergeTree ordered by (project_id, timestamp), its DDL generated from ``EVENT_COLUMNS``;
+  timestamps are ``DateTime64(3, 'UTC')`` and the session runs in UTC, so values print and compare as the
+  naive UTC the DuckDB store holds.
+- ``persons`` and ``person_aliases`` are views over ReplacingMergeTree tables read ``FINAL``: the compiler
+  scopes them like any table, and a query never sees a superseded version of a row.
+- NDJSON batches are read by ClickHouse itself (``file(…, JSONEachRow)``) from a scratch file into a
+  staging table, and moved from there into ``events`` by one INSERT … SELECT.
+- ClickHouse has no multi-statement transactions. The checkpoint row records the batch in flight before
+  its events are inserted and the batch as committed after; a store reopened with a batch still in flight
+  deduplicates the replayed batches up to that point, so a crash neither loses nor duplicates events.
+- ``fetch`` returns rows with the Python types DuckDB returns for the same SQL (naive datetimes, ints,
+  floats, str, None, lists): results come back as JSONCompact and are converted by their column types.
+- Aggregates of no rows are NULL as in standard SQL (``aggregate_functions_null_for_empty``), and outer
+  joins fill with NULL (``join_use_nulls``), as DuckDB does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from belvedere.store.base import ActiveSession, Alias, Checkpoint, CompiledQuery, Dialect
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
+
+_CH_TYPES = {
+    "uuid": "UUID",
+    "int": "Int64",
+    "timestamp": "DateTime64(3, 'UTC')",
+    "string": "String",
+    "json": "String",
+    "float": "Float64",
+}
+
+
+def _column_type(kind: str, nullable: bool) -> str:
+    base = _CH_TYPES[kind]
+    # An absent properties object is stored as '' (the JSON functions read it as an empty object).
+    if kind == "json":
+        return f"{base} DEFAULT ''"
+    return f"Nullable({base})" if nullable else base
+
+
+def _events_ddl(name: str, engine: str) -> str:
+    cols = ",\n  ".join(f"{c.name} {_column_type(c.kind, c.nullable)}" for c in EVENT_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n) ENGINE = {engine}"
+
+
+_MERGE_TREE = "MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (project_id, timestamp)"
+
+# Each entry brings the schema one version further; never edit a released entry, append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        _events_ddl("events", _MERGE_TREE),
+        "CREATE TABLE IF NOT EXISTS persons_state (project_id Int64, distinct_id String, properties String,"
+        " created_at DateTime64(3, 'UTC'), updated_at DateTime64(3, 'UTC'), version UInt64)"
+        " ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, distinct_id)",
+        "CREATE VIEW IF NOT EXISTS persons AS SELECT project_id, distinct_id, properties, created_at,"
+        " updated_at FROM persons_state FINAL",
+        "CREATE TABLE IF NOT EXISTS person_aliases_state (project_id Int64, alias String, person_id String,"
+        " created_at DateTime64(3, 'UTC'), version UInt64)"
+        " ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, alias)",
+        "CREATE VIEW IF NOT EXISTS person_aliases AS SELECT project_id, alias, person_id, created_at"
+        " FROM person_aliases_state FINAL",
+        # One row (id 1): the last committed checkpoint, and the end of the batch being written, if any.
+        "CREATE TABLE IF NOT EXISTS ingest_checkpoint (id UInt8, segment Nullable(Int64),"
+        " position Nullable(Int64), pending_segment Nullable(Int64), pending_position Nullable(Int64),"
+        " version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY id",
+    ),
+)
+
+# Settings of the session every statement runs in: UTC, and DuckDB's (standard SQL's) NULL semantics.
+_SESSION_SETTINGS = {
+    "session_timezone": "'UTC'",
+    "aggregate_functions_null_for_empty": "1",
+    "join_use_nulls": "1",
+    "output_format_json_quote_64bit_integers": "1",
+    "output_format_json_quote_denormals": "1",
+    "output_format_json_quote_decimals": "1",
+    "output_format_json_named_tuples_as_objects": "1",
+    "input_format_skip_unknown_fields": "1",
+}
+
+_COLS = ", ".join(COLUMN_NAMES)
+# How each column is read from the spool's JSON, and turned into its stored type.
+_JSON_TYPES = {
+    "uuid": "String",
+    "int": "Int64",
+    "timestamp": "Int64",
+    "string": "Nullable(String)",
+    "json": "Nullable(String)",
+    "float": "Nullable(Float64)",
+}
+_FROM_JSON = {
+    "uuid": "toUUID({})",
+    "timestamp": "fromUnixTimestamp64Milli({}, 'UTC')",
+    "json": "ifNull({}, '')",
+}
+_STRUCTURE = ", ".join(f"{c.name} {_JSON_TYPES[c.kind]}" for c in EVENT_COLUMNS)
+_SELECT_TYPED = ", ".join(
+    _FROM_JSON.get(c.kind, "{}").format(c.name) + f" AS {c.name}" for c in EVENT_COLUMNS
+)
+_STAGING = "events_batch"
+_INSERT = f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGING}"
+# A retried event carries the uuid of its first copy: skip what the store already holds within a day of
+# the batch's time range, and keep one of several copies inside the batch (the first received).
+_INSERT_DEDUPED = (
+    f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGING}"
+    " WHERE (project_id, uuid) NOT IN (SELECT project_id, uuid FROM events"
+    f" WHERE project_id IN (SELECT project_id FROM {_STAGING})"
+    f" AND timestamp BETWEEN (SELECT min(timestamp) FROM {_STAGING}) - INTERVAL 1 DAY"
+    f" AND (SELECT max(timestamp) FROM {_STAGING}) + INTERVAL 1 DAY)"
+    " ORDER BY project_id, uuid, received_at LIMIT 1 BY project_id, uuid"
+)
+
+
+class ClickHouseEventStore:
+    name = "clickhouse"
+    dialect: Dialect = "clickhouse"
+
+    def __init__(self, path: Path) -> None:
+        """``path`` is a directory holding the database. chdb runs one database per process: only one
+        store (one path) can be open at a time."""
+        self.path = path
+        self._session: Any = None
+        self._scratch = path.with_name(path.name + ".batch.ndjson")
+        self._write_lock = threading.Lock()
+        self._lock = threading.Lock()  # one statement at a time (see _query)
+        self._watermarks: dict[int, int] = {}
+        self._version = 0
+        # Set when the store was left with a batch in flight: replays are deduplicated until past it.
+        self._replay_until: Checkpoint | None = None
+        self._committed: Checkpoint | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        try:
+            # Through importlib: chdb is optional, and untyped where it is installed.
+            chdb_session = importlib.import_module("chdb.session")
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise RuntimeError(
+                "the ClickHouse event store needs chdb: pip install 'belvedere[clickhouse]'"
+            ) from exc
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._session = chdb_session.Session(str(self.path))
+        try:
+            self._prepare()
+        except BaseException:
+            self.close()  # chdb holds one database per process: release it for the next open
+            raise
+
+    def _prepare(self) -> None:
+        for name, value in _SESSION_SETTINGS.items():
+            self._query(f"SET {name} = {value}")
+        self._migrate()
+        self._query(f"DROP TABLE IF EXISTS {_STAGING}")
+        self._query(_events_ddl(_STAGING, "Memory"))
+        # Row versions only grow, even if the clock went back since the last run.
+        tables = ("persons_state", "person_aliases_state", "ingest_checkpoint")
+        latest = ", ".join(f"ifNull((SELECT max(version) FROM {t}), 0)" for t in tables)
+        self._version = int(self.execute(f"SELECT greatest({latest})")[0][0])
+        row = self._checkpoint_row()
+        self._committed = (int(row[0]), int(row[1])) if row and row[0] is not None else None
+        if row is not None and row[2] is not None and self._committed != (row[2], row[3]):
+            self._replay_until = (int(row[2]), int(row[3]))
+
+    def _migrate(self) -> None:
+        self._query(
+            "CREATE TABLE IF NOT EXISTS store_schema (version UInt32) ENGINE = MergeTree ORDER BY version"
+        )
+        rows = self.execute("SELECT max(version) FROM store_schema")
+        current = rows[0][0] if rows and rows[0][0] is not None else 0
+        for version, statements in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            for statement in statements:  # each is idempotent: a crash here is repaired by the next open
+                self._query(statement)
+            self._query("INSERT INTO store_schema VALUES ({v:UInt32})", {"v": version})
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def ping(self) -> None:
+        self._query("SELECT 1")
+
+    # ------------------------------------------------------------------ low level
+
+    def _query(self, sql: str, params: dict[str, Any] | None = None, fmt: str = "CSV") -> Any:
+        if self._session is None:
+            raise RuntimeError("event store is not open")
+        encoded = {name: _param_text(value) for name, value in (params or {}).items()}
+        with self._lock:
+            try:
+                return self._session.query(sql, fmt, params=encoded)
+            except Exception:
+                # chdb 4.4 keeps the output a query wrote before failing and returns it ahead of the next
+                # query's: drain it with a throw-away query, while no other thread can run one.
+                with contextlib.suppress(Exception):
+                    self._session.query("SELECT 1", "CSV")
+                raise
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a statement built by Belvedere's own code (tests, the query layer). Never user SQL text.
+        Values are bound as ``{name:Type}`` placeholders."""
+        return self._table(sql, params)[1]
+
+    def _table(self, sql: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        body = self._query(sql, params, "JSONCompact").bytes()
+        if not body:
+            return [], []
+        result = orjson.loads(body)
+        return [column["name"] for column in result.get("meta", [])], _rows(result)
+
+    def _next_version(self) -> int:
+        self._version = max(self._version + 1, time.time_ns())
+        return self._version
+
+    # ------------------------------------------------------------------ writing
+
+    def write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
+        """Rows arrive as NDJSON (the spool's shape); ClickHouse's JSONEachRow reader parses the scratch
+        file into the staging table (emptied after each batch, and created empty by ``open``)."""
+        with self._write_lock:
+            replaying = self._replay_until is not None
+            self._scratch.write_bytes(rows)
+            try:
+                self._query(
+                    f"INSERT INTO {_STAGING} ({_COLS}) SELECT {_SELECT_TYPED}"
+                    f" FROM file({_quote(str(self._scratch))}, 'JSONEachRow', {_quote(_STRUCTURE)})"
+                )
+                self._write_checkpoint(self._committed, pending=checkpoint)
+                result = self._query(_INSERT_DEDUPED if dedupe or replaying else _INSERT)
+                inserted = int(result.rows_written())
+                if b"identify" in rows or b"alias" in rows:  # a cheap test before looking for them
+                    self._apply_identities()
+                self._write_checkpoint(checkpoint, pending=checkpoint)
+                self._committed = checkpoint
+                touched = [p for (p,) in self.execute(f"SELECT DISTINCT project_id FROM {_STAGING}")]
+            finally:
+                self._query(f"TRUNCATE TABLE {_STAGING}")
+            if self._replay_until is not None and checkpoint >= self._replay_until:
+                self._replay_until = None
+            for project_id in touched:
+                self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
+            return inserted
+
+    def _write_checkpoint(self, committed: Checkpoint | None, *, pending: Checkpoint) -> None:
+        self._query(
+            "INSERT INTO ingest_checkpoint VALUES (1, {s:Nullable(Int64)}, {p:Nullable(Int64)},"
+            " {ps:Int64}, {pp:Int64}, {v:UInt64})",
+            {
+                "s": committed[0] if committed else None,
+                "p": committed[1] if committed else None,
+                "ps": pending[0],
+                "pp": pending[1],
+                "v": self._next_version(),
+            },
+        )
+
+    def _checkpoint_row(self) -> tuple[Any, ...] | None:
+        rows = self.execute(
+            "SELECT segment, position, pending_segment, pending_position FROM ingest_checkpoint FINAL"
+            " WHERE id = 1"
+        )
+        return rows[0] if rows else None
+
+    def _apply_identities(self) -> None:
+        """Fold the batch's $identify traits into ``persons`` and its $alias links into ``person_aliases``:
+        merged in Python with the current state, written as new versions of the rows."""
+        rows = self.execute(
+            f"SELECT project_id, distinct_id, properties, timestamp, event FROM {_STAGING}"
+            " WHERE event IN ('$identify', '$alias') AND distinct_id IS NOT NULL ORDER BY timestamp"
+        )
+        if not rows:
+            return
+        traits: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
+        aliases: dict[tuple[int, str], tuple[str, datetime]] = {}
+        for project_id, distinct_id, properties, ts, event in rows:
+            props = orjson.loads(properties) if properties else {}
+            if not isinstance(props, dict):
+                props = {}
+            if event == "$alias":
+                other = props.get("alias")
+                if isinstance(other, str) and other:
+                    aliases[(project_id, other)] = (distinct_id, ts)
+                continue
+            merged, _ = traits.get((project_id, distinct_id), ({}, ts))
+            merged.update(props)
+            traits[(project_id, distinct_id)] = (merged, ts)
+        if traits:
+            self._upsert_persons(traits)
+        if aliases:
+            version = self._next_version()
+            lines = b"".join(
+                orjson.dumps(
+                    {
+                        "project_id": project_id,
+                        "alias": alias,
+                        "person_id": person,
+                        "created_at": _text_time(ts),
+                        "version": version,
+                    }
+                )
+                + b"\n"
+                for (project_id, alias), (person, ts) in aliases.items()
+            )
+            self._insert_json("person_aliases_state", lines)
+
+    def _upsert_persons(self, traits: dict[tuple[int, str], tuple[dict[str, Any], datetime]]) -> None:
+        keys = list(traits)
+        existing = {
+            (p, d): (props, created, updated)
+            for p, d, props, created, updated in self.execute(
+                "SELECT project_id, distinct_id, properties, created_at, updated_at FROM persons"
+                " WHERE (project_id, distinct_id) IN {keys:Array(Tuple(Int64, String))}",
+                {"keys": keys},
+            )
+        }
+        version = self._next_version()
+        lines = []
+        for key, (new, seen) in traits.items():
+            merged, created, updated = new, seen, seen
+            if key in existing:
+                props, created, updated = existing[key]
+                old = orjson.loads(props) if props else None
+                merged = _merge_patch(old, new) if isinstance(old, dict) else new
+            lines.append(
+                orjson.dumps(
+                    {
+                        "project_id": key[0],
+                        "distinct_id": key[1],
+                        "properties": orjson.dumps(merged).decode(),
+                        "created_at": _text_time(created),
+                        "updated_at": _text_time(max(updated, seen)),
+                        "version": version,
+                    }
+                )
+                + b"\n"
+            )
+        self._insert_json("persons_state", b"".join(lines))
+
+    def _insert_json(self, table: str, lines: bytes) -> None:
+        self._query(f"INSERT INTO {table} FORMAT JSONEachRow\n" + lines.decode())
+
+    def checkpoint(self) -> Checkpoint | None:
+        return self._committed
+
+    # ------------------------------------------------------------------ reading
+
+    def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
+        source = ", ".join(f"argMax({name}, timestamp)" for name in SOURCE_COLUMNS)
+        sql = (
+            "SELECT project_id, distinct_id, argMax(session_id, timestamp),"
+            f" toUnixTimestamp64Milli(max(timestamp)), {source} FROM events"
+            " WHERE timestamp >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND session_id IS NOT NULL"
+            " AND distinct_id IS NOT NULL GROUP BY project_id, distinct_id"
+        )
+        rows = self.execute(sql, {"since": since_ms})
+        return [
+            ActiveSession(p, d, s, int(ms), tuple(src) if src[1] is not None else None)
+            for p, d, s, ms, *src in rows
+        ]
+
+    def aliases(self) -> list[Alias]:
+        rows = self.execute("SELECT project_id, alias, person_id FROM person_aliases")
+        return [Alias(p, a, person) for p, a, person in rows]
+
+    def recent_events(
+        self, *, project_id: int, limit: int, event_uuid: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql = f"SELECT {_COLS} FROM events WHERE project_id = {{project:Int64}}"
+        params: dict[str, Any] = {"project": project_id, "limit": limit}
+        if event_uuid is not None:
+            sql += " AND uuid = toUUIDOrNull({uuid:String})"
+            params["uuid"] = event_uuid
+        sql += " ORDER BY timestamp DESC LIMIT {limit:UInt64}"
+        return [_jsonable(dict(zip(COLUMN_NAMES, row, strict=True))) for row in self.execute(sql, params)]
+
+    def count_events(self, *, project_id: int) -> int:
+        rows = self.execute("SELECT count() FROM events WHERE project_id = {p:Int64}", {"p": project_id})
+        return int(rows[0][0]) if rows else 0
+
+    def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
+        """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""
+        return self.fetch_table(query)[1]
+
+    def fetch_table(self, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if query.dialect != self.dialect:
+            raise ValueError(f"a {query.dialect} query cannot run on ClickHouse")
+        sql = query.sql
+        if query.timeout_seconds is not None:
+            # ClickHouse checks the limit as the query runs, and cancels it with TIMEOUT_EXCEEDED.
+            sql += f" SETTINGS max_execution_time = {float(query.timeout_seconds)!r}"
+        return self._table(sql, query.params)
+
+    def watermark(self, project_id: int) -> int:
+        """Bumped whenever events of the project are committed; cached query results key on it."""
+        return self._watermarks.get(project_id, 0)
+
+
+# ---------------------------------------------------------------------- values in
+
+
+def _quote(text: str) -> str:
+    """A ClickHouse string literal (for Belvedere's own text: paths, column structures)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def _text_time(value: datetime) -> str:
+    return _naive_utc(value).isoformat(sep=" ", timespec="microseconds")
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
+
+
+def _param_text(value: Any) -> str:
+    """A bound value as the text a ``{name:Type}`` placeholder parses: scalars in ClickHouse's escaped
+    format, arrays and tuples as literals. chdb passes the text through unchanged."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, list | tuple):
+        return _literal(value)
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    return _scalar_text(value)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return _text_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot bind a value of type {type(value).__name__}")
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        return "[" + ",".join(_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, str):
+        return _quote(value)
+    text = _scalar_text(value)
+    return text if isinstance(value, bool | int | float) else _quote(text)
+
+
+# ---------------------------------------------------------------------- values out
+
+Convert = Callable[[Any], Any]
+
+
+def _rows(body: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """JSONCompact rows as tuples of the Python types DuckDB returns for the same SQL."""
+    converters = [_converter(column["type"]) for column in body.get("meta", [])]
+    data: list[list[Any]] = body.get("data", [])
+    if all(c is _identity for c in converters):
+        return [tuple(row) for row in data]
+    return [tuple(c(v) for c, v in zip(converters, row, strict=True)) for row in data]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _nullable(convert: Convert) -> Convert:
+    return lambda v: None if v is None else convert(v)
+
+
+def _to_float(value: Any) -> float | None:
+    number = float(value)  # denormals come quoted: "nan", "inf", "-inf"
+    return None if math.isnan(number) else number
+
+
+def _to_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _split_args(inner: str) -> list[str]:
+    """Top-level comma-separated arguments of a type, e.g. ``String, Array(Tuple(a UInt8, b String))``."""
+    parts: list[str] = []
+    depth, start, quoted = 0, 0, False
+    for i, ch in enumerate(inner):
+        if ch == "'" and (i == 0 or inner[i - 1] != "\\"):
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(inner[start:i].strip())
+            start = i + 1
+    parts.append(inner[start:].strip())
+    return [p for p in parts if p]
+
+
+def _converter(type_name: str) -> Convert:
+    name = type_name.strip()
+    head, _, rest = name.partition("(")
+    args = _split_args(rest[:-1]) if rest else []
+    if head in ("Nullable", "LowCardinality"):
+        inner = _converter(args[0])
+        return inner if inner is _identity else _nullable(inner)
+    if head in ("DateTime", "DateTime64"):
+        return _nullable(_to_datetime)
+    if head in ("Date", "Date32"):
+        return _nullable(date.fromisoformat)
+    if head in ("Float32", "Float64", "BFloat16"):
+        return _nullable(_to_float)
+    if head.startswith(("Int", "UInt")):
+        return _nullable(int)  # 64-bit and wider integers come quoted
+    if head.startswith("Decimal"):
+        return _nullable(Decimal)
+    if head == "UUID":
+        return _nullable(uuid.UUID)
+    if head == "Nothing":
+        return lambda v: None
+    if head == "Array":
+        item = _converter(args[0])
+        return _identity if item is _identity else _nullable(lambda v: [item(x) for x in v])
+    if head == "Map":
+        key, value = _converter(args[0]), _converter(args[1])
+        return _nullable(lambda v: {key(k): value(x) for k, x in v.items()})
+    if head == "Tuple":
+        return _tuple_converter(args)
+    return _identity
+
+
+def _tuple_converter(args: list[str]) -> Convert:
+    named = [a.split(" ", 1) for a in args]
+    if all(len(n) == 2 and not n[0].endswith(")") and "(" not in n[0] for n in named):
+        fields = [(n[0].strip("`"), _converter(n[1])) for n in named]
+        return _nullable(lambda v: {k: c(v[k]) for k, c in fields} if isinstance(v, dict) else v)
+    items = [_converter(a) for a in args]
+    return _nullable(lambda v: tuple(c(x) for c, x in zip(items, v, strict=True)))
+
+
+def _merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396, as DuckDB's json_merge_patch: null removes a key, objects merge recursively."""
+    merged = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_patch(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+_CONVERT: dict[str, Convert] = {
+    "uuid": str,
+    "timestamp": _iso,
+    "json": lambda v: orjson.loads(v) if v else None,
+}
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    for column in EVENT_COLUMNS:
+        value = row[column.name]
+        convert = _CONVERT.get(column.kind)
+        if value is not None and convert is not None:
+            row[column.name] = convert(value)
+    return row
