@@ -39,14 +39,15 @@ class PathsRunner(DatedRunner[PathsQuery]):
     spec_model = PathsQuery
 
     def _items(self, params: Params) -> exp.Select:
-        """(session_id, n, item): each visit's items numbered in time order, repeats folded."""
+        """(session_id, n, item, next_item, prev_item): each visit's items numbered in time order, repeats
+        folded, each with its neighbours — so edges come from single rows, with no self-join."""
         item = col("path") if self.spec.path_type == "pages" else col("event")
         where = [*self.where(params), parse("session_id IS NOT NULL")]
         if self.spec.path_type == "pages":
             where += [parse("event = '$pageview'"), parse("path IS NOT NULL")]
-        order = "ORDER BY timestamp, item"
-        raw = parse_select(
-            f"SELECT session_id, timestamp, item, max(item) OVER (PARTITION BY session_id {order}"
+        visit = "PARTITION BY session_id ORDER BY timestamp, item"
+        marked = parse_select(
+            f"SELECT session_id, timestamp, item, max(item) OVER ({visit}"
             " ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev FROM raw_items"
         ).with_(
             "raw_items",
@@ -55,54 +56,65 @@ class PathsRunner(DatedRunner[PathsQuery]):
             .where(exp.and_(*where)),
         )
         return parse_select(
-            f"SELECT session_id, item, row_number() OVER (PARTITION BY session_id {order}) AS n FROM folded"
-        ).with_("folded", as_=exp.select("*").from_(raw.subquery("r")).where("prev IS NULL OR prev <> item"))
+            f"SELECT session_id, item, row_number() OVER ({visit}) AS n,"
+            f" max(item) OVER ({visit} ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS next_item,"
+            f" max(item) OVER ({visit} ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_item"
+            " FROM folded"
+        ).with_(
+            "folded", as_=exp.select("*").from_(marked.subquery("r")).where("prev IS NULL OR prev <> item")
+        )
 
-    def _steps(self, params: Params) -> exp.Select:
-        """(session_id, step, item) for steps 1 … depth of each visit that has the anchor."""
+    def _tree(self, params: Params) -> exp.Select:
+        """(step, item, following, visits): how many visits have ``item`` at ``step`` followed by
+        ``following`` at step + 1 (NULL: the path ends there, or the next step is past the depth)."""
         depth = self.spec.depth
         if self.spec.end is not None:
             anchor = parse_select("SELECT session_id, max(n) AS a FROM items GROUP BY session_id").where(
                 exp.EQ(this=col("item"), expression=params.bind(self.spec.end))
             )
-            step, window = "a.a - i.n + 1", f"i.n <= a.a AND i.n > a.a - {depth}"
-        else:
-            anchor = parse_select("SELECT session_id, min(n) AS a FROM items GROUP BY session_id")
-            if self.spec.start is not None:
-                anchor = anchor.where(exp.EQ(this=col("item"), expression=params.bind(self.spec.start)))
-            step, window = "i.n - a.a + 1", f"i.n >= a.a AND i.n < a.a + {depth}"
+            step, neighbour = "a.a - i.n + 1", "i.prev_item"
+            window = f"i.n <= a.a AND i.n > a.a - {depth}"
+        elif self.spec.start is not None:
+            anchor = parse_select("SELECT session_id, min(n) AS a FROM items GROUP BY session_id").where(
+                exp.EQ(this=col("item"), expression=params.bind(self.spec.start))
+            )
+            step, neighbour = "i.n - a.a + 1", "i.next_item"
+            window = f"i.n >= a.a AND i.n < a.a + {depth}"
+        else:  # every visit, from its first item: no anchor to look up
+            return (
+                parse_select(
+                    f"SELECT n AS step, item, CASE WHEN n < {depth} THEN next_item END AS following,"
+                    " count(*) AS visits FROM items GROUP BY step, item, following"
+                )
+                .where(f"n <= {depth}")
+                .with_("items", as_=self._items(params))
+            )
         return (
-            parse_select(f"SELECT i.session_id, {step} AS step, i.item FROM items AS i")
+            parse_select(
+                f"SELECT {step} AS step, i.item AS item,"
+                f" CASE WHEN {step} < {depth} THEN {neighbour} END AS following, count(*) AS visits"
+                " FROM items AS i"
+            )
             .join(anchor.subquery("a"), on=parse("a.session_id = i.session_id"), join_type="inner")
             .where(window)
+            .group_by("step", "item", "following")
             .with_("items", as_=self._items(params))
         )
 
     def calculate(self) -> dict[str, Any]:
         params = Params()
-        steps = self._steps(params)
-        edges_tree = (
-            parse_select(
-                "SELECT s.step, s.item AS source, t.item AS target, count(*) AS visits FROM steps AS s"
-                " JOIN steps AS t ON t.session_id = s.session_id AND t.step = s.step + 1"
-                " GROUP BY s.step, s.item, t.item"
-            )
-            .with_("steps", as_=steps)
-            .order_by("visits DESC", "s.step", "source", "target", dialect="duckdb")
-            .limit(self.spec.limit)
-        )
-        edges = self.fetch(edges_tree, params)
-        node_params = Params()
-        nodes_tree = parse_select(
-            "SELECT step, item, count(*) AS visits FROM steps GROUP BY step, item"
-        ).with_("steps", as_=self._steps(node_params))
-        node_visits = {(int(s), item): int(n) for s, item, n in self.fetch(nodes_tree, node_params)}
-        used: set[tuple[int, str]] = {(1, item) for (s, item) in node_visits if s == 1 and self._anchored()}
-        result_edges = []
-        for step, source, target, visits in edges:
-            a, b = (int(step), source), (int(step) + 1, target)
+        node_visits: dict[tuple[int, str], int] = {}
+        edges: list[tuple[int, tuple[int, str], tuple[int, str]]] = []
+        for step, item, following, visits in self.fetch(self._tree(params), params):
+            node = (int(step), item)
+            node_visits[node] = node_visits.get(node, 0) + int(visits)
+            if following is not None:
+                edges.append((int(visits), node, (int(step) + 1, following)))
+        edges.sort(key=lambda e: (-e[0], e[1][0], e[1][1], e[2][1]))
+        edges = edges[: self.spec.limit]
+        used: set[tuple[int, str]] = {n for n in node_visits if n[0] == 1 and self._anchored()}
+        for _, a, b in edges:
             used.update((a, b))
-            result_edges.append({"source": _node_id(*a), "target": _node_id(*b), "visits": int(visits)})
         nodes = [
             {
                 "id": _node_id(step, item),
@@ -112,6 +124,7 @@ class PathsRunner(DatedRunner[PathsQuery]):
             }
             for step, item in sorted(used, key=lambda n: (n[0], -node_visits.get(n, 0), n[1]))
         ]
+        result_edges = [{"source": _node_id(*a), "target": _node_id(*b), "visits": v} for v, a, b in edges]
         direction = "before" if self.spec.end is not None else "after"
         return {"kind": "paths", "direction": direction, "nodes": nodes, "edges": result_edges}
 
