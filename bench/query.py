@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -472,6 +473,8 @@ def machine_facts(store_path: Path, info: Any, pg_info: query_pg.PgInfo | None) 
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    query_files = sorted((ROOT / "src" / "belvedere" / "query").rglob("*.py"))
+    digest = hashlib.sha1(b"".join(f.read_bytes() for f in query_files)).hexdigest()[:12]
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -480,6 +483,11 @@ def machine_facts(store_path: Path, info: Any, pg_info: query_pg.PgInfo | None) 
         "duckdb": duckdb.__version__,
         "postgresql": pg_info.version if pg_info else None,
         "psycopg": psycopg.__version__,
+        # The query layer is being written while this runs: which version of it was measured.
+        "query_layer_sha1": digest,
+        "query_layer_modified": datetime.fromtimestamp(
+            max(f.stat().st_mtime for f in query_files), UTC
+        ).isoformat(timespec="seconds"),
         "events": info.stored,
         "events_total": info.total,
         "duckdb_file_mib": round(store_path.stat().st_size / 2**20, 1),

@@ -162,5 +162,17 @@ def test_trends_match_the_reference(analytics: Analytics, scenario: Scenario) ->
 @SETTINGS
 @given(scenario=scenarios(compare=True))
 @example(PREVIOUS_OF_A_23_HOUR_DAY)
+@example(
+    Scenario(
+        "UTC",
+        {
+            **CUMULATIVE_VISITS_BY_BROWSER.spec,
+            "date_from": "2025-03-11",
+            "date_to": "2025-03-11",
+            "compare": True,
+        },
+        CUMULATIVE_VISITS_BY_BROWSER.events,
+    )
+)
 def test_trends_of_the_previous_period_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     _check(analytics, scenario)
