@@ -127,10 +127,10 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         tree = parse_select(
             f"SELECT {value} AS value, {self.uniq}(v.person) AS visitors, count(*) AS visits,"
             f" {pageviews} AS pageviews,"
-            " round(bv_count_if(v.n = 1 AND v.pv = 1) * 100.0 / count(*), 2) AS bounce_rate,"
-            " round(avg(v.duration_ms) / 1000.0, 1) AS visit_duration,"
-            f" round({self.uniq}(CASE WHEN v.converted = 1 THEN v.person END) * 100.0"
-            f" / {self.uniq}(v.person), 2) AS conversion_rate,"
+            " bv_count_if(v.n = 1 AND v.pv = 1) * 100.0 / count(*) AS bounce_rate,"
+            " avg(v.duration_ms) / 1000.0 AS visit_duration,"
+            f" {self.uniq}(CASE WHEN v.converted = 1 THEN v.person END) * 100.0"
+            f" / {self.uniq}(v.person) AS conversion_rate,"
             " count(*) OVER () AS total_values"
             " FROM visits AS v"
         )
@@ -163,8 +163,9 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             item = dict(zip(columns, row[:-1], strict=True))
             for key in ("visitors", "visits", "pageviews"):
                 item[key] = int(item[key] or 0)
-            for key in ("bounce_rate", "visit_duration", "conversion_rate"):
-                item[key] = float(item[key]) if item[key] is not None else None
+            # Rounded here, not in SQL: the engines round halves differently, and stats rounds in Python.
+            for key, digits in (("bounce_rate", 2), ("visit_duration", 1), ("conversion_rate", 2)):
+                item[key] = round(float(item[key]), digits) if item[key] is not None else None
             if self.spec.goal is None:
                 del item["conversion_rate"]
             results.append(item)

@@ -209,7 +209,8 @@ class FunnelRunner(DatedRunner[FunnelQuery]):
             "steps": self._steps(overall[1:]),
         }
         if self.spec.breakdown is not None:
-            rows = sorted(self._aggregate(by_value=True), key=lambda r: (-int(r[1] or 0), str(r[0])))
+            entered = [r for r in self._aggregate(by_value=True) if int(r[1] or 0) > 0]
+            rows = sorted(entered, key=lambda r: (-int(r[1] or 0), str(r[0])))
             result["breakdown"] = [
                 {"value": None if value == NONE else value, "steps": self._steps(tuple(rest))}
                 for value, *rest in rows[: self.spec.breakdown_limit]

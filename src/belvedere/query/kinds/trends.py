@@ -186,7 +186,7 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             for bv, values in sorted(rows.items(), key=lambda kv: _breakdown_order(kv[0], kv[1])):
                 data = [_number(values.get(label)) for label in labels]
                 if self.spec.cumulative:
-                    data = list(accumulate(d or 0 for d in data))
+                    data = [_number(x) for x in accumulate(d or 0 for d in data)]
                 entry: dict[str, Any] = {
                     "label": letter,
                     "event": series.event,
