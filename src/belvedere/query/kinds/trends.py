@@ -163,11 +163,12 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 grouped.as_("bv"), who.as_("who"), exp.Min(this=bucket(local, self.spec.interval)).as_("b")
             )
             .from_("events")
-            .where(exp.and_(where, exp.Not(this=exp.Is(this=who.copy(), expression=exp.Null()))))
+            .where(where)
             .group_by("bv", "who")
         )
         tree = (
-            exp.select("b", "bv", exp.Count(this=exp.Star()).as_("v"))
+            # count(who): events without a person (or visit) keep their breakdown value, counted as 0.
+            exp.select("b", "bv", exp.Count(this=exp.column("who")).as_("v"))
             .from_(firsts.subquery("f"))
             .group_by("b", "bv")
         )
