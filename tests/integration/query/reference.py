@@ -494,7 +494,7 @@ class _Visit:
 
 
 def breakdown(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str, Any]:
-    """Visit-level dimension: a visit counts under the value of its first event (entry / exit page: of
+    """Visit-level dimension: a visit counts under the first value its events carry (entry / exit page: of
     its first / last page view; None when it has none). Event-level: a visit counts under every value its
     events carry (None for events without one; ``page`` looks at page views only, by path), and its page
     views there are those of the value."""
@@ -512,7 +512,8 @@ def breakdown(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[
     groups: dict[str | None, list[tuple[_Visit, int]]] = defaultdict(list)
     for v in visits:
         if dimension in VISIT_LEVEL:
-            groups[text_of(v.events[0], dimension)].append((v, len(v.pageviews)))
+            carried = (text_of(e, dimension) for e in v.events)
+            groups[next((x for x in carried if x is not None), None)].append((v, len(v.pageviews)))
         elif dimension in ("entry_page", "exit_page"):
             pages = v.pageviews
             page = None if not pages else (pages[0] if dimension == "entry_page" else pages[-1])

@@ -2,8 +2,9 @@
 the conversion rate of an optional goal, sorted and paginated.
 
 Two kinds of dimension:
-- visit-level (entry and exit page, source, UTM, location, device): a visit counts under the value of its
-  first event (its first or last page view for entry and exit pages);
+- visit-level (source, UTM, location, device): a visit counts under the first value its events carry (an
+  event without one, such as a server-side event, does not blank it); entry and exit page: the path of its
+  first or last page view;
 - event-level (page, any other field or property): a visit counts under every value its events carry, and
   the page views are those of the value.
 """
