@@ -10,7 +10,7 @@ generator's propmanager history (90 days to a fixed end) through the real ingest
 and a small aichat history into project 2; see ``bench/query_data.py``. PostgreSQL gets the same rows
 (``bench/query_pg.py``).
 
-Per question (DuckDB: 2 threads, 2 GB memory limit, as the brief of the query layer sets):
+Per question (DuckDB: 2 threads, 2 GB memory limit):
   cold      first run after (re)opening the store: DuckDB's buffer pool is empty, the OS page cache is not
   uncached  median of N runs, each through a QueryService whose cache holds nothing (QueryCache(0))
   cached    median of N runs repeated on one QueryService (after one run that fills its cache)
@@ -406,11 +406,41 @@ class Bench:
         return out
 
     def explain(self, m: Measure) -> str:
+        """EXPLAIN ANALYZE of each statement the question sends: the operators that took the most time
+        (summed over DuckDB's threads), heaviest first."""
         parts = []
         for s in m.statements:
-            rows = self.store.execute("EXPLAIN ANALYZE " + s.sql, s.params)
-            parts.append(f"-- {s.sql}\n-- params {s.params}\n" + "\n".join(str(r[-1]) for r in rows))
+            t0 = time.perf_counter()
+            self.store.execute(s.sql, s.params)
+            wall = (time.perf_counter() - t0) * 1000
+            (row,) = self.store.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + s.sql, s.params)
+            ops = sorted(_operators(json.loads(row[-1])), key=lambda o: -o[0])
+            total = sum(o[0] for o in ops) or 1
+            lines = [
+                f"-- {s.sql}",
+                f"-- params {s.params}",
+                f"wall {wall:,.0f} ms; operators {total:,.0f} ms",
+            ]
+            lines += [
+                f"{ms:9,.0f} ms {ms / total:4.0%}  {kind:<16} {rows:>12,} rows  {info}"
+                for ms, kind, rows, info in ops[:8]
+            ]
+            parts.append("\n".join(lines))
         return "\n\n".join(parts)
+
+
+def _operators(node: dict[str, Any]) -> list[tuple[float, str, int, str]]:
+    out = []
+    if "type" in node:
+        info = node.get("extra_info") or {}
+        keys = ("Table", "Projections", "Filters", "Groups", "Aggregates", "Conditions", "CTE Name")
+        detail = json.dumps({k: info[k] for k in keys if k in info})
+        out.append(
+            (node.get("timing", 0.0) * 1000, node["type"], node.get("intermediate_rows") or 0, detail[:240])
+        )
+    for child in node.get("children", []) + node.get("operator", []):
+        out += _operators(child)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- reporting
