@@ -10,8 +10,12 @@ JSONEachRow), far faster than building columns in Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol
+
+import orjson
 
 Dialect = Literal["duckdb", "clickhouse"]
 
@@ -46,6 +50,30 @@ class Alias:
     project_id: int
     alias: str
     person_id: str
+
+
+Traits = dict[tuple[int, str], tuple[dict[str, Any], datetime]]
+Links = dict[tuple[int, str], tuple[str, datetime]]
+
+
+def fold_identities(rows: Iterable[tuple[int, str, str | None, datetime, str]]) -> tuple[Traits, Links]:
+    """A batch's $identify and $alias events, in time order, folded into each person's merged traits and
+    each alias's person — what every store then upserts set-based."""
+    traits: Traits = {}
+    aliases: Links = {}
+    for project_id, distinct_id, properties, ts, event in rows:
+        props = orjson.loads(properties) if properties else {}
+        if not isinstance(props, dict):
+            props = {}
+        if event == "$alias":
+            other = props.get("alias")
+            if isinstance(other, str) and other:
+                aliases[(project_id, other)] = (distinct_id, ts)
+            continue
+        merged, _ = traits.get((project_id, distinct_id), ({}, ts))
+        merged.update(props)
+        traits[(project_id, distinct_id)] = (merged, ts)
+    return traits, aliases
 
 
 class EventStore(Protocol):

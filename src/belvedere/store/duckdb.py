@@ -17,7 +17,14 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from belvedere.store.base import ActiveSession, Alias, Checkpoint, CompiledQuery, Dialect
+from belvedere.store.base import (
+    ActiveSession,
+    Alias,
+    Checkpoint,
+    CompiledQuery,
+    Dialect,
+    fold_identities,
+)
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 
 _DUCK_TYPES = {
@@ -175,18 +182,7 @@ class DuckDBEventStore:
         ).fetchall()
         if not rows:
             return
-        traits: dict[tuple[int, str], tuple[dict[str, Any], datetime]] = {}
-        aliases: dict[tuple[int, str], tuple[str, datetime]] = {}
-        for project_id, distinct_id, properties, ts, event in rows:
-            props = orjson.loads(properties) if properties else {}
-            if event == "$alias":
-                other = props.get("alias")
-                if isinstance(other, str) and other:
-                    aliases[(project_id, other)] = (distinct_id, ts)
-                continue
-            merged, _ = traits.get((project_id, distinct_id), ({}, ts))
-            merged.update(props)
-            traits[(project_id, distinct_id)] = (merged, ts)
+        traits, aliases = fold_identities(rows)
         if traits:
             people = pa.table(
                 {
