@@ -1,5 +1,5 @@
 """The property suite (test_properties_*: every kind against a plain-Python reference, hundreds of random
-event sets each) runs with `pytest -m properties`; it takes longer than the default run allows."""
+event sets each) is marked `properties`, so `pytest -m properties` runs it alone."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ dormant, churned, retained) is then a comparison of indexes, counted in one pass
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 
 from pydantic import Field
 from sqlglot import exp
@@ -31,11 +32,13 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
         super().__init__(spec, ctx)
         interval = spec.interval
         self.labels = bucket_starts(self.range, interval)
-        first = self.labels[0]
-        before = truncate(first - timedelta(seconds=1), interval)  # the bucket just before the range
+        first, tz = self.labels[0], self.range.tz
+        # the bucket just before the range (found in UTC, so a DST gap before the range is stepped over)
+        before = truncate(to_local(to_utc(first, tz) - timedelta(seconds=1), tz), interval)
         self.origin = first
-        self.scan = DateRange(to_utc(before, self.range.tz), self.range.end, self.range.tz)
-        self.current = truncate(to_local(ctx.now, self.range.tz), interval)
+        self.scan = DateRange(to_utc(before, tz), self.range.end, tz)
+        self.current = truncate(to_local(ctx.now, tz), interval)
+        self.gaps = _skipped_hours(bucket_starts(self.scan, "hour"), first) if interval == "hour" else []
 
     def _index(self, ts: exp.Expr, params: Params) -> exp.Expr:
         """The bucket index of ``ts`` counted from the range's first bucket."""
@@ -45,7 +48,7 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
         if interval == "month":
             return fn("diff_months", origin, b)
         if interval == "hour":
-            return fn("int_div", fn("diff_seconds", origin, b), 3600)
+            return _close_gaps(fn("int_div", fn("diff_seconds", origin, b), 3600), self.gaps)
         days = fn("diff_days", origin, b)
         return fn("int_div", days, 7) if interval == "week" else days
 
@@ -112,3 +115,22 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
         for idx, *values in self.fetch(tree, params):
             out[int(idx)] = {name: int(v or 0) for name, v in zip(measures, values, strict=True)}
         return out
+
+
+def _skipped_hours(labels: list[datetime], origin: datetime) -> list[int]:
+    """Wall-clock hours (counted from ``origin``) that DST skips between the scanned hour labels."""
+    offsets = [int((label - origin).total_seconds()) // 3600 for label in labels]
+    return [h for a, b in pairwise(offsets) for h in range(a + 1, b)]
+
+
+def _close_gaps(hours: exp.Expr, gaps: list[int]) -> exp.Expr:
+    """Wall-clock hours from the origin → bucket indexes: an hour that DST skips has no bucket, so every
+    later hour moves one index closer to the origin (and every earlier one, before it)."""
+    index: exp.Expr = hours
+    for gap in gaps:
+        later = exp.GT(this=hours.copy(), expression=exp.Literal.number(gap))
+        earlier = exp.LT(this=hours.copy(), expression=exp.Literal.number(gap))
+        towards = exp.Literal.number(1 if gap > 0 else -1)
+        step = exp.If(this=later if gap > 0 else earlier, true=towards)
+        index = exp.Sub(this=index, expression=exp.Case(ifs=[step], default=exp.Literal.number(0)))
+    return index

@@ -67,7 +67,13 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         self.cohorts = bucket_starts(self.range, spec.period)
         tz = self.range.tz
         horizon_local = _add_periods(self.cohorts[-1], spec.period, spec.periods + 1)
-        self.horizon = DateRange(self.range.start, max(to_utc(horizon_local, tz), self.range.end), tz)
+        # From the first cohort's own start (revenue before date_from in that period is its LTV) to the
+        # end of the last cohort's last followed period.
+        self.horizon = DateRange(
+            min(to_utc(self.cohorts[0], tz), self.range.start),
+            max(to_utc(horizon_local, tz), self.range.end),
+            tz,
+        )
         self.current = truncate(to_local(ctx.now, tz), spec.period)
 
     def _event_is(self, name: str | None, params: Params) -> list[exp.Expr]:
