@@ -304,6 +304,8 @@ def test_identify_and_alias_link_a_person(app: Running) -> None:
     [(traits,)] = store.execute("SELECT properties FROM persons WHERE distinct_id = 'user-1'")
     assert orjson.loads(traits) == {"plan": "pro", "company_size": 5}
     assert store.execute("SELECT person_id FROM events WHERE event = 'later'") == [("user-1",)]
+    # signing up does not split the visit: the anonymous events and the person's share one session
+    assert store.execute("SELECT count(DISTINCT session_id) FROM events") == [(1,)]
 
 
 def test_internal_pages_and_server_events_inherit_the_visits_source(app: Running) -> None:

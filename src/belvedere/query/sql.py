@@ -9,6 +9,10 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 - The compiler scopes tenants, callers don't: ``compile_query`` replaces every reference to a scoped table
   (``events``, ``persons``, ``person_aliases``) with a subquery filtered on the project, and refuses any
   other table. ``CompiledQuery`` is the only thing a store runs, and only this module makes one.
+- A person is counted once: when a query reads ``person_id`` from ``events``, an event sent under an id
+  that was later aliased to a person (``person_aliases``) gets that person's id. Events keep the person
+  known when they arrived, so this join is what makes a sign-up funnel's anonymous first steps and its
+  identified last steps one person's.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from belvedere.store.base import CompiledQuery, Dialect
+from belvedere.store.schema import COLUMN_NAMES
 
 SCOPED_TABLES = frozenset({"events", "persons", "person_aliases"})
 _LOGICAL_PREFIX = "bv_"
@@ -227,7 +232,46 @@ def _is_logical(node: exp.Anonymous) -> bool:
     return str(node.this).startswith(_LOGICAL_PREFIX)
 
 
+def _scoped(name: str, project: exp.Placeholder, alias: str) -> exp.Subquery:
+    inner = (
+        exp.select(exp.Star())
+        .from_(exp.Table(this=exp.to_identifier(name)))
+        .where(exp.EQ(this=exp.column("project_id"), expression=project.copy()))
+    )
+    return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _events_by_person(project: exp.Placeholder, alias: str) -> exp.Subquery:
+    """The project's events, ``person_id`` read through ``person_aliases``."""
+    person = exp.Coalesce(this=exp.column("person_id", "a"), expressions=[exp.column("person_id", "e")])
+    columns = [
+        person.as_("person_id") if name == "person_id" else exp.column(name, "e") for name in COLUMN_NAMES
+    ]
+    inner = (
+        exp.select(*columns)
+        .from_(_scoped("events", project, "e"))
+        .join(
+            _scoped("person_aliases", project, "a"),
+            on=exp.EQ(this=exp.column("alias", "a"), expression=exp.column("person_id", "e")),
+            join_type="left",
+        )
+    )
+    return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _reads_person(tree: exp.Expr) -> bool:
+    """Whether a query may read ``person_id``: by name, or through a ``*`` projection."""
+    for node in tree.find_all(exp.Column, exp.Star):
+        if isinstance(node, exp.Column) and node.name.lower() == "person_id":
+            return True
+        if isinstance(node, exp.Star) and isinstance(node.parent, exp.Select | exp.Column):
+            return True
+    return False
+
+
 def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str]) -> exp.Expr:
+    by_person = _reads_person(tree)
+
     def scope(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Table):
             return node
@@ -238,13 +282,10 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str]) -> e
             return node
         if name not in SCOPED_TABLES:
             raise QueryBuildError(f"unknown table {node.name!r}; only events can be queried")
-        inner = (
-            exp.select(exp.Star())
-            .from_(exp.Table(this=exp.to_identifier(name)))
-            .where(exp.EQ(this=exp.column("project_id"), expression=project.copy()))
-        )
         alias = node.alias or name
-        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        if name == "events" and by_person:
+            return _events_by_person(project, alias)
+        return _scoped(name, project, alias)
 
     # Scoped subqueries are built from fresh Table nodes, which the transform does not revisit.
     return tree.transform(scope, copy=False)

@@ -38,7 +38,7 @@ class CompiledQuery:
 @dataclass(frozen=True, slots=True)
 class ActiveSession:
     project_id: int
-    distinct_id: str
+    person_id: str  # whose visit: the person known when its latest event arrived
     session_id: str
     last_seen_ms: int
     # The visit's attribution: referrer_domain, channel, utm_source … utm_content (see ingest.enrich.visitor).
@@ -94,7 +94,7 @@ class EventStore(Protocol):
     def checkpoint(self) -> Checkpoint | None: ...
 
     def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
-        """The latest session of each visitor seen since ``since_ms``, to resume sessions after a restart."""
+        """The latest session of each person seen since ``since_ms``, to resume visits after a restart."""
 
     def aliases(self) -> list[Alias]: ...
 

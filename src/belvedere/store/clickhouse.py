@@ -362,10 +362,10 @@ class ClickHouseEventStore:
     def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
         source = ", ".join(f"argMax({name}, timestamp)" for name in SOURCE_COLUMNS)
         sql = (
-            "SELECT project_id, distinct_id, argMax(session_id, timestamp),"
+            "SELECT project_id, person_id, argMax(session_id, timestamp),"
             f" toUnixTimestamp64Milli(max(timestamp)), {source} FROM events"
             " WHERE timestamp >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND session_id IS NOT NULL"
-            " AND distinct_id IS NOT NULL GROUP BY project_id, distinct_id"
+            " AND person_id IS NOT NULL GROUP BY project_id, person_id"
         )
         rows = self.execute(sql, {"since": since_ms})
         return [

@@ -219,9 +219,9 @@ class DuckDBEventStore:
     def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
         source = ", ".join(f"arg_max({name}, timestamp)" for name in SOURCE_COLUMNS)
         sql = (
-            "SELECT project_id, distinct_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp)),"
+            "SELECT project_id, person_id, arg_max(session_id, timestamp), epoch_ms(max(timestamp)),"
             f" {source} FROM events WHERE timestamp >= ? AND session_id IS NOT NULL"
-            " AND distinct_id IS NOT NULL GROUP BY project_id, distinct_id"
+            " AND person_id IS NOT NULL GROUP BY project_id, person_id"
         )
         rows = self._cursor().execute(sql, [_naive_utc(since_ms)]).fetchall()
         return [

@@ -124,3 +124,24 @@ def test_breakdown_by_the_first_step_event(analytics: Analytics) -> None:
     got = {b["value"]: [s["users"] for s in b["steps"]] for b in r["breakdown"]}
     assert got == {"Chrome": [2, 1], "Firefox": [1, 1], None: [1, 0]}
     assert r["breakdown"][0]["value"] == "Chrome"
+
+
+def test_a_sign_up_funnel_follows_the_person_across_the_alias(analytics: Analytics) -> None:
+    # Events keep the id known when they arrived: anon-1's steps, then alice's after the alias.
+    analytics.add(
+        event("view", "2025-03-10T10:00:00", person="anon-1"),
+        event("cart", "2025-03-10T10:01:00", person="anon-1"),
+        event("$alias", "2025-03-10T10:02:00", person="alice", properties={"alias": "anon-1"}),
+        event("buy", "2025-03-10T10:03:00", person="alice"),
+        event("view", "2025-03-10T11:00:00", person="anon-2"),  # never signs up
+    )
+    assert _funnel(analytics) == [(2, 100.0), (1, 50.0), (1, 50.0)]
+    trend = analytics.query(
+        {
+            "kind": "trends",
+            "date_from": "2025-03-10",
+            "date_to": "2025-03-10",
+            "series": [{"event": "view", "math": "unique_users"}, {"math": "unique_users"}],
+        }
+    )
+    assert [s["data"] for s in trend["series"]] == [[2], [2]]  # anon-1 and alice are one person

@@ -63,3 +63,18 @@ def test_a_resumed_visit_keeps_its_source() -> None:
     s.resume([ActiveSession(1, "v", "sess-1", T0, source)], 30 * MIN)
     visit = s.visit(1, "v", T0 + MIN, 30 * MIN, None)
     assert (visit.session_id, visit.source) == ("sess-1", source)
+
+
+def test_an_alias_hands_the_anonymous_visit_to_the_person() -> None:
+    s = Sessionizer()
+    anonymous = s.assign(1, "anon-1", T0, 30 * MIN, None)
+    s.carry(1, "anon-1", "user-1", T0 + MIN)  # the $alias event links anon-1 to user-1
+    assert s.assign(1, "user-1", T0 + MIN, 30 * MIN, None) == anonymous
+    # a person with a visit of their own keeps it; a timed-out anonymous visit is not carried
+    own = s.assign(1, "user-2", T0, 30 * MIN, None)
+    s.assign(1, "anon-2", T0, 30 * MIN, None)
+    s.carry(1, "anon-2", "user-2", T0 + MIN)
+    assert s.assign(1, "user-2", T0 + MIN, 30 * MIN, None) == own
+    stale = s.assign(1, "anon-3", T0, 30 * MIN, None)
+    s.carry(1, "anon-3", "user-3", T0 + 31 * MIN)
+    assert s.assign(1, "user-3", T0 + 31 * MIN, 30 * MIN, None) != stale

@@ -3,7 +3,9 @@
 - Visitor: the client's ``distinct_id``; without one, a keyed hash of (daily salt, project, IP, user agent)
   — or nothing at all when the project asks for no visitor id.
 - Person: the identified id an anonymous id was aliased to, so a person is counted once.
-- Session: a visit ends after the project's inactivity timeout; a client-supplied ``$session_id`` wins.
+- Session: a visit is the person's, and ends after the project's inactivity timeout; a client-supplied
+  ``$session_id`` wins. When an alias links an anonymous id to a person, the anonymous id's open visit
+  becomes the person's, so signing up does not split the visit in which it happens.
 - Attribution: where a visit came from (referrer domain, channel, UTM tags) belongs to the visit. Events
   that bring no source of their own — internal navigation, server-side events — take the visit's.
 """
@@ -47,7 +49,7 @@ class Sessionizer:
     def resume(self, sessions: Iterable[ActiveSession], timeout_ms: int) -> int:
         count = 0
         for s in sessions:
-            self._open[(s.project_id, s.distinct_id)] = Visit(
+            self._open[(s.project_id, s.person_id)] = Visit(
                 s.session_id, s.last_seen_ms, timeout_ms, s.source
             )
             count += 1
@@ -74,6 +76,14 @@ class Sessionizer:
             return visit
         visit = self._open[key] = Visit(uuid7_str(ts_ms), ts_ms, timeout_ms)
         return visit
+
+    def carry(self, project_id: int, source: str, target: str, ts_ms: int) -> None:
+        """``source``'s visit, still open at ``ts_ms``, becomes ``target``'s, unless ``target`` has one."""
+        visit = self._open.get((project_id, source))
+        if visit is None or source == target or abs(ts_ms - visit.last_ms) > visit.timeout_ms:
+            return
+        if not self.is_open(project_id, target, ts_ms, visit.timeout_ms):
+            self._open[(project_id, target)] = visit
 
     def prune(self, now_ms: int) -> int:
         """Forget visits that have timed out; returns how many remain open."""
@@ -128,12 +138,17 @@ class VisitorStep:
         if distinct_id is None:
             row["person_id"] = row["session_id"] = None
             return None
+        person = self._identities.person(project.id, distinct_id)
         if row["event"] == "$alias":
-            self._identities.link(project.id, event.properties["alias"], distinct_id)
-        row["person_id"] = self._identities.person(project.id, distinct_id)
+            alias = event.properties["alias"]
+            before = self._identities.person(project.id, alias)
+            self._identities.link(project.id, alias, distinct_id)
+            person = self._identities.person(project.id, distinct_id)
+            self._sessions.carry(project.id, before, person, row["timestamp"])
+        row["person_id"] = person
         given = event.properties.get("$session_id")
         given = str(given)[:100] if isinstance(given, str | int) and given != "" else None
-        visit = self._sessions.visit(project.id, distinct_id, row["timestamp"], timeout_ms, given)
+        visit = self._sessions.visit(project.id, person, row["timestamp"], timeout_ms, given)
         row["session_id"] = visit.session_id
         _attribute(row, visit)
         return None

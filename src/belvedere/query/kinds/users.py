@@ -1,7 +1,8 @@
 """``users``: a paginated list of the people with events matching the filters; ``user``: one person's profile.
 
-A person is a ``person_id``. The profile also takes in the events of every id aliased to the person
-(``person_aliases``), including those sent before the alias, so a person is counted once.
+A person is a ``person_id``, read through ``person_aliases`` by the compiler: the list and the profile
+take in the events of every id aliased to the person, including those sent before the alias, so a person
+is counted once.
 """
 
 from __future__ import annotations
@@ -98,15 +99,9 @@ class UserRunner(QueryRunner[UserQuery]):
         self._span: tuple[datetime, datetime] | None = None
 
     def _theirs(self, params: Params) -> exp.Expr:
-        """Events of the person or of any id aliased to them."""
-        who = params.bind(self.spec.person_id)
-        aliases = parse_select("SELECT alias FROM person_aliases").where(
-            exp.EQ(this=col("person_id"), expression=who.copy())
-        )
-        return exp.or_(
-            exp.EQ(this=col("person_id"), expression=who),
-            exp.In(this=col("person_id"), query=aliases.subquery()),
-        )
+        """Events of the person — with those of any id aliased to them, as the compiler resolves
+        ``person_id`` through ``person_aliases``."""
+        return exp.EQ(this=col("person_id"), expression=params.bind(self.spec.person_id))
 
     def calculate(self) -> dict[str, Any]:
         params = Params()
