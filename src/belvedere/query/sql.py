@@ -187,6 +187,10 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
         "clickhouse": _call("countIf"),
     },
     "sum_if": {"duckdb": lambda x, c: _call("sum")(exp.If(this=c, true=x)), "clickhouse": _call("sumIf")},
+    # The previous / next row's value, in a window framed on exactly that row (``ROWS BETWEEN 1 PRECEDING
+    # AND 1 PRECEDING``): DuckDB's lag/lead (which ignore the frame) are cheaper than an aggregate over it.
+    "prev_row": {"duckdb": _call("lag"), "clickhouse": lambda x: exp.Max(this=x)},
+    "next_row": {"duckdb": _call("lead"), "clickhouse": lambda x: exp.Max(this=x)},
     "uniq_exact": {
         "duckdb": lambda x: exp.Count(this=exp.Distinct(expressions=[x])),
         "clickhouse": _call("uniqExact"),

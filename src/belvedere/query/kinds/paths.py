@@ -47,7 +47,7 @@ class PathsRunner(DatedRunner[PathsQuery]):
             where += [parse("event = '$pageview'"), parse("path IS NOT NULL")]
         visit = "PARTITION BY session_id ORDER BY timestamp, item"
         marked = parse_select(
-            f"SELECT session_id, timestamp, item, max(item) OVER ({visit}"
+            f"SELECT session_id, timestamp, item, bv_prev_row(item) OVER ({visit}"
             " ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev FROM raw_items"
         ).with_(
             "raw_items",
@@ -57,8 +57,8 @@ class PathsRunner(DatedRunner[PathsQuery]):
         )
         return parse_select(
             f"SELECT session_id, item, row_number() OVER ({visit}) AS n,"
-            f" max(item) OVER ({visit} ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS next_item,"
-            f" max(item) OVER ({visit} ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_item"
+            f" bv_next_row(item) OVER ({visit} ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS next_item,"
+            f" bv_prev_row(item) OVER ({visit} ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_item"
             " FROM folded"
         ).with_(
             "folded", as_=exp.select("*").from_(marked.subquery("r")).where("prev IS NULL OR prev <> item")

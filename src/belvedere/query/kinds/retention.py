@@ -153,11 +153,13 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .group_by("who", "period")
         )
 
-    def _cells(self, params: Params, other: str, measure: exp.Expr) -> exp.Select:
+    def _cells(self, params: Params, other: str, name: str, measure: exp.Expr) -> exp.Select:
         joined = exp.and_(parse("o.who = s.who"), parse("o.period >= s.cohort"))
         index = self._index("cohort", "period")
         return (
-            exp.select(col("cohort", "s"), index.as_("k"), measure.as_("v"))
+            exp.select(
+                col("cohort", "s"), index.as_("k"), exp.Literal.string(name).as_("m"), measure.as_("v")
+            )
             .from_(exp.to_table("starts").as_("s"))
             .join(exp.to_table(other).as_("o"), on=joined, join_type="inner")
             .where(exp.LTE(this=index.copy(), expression=exp.Literal.number(self.spec.periods)))
@@ -165,26 +167,36 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         )
 
     def calculate(self) -> dict[str, Any]:
+        """One statement: cohort sizes (k = -1), then returning people and revenue per (cohort, k) — so the
+        people's start periods, the costly part, are found once."""
         params = Params()
-        starts = self._starts(params)
-        sizes_tree = (
-            exp.select("cohort", exp.Count(this=exp.Star()).as_("n")).from_("starts").group_by("cohort")
+        sizes_part = exp.select(
+            "cohort", exp.Literal.number(-1).as_("k"), exp.Literal.string("size").as_("m"), parse("count(*)")
         )
-        sizes = {c: int(n) for c, n in self.fetch(sizes_tree.with_("starts", as_=starts), params)}
-        returned_tree = (
-            self._cells(params, "returns", fn("uniq_exact", col("who", "s")))
-            .with_("starts", as_=starts.copy())
-            .with_("returns", as_=self._returns(params))
-        )
-        returned = {(c, int(k)): int(v) for c, k, v in self.fetch(returned_tree, params)}
-        revenue: dict[tuple[Any, int], float] = {}
+        # (who, cohort) and (who, period) rows are unique, so a joined row is one person: count(*).
+        parts: list[exp.Select] = [
+            sizes_part.from_("starts").group_by("cohort"),
+            self._cells(params, "returns", "returned", parse("count(*)")),
+        ]
+        tree_ctes = [("starts", self._starts(params)), ("returns", self._returns(params))]
         if self.spec.revenue_property is not None:
-            revenue_tree = (
-                self._cells(params, "revenue", exp.Sum(this=col("amount", "o")))
-                .with_("starts", as_=starts.copy())
-                .with_("revenue", as_=self._revenue(params))
-            )
-            revenue = {(c, int(k)): float(v) for c, k, v in self.fetch(revenue_tree, params)}
+            parts.append(self._cells(params, "revenue", "revenue", exp.Sum(this=col("amount", "o"))))
+            tree_ctes.append(("revenue", self._revenue(params)))
+        tree: exp.Query = parts[0]
+        for part in parts[1:]:
+            tree = exp.union(tree, part, distinct=False)
+        for name, cte in tree_ctes:
+            tree = tree.with_(name, as_=cte)
+        sizes: dict[Any, int] = {}
+        returned: dict[tuple[Any, int], int] = {}
+        revenue: dict[tuple[Any, int], float] = {}
+        for cohort, k, measure, value in self.fetch(tree, params):
+            if measure == "size":
+                sizes[cohort] = int(value)
+            elif measure == "returned":
+                returned[(cohort, int(k))] = int(value)
+            else:
+                revenue[(cohort, int(k))] = float(value)
         return {
             "kind": "retention",
             "period": self.spec.period,

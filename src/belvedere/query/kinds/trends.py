@@ -122,7 +122,9 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         if self.spec.breakdown is not None:
             top = self._top_values(series, rng)
             value = self._breakdown_value(params)
-            if top:
+            if top and len(top) < self.spec.breakdown_limit:
+                grouped = value  # every value is a top value: no "other" to fold into
+            elif top:
                 grouped = (
                     exp.Case()
                     .when(exp.In(this=value, expressions=[params.bind(v) for v in top]), value.copy())
