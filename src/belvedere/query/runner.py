@@ -19,7 +19,7 @@ from sqlglot import exp
 from belvedere.query.cache import QueryCache
 from belvedere.query.dates import DateRange, Interval, check_date_text, local_time, resolve_range
 from belvedere.query.fields import Filter, conditions
-from belvedere.query.sql import Params, col, compile_query
+from belvedere.query.sql import EVENT_PERSON, Params, col, compile_query, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect
 
 
@@ -142,6 +142,13 @@ class DatedRunner(QueryRunner[D]):
     def uniq(self) -> str:
         """The logical distinct-count function to write in SQL fragments: exact, or HLL when asked."""
         return "bv_uniq_approx" if self.spec.approximate else "bv_uniq_exact"
+
+    def people(self, where: exp.Expr, name: str = "visitors") -> exp.Select:
+        """``SELECT <distinct people> AS name`` of the events matching ``where``: the stored ids are made
+        distinct first, and only those are read through the alias links."""
+        rows = exp.select(col(EVENT_PERSON).as_("who")).distinct().from_("events").where(where)
+        base, person = through_aliases(rows)
+        return base.select(exp.Anonymous(this=self.uniq, expressions=[person]).as_(name))
 
 
 REGISTRY: dict[str, type[QueryRunner[Any]]] = {}

@@ -12,7 +12,9 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 - A person is counted once: when a query reads ``person_id`` from ``events``, an event sent under an id
   that was later aliased to a person (``person_aliases``) gets that person's id. Events keep the person
   known when they arrived, so this join is what makes a sign-up funnel's anonymous first steps and its
-  identified last steps one person's.
+  identified last steps one person's. Joining every event is costly when a query only needs its distinct
+  people: such a query reads ``EVENT_PERSON`` (the id as stored), reduces the rows first, and resolves
+  the few that are left with ``through_aliases``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from belvedere.store.base import CompiledQuery, Dialect
 from belvedere.store.schema import COLUMN_NAMES
 
 SCOPED_TABLES = frozenset({"events", "persons", "person_aliases"})
+# A pseudo-column of ``events``: the person known when the event arrived, not read through the alias links.
+EVENT_PERSON = "event_person_id"
 _LOGICAL_PREFIX = "bv_"
 
 
@@ -263,18 +267,24 @@ def _events_by_person(project: exp.Placeholder, alias: str) -> exp.Subquery:
     return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def _reads_person(tree: exp.Expr) -> bool:
-    """Whether a query may read ``person_id``: by name, or through a ``*`` projection."""
-    for node in tree.find_all(exp.Column, exp.Star):
-        if isinstance(node, exp.Column) and node.name.lower() == "person_id":
-            return True
-        if isinstance(node, exp.Star) and isinstance(node.parent, exp.Select | exp.Column):
-            return True
-    return False
+def _reads_person(table: exp.Table) -> bool:
+    """Whether the SELECT reading this ``events`` table may use its ``person_id``: by name anywhere in
+    that SELECT (subqueries included), or through a ``*`` projection."""
+    select = table.find_ancestor(exp.Select)
+    if select is None:
+        return True
+    if any(c.name.lower() == "person_id" for c in select.find_all(exp.Column)):
+        return True
+    return any(isinstance(e, exp.Star) or isinstance(e.this, exp.Star) for e in select.expressions)
 
 
-def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str]) -> exp.Expr:
-    by_person = _reads_person(tree)
+def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str], every_person: bool) -> exp.Expr:
+    # Decided on the tree as written, before any table is replaced.
+    by_person = {
+        id(t)
+        for t in tree.find_all(exp.Table)
+        if t.name.lower() == "events" and (every_person or _reads_person(t))
+    }
 
     def scope(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Table):
@@ -287,12 +297,43 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str]) -> e
         if name not in SCOPED_TABLES:
             raise QueryBuildError(f"unknown table {node.name!r}; only events can be queried")
         alias = node.alias or name
-        if name == "events" and by_person:
+        if id(node) in by_person:
             return _events_by_person(project, alias)
         return _scoped(name, project, alias)
 
     # Scoped subqueries are built from fresh Table nodes, which the transform does not revisit.
     return tree.transform(scope, copy=False)
+
+
+def through_aliases(rows: exp.Select, who: str = "who") -> tuple[exp.Select, exp.Expr]:
+    """``rows`` (with stored person ids in column ``who``) joined to the alias links, and the expression of
+    each row's person. Several stored ids can be one person: the caller groups or counts distinct again."""
+    base = (
+        exp.select()
+        .from_(rows.subquery("r"))
+        .join(
+            exp.to_table("person_aliases").as_("pa"),
+            on=exp.EQ(this=col("alias", "pa"), expression=col(who, "r")),
+            join_type="left",
+        )
+    )
+    return base, exp.Coalesce(this=col("person_id", "pa"), expressions=[col(who, "r")])
+
+
+_COMBINE: dict[str, type[exp.Func]] = {"min": exp.Min, "max": exp.Max, "sum": exp.Sum}
+
+
+def regroup_by_person(
+    rows: exp.Select, keys: list[str], partials: dict[str, str] | None = None
+) -> exp.Select:
+    """``rows`` grouped by stored id (column ``who``) and ``keys``, regrouped by person: the alias links
+    can make several stored ids one person, whose partial aggregates (``{column: "min" | "max" | "sum"}``)
+    are combined."""
+    base, person = through_aliases(rows)
+    combined = [_COMBINE[how](this=col(name, "r")).as_(name) for name, how in (partials or {}).items()]
+    return base.select(person.as_("who"), *[col(k, "r").as_(k) for k in keys], *combined).group_by(
+        person.copy(), *[col(k, "r") for k in keys]
+    )
 
 
 def _cte_names(tree: exp.Expr) -> set[str]:
@@ -326,8 +367,12 @@ def compile_query(
     project_id: int,
     dialect: Dialect,
     timeout_seconds: float | None = None,
+    every_person: bool = False,
 ) -> CompiledQuery:
-    """Scope every table to ``project_id``, spell logical functions for ``dialect``, print the SQL."""
+    """Scope every table to ``project_id``, spell logical functions for ``dialect``, print the SQL.
+
+    ``person_id`` is read through the alias links wherever a SELECT over ``events`` uses it — or, with
+    ``every_person`` (user SQL, which can reach a row's columns in ways not worth tracing), everywhere."""
     tree = tree.copy()
     values = dict(params.values)
     values["project"] = project_id
@@ -336,7 +381,10 @@ def compile_query(
     if ctes & SCOPED_TABLES:
         # Inside the scoping subquery, the name would mean the CTE, not the table: refuse the ambiguity.
         raise QueryBuildError(f"a WITH name may not be {', '.join(sorted(ctes & SCOPED_TABLES))}")
-    tree = _scope_tables(tree, project, ctes)
+    tree = _scope_tables(tree, project, ctes, every_person)
+    for column in tree.find_all(exp.Column):
+        if column.name == EVENT_PERSON:
+            column.set("this", exp.to_identifier("person_id"))
     tree = _lower_functions(tree, dialect)
     if dialect == "clickhouse":
         kinds = {name: _placeholder_type(value) for name, value in values.items()}

@@ -21,7 +21,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
@@ -262,6 +262,7 @@ def change(current: float | None, previous: float | None) -> float | None:
 def stats(
     events: Sequence[Ev], tz: ZoneInfo, first: date, last: date, filters: Sequence[dict[str, Any]] = ()
 ):
+    events = resolved(events)  # people through their alias links
     chosen = [e for e in events if passes(e, filters)]
     now = _stats_values(in_dates(chosen, tz, first, last))
     before = _stats_values(in_dates(chosen, tz, *previous_dates(first, last)))
@@ -451,6 +452,7 @@ def _trends_period(events: list[Ev], tz: ZoneInfo, spec: dict[str, Any], first: 
 
 
 def trends(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str, Any]:
+    events = resolved(events)  # people through their alias links
     first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
     labels, series = _trends_period(list(events), tz, spec, first, last)
     result: dict[str, Any] = {"labels": labels, "series": series}
@@ -498,6 +500,7 @@ def breakdown(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[
     its first / last page view; None when it has none). Event-level: a visit counts under every value its
     events carry (None for events without one; ``page`` looks at page views only, by path), and its page
     views there are those of the value."""
+    events = resolved(events)  # people through their alias links
     first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
     chosen = [e for e in in_dates(events, tz, first, last) if passes(e, spec.get("filters", []))]
     by_session: dict[str, list[Ev]] = defaultdict(list)
@@ -645,6 +648,7 @@ def funnel(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str
     the range; unordered: the most distinct steps done within a window [t, t + window] starting at one of
     the person's step events. Each person counts once, at the furthest step. A breakdown groups the people
     who entered the funnel by the value on their first step-1 event (ties in time: the smallest value)."""
+    events = resolved(events)  # people through their alias links
     first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
     chosen = [
         e
@@ -698,6 +702,7 @@ def lifecycle(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any], now: dat
     before; resurrecting = active in it, not in the bucket before, active earlier; dormant = active in the
     bucket before, not in this one, as a negative number (0 for a bucket that has not started yet).
     Activity counts whole buckets, as far as the range's end."""
+    events = resolved(events)  # people through their alias links
     interval = spec.get("interval", "day")
     first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
     labels = buckets(tz, first, last, interval)
@@ -746,6 +751,7 @@ def retention(
     before the range belong to no cohort), recurring = every period with one in the range. Column j counts
     the cohort's people who did the return event in period cohort + j; periods not begun yet are None.
     LTV: the cohort's revenue per person over its periods 0..j, from every event carrying a value."""
+    events = resolved(events)  # people through their alias links
     period, periods = spec.get("period", "week"), spec.get("periods", 12)
     first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
     filters = spec.get("filters", [])
@@ -980,8 +986,10 @@ def events(
     max_size: int = 25,
     with_ms: bool = True,
     sessions: bool = True,
+    aliases: bool = True,
 ) -> list[Ev]:
-    """Events of a few people, each person's visits (sessions) their own; page views carry a path."""
+    """Events of a few people, each person's visits (sessions) their own; page views carry a path. With
+    ``aliases``, up to two ``$alias`` events link one person's id to another's (each id aliased once)."""
 
     @st.composite
     def one(draw: st.DrawFn) -> Ev:
@@ -999,8 +1007,29 @@ def events(
         at = draw(instants(tz, first, last, with_ms=with_ms))
         return Ev(name, at, person, session, columns, draw(PROPERTIES))
 
+    @st.composite
+    def alias(draw: st.DrawFn, linked: str) -> Ev:
+        person = draw(st.sampled_from([p for p in PERSONS if p != linked]))
+        session = draw(st.sampled_from([f"{person}.a", None])) if sessions else None
+        at = draw(instants(tz, first, last, with_ms=with_ms))
+        return Ev("$alias", at, person, session, {}, {"alias": linked})
+
     # Three short lists rather than one long: as many events on average, and each shrinks to nothing.
-    return [e for _ in range(3) for e in draw(st.lists(one(), max_size=max_size // 3))]
+    drawn = [e for _ in range(3) for e in draw(st.lists(one(), max_size=max_size // 3))]
+    if aliases:
+        linked = draw(st.lists(st.sampled_from(PERSONS), max_size=2, unique=True))
+        drawn += [draw(alias(who)) for who in linked]
+    return drawn
+
+
+def resolved(events: Iterable[Ev]) -> list[Ev]:
+    """The events with each person read through the ``$alias`` links (one level, as documented): the
+    events of an id aliased to a person — before the alias too — are that person's."""
+    events = list(events)
+    person_of = {
+        e.properties["alias"]: e.person for e in events if e.name == "$alias" and e.properties is not None
+    }
+    return [replace(e, person=person_of.get(e.person, e.person)) if e.person else e for e in events]
 
 
 TEXT_FIELDS = ("browser", "channel", "path", "browser_version", "properties.plan", "properties.amount")

@@ -57,9 +57,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     after = timedelta(days=PERIOD_DAYS[period] * (periods + 2))
     # Events before the range (some in the first cohort's period), in it and after it.
     events = [
-        *draw(ref.events(tz, first - before, first, names=NAMES, max_size=9)),
+        *draw(ref.events(tz, first - before, first, names=NAMES, max_size=9, aliases=False)),
         *draw(ref.events(tz, first, last, names=NAMES, max_size=12)),
-        *draw(ref.events(tz, last, last + after, names=NAMES, max_size=9)),
+        *draw(ref.events(tz, last, last + after, names=NAMES, max_size=9, aliases=False)),
     ]
     end = datetime.combine(last + timedelta(days=1), time()).replace(tzinfo=tz).astimezone(UTC)
     later = draw(ref.instants(tz, last, last + after))

@@ -109,3 +109,16 @@ def test_a_query_past_its_time_limit_is_cancelled(analytics: Analytics) -> None:
     )
     with pytest.raises(QueryError, match=r"longer than 0\.5 s"):
         _sql(analytics, endless, timeout_seconds=0.5)
+
+
+def test_person_id_is_read_through_the_alias_links(analytics: Analytics) -> None:
+    analytics.add(
+        event("a", "2025-03-10T10:00:00", person="anon-1"),
+        event("$alias", "2025-03-10T10:01:00", person="alice", properties={"alias": "anon-1"}),
+        event("b", "2025-03-10T10:02:00", person="alice"),
+    )
+    people = _sql(analytics, "SELECT DISTINCT person_id FROM events ORDER BY 1")
+    assert people["rows"] == [["alice"]]
+    rows = _sql(analytics, "SELECT * FROM events ORDER BY timestamp")
+    column = rows["columns"].index("person_id")  # type: ignore[union-attr]
+    assert [r[column] for r in rows["rows"]] == ["alice"] * 3  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from sqlglot import exp
 from belvedere.query.dates import DateRange, bucket, bucket_starts, to_local, to_utc, truncate
 from belvedere.query.fields import conditions
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext
-from belvedere.query.sql import Params, col, fn, parse, parse_select
+from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, regroup_by_person
 
 
 class ActivityQuery(DatedQuery):
@@ -54,7 +54,8 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
 
     def base(self, params: Params) -> list[exp.Expr]:
         """What counts as activity: a known person, the activity event, the spec's filters."""
-        base = [parse("person_id IS NOT NULL"), *conditions(self.spec.filters, params)]
+        known = exp.Not(this=exp.Is(this=col(EVENT_PERSON), expression=exp.Null()))
+        base = [known, *conditions(self.spec.filters, params)]
         if self.spec.event is not None:
             base.append(exp.EQ(this=col("event"), expression=params.bind(self.spec.event)))
         return base
@@ -62,8 +63,8 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
     def activity(self, params: Params) -> exp.Select:
         """Rows (who, idx, prev_idx, next_idx, first_idx) for every person active in a scanned period."""
         base = self.base(params)
-        active = (
-            exp.select(col("person_id").as_("who"), self._index(col("timestamp"), params).as_("idx"))
+        active = regroup_by_person(
+            exp.select(col(EVENT_PERSON).as_("who"), self._index(col("timestamp"), params).as_("idx"))
             .from_("events")
             .where(
                 exp.and_(
@@ -72,10 +73,11 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
                     exp.LT(this=col("timestamp"), expression=params.bind(self.scan.end)),
                 )
             )
-            .group_by("who", "idx")
+            .group_by("who", "idx"),
+            ["idx"],
         )
-        firsts = (
-            exp.select(col("person_id").as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+        firsts = regroup_by_person(
+            exp.select(col(EVENT_PERSON).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
             .from_("events")
             .where(
                 exp.and_(
@@ -83,7 +85,9 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
                     exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)),
                 )
             )
-            .group_by("who")
+            .group_by("who"),
+            [],
+            {"first_ts": "min"},
         )
         per_person = "OVER (PARTITION BY who ORDER BY idx ROWS BETWEEN 1 {0} AND 1 {0})"
         windowed = parse_select(

@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from belvedere.query.fields import check_dimension, text_field
 from belvedere.query.runner import DatedQuery, DatedRunner, register
-from belvedere.query.sql import Params, col, fn, parse, parse_select
+from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, through_aliases
 from belvedere.store.schema import SOURCE_COLUMNS
 
 # The visit's attribution (shared by its events) and what stays the same within a visit.
@@ -68,7 +68,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
     def _visits(self, params: Params, where: exp.Expr) -> exp.Select:
         """One row per visit: its person, events, page views, duration and whether it reached the goal."""
         select = parse_select(
-            "SELECT session_id, bv_arg_min(person_id, timestamp) AS person, count(*) AS n,"
+            f"SELECT session_id, bv_arg_min({EVENT_PERSON}, timestamp) AS who, count(*) AS n,"
             f" bv_count_if({_PAGEVIEW}) AS pv,"
             " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
             " FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
@@ -87,7 +87,9 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             first = "arg_min" if dimension == "entry_page" else "arg_max"
             when = exp.If(this=parse(_PAGEVIEW), true=col("timestamp"))
             select = select.select(fn(first, col("path"), when).as_("value"))
-        return select.where(where)
+        # The visit's person, read through the alias links once per visit rather than once per event.
+        base, person = through_aliases(select.where(where))
+        return base.select("r.*", person.as_("person"))
 
     def _per_value(self, params: Params, where: exp.Expr) -> exp.Select:
         """For event-level dimensions: one row per (visit, value) with the value's own page views."""

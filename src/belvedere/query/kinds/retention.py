@@ -31,7 +31,7 @@ from belvedere.query.dates import (
 )
 from belvedere.query.fields import check_field, conditions, number_field
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, register
-from belvedere.query.sql import Params, col, fn, parse
+from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, regroup_by_person
 
 Period = Literal["day", "week", "month"]
 
@@ -91,26 +91,29 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
     def _starts(self, params: Params) -> exp.Select:
         """(who, cohort): the start periods of each person, for cohorts in range."""
         base = [*self._event_is(self.spec.start_event, params), *conditions(self.spec.filters, params)]
-        base.append(parse("person_id IS NOT NULL"))
+        base.append(exp.Not(this=exp.Is(this=col(EVENT_PERSON), expression=exp.Null())))
         start, end = params.bind(self.range.start), params.bind(self.range.end)
         if self.spec.retention_type == "recurring":
             in_range = [
                 exp.GTE(this=col("timestamp"), expression=start),
                 exp.LT(this=col("timestamp"), expression=end),
             ]
-            return (
+            rows = (
                 exp.select(
-                    col("person_id").as_("who"), self._period_of(col("timestamp"), params).as_("cohort")
+                    col(EVENT_PERSON).as_("who"), self._period_of(col("timestamp"), params).as_("cohort")
                 )
                 .from_("events")
                 .where(exp.and_(*base, *in_range))
                 .group_by("who", "cohort")
             )
-        firsts = (
-            exp.select(col("person_id").as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+            return regroup_by_person(rows, ["cohort"])
+        firsts = regroup_by_person(
+            exp.select(col(EVENT_PERSON).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
             .from_("events")
             .where(exp.and_(*base, exp.LT(this=col("timestamp"), expression=end)))
-            .group_by("who")
+            .group_by("who"),
+            [],
+            {"first_ts": "min"},
         )
         return (
             exp.select("who", self._period_of(col("first_ts"), params).as_("cohort"))
@@ -122,29 +125,30 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         where = [
             *self._event_is(self.spec.return_event, params),
             *conditions(self.spec.filters, params),
-            parse("person_id IS NOT NULL"),
+            exp.Not(this=exp.Is(this=col(EVENT_PERSON), expression=exp.Null())),
             exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start)),
             exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
         ]
-        return (
-            exp.select(col("person_id").as_("who"), self._period_of(col("timestamp"), params).as_("period"))
+        rows = (
+            exp.select(col(EVENT_PERSON).as_("who"), self._period_of(col("timestamp"), params).as_("period"))
             .from_("events")
             .where(exp.and_(*where))
             .group_by("who", "period")
         )
+        return regroup_by_person(rows, ["period"])
 
     def _revenue(self, params: Params) -> exp.Select:
         assert self.spec.revenue_property is not None
         value = number_field(self.spec.revenue_property, params)
         where = [
-            parse("person_id IS NOT NULL"),
+            exp.Not(this=exp.Is(this=col(EVENT_PERSON), expression=exp.Null())),
             exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
             exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start)),
             exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
         ]
-        return (
+        rows = (
             exp.select(
-                col("person_id").as_("who"),
+                col(EVENT_PERSON).as_("who"),
                 self._period_of(col("timestamp"), params).as_("period"),
                 exp.Sum(this=value).as_("amount"),
             )
@@ -152,6 +156,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .where(exp.and_(*where))
             .group_by("who", "period")
         )
+        return regroup_by_person(rows, ["period"], {"amount": "sum"})
 
     def _cells(self, params: Params, other: str, name: str, measure: exp.Expr) -> exp.Select:
         joined = exp.and_(parse("o.who = s.who"), parse("o.period >= s.cohort"))

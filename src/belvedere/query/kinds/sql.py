@@ -88,6 +88,7 @@ class SqlRunner(QueryRunner[SqlQuery]):
                 project_id=self.ctx.project_id,
                 dialect=self.ctx.store.dialect,
                 timeout_seconds=self.spec.timeout_seconds,
+                every_person=True,
             )
         except QueryBuildError as exc:
             raise QueryError(str(exc)) from None

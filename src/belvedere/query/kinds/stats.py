@@ -41,9 +41,9 @@ class StatsRunner(DatedRunner[StatsQuery]):
         params = Params()
         where = exp.and_(*self.where(params, rng))
         totals = parse_select(
-            f"SELECT {self.uniq}(person_id) AS visitors, count(*) AS events,"
-            " bv_count_if(event = '$pageview') AS pageviews FROM events"
+            "SELECT count(*) AS events, bv_count_if(event = '$pageview') AS pageviews FROM events"
         ).where(where)
+        visitors = self.people(where.copy())
         visits = parse_select(
             "SELECT session_id, count(*) AS n, bv_count_if(event = '$pageview') AS pv,"
             " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
@@ -54,8 +54,9 @@ class StatsRunner(DatedRunner[StatsQuery]):
             " avg(duration_ms) AS duration_ms FROM v"
         ).with_("v", as_=visits)
         tree = (
-            exp.select("t.*", "s.*")
-            .from_(totals.subquery("t"))
+            exp.select("p.*", "t.*", "s.*")
+            .from_(visitors.subquery("p"))
+            .join(totals.subquery("t"), join_type="cross")
             .join(per_visit.subquery("s"), join_type="cross")
         )
         row = self.fetch(tree, params)[0]

@@ -14,7 +14,7 @@ from belvedere.query.dates import DateRange, bucket, bucket_starts, format_label
 from belvedere.query.fields import Filter, check_dimension, check_field, conditions, number_field, text_field
 from belvedere.query.formula import check_formula, evaluate
 from belvedere.query.runner import DatedQuery, DatedRunner, register
-from belvedere.query.sql import Params, col, fn
+from belvedere.query.sql import EVENT_PERSON, Params, col, fn, through_aliases
 
 Math = Literal[
     "total", "unique_users", "unique_sessions", "sum", "avg", "min", "max", "median", "p90", "p95", "p99"
@@ -78,8 +78,6 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         math = series.math
         if math == "total":
             return exp.Count(this=exp.Star())
-        if math == "unique_users":
-            return fn(self.uniq[3:], col("person_id"))
         if math == "unique_sessions":
             return fn(self.uniq[3:], col("session_id"))
         assert series.math_property is not None
@@ -135,16 +133,20 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         where = self._where(series, params, rng)
         if self.spec.cumulative and series.math in ("unique_users", "unique_sessions"):
             return self._first_seen(series, params, local, grouped, where)
-        tree = (
-            exp.select(
-                bucket(local, self.spec.interval).as_("b"),
-                grouped.as_("bv"),
-                self._aggregate(series, params).as_("v"),
+        b = bucket(local, self.spec.interval).as_("b")
+        if series.math == "unique_users":
+            # Distinct (bucket, value, stored id) first; only those are read through the alias links.
+            rows = exp.select(b, grouped.as_("bv"), col(EVENT_PERSON).as_("who"))
+            base, person = through_aliases(rows.distinct().from_("events").where(where))
+            count = exp.Anonymous(this=self.uniq, expressions=[person])
+            tree = base.select("r.b", "r.bv", count.as_("v")).group_by("r.b", "r.bv")
+        else:
+            tree = (
+                exp.select(b, grouped.as_("bv"), self._aggregate(series, params).as_("v"))
+                .from_("events")
+                .where(where)
+                .group_by("b", "bv")
             )
-            .from_("events")
-            .where(where)
-            .group_by("b", "bv")
-        )
         out: dict[str | None, dict[Any, float]] = {}
         for b, bv, v in self.fetch(tree, params):
             out.setdefault(bv, {})[b] = v

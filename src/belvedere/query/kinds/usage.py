@@ -15,7 +15,7 @@ from sqlglot import exp
 from belvedere.query.dates import format_label
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
 from belvedere.query.runner import register
-from belvedere.query.sql import Params, col, parse
+from belvedere.query.sql import Params, col
 
 
 class UsageQuery(ActivityQuery):
@@ -60,5 +60,5 @@ class UsageRunner(ActivityRunner):
         """People whose first activity came before the range: the starting point of the running total."""
         params = Params()
         where = [*self.base(params), exp.LT(this=col("timestamp"), expression=params.bind(self.range.start))]
-        tree = exp.select(parse("bv_uniq_exact(person_id)")).from_("events").where(exp.and_(*where))
+        tree = self.people(exp.and_(*where))
         return int(self.fetch(tree, params)[0][0] or 0)
