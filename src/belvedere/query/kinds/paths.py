@@ -101,28 +101,50 @@ class PathsRunner(DatedRunner[PathsQuery]):
             .with_("items", as_=self._items(params))
         )
 
+    def _ranked(self, params: Params) -> exp.Query:
+        """The heaviest ``limit`` edges (kind 'edge') and the visits of every node they touch — or of every
+        first step, when anchored (kind 'node'). Ranked in SQL: a month of a busy site has hundreds of
+        thousands of distinct (step, page, next page) rows, and only the top few are shown."""
+        first_steps = "UNION SELECT step, item FROM nodes WHERE step = 1" if self._anchored() else ""
+        ranked = parse(
+            "SELECT 'edge' AS kind, step, item, following, visits FROM top"
+            " UNION ALL SELECT 'node' AS kind, n.step, n.item, NULL AS following, n.visits FROM nodes AS n"
+            " INNER JOIN used AS u ON u.step = n.step AND u.item = n.item"
+        )
+        top = parse_select(
+            "SELECT step, item, following, visits FROM tree WHERE NOT following IS NULL"
+            " ORDER BY visits DESC, step, item, following"
+        ).limit(self.spec.limit)
+        assert isinstance(ranked, exp.Query)
+        return (
+            ranked.with_("tree", as_=self._tree(params))
+            .with_(
+                "nodes",
+                as_=parse_select("SELECT step, item, sum(visits) AS visits FROM tree GROUP BY step, item"),
+            )
+            .with_("top", as_=top)
+            .with_(
+                "used",
+                as_=parse(
+                    "SELECT step, item FROM top UNION SELECT step + 1 AS step, following AS item FROM top "
+                    + first_steps
+                ),
+            )
+        )
+
     def calculate(self) -> dict[str, Any]:
         params = Params()
         node_visits: dict[tuple[int, str], int] = {}
         edges: list[tuple[int, tuple[int, str], tuple[int, str]]] = []
-        for step, item, following, visits in self.fetch(self._tree(params), params):
-            node = (int(step), item)
-            node_visits[node] = node_visits.get(node, 0) + int(visits)
-            if following is not None:
-                edges.append((int(visits), node, (int(step) + 1, following)))
+        for kind, step, item, following, visits in self.fetch(self._ranked(params), params):
+            if kind == "node":
+                node_visits[(int(step), item)] = int(visits)
+            else:
+                edges.append((int(visits), (int(step), item), (int(step) + 1, following)))
         edges.sort(key=lambda e: (-e[0], e[1][0], e[1][1], e[2][1]))
-        edges = edges[: self.spec.limit]
-        used: set[tuple[int, str]] = {n for n in node_visits if n[0] == 1 and self._anchored()}
-        for _, a, b in edges:
-            used.update((a, b))
         nodes = [
-            {
-                "id": _node_id(step, item),
-                "step": step,
-                "name": item,
-                "visits": node_visits.get((step, item), 0),
-            }
-            for step, item in sorted(used, key=lambda n: (n[0], -node_visits.get(n, 0), n[1]))
+            {"id": _node_id(step, item), "step": step, "name": item, "visits": visits}
+            for (step, item), visits in sorted(node_visits.items(), key=lambda n: (n[0][0], -n[1], n[0][1]))
         ]
         result_edges = [{"source": _node_id(*a), "target": _node_id(*b), "visits": v} for v, a, b in edges]
         direction = "before" if self.spec.end is not None else "after"
