@@ -31,7 +31,7 @@ from belvedere.query.dates import (
 )
 from belvedere.query.fields import check_field, conditions, number_field
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, register
-from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, regroup_by_person
+from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, regroup_by_person
 
 Period = Literal["day", "week", "month"]
 
@@ -121,11 +121,23 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .where(exp.GTE(this=col("first_ts"), expression=start))
         )
 
+    # The stored ids of people in a cohort: their own, and the ids aliased to them.
+    _COHORT_IDS = (
+        "SELECT who FROM starts UNION ALL"
+        " SELECT alias AS who FROM person_aliases WHERE person_id IN (SELECT who FROM starts)"
+    )
+
+    @staticmethod
+    def _of_cohorts() -> exp.Expr:
+        """Only the events of people in a cohort (a superset of what the cells join keeps, so that the
+        grouping by person skips everyone else's history)."""
+        return exp.In(this=col(EVENT_PERSON), query=parse_select("SELECT who FROM cohort_ids").subquery())
+
     def _returns(self, params: Params) -> exp.Select:
         where = [
             *self._event_is(self.spec.return_event, params),
             *conditions(self.spec.filters, params),
-            exp.Not(this=exp.Is(this=col(EVENT_PERSON), expression=exp.Null())),
+            self._of_cohorts(),
             exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start)),
             exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
         ]
@@ -141,7 +153,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         assert self.spec.revenue_property is not None
         value = number_field(self.spec.revenue_property, params)
         where = [
-            exp.Not(this=exp.Is(this=col(EVENT_PERSON), expression=exp.Null())),
+            self._of_cohorts(),
             exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
             exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start)),
             exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
@@ -183,7 +195,11 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             sizes_part.from_("starts").group_by("cohort"),
             self._cells(params, "returns", "returned", parse("count(*)")),
         ]
-        tree_ctes = [("starts", self._starts(params)), ("returns", self._returns(params))]
+        tree_ctes = [
+            ("starts", self._starts(params)),
+            ("cohort_ids", parse(self._COHORT_IDS)),
+            ("returns", self._returns(params)),
+        ]
         if self.spec.revenue_property is not None:
             parts.append(self._cells(params, "revenue", "revenue", exp.Sum(this=col("amount", "o"))))
             tree_ctes.append(("revenue", self._revenue(params)))
