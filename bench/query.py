@@ -558,7 +558,7 @@ def main() -> None:
     pg_info = None
     if not args.no_pg:
         meta = json.loads((args.data / "meta.json").read_text())
-        signature = json.dumps([meta["spec"], meta["built_at"]])
+        signature = json.dumps([meta["spec"], meta["built_at"], "person_id through person_aliases"])
         pg_info = query_pg.ensure_pg(info.path, signature, info.total, console, reload=args.rebuild)
     facts = machine_facts(info.path, info, pg_info)
     questions = [q for q in QUESTIONS if not args.only or q.kind in args.only]

@@ -119,6 +119,12 @@ def _load(
         days.append((day, day + timedelta(days=1)))
         day += timedelta(days=1)
     cols = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
+    # The person as Belvedere's queries see it (through the alias links) is stored in person_id, as a
+    # Postgres-based tool would keep it by updating a person's earlier events when an alias arrives.
+    resolved = ", ".join(
+        'coalesce(a.person_id, e.person_id) AS "person_id"' if c == "person_id" else f'e."{c}"'
+        for c in COLUMN_NAMES
+    )
     folder = Path(tempfile.mkdtemp(prefix="belvedere-pg-load-"))
     files: Queue[Path | None] = Queue(maxsize=2)
     errors: list[BaseException] = []
@@ -129,8 +135,10 @@ def _load(
             for i, (start, end) in enumerate(days):
                 path = folder / f"{i}.csv"
                 duck.execute(
-                    f"COPY (SELECT {cols} FROM events WHERE timestamp >= $s AND timestamp < $e"
-                    f" ORDER BY timestamp, project_id) TO '{path}' (HEADER false)",
+                    f"COPY (SELECT {resolved} FROM events AS e LEFT JOIN person_aliases AS a"
+                    " ON a.project_id = e.project_id AND a.alias = e.person_id"
+                    " WHERE e.timestamp >= $s AND e.timestamp < $e"
+                    f" ORDER BY e.timestamp, e.project_id) TO '{path}' (HEADER false)",
                     {"s": start, "e": end},
                 )
                 files.put(path)

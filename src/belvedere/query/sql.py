@@ -7,7 +7,8 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 - Engine differences live in one table, ``FUNCTIONS``: an insight calls a logical function
   (``fn("quantile", x, 0.9)``), and the compiler swaps it for that engine's spelling.
 - The compiler scopes tenants, callers don't: ``compile_query`` replaces every reference to a scoped table
-  (``events``, ``persons``, ``person_aliases``) with a subquery filtered on the project, and refuses any
+  (``events``, ``persons``, ``person_aliases``, ``visits``) with a subquery filtered on the project, and
+  refuses any
   other table. ``CompiledQuery`` is the only thing a store runs, and only this module makes one.
 - A person is counted once: when a query reads ``person_id`` from ``events``, an event sent under an id
   that was later aliased to a person (``person_aliases``) gets that person's id. Events keep the person
@@ -30,7 +31,7 @@ from sqlglot import exp
 from belvedere.store.base import CompiledQuery, Dialect
 from belvedere.store.schema import COLUMN_NAMES
 
-SCOPED_TABLES = frozenset({"events", "persons", "person_aliases"})
+SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits"})
 # A pseudo-column of ``events``: the person known when the event arrived, not read through the alias links.
 EVENT_PERSON = "event_person_id"
 _LOGICAL_PREFIX = "bv_"

@@ -89,6 +89,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " position Nullable(Int64), pending_segment Nullable(Int64), pending_position Nullable(Int64),"
         " version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY id",
     ),
+    (
+        # Visits computed from events on read (ClickHouse groups them fast enough); DuckDB keeps a table.
+        "CREATE VIEW IF NOT EXISTS visits AS SELECT project_id, session_id,"
+        " min(timestamp) AS started_at, max(timestamp) AS ended_at, count() AS events,"
+        " countIf(event = '$pageview') AS pageviews FROM events WHERE session_id IS NOT NULL"
+        " GROUP BY project_id, session_id",
+    ),
 )
 
 # Settings of the session every statement runs in: UTC, and DuckDB's (standard SQL's) NULL semantics.

@@ -44,6 +44,21 @@ def _events_ddl() -> str:
     return f"CREATE TABLE events (\n  {cols}\n)"
 
 
+# The visits of a set of events, as rows of the `visits` table.
+VISITS_OF = (
+    "SELECT project_id, session_id, min(timestamp), max(timestamp), count(*),"
+    " count(*) FILTER (WHERE event = '$pageview') FROM {source} WHERE session_id IS NOT NULL"
+    " GROUP BY project_id, session_id"
+)
+_UPSERT_VISITS = (
+    "INSERT INTO visits "
+    + VISITS_OF.format(source="fresh")
+    + " ON CONFLICT (project_id, session_id) DO UPDATE SET"
+    " started_at = least(visits.started_at, excluded.started_at),"
+    " ended_at = greatest(visits.ended_at, excluded.ended_at),"
+    " events = visits.events + excluded.events, pageviews = visits.pageviews + excluded.pageviews"
+)
+
 # Each entry brings the schema one version further; never edit a released entry, append a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -53,6 +68,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE person_aliases (project_id BIGINT NOT NULL, alias VARCHAR NOT NULL,"
         " person_id VARCHAR NOT NULL, created_at TIMESTAMP, PRIMARY KEY (project_id, alias))",
         "CREATE TABLE ingest_checkpoint (id INTEGER PRIMARY KEY, segment BIGINT, position BIGINT)",
+    ),
+    (
+        # One row per visit, kept by the writer: what the visit-level numbers need, without grouping events.
+        "CREATE TABLE visits (project_id BIGINT NOT NULL, session_id VARCHAR NOT NULL,"
+        " started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP NOT NULL, events BIGINT NOT NULL,"
+        " pageviews BIGINT NOT NULL, PRIMARY KEY (project_id, session_id))",
+        "INSERT INTO visits " + VISITS_OF.format(source="events"),
     ),
 )
 
@@ -75,15 +97,17 @@ _LOAD_BATCH = (
     f"CREATE TEMP TABLE batch AS SELECT {_SELECT_TYPED} FROM read_json($path, format = 'newline_delimited',"
     " columns = $columns) ORDER BY project_id, timestamp"
 )
-_INSERT = f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM batch"
+_INSERT = f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM fresh"
 # A retried event carries the uuid of its first copy: skip what the store already holds within a day of
 # the batch's time range, and keep one of several copies inside the batch.
-_INSERT_DEDUPED = (
-    f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM batch b"
+_FRESH = "CREATE TEMP VIEW fresh AS SELECT * FROM batch"
+_FRESH_DEDUPED = (
+    "CREATE TEMP TABLE fresh AS SELECT * FROM batch b"
     " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = b.project_id AND e.uuid = b.uuid"
     " AND e.timestamp BETWEEN (SELECT min(timestamp) FROM batch) - INTERVAL 1 DAY"
     " AND (SELECT max(timestamp) FROM batch) + INTERVAL 1 DAY)"
     " QUALIFY row_number() OVER (PARTITION BY b.project_id, b.uuid ORDER BY b.received_at) = 1"
+    " ORDER BY project_id, timestamp"
 )
 _UPSERT_PERSONS = (
     "INSERT INTO persons SELECT project_id, distinct_id, properties, seen, seen FROM people"
@@ -156,8 +180,10 @@ class DuckDBEventStore:
         con.begin()
         try:
             con.execute(_LOAD_BATCH, {"path": str(self._scratch), "columns": _JSON_COLUMNS})
-            row = con.execute(_INSERT_DEDUPED if dedupe else _INSERT).fetchone()
+            con.execute(_FRESH_DEDUPED if dedupe else _FRESH)
+            row = con.execute(_INSERT).fetchone()
             inserted = int(row[0]) if row else 0
+            con.execute(_UPSERT_VISITS)
             self._apply_identities(con)
             con.execute(
                 "INSERT OR REPLACE INTO ingest_checkpoint VALUES (1, ?, ?)", [checkpoint[0], checkpoint[1]]
@@ -170,6 +196,7 @@ class DuckDBEventStore:
             con.rollback()
             raise
         finally:
+            con.execute(f"DROP {'TABLE' if dedupe else 'VIEW'} IF EXISTS fresh")
             con.execute("DROP TABLE IF EXISTS batch")
         return inserted
 

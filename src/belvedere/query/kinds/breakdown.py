@@ -135,14 +135,14 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             f" {self.uniq}(CASE WHEN v.converted = 1 THEN v.person END) * 100.0"
             f" / {self.uniq}(v.person) AS conversion_rate,"
             " count(*) OVER () AS total_values"
-            " FROM visits AS v"
+            " FROM visit_rows AS v"
         )
         if not visit_level:
             tree = tree.join(
                 exp.to_table("per_value").as_("x"), on=parse("x.session_id = v.session_id"), join_type="inner"
             ).with_("per_value", as_=self._per_value(params, where.copy()))
         tree = (
-            tree.with_("visits", as_=visits)
+            tree.with_("visit_rows", as_=visits)
             .group_by(value)
             .order_by(f"{self.spec.sort_by} DESC", "value", dialect="duckdb")
             .limit(self.spec.limit)

@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from belvedere.query.dates import DateRange
 from belvedere.query.runner import DatedQuery, DatedRunner, register
-from belvedere.query.sql import Params, parse_select
+from belvedere.query.sql import Params, col, parse_select
 
 METRICS = (
     "visitors",
@@ -44,15 +44,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
             "SELECT count(*) AS events, bv_count_if(event = '$pageview') AS pageviews FROM events"
         ).where(where)
         visitors = self.people(where.copy())
-        visits = parse_select(
-            "SELECT session_id, count(*) AS n, bv_count_if(event = '$pageview') AS pv,"
-            " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
-            " FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
-        ).where(where.copy())
-        per_visit = parse_select(
-            "SELECT count(*) AS visits, bv_count_if(n = 1 AND pv = 1) AS bounces,"
-            " avg(duration_ms) AS duration_ms FROM v"
-        ).with_("v", as_=visits)
+        per_visit = self._visits_of(where.copy()) if self.spec.filters else self._visits(params, rng)
         tree = (
             exp.select("p.*", "t.*", "s.*")
             .from_(visitors.subquery("p"))
@@ -68,9 +60,53 @@ class StatsRunner(DatedRunner[StatsQuery]):
             "pageviews": int(pageviews or 0),
             "views_per_visit": round(pageviews / n_visits, 2) if n_visits else None,
             "bounce_rate": round(bounces * 100 / n_visits, 2) if n_visits else None,
-            "visit_duration": round(float(duration_ms) / 1000, 1) if duration_ms is not None else None,
+            "visit_duration": round(float(duration_ms) / n_visits / 1000, 1) if n_visits else None,
             "events": int(events or 0),
         }
+
+    @staticmethod
+    def _visits_of(where: exp.Expr) -> exp.Select:
+        """(visits, bounces, total duration in ms) of the events matching ``where``, grouped into visits."""
+        visits = parse_select(
+            "SELECT session_id, count(*) AS n, bv_count_if(event = '$pageview') AS pv,"
+            " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
+            " FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
+        ).where(where)
+        return parse_select(
+            "SELECT count(*) AS visits, bv_count_if(n = 1 AND pv = 1) AS bounces,"
+            " sum(duration_ms) AS duration_ms FROM v"
+        ).with_("v", as_=visits)
+
+    def _visits(self, params: Params, rng: DateRange) -> exp.Select:
+        """The same without filters, from the ``visits`` table: a visit wholly inside the range counts as
+        stored; only the few that cross its start or end are grouped again from their events in range."""
+        start, end = params.bind(rng.start), params.bind(rng.end)
+        inside = exp.and_(
+            exp.GTE(this=col("started_at"), expression=start), exp.LT(this=col("ended_at"), expression=end)
+        )
+        overlaps = exp.and_(
+            exp.LT(this=col("started_at"), expression=end.copy()),
+            exp.GTE(this=col("ended_at"), expression=start.copy()),
+        )
+        stored = parse_select(
+            "SELECT count(*) AS visits, bv_count_if(events = 1 AND pageviews = 1) AS bounces,"
+            " sum(bv_epoch_ms(ended_at) - bv_epoch_ms(started_at)) AS duration_ms FROM visits"
+        ).where(inside)
+        crossing = parse_select("SELECT session_id FROM visits").where(
+            exp.and_(overlaps, exp.not_(inside.copy()))
+        )
+        in_range = exp.and_(
+            *self.where(params, rng), exp.In(this=col("session_id"), query=crossing.subquery())
+        )
+        regrouped = self._visits_of(in_range)
+        return (
+            parse_select(
+                "SELECT i.visits + c.visits AS visits, i.bounces + c.bounces AS bounces,"
+                " coalesce(i.duration_ms, 0) + coalesce(c.duration_ms, 0) AS duration_ms"
+            )
+            .from_(stored.subquery("i"))
+            .join(regrouped.subquery("c"), join_type="cross")
+        )
 
     def calculate(self) -> dict[str, Any]:
         current = self._values(self.range)

@@ -110,8 +110,8 @@ class UserRunner(QueryRunner[UserQuery]):
             " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
             " FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
         ).where(self._theirs(params))
-        summary = parse_select("SELECT count(*), sum(duration_ms), avg(duration_ms) FROM visits").with_(
-            "visits", as_=visits
+        summary = parse_select("SELECT count(*), sum(duration_ms), avg(duration_ms) FROM their_visits").with_(
+            "their_visits", as_=visits
         )
         n_visits, total_ms, avg_ms = self.fetch(summary, params)[0]
 
