@@ -14,7 +14,7 @@ never when this module is imported.
   its events are inserted and the batch as committed after; a store reopened with a batch still in flight
   deduplicates the replayed batches up to that point, so a crash neither loses nor duplicates events.
 - ``fetch`` returns rows with the Python types DuckDB returns for the same SQL (naive datetimes, ints,
-  floats, str, None, lists): results come back as JSONCompact and are converted by their column types.
+  floats, str, None, lists): results come back as JSONCompact, converted by ``clickhouse_wire``.
 - Aggregates of no rows are NULL as in standard SQL (``aggregate_functions_null_for_empty``), and outer
   joins fill with NULL (``join_use_nulls``), as DuckDB does.
 """
@@ -23,13 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import threading
 import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +39,7 @@ from belvedere.store.base import (
     Dialect,
     fold_identities,
 )
+from belvedere.store.clickhouse_wire import Convert, param_text, quote, result_rows, text_time
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 
 _CH_TYPES = {
@@ -220,7 +217,7 @@ class ClickHouseEventStore:
     def _query(self, sql: str, params: dict[str, Any] | None = None, fmt: str = "CSV") -> Any:
         if self._session is None:
             raise RuntimeError("event store is not open")
-        encoded = {name: _param_text(value) for name, value in (params or {}).items()}
+        encoded = {name: param_text(value) for name, value in (params or {}).items()}
         with self._lock:
             try:
                 return self._session.query(sql, fmt, params=encoded)
@@ -241,7 +238,7 @@ class ClickHouseEventStore:
         if not body:
             return [], []
         result = orjson.loads(body)
-        return [column["name"] for column in result.get("meta", [])], _rows(result)
+        return [column["name"] for column in result.get("meta", [])], result_rows(result)
 
     def _next_version(self) -> int:
         self._version = max(self._version + 1, time.time_ns())
@@ -258,7 +255,7 @@ class ClickHouseEventStore:
             try:
                 self._query(
                     f"INSERT INTO {_STAGING} ({_COLS}) SELECT {_SELECT_TYPED}"
-                    f" FROM file({_quote(str(self._scratch))}, 'JSONEachRow', {_quote(_STRUCTURE)})"
+                    f" FROM file({quote(str(self._scratch))}, 'JSONEachRow', {quote(_STRUCTURE)})"
                 )
                 self._write_checkpoint(self._committed, pending=checkpoint)
                 result = self._query(_INSERT_DEDUPED if dedupe or replaying else _INSERT)
@@ -316,7 +313,7 @@ class ClickHouseEventStore:
                         "project_id": project_id,
                         "alias": alias,
                         "person_id": person,
-                        "created_at": _text_time(ts),
+                        "created_at": text_time(ts),
                         "version": version,
                     }
                 )
@@ -349,8 +346,8 @@ class ClickHouseEventStore:
                         "project_id": key[0],
                         "distinct_id": key[1],
                         "properties": orjson.dumps(merged).decode(),
-                        "created_at": _text_time(created),
-                        "updated_at": _text_time(max(updated, seen)),
+                        "created_at": text_time(created),
+                        "updated_at": text_time(max(updated, seen)),
                         "version": version,
                     }
                 )
@@ -415,158 +412,6 @@ class ClickHouseEventStore:
     def watermark(self, project_id: int) -> int:
         """Bumped whenever events of the project are committed; cached query results key on it."""
         return self._watermarks.get(project_id, 0)
-
-
-# ---------------------------------------------------------------------- values in
-
-
-def _quote(text: str) -> str:
-    """A ClickHouse string literal (for Belvedere's own text: paths, column structures)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
-
-
-def _text_time(value: datetime) -> str:
-    return _naive_utc(value).isoformat(sep=" ", timespec="microseconds")
-
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
-
-
-def _param_text(value: Any) -> str:
-    """A bound value as the text a ``{name:Type}`` placeholder parses: scalars in ClickHouse's escaped
-    format, arrays and tuples as literals. chdb passes the text through unchanged."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, list | tuple):
-        return _literal(value)
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    return _scalar_text(value)
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return _text_time(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"cannot bind a value of type {type(value).__name__}")
-
-
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, list):
-        return "[" + ",".join(_literal(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + ",".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, str):
-        return _quote(value)
-    text = _scalar_text(value)
-    return text if isinstance(value, bool | int | float) else _quote(text)
-
-
-# ---------------------------------------------------------------------- values out
-
-Convert = Callable[[Any], Any]
-
-
-def _rows(body: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """JSONCompact rows as tuples of the Python types DuckDB returns for the same SQL."""
-    converters = [_converter(column["type"]) for column in body.get("meta", [])]
-    data: list[list[Any]] = body.get("data", [])
-    if all(c is _identity for c in converters):
-        return [tuple(row) for row in data]
-    return [tuple(c(v) for c, v in zip(converters, row, strict=True)) for row in data]
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _nullable(convert: Convert) -> Convert:
-    return lambda v: None if v is None else convert(v)
-
-
-def _to_float(value: Any) -> float | None:
-    number = float(value)  # denormals come quoted: "nan", "inf", "-inf"
-    return None if math.isnan(number) else number
-
-
-def _to_datetime(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _split_args(inner: str) -> list[str]:
-    """Top-level comma-separated arguments of a type, e.g. ``String, Array(Tuple(a UInt8, b String))``."""
-    parts: list[str] = []
-    depth, start, quoted = 0, 0, False
-    for i, ch in enumerate(inner):
-        if ch == "'" and (i == 0 or inner[i - 1] != "\\"):
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(inner[start:i].strip())
-            start = i + 1
-    parts.append(inner[start:].strip())
-    return [p for p in parts if p]
-
-
-def _converter(type_name: str) -> Convert:
-    name = type_name.strip()
-    head, _, rest = name.partition("(")
-    args = _split_args(rest[:-1]) if rest else []
-    if head in ("Nullable", "LowCardinality"):
-        inner = _converter(args[0])
-        return inner if inner is _identity else _nullable(inner)
-    if head in ("DateTime", "DateTime64"):
-        return _nullable(_to_datetime)
-    if head in ("Date", "Date32"):
-        return _nullable(date.fromisoformat)
-    if head in ("Float32", "Float64", "BFloat16"):
-        return _nullable(_to_float)
-    if head.startswith(("Int", "UInt")):
-        return _nullable(int)  # 64-bit and wider integers come quoted
-    if head.startswith("Decimal"):
-        return _nullable(Decimal)
-    if head == "UUID":
-        return _nullable(uuid.UUID)
-    if head == "Nothing":
-        return lambda v: None
-    if head == "Array":
-        item = _converter(args[0])
-        return _identity if item is _identity else _nullable(lambda v: [item(x) for x in v])
-    if head == "Map":
-        key, value = _converter(args[0]), _converter(args[1])
-        return _nullable(lambda v: {key(k): value(x) for k, x in v.items()})
-    if head == "Tuple":
-        return _tuple_converter(args)
-    return _identity
-
-
-def _tuple_converter(args: list[str]) -> Convert:
-    named = [a.split(" ", 1) for a in args]
-    if all(len(n) == 2 and not n[0].endswith(")") and "(" not in n[0] for n in named):
-        fields = [(n[0].strip("`"), _converter(n[1])) for n in named]
-        return _nullable(lambda v: {k: c(v[k]) for k, c in fields} if isinstance(v, dict) else v)
-    items = [_converter(a) for a in args]
-    return _nullable(lambda v: tuple(c(x) for c, x in zip(items, v, strict=True)))
 
 
 def _merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -112,7 +112,7 @@ TWENTIETH_SECOND_VISIT = Scenario(  # 0.05 s: Python's round (and stats) give 0.
 )
 
 
-def _check(analytics: Analytics, scenario: Scenario) -> None:
+def _assert_matches_reference(analytics: Analytics, scenario: Scenario) -> None:
     project_id = ref.load(analytics, scenario.events)
     got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
     expected = ref.breakdown(scenario.events, ZoneInfo(scenario.zone), scenario.spec)
@@ -125,7 +125,7 @@ def _check(analytics: Analytics, scenario: Scenario) -> None:
 @example(FIRST_EVENT_WITHOUT_A_VALUE)
 @example(PAST_THE_LAST_PAGE)
 def test_breakdown_matches_the_reference(analytics: Analytics, scenario: Scenario) -> None:
-    _check(analytics, scenario)
+    _assert_matches_reference(analytics, scenario)
 
 
 @SETTINGS
@@ -135,4 +135,4 @@ def test_breakdown_matches_the_reference(analytics: Analytics, scenario: Scenari
 def test_breakdown_rounds_like_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     """Visit durations in milliseconds: the average is rounded to a tenth of a second like ``stats`` does
     (Python's ``round`` of the exact average), whatever the engine's own rounding."""
-    _check(analytics, scenario)
+    _assert_matches_reference(analytics, scenario)

@@ -140,7 +140,7 @@ PREVIOUS_OF_A_23_HOUR_DAY = Scenario(  # Paris, 30 March 2025: the day before st
 )
 
 
-def _check(analytics: Analytics, scenario: Scenario) -> None:
+def _assert_matches_reference(analytics: Analytics, scenario: Scenario) -> None:
     project_id = ref.load(analytics, scenario.events)
     got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
     expected = ref.trends(scenario.events, ZoneInfo(scenario.zone), scenario.spec)
@@ -156,7 +156,7 @@ def _check(analytics: Analytics, scenario: Scenario) -> None:
 @example(CUMULATIVE_SUM)
 @example(CUMULATIVE_VISITS_BY_BROWSER)
 def test_trends_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
-    _check(analytics, scenario)
+    _assert_matches_reference(analytics, scenario)
 
 
 @SETTINGS
@@ -175,4 +175,4 @@ def test_trends_match_the_reference(analytics: Analytics, scenario: Scenario) ->
     )
 )
 def test_trends_of_the_previous_period_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
-    _check(analytics, scenario)
+    _assert_matches_reference(analytics, scenario)
