@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the local services the tests talk to (PostgreSQL), installing them if the machine has none.
+# Start the local services the tests talk to (PostgreSQL, Redis), installing them if the machine has none.
 set -euo pipefail
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
@@ -17,3 +17,15 @@ if ! pg_up; then
   for _ in $(seq 1 30); do pg_up && break; sleep 1; done
 fi
 pg_up || { echo "PostgreSQL did not start" >&2; exit 1; }
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "Installing Redis (Debian package)…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+if ! redis_up; then
+  # Rate-limit counters only: nothing to keep on disk.
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+fi
+redis_up || { echo "Redis did not start" >&2; exit 1; }

@@ -11,17 +11,21 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from belvedere import __version__
+from belvedere.accounts.plans import PlanError
 from belvedere.config import Settings
 from belvedere.runtime import Runtime
-from belvedere.web import api_events, api_ops, api_query
+from belvedere.web import api_auth, api_events, api_ops, api_orgs, api_projects, api_query
+from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
 from belvedere.web.capture import CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
-from belvedere.web.errors import STATUS_CODES, error_body
+from belvedere.web.errors import STATUS_CODES, ApiError, error_body
+from belvedere.web.headers import response_headers
 
 CAPTURE_PATH = "/api/v1/capture"
 
@@ -61,14 +65,30 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
         code = STATUS_CODES.get(exc.status_code, "error")
         return _json_error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
+    @api.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> Response:
+        return _json_error(exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
+
+    @api.exception_handler(PlanError)
+    async def plan_error(_: Request, exc: PlanError) -> Response:
+        return _json_error(403, exc.code, exc.message, exc.details)
+
     @api.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
         details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         return _json_error(422, "invalid_request", "The request is not valid; see details.", details)
 
-    api.include_router(api_ops.router)
-    api.include_router(api_events.router)
-    api.include_router(api_query.router)
+    for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query):
+        api.include_router(module.router)
+    if runtime.settings.cors_origins:
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=runtime.settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+            expose_headers=["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+        )
     _document_capture(api)
     return api
 
@@ -96,7 +116,10 @@ class BelvedereApp:
             projects=runtime.projects,
             settings=settings.ingest,
             retry_after_seconds=settings.spool.retry_after_seconds,
+            throttle=runtime.throttle,
+            usage=runtime.usage,
         )
+        self._max_body = settings.server.max_body_bytes
         self._latency = runtime.metrics.http_seconds
         self._histograms: dict[tuple[str, str, int], Any] = {}
 
@@ -107,14 +130,20 @@ class BelvedereApp:
         started = time.perf_counter()
         status = [500]
 
+        capture = scope["path"] == CAPTURE_PATH
+
         async def send_and_note(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                if not capture:
+                    message["headers"] = [*message.get("headers", []), *response_headers(scope)]
             await send(message)
 
-        capture = scope["path"] == CAPTURE_PATH
         try:
-            await (self.capture if capture else self.api)(scope, receive, send_and_note)
+            if capture:
+                await self.capture(scope, receive, send_and_note)
+            else:
+                await self._api(scope, receive, send_and_note)
         finally:
             route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
             key = (scope["method"], route, status[0])
@@ -122,6 +151,16 @@ class BelvedereApp:
             if histogram is None:  # labels() costs more than the observation: keep each child
                 histogram = self._histograms[key] = self._latency.labels(key[0], key[1], str(key[2]))
             histogram.observe(time.perf_counter() - started)
+
+    async def _api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            if declared_too_large(scope, self._max_body):
+                raise BodyTooLarge(self._max_body)
+            receive = await read_capped(receive, self._max_body)
+        except BodyTooLarge as exc:
+            await _json_error(413, "payload_too_large", str(exc))(scope, receive, send)
+            return
+        await self.api(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> BelvedereApp:

@@ -21,6 +21,11 @@ class ServerSettings(BaseModel):
     public_url: str | None = Field(
         None, description="URL users reach the server at; printed by the CLI. Defaults to http://host:port."
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body of the management and query API (the capture limit is separate).",
+    )
 
 
 class IngestSettings(BaseModel):
@@ -97,6 +102,130 @@ class GeoSettings(BaseModel):
     )
 
 
+class JwtKey(BaseModel):
+    kid: str = Field(description="Key id written in each token's header.")
+    secret: str = Field(min_length=32, description="HMAC-SHA256 secret, at least 32 characters.")
+
+
+class AuthSettings(BaseModel):
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60, description="Lifetime of an access token (JWT).")
+    refresh_token_days: int = Field(7, ge=1, le=365, description="Lifetime of a refresh token.")
+    jwt_keys: list[JwtKey] = Field(
+        default_factory=list,
+        description="Signing keys, newest first: the first signs, all verify (rotation without logging "
+        'anyone out). JSON, e.g. `[{"kid": "2026-11", "secret": "..."}]`. Empty: one key '
+        "derived from `secret_key`.",
+    )
+    password_min_length: int = Field(10, ge=8, le=128, description="Shortest password accepted.")
+    argon2_time_cost: int = Field(3, ge=1, description="Argon2id passes over memory.")
+    argon2_memory_kib: int = Field(65536, ge=8, description="Argon2id memory per hash, in KiB.")
+    argon2_parallelism: int = Field(2, ge=1, description="Argon2id lanes.")
+    login_attempts: int = Field(
+        5, ge=1, description="Failed logins allowed per account and per IP within the window below."
+    )
+    login_window_minutes: int = Field(15, ge=1, description="Window over which failed logins are counted.")
+    public_requests_per_hour: int = Field(
+        30,
+        ge=1,
+        description="Sign-ups, password-reset and verification requests allowed per IP per hour "
+        "(they send email and need no account).",
+    )
+    reset_token_minutes: int = Field(60, ge=5, description="Lifetime of a password-reset link.")
+    verify_token_hours: int = Field(48, ge=1, description="Lifetime of an email-verification link.")
+    invitation_days: int = Field(7, ge=1, description="Lifetime of an invitation.")
+    cookie_secure: bool = Field(
+        True, description="Mark the session cookie `Secure` (HTTPS only). Turn off only for plain-HTTP tests."
+    )
+    org_subdomain_base: str | None = Field(
+        None,
+        description="Resolve the organisation from the host's subdomain: with `example.com`, "
+        "`acme.example.com` selects the organisation whose slug is `acme`.",
+    )
+    signup_plan: str = Field("unlimited", description="Plan given to organisations created by sign-up.")
+    trial_days: int | None = Field(
+        None, ge=1, description="If set, new organisations start as `trial` and expire after this many days."
+    )
+
+
+class MailSettings(BaseModel):
+    smtp_host: str | None = Field(
+        None, description="SMTP server. Unset: emails go to the outbox in the metadata DB and the log."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    sender: str = Field("Belvedere <belvedere@localhost>", description="`From` of every email.")
+
+
+class PlanLimits(BaseModel):
+    """One plan. A limit of `null` means unlimited."""
+
+    rank: int = Field(0, description="Order of plans from cheapest; names the plan a gated feature needs.")
+    projects: int | None = Field(None, ge=0, description="Projects per organisation.")
+    members: int | None = Field(None, ge=1, description="Members (including pending invitations).")
+    events_per_month: int | None = Field(None, ge=0, description="Events ingested per calendar month (UTC).")
+    retention_days: int | None = Field(None, ge=1, description="Days events are kept.")
+    dashboards: int | None = Field(None, ge=0, description="Dashboards per organisation.")
+    alert_rules: int | None = Field(None, ge=0, description="Alert rules per organisation.")
+    api_requests_per_15min: int | None = Field(
+        None, ge=1, description="Management and query API requests per organisation per 15 minutes."
+    )
+    ingest_requests_per_minute: int | None = Field(
+        None, ge=1, description="Capture requests per project per minute."
+    )
+    features: list[str] = Field(default_factory=list, description="Features the plan includes.")
+
+
+def _default_plans() -> dict[str, PlanLimits]:
+    paid = ["reports", "alerts", "sql"]
+    return {
+        "basic": PlanLimits(
+            rank=1,
+            projects=10,
+            members=2,
+            events_per_month=100_000,
+            retention_days=365,
+            dashboards=3,
+            alert_rules=5,
+            api_requests_per_15min=1_000,
+            ingest_requests_per_minute=600,
+            features=[],
+        ),
+        "premium": PlanLimits(
+            rank=2,
+            projects=50,
+            members=5,
+            events_per_month=1_000_000,
+            retention_days=730,
+            dashboards=20,
+            alert_rules=50,
+            api_requests_per_15min=5_000,
+            ingest_requests_per_minute=3_000,
+            features=paid,
+        ),
+        "enterprise": PlanLimits(
+            rank=3,
+            api_requests_per_15min=20_000,
+            ingest_requests_per_minute=30_000,
+            features=[*paid, "api", "webhooks", "white_label"],
+        ),
+        "unlimited": PlanLimits(rank=4, features=[*paid, "api", "webhooks", "white_label"]),
+    }
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = Field(True, description="Enforce the plans' API and ingest rate limits.")
+    storage_url: str = Field(
+        "memory://",
+        description="Where counters live (`limits` storage URI): `memory://` for one process, "
+        "`redis://host:6379/0` when several processes share them.",
+    )
+    quota_grace_percent: int = Field(
+        0, ge=0, le=100, description="Events accepted past the monthly quota, in % of it, before 429."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of one Belvedere install."""
 
@@ -132,6 +261,21 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings, description="Embedded event store (DuckDB).")
     geo: GeoSettings = Field(default_factory=GeoSettings, description="IP geolocation.")
     query: QuerySettings = Field(default_factory=QuerySettings, description="Query engine.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Logins, tokens and passwords.")
+    mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing email.")
+    rate_limit: RateLimitSettings = Field(
+        default_factory=RateLimitSettings, description="Rate limits and quotas."
+    )
+    plans: dict[str, PlanLimits] = Field(
+        default_factory=_default_plans,
+        description="Plans by name (JSON). Defaults: `basic`, `premium`, `enterprise` from the product "
+        "seeds, and `unlimited` for single-team installs.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the management API from a browser (JSON list). "
+        "The capture endpoint is open to every origin.",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
@@ -139,6 +283,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "BELVEDERE_SECRET_KEY must be set to a random value when BELVEDERE_ENV=production"
             )
+        if self.auth.signup_plan not in self.plans:
+            raise ValueError(f"auth.signup_plan {self.auth.signup_plan!r} is not one of the plans")
         return self
 
     @property

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import text
 
+from belvedere.accounts.plans import Plans
+from belvedere.accounts.quotas import Throttle, UsageMeter
 from belvedere.accounts.service import list_projects
+from belvedere.auth.passwords import Passwords
+from belvedere.auth.service import AuthService
+from belvedere.auth.tokens import AccessTokens, key_set
 from belvedere.config import Settings
 from belvedere.ingest.enrich.geo import GeoStep, make_resolver
 from belvedere.ingest.enrich.source import SourceStep
@@ -29,7 +34,9 @@ from belvedere.ingest.validate import Limits
 from belvedere.ingest.writer import StoreWriter
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
+from belvedere.platform.mail import Mailer
 from belvedere.platform.metrics import Metrics
+from belvedere.platform.ratelimit import RateLimiter
 from belvedere.query import QueryService
 from belvedere.query.cache import QueryCache
 from belvedere.store.duckdb import DuckDBEventStore
@@ -97,6 +104,20 @@ class Runtime:
             quarantine_dir=settings.data_dir / "quarantine",
             on_batch=self.metrics.observe_batch,
         )
+        self.plans = Plans(settings.plans)
+        self.mailer = Mailer(settings.mail)
+        self.limiter = RateLimiter(settings.rate_limit.storage_url)
+        self.throttle = Throttle(self.limiter, self.plans, enabled=settings.rate_limit.enabled)
+        self.usage = UsageMeter(
+            self.sessions, self.plans, self.mailer, grace_percent=settings.rate_limit.quota_grace_percent
+        )
+        self.auth = AuthService(
+            settings,
+            passwords=Passwords(settings.auth),
+            tokens=AccessTokens(key_set(settings), settings.auth.access_token_minutes * 60),
+            limiter=self.limiter,
+            mailer=self.mailer,
+        )
         self.started = False
 
     def start(self) -> None:
@@ -137,6 +158,7 @@ class Runtime:
         if not self.started:
             return
         self.writer.stop()
+        self.usage.flush()
         self.spool.close()
         self.store.close()
         self.engine.dispose()
@@ -147,6 +169,7 @@ class Runtime:
         """Periodic upkeep: forget timed-out visits, rotate salts, publish step timings."""
         self.sessionizer.prune(int(time.time() * 1000))
         self.salts.salts()
+        self.usage.flush()
         for step, seconds in self.pipeline.take_timings().items():
             self.metrics.step_seconds.labels(step).inc(seconds)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import duckdb
 import orjson
 import pytest
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
 from tests.e2e.server_kit import Server, cli
 
 from belvedere.accounts.service import get_project
@@ -64,7 +67,7 @@ def test_project_settings_from_the_command_line(tmp_path: Path) -> None:
 
 def test_migrate_reports_the_revision(tmp_path: Path) -> None:
     result = cli(tmp_path, "migrate")
-    assert result.returncode == 0 and "revision 0001" in result.stdout
+    assert result.returncode == 0 and "revision 0002" in result.stdout
 
 
 def test_production_refuses_the_development_secret(tmp_path: Path) -> None:
@@ -108,6 +111,18 @@ def test_demo_loads_two_projects_of_history_once(tmp_path: Path) -> None:
     assert "read key bk_" in first.stdout and "write key bw_" in first.stdout
     again = cli(tmp_path, "demo", "--events", "6000", "--no-serve")
     assert again.returncode == 0 and "generation skipped" in again.stdout
+    # The printed login works, and each run prints a new password that replaces the last.
+    passwords = [run.stdout.split("with password ")[1].split()[0] for run in (first, again)]
+    assert passwords[0] != passwords[1]
+    with sqlite3.connect(tmp_path / "belvedere.db") as meta:
+        (stored,) = meta.execute(
+            "SELECT password_hash FROM users WHERE email = 'demo@belvedere.local'"
+        ).fetchone()
+        (role,) = meta.execute("SELECT role FROM memberships").fetchone()
+    assert role == "owner"
+    assert PasswordHasher().verify(stored, passwords[1])
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(stored, passwords[0])
     with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as db:
         per_project = dict(db.execute("SELECT project_id, count(*) FROM events GROUP BY 1").fetchall())
         events = {e for (e,) in db.execute("SELECT DISTINCT event FROM events").fetchall()}

@@ -60,8 +60,9 @@ def test_events_api_needs_the_projects_read_key(app: Running) -> None:
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
     assert app.client.get(path, headers=app.auth()).status_code == 401  # a write key cannot read
     other = app.new_project("Other")
-    forbidden = app.client.get(path, headers={"Authorization": f"Bearer {other.api_key}"})
-    assert forbidden.status_code == 403
+    # Another project's key learns nothing, not even that this project exists.
+    foreign = app.client.get(path, headers={"Authorization": f"Bearer {other.api_key}"})
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
     listed = app.client.get(path, headers=app.read_auth())
     assert [e["event"] for e in listed.json()["results"]] == ["seen"]
     one = app.client.get(f"{path}/5e1a1e5e-0000-4000-8000-000000000001", headers=app.read_auth())

@@ -20,3 +20,10 @@ def new_api_key() -> str:
 def hash_key(key: str) -> str:
     # Keys carry 192+ bits of randomness, so a fast hash is enough (no password stretching needed).
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+PERSONAL_KEY_PREFIX = "bp_"
+
+
+def new_personal_key() -> str:
+    return PERSONAL_KEY_PREFIX + secrets.token_urlsafe(32)

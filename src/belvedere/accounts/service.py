@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ class ProjectInfo:
     name: str
     timezone: str
     settings: ProjectSettings
+    plan: str = "unlimited"
+    org_status: str = "active"
+    org_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +37,16 @@ class CreatedProject:
 
 
 def _info(project: Project) -> ProjectInfo:
+    org = project.organisation
     return ProjectInfo(
         id=project.id,
         organisation_id=project.organisation_id,
         name=project.name,
         timezone=project.timezone,
         settings=ProjectSettings.parse(project.settings),
+        plan=org.plan,
+        org_status=org.status,
+        org_expires_at=org.expires_at,
     )
 
 
@@ -57,6 +65,18 @@ def get_or_create_organisation(session: Session, *, name: str) -> Organisation:
     return org
 
 
+def project_json(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "organisation_id": project.organisation_id,
+        "name": project.name,
+        "timezone": project.timezone,
+        "write_key": project.write_key,
+        "settings": ProjectSettings.parse(project.settings).model_dump(),
+        "created_at": project.created_at.isoformat(),
+    }
+
+
 def create_project(
     session: Session,
     *,
@@ -65,10 +85,21 @@ def create_project(
     timezone: str = "UTC",
     settings: ProjectSettings | None = None,
 ) -> CreatedProject:
-    check_timezone(timezone)
     org = get_or_create_organisation(session, name=organisation)
+    return create_project_in(session, organisation_id=org.id, name=name, timezone=timezone, settings=settings)
+
+
+def create_project_in(
+    session: Session,
+    *,
+    organisation_id: int,
+    name: str,
+    timezone: str = "UTC",
+    settings: ProjectSettings | None = None,
+) -> CreatedProject:
+    check_timezone(timezone)
     project = Project(
-        organisation_id=org.id,
+        organisation_id=organisation_id,
         name=name,
         timezone=timezone,
         write_key=new_write_key(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from belvedere.cli import demo, importer, project, serve
+from belvedere.cli import apikey, demo, importer, org, project, serve, user
 
 app = typer.Typer(
     name="belvedere",
@@ -18,6 +18,9 @@ app.command("migrate")(serve.migrate)
 app.command("demo")(demo.demo)
 app.command("import")(importer.import_events)
 app.add_typer(project.app, name="project")
+app.add_typer(org.app, name="org")
+app.add_typer(user.app, name="user")
+app.add_typer(apikey.app, name="apikey")
 
 
 def main() -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NoReturn
+
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from belvedere.accounts.models import Organisation
 from belvedere.config import Settings
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine
@@ -31,3 +39,31 @@ def metadata_engine(settings: Settings) -> Engine:
     engine = make_engine(settings.metadata_url)
     migrate.upgrade(engine)
     return engine
+
+
+def fail(message: str) -> NoReturn:
+    """Say what is wrong, in red on stderr, and exit 2 (invalid arguments)."""
+    typer.secho(message, fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def find_organisation(session: Session, ref: str) -> Organisation:
+    """The organisation with this id or slug; ValueError when there is none."""
+    org = session.get(Organisation, int(ref)) if ref.isdigit() else None
+    org = org or session.scalar(select(Organisation).where(Organisation.slug == ref.strip().lower()))
+    if org is None:
+        raise ValueError(f"no organisation with id or slug {ref!r}: see `belvedere org list`")
+    return org
+
+
+def print_rows(header: tuple[str, ...], values: Sequence[tuple[str, ...]]) -> None:
+    """A table on a terminal; tab-separated lines when piped (nothing cut to fit a width)."""
+    console = Console()
+    if not console.is_terminal:
+        for line in (header, *values):
+            typer.echo("\t".join(line))
+        return
+    table = Table(*header)
+    for value in values:
+        table.add_row(*value)
+    console.print(table)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from belvedere.accounts.service import ProjectInfo, create_project, find_project, issue_api_key
+from belvedere.accounts.models import Membership
+from belvedere.accounts.organisations import create_user, find_user, membership
+from belvedere.accounts.service import (
+    ProjectInfo,
+    create_project,
+    find_project,
+    get_or_create_organisation,
+    issue_api_key,
+)
 from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings
 from belvedere.cli.serve import run_server
@@ -17,6 +27,7 @@ from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 
 DEMO_ORG = "Demo"
+DEMO_EMAIL = "demo@belvedere.local"
 DEMO_PROJECTS = {"propmanager": ("PropManager", "Europe/Paris"), "aichat": ("AI Chat", "Europe/Paris")}
 
 
@@ -37,6 +48,24 @@ def _demo_projects(runtime: Runtime) -> dict[str, tuple[ProjectInfo, str, str]]:
                     issue_api_key(session, project_id=project.id, label="demo"),
                 )
     return found
+
+
+def demo_login(runtime: Runtime) -> str:
+    """The demo owner's account, with a fresh random password printed for this run (never a fixed one)."""
+    password = "demo-" + secrets.token_urlsafe(12)
+    hashed = runtime.auth.passwords.hash(password)
+    with transaction(runtime.sessions) as session:
+        org = get_or_create_organisation(session, name=DEMO_ORG)
+        user = find_user(session, email=DEMO_EMAIL)
+        if user is None:
+            user = create_user(session, email=DEMO_EMAIL, password_hash=hashed, name="Demo owner")
+            user.email_verified_at = datetime.now(UTC)
+        else:
+            user.password_hash = hashed
+            user.token_version += 1
+        if membership(session, organisation_id=org.id, user_id=user.id) is None:
+            session.add(Membership(organisation_id=org.id, user_id=user.id, role="owner"))
+    return password
 
 
 def load_history(runtime: Runtime, projects: dict[str, ProjectInfo], *, events: int, seed: int) -> int:
@@ -98,7 +127,9 @@ def demo(
             typer.echo(f"Stored {accepted} demo events.")
         else:
             typer.echo(f"Demo history already present ({stored} events); generation skipped.")
+        password = demo_login(runtime)
         typer.echo(f"\nBelvedere demo at {settings.base_url}  (API docs: {settings.base_url}/docs)")
+        typer.echo(f"  log in as {DEMO_EMAIL} with password {password}  (new each run)")
         for project, write_key, api_key in found.values():
             typer.echo(f"  {project.name} (project {project.id}): write key {write_key}  read key {api_key}")
         typer.echo(

@@ -7,12 +7,10 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from belvedere.accounts.service import create_project, list_projects
 from belvedere.accounts.settings import ProjectSettings
-from belvedere.cli.common import load_settings, metadata_engine
+from belvedere.cli.common import load_settings, metadata_engine, print_rows
 from belvedere.platform.db import make_session_factory, transaction
 
 app = typer.Typer(help="Manage projects.", no_args_is_help=True)
@@ -69,12 +67,4 @@ def list_() -> None:
         return
     header = ("id", "organisation", "name", "time zone", "write key")
     values = [(str(p.id), org_name, p.name, p.timezone, write_key) for p, org_name, write_key in rows]
-    console = Console()
-    if not console.is_terminal:  # piped: tab-separated lines, nothing cut to fit a width
-        for line in (header, *values):
-            typer.echo("\t".join(line))
-        return
-    table = Table(*header)
-    for value in values:
-        table.add_row(*value)
-    console.print(table)
+    print_rows(header, values)

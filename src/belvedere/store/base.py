@@ -108,6 +108,10 @@ class EventStore(Protocol):
 
     def count_events(self, *, project_id: int) -> int: ...
 
+    def delete_project(self, *, project_id: int) -> None:
+        """Remove every event, visit, person and alias of the project (the project itself is deleted)."""
+        ...
+
     dialect: Dialect
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:

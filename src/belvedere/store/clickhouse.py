@@ -396,6 +396,10 @@ class ClickHouseEventStore:
         rows = self.execute("SELECT count() FROM events WHERE project_id = {p:Int64}", {"p": project_id})
         return int(rows[0][0]) if rows else 0
 
+    def delete_project(self, *, project_id: int) -> None:
+        for table in ("events", "persons_state", "person_aliases_state"):
+            self.execute(f"DELETE FROM {table} WHERE project_id = {{p:Int64}}", {"p": project_id})
+
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""
         return self.fetch_table(query)[1]

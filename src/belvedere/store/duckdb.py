@@ -281,6 +281,18 @@ class DuckDBEventStore:
         )
         return int(row[0]) if row else 0
 
+    def delete_project(self, *, project_id: int) -> None:
+        con = self._cursor()
+        con.begin()
+        try:
+            for table in ("events", "visits", "persons", "person_aliases"):
+                con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project_id])
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
+
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""
         return self.fetch_table(query)[1]

@@ -8,27 +8,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
-from belvedere.web.deps import CurrentProject, RuntimeDep
+from belvedere.web.access import ProjectReader, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["events"])
 
 
 @router.get("/events", summary="The newest stored events of the project")
 async def list_events(
-    project: CurrentProject, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    grant: ProjectReader, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
-    rows = await run_in_threadpool(runtime.store.recent_events, project_id=project.id, limit=limit)
+    assert grant.project is not None
+    rows = await run_in_threadpool(runtime.store.recent_events, project_id=grant.project.id, limit=limit)
     return {"results": rows}
 
 
 @router.get("/events/{event_uuid}", summary="One stored event by its uuid")
-async def get_event(project: CurrentProject, runtime: RuntimeDep, event_uuid: str) -> dict[str, Any]:
+async def get_event(grant: ProjectReader, runtime: RuntimeDep, event_uuid: str) -> dict[str, Any]:
+    assert grant.project is not None
     try:
         canonical = str(uuid.UUID(event_uuid))
     except ValueError:
         raise HTTPException(422, "event_uuid is not a UUID.") from None
     rows = await run_in_threadpool(
-        runtime.store.recent_events, project_id=project.id, limit=1, event_uuid=canonical
+        runtime.store.recent_events, project_id=grant.project.id, limit=1, event_uuid=canonical
     )
     if not rows:
         raise HTTPException(404, "No stored event with that uuid (it may still be in the spool).")

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from belvedere.web.deps import RuntimeDep
+from belvedere.web.access import RuntimeDep
 
 router = APIRouter(tags=["operations"])
 

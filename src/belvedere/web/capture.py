@@ -8,6 +8,9 @@ from typing import Any
 
 import orjson
 
+from belvedere.accounts.plans import is_live
+from belvedere.accounts.quotas import Throttle, UsageMeter
+from belvedere.accounts.service import ProjectInfo
 from belvedere.config import IngestSettings
 from belvedere.ingest.service import IngestService, ProjectDirectory, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
@@ -47,9 +50,13 @@ class CaptureEndpoint:
         projects: ProjectDirectory,
         settings: IngestSettings,
         retry_after_seconds: int,
+        throttle: Throttle,
+        usage: UsageMeter,
     ) -> None:
         self.service = service
         self.projects = projects
+        self.throttle = throttle
+        self.usage = usage
         self.settings = settings
         self.retry_after = str(retry_after_seconds).encode()
 
@@ -122,6 +129,7 @@ class CaptureEndpoint:
             raise HttpError(
                 413, "batch_too_large", f"A batch holds at most {self.settings.max_batch_events} events."
             )
+        self._admit(project)
         try:
             result = await self.service.capture(
                 project,
@@ -136,7 +144,37 @@ class CaptureEndpoint:
                 "Ingestion is catching up; retry shortly.",
                 [(b"retry-after", self.retry_after)],
             ) from None
+        self.usage.add(project.organisation_id, result.accepted)
         return 202, result.as_json()
+
+    def _admit(self, project: ProjectInfo) -> None:
+        """The organisation's subscription, the project's request rate and the monthly event quota."""
+        if not is_live(project.org_status, project.org_expires_at):
+            raise HttpError(
+                403,
+                "subscription_expired",
+                "The organisation's subscription has ended: events are refused until it is renewed. "
+                "Stored data is kept.",
+            )
+        verdict = self.throttle.ingest(project.id, project.plan)
+        if verdict is not None and not verdict.allowed:
+            headers = [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
+            raise HttpError(
+                429,
+                "rate_limited",
+                f"This project may send {verdict.limit} capture requests per minute on its plan; "
+                "batch events or retry later.",
+                headers,
+            )
+        refused, used, quota = self.usage.over_quota(project.organisation_id, project.plan)
+        if refused:
+            raise HttpError(
+                429,
+                "quota_exceeded",
+                f"The organisation has used {used:,} of its {quota:,} events this month; "
+                "upgrade the plan or wait for next month.",
+                [(b"retry-after", b"3600")],
+            )
 
     @staticmethod
     def _unpack(document: Any) -> tuple[list[Any], Any]:

@@ -7,6 +7,22 @@ from typing import Any
 import orjson
 
 
+class ApiError(Exception):
+    """An error the API answers with as is: status, stable code, a message saying what to do next."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details, self.headers = details, headers
+
+
 def error_body(code: str, message: str, details: Any = None) -> bytes:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:

@@ -66,4 +66,4 @@ def test_a_key_only_reads_its_own_project(app: Running) -> None:
     body = {"kind": "stats"}
     assert app.client.post(_url(app), json=body).status_code == 401
     denied = app.client.post(_url(app, other.project.id), json=body, headers=app.read_auth())
-    assert denied.status_code == 403
+    assert denied.status_code == 404  # another project's existence is not revealed

@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import belvedere.accounts.models
-import belvedere.ingest.salts  # noqa: F401
+import belvedere.platform.migrations.env_models  # noqa: F401
 from belvedere.platform.db import Base
 
 config = context.config

@@ -1,0 +1,294 @@
+"""The authentication use cases: sign-up, login, refresh rotation, logout, password change and reset, email
+verification. Methods take the caller's session and never commit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from belvedere.accounts.keys import hash_key
+from belvedere.accounts.models import Organisation, User
+from belvedere.accounts.organisations import (
+    create_organisation,
+    create_user,
+    find_user,
+    normalise_email,
+    organisations_of,
+)
+from belvedere.auth import securitylog
+from belvedere.auth.models import OneTimeToken, RefreshToken
+from belvedere.auth.passwords import Passwords
+from belvedere.auth.securitylog import Origin
+from belvedere.auth.tokens import AccessTokens, InvalidToken, new_secret
+from belvedere.config import Settings
+from belvedere.platform.mail import Mailer
+from belvedere.platform.ratelimit import RateLimiter
+
+REFRESH_PREFIX = "br_"
+
+
+class AuthFailed(Exception):
+    """Credentials or token refused. The message is the same whatever the reason (no enumeration)."""
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed logins; wait before trying again.")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    access_expires_at: int
+    refresh_token: str
+    refresh_expires_at: int
+    family: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "token_type": "bearer",
+            "access_token": self.access_token,
+            "expires_at": self.access_expires_at,
+            "refresh_token": self.refresh_token,
+            "refresh_expires_at": self.refresh_expires_at,
+        }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _org_ids(session: Session, user_id: int) -> list[int]:
+    return [org.id for org, _ in organisations_of(session, user_id=user_id)]
+
+
+class AuthService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        passwords: Passwords,
+        tokens: AccessTokens,
+        limiter: RateLimiter,
+        mailer: Mailer,
+    ) -> None:
+        self.settings = settings
+        self.passwords = passwords
+        self.tokens = tokens
+        self.limiter = limiter
+        self.mailer = mailer
+
+    # ----------------------------------------------------------------- sign-up and login
+
+    def signup(
+        self, session: Session, *, email: str, password: str, name: str, organisation: str, where: Origin
+    ) -> tuple[User, Organisation, TokenPair]:
+        email = normalise_email(email)
+        self.passwords.check_policy(password, email=email)
+        user = create_user(session, email=email, password_hash=self.passwords.hash(password), name=name)
+        org = create_organisation(
+            session,
+            name=organisation,
+            owner=user,
+            plan=self.settings.auth.signup_plan,
+            trial_days=self.settings.auth.trial_days,
+        )
+        securitylog.record(session, [org.id], "signup", actor=user.id, where=where)
+        self.send_verification(session, user=user)
+        return user, org, self._issue(session, user, family=None)
+
+    def login(
+        self, session: Session, *, email: str, password: str, ip: str | None, where: Origin
+    ) -> TokenPair:
+        email = normalise_email(email)
+        auth = self.settings.auth
+        keys = [f"login:account:{hash_key(email)}"] + ([f"login:ip:{where.ip_hash}"] if ip else [])
+        for key in keys:
+            verdict = self.limiter.peek(key, auth.login_attempts, auth.login_window_minutes)
+            if not verdict.allowed:
+                user = find_user(session, email=email)
+                if user is not None:
+                    securitylog.record(
+                        session, _org_ids(session, user.id), "login_throttled", actor=user.id, where=where
+                    )
+                raise Throttled(verdict.reset_seconds)
+        user = find_user(session, email=email)
+        if not self.passwords.verify(user.password_hash if user else None, password) or user is None:
+            for key in keys:
+                self.limiter.hit(key, auth.login_attempts, auth.login_window_minutes, exact=True)
+            if user is not None:
+                securitylog.record(
+                    session, _org_ids(session, user.id), "login_failed", actor=user.id, where=where
+                )
+            raise AuthFailed("Wrong email or password.")
+        self.limiter.clear(keys[0], auth.login_attempts, auth.login_window_minutes)
+        if self.passwords.needs_rehash(user.password_hash):
+            user.password_hash = self.passwords.hash(password)
+        securitylog.record(session, _org_ids(session, user.id), "login", actor=user.id, where=where)
+        return self._issue(session, user, family=None)
+
+    def user_for_access_token(self, session: Session, token: str) -> User:
+        claims = self.tokens.verify(token)
+        user = session.get(User, claims.user_id)
+        if user is None or user.token_version != claims.token_version:
+            raise InvalidToken("the token was issued before a password change, or its user is gone")
+        return user
+
+    # ----------------------------------------------------------------- refresh tokens
+
+    def _issue(self, session: Session, user: User, *, family: str | None) -> TokenPair:
+        family = family or secrets.token_hex(16)
+        access, access_expires = self.tokens.issue(
+            user_id=user.id, token_version=user.token_version, family=family
+        )
+        refresh = new_secret(REFRESH_PREFIX)
+        expires = datetime.now(UTC) + timedelta(days=self.settings.auth.refresh_token_days)
+        session.add(
+            RefreshToken(
+                user_id=user.id,
+                family=family,
+                token_hash=hash_key(refresh),
+                expires_at=expires,
+            )
+        )
+        session.flush()
+        return TokenPair(access, access_expires, refresh, int(expires.timestamp()), family)
+
+    def refresh(self, session: Session, *, refresh_token: str, where: Origin) -> TokenPair:
+        """Rotate: the presented token is spent and a new one of the same family returned. A spent token
+        presented again means it was copied — the whole family is revoked and both holders must log in."""
+        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_key(refresh_token)))
+        now = datetime.now(UTC)
+        if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
+            raise AuthFailed("The refresh token is not valid; log in again.")
+        if row.used_at is not None:
+            self._revoke_family(session, row.family, now)
+            securitylog.record(
+                session,
+                _org_ids(session, row.user_id),
+                "refresh_reuse",
+                actor=row.user_id,
+                where=where,
+                family=row.family,
+            )
+            raise AuthFailed("The refresh token is not valid; log in again.")
+        row.used_at = now
+        user = session.get(User, row.user_id)
+        assert user is not None
+        return self._issue(session, user, family=row.family)
+
+    def logout(self, session: Session, *, refresh_token: str, where: Origin) -> None:
+        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_key(refresh_token)))
+        if row is None:
+            return
+        self._revoke_family(session, row.family, datetime.now(UTC))
+        securitylog.record(session, _org_ids(session, row.user_id), "logout", actor=row.user_id, where=where)
+
+    @staticmethod
+    def _revoke_family(session: Session, family: str, now: datetime) -> None:
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def _log_everyone_out(self, session: Session, user: User) -> None:
+        user.token_version += 1
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+
+    # ----------------------------------------------------------------- passwords
+
+    def change_password(
+        self, session: Session, *, user: User, current: str, new: str, where: Origin
+    ) -> TokenPair:
+        if not self.passwords.verify(user.password_hash, current):
+            raise AuthFailed("The current password is wrong.")
+        self.passwords.check_policy(new, email=user.email)
+        user.password_hash = self.passwords.hash(new)
+        self._log_everyone_out(session, user)
+        securitylog.record(
+            session, _org_ids(session, user.id), "password_changed", actor=user.id, where=where
+        )
+        return self._issue(session, user, family=None)
+
+    def request_reset(self, session: Session, *, email: str) -> None:
+        """Send a reset link if the account exists; the caller answers the same either way."""
+        user = find_user(session, email=email)
+        if user is None:
+            return
+        token = self._one_time(
+            session, user, "reset", timedelta(minutes=self.settings.auth.reset_token_minutes)
+        )
+        link = f"{self.settings.base_url}/reset-password?token={token}"
+        self.mailer.send(
+            session,
+            to=user.email,
+            subject="Reset your Belvedere password",
+            body=f"Someone asked to reset the password of {user.email}.\n\n"
+            f"To choose a new one, open:\n{link}\n\n"
+            f"The link works once, for {self.settings.auth.reset_token_minutes} minutes. "
+            "If you did not ask, ignore this email.",
+        )
+
+    def reset_password(self, session: Session, *, token: str, new: str, where: Origin) -> None:
+        row = self._spend(session, token, "reset")
+        user = session.get(User, row.user_id)
+        assert user is not None
+        self.passwords.check_policy(new, email=user.email)
+        user.password_hash = self.passwords.hash(new)
+        self._log_everyone_out(session, user)
+        securitylog.record(session, _org_ids(session, user.id), "password_reset", actor=user.id, where=where)
+
+    # ----------------------------------------------------------------- email verification
+
+    def send_verification(self, session: Session, *, user: User) -> None:
+        token = self._one_time(
+            session, user, "verify", timedelta(hours=self.settings.auth.verify_token_hours)
+        )
+        self.mailer.send(
+            session,
+            to=user.email,
+            subject="Confirm your email for Belvedere",
+            body=f"Confirm that {user.email} is yours by opening:\n"
+            f"{self.settings.base_url}/verify-email?token={token}\n",
+        )
+
+    def verify_email(self, session: Session, *, token: str, where: Origin) -> User:
+        row = self._spend(session, token, "verify")
+        user = session.get(User, row.user_id)
+        assert user is not None
+        user.email_verified_at = user.email_verified_at or datetime.now(UTC)
+        securitylog.record(session, _org_ids(session, user.id), "email_verified", actor=user.id, where=where)
+        return user
+
+    def _one_time(self, session: Session, user: User, purpose: str, lifetime: timedelta) -> str:
+        token = new_secret("bt_")
+        session.add(
+            OneTimeToken(
+                user_id=user.id,
+                purpose=purpose,
+                token_hash=hash_key(token),
+                expires_at=datetime.now(UTC) + lifetime,
+            )
+        )
+        session.flush()
+        return token
+
+    @staticmethod
+    def _spend(session: Session, token: str, purpose: str) -> OneTimeToken:
+        row = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == hash_key(token)))
+        now = datetime.now(UTC)
+        if row is None or row.purpose != purpose or row.used_at is not None or _aware(row.expires_at) <= now:
+            raise AuthFailed("This link is not valid: it expired or was already used. Ask for a new one.")
+        row.used_at = now
+        return row

@@ -1,0 +1,6 @@
+"""Imports every module that declares metadata tables, so that ``Base.metadata`` knows them all."""
+
+import belvedere.accounts.models
+import belvedere.auth.models
+import belvedere.ingest.salts
+import belvedere.platform.mail  # noqa: F401

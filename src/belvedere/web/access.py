@@ -1,0 +1,261 @@
+"""Who is calling and what they may do: every API route but the public auth ones declares an ``Access``
+requirement, which the role-by-endpoint matrix test reads from the route table.
+
+Credentials, in order: a project read key (``bk_…``, only on routes that accept it), a personal API key
+(``bp_…``), a JWT access token, or the web session cookie (then unsafe methods need the CSRF token).
+A resource of an organisation the caller does not belong to answers 404, never 403: its existence is not
+revealed. Within the organisation, too low a role answers 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from belvedere.accounts.models import Organisation, User
+from belvedere.accounts.organisations import OrgView, membership
+from belvedere.accounts.personal_keys import KeyOwner, authenticate_key
+from belvedere.accounts.plans import is_live
+from belvedere.accounts.roles import Role, at_least, capped
+from belvedere.accounts.service import ProjectInfo, find_project_by_api_key, get_project
+from belvedere.auth import securitylog
+from belvedere.auth.securitylog import Origin, origin
+from belvedere.auth.tokens import InvalidToken
+from belvedere.platform.db import transaction
+from belvedere.runtime import Runtime
+from belvedere.web.errors import ApiError
+
+ACCESS_COOKIE = "bv_access"
+CSRF_COOKIE = "bv_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT access token, a personal API key (`bp_…`) or, on project read routes, a project "
+    "read key (`bk_…`).",
+)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def csrf_token(secret: str, session_family: str) -> str:
+    """The CSRF token of a cookie session: derived from its refresh family, so it needs no storage and
+    another session's (or an attacker's) token never matches."""
+    return hmac.new(secret.encode(), f"csrf:{session_family}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller, before any organisation is involved."""
+
+    user_id: int | None = None
+    email: str | None = None
+    key: KeyOwner | None = None
+    project: ProjectInfo | None = None  # a project read key
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _from_token(runtime: Runtime, token: str) -> Caller:
+    with transaction(runtime.sessions) as session:
+        try:
+            user = runtime.auth.user_for_access_token(session, token)
+        except InvalidToken:
+            raise _unauthorized(
+                "The access token is invalid or expired; refresh it or log in again."
+            ) from None
+        return Caller(user_id=user.id, email=user.email)
+
+
+def authenticate(
+    request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None
+) -> Caller:
+    if credentials is not None:
+        secret = credentials.credentials
+        if secret.startswith("bk_"):
+            with transaction(runtime.sessions) as session:
+                project = find_project_by_api_key(session, api_key=secret)
+            if project is None:
+                raise _unauthorized("Unknown or revoked API key.")
+            return Caller(project=project)
+        if secret.startswith("bp_"):
+            with transaction(runtime.sessions) as session:
+                owner = authenticate_key(session, secret=secret)
+                user = session.get(User, owner.user_id) if owner else None
+                email = user.email if user else None
+            if owner is None:
+                raise _unauthorized("Unknown or revoked API key.")
+            return Caller(user_id=owner.user_id, email=email, key=owner)
+        return _from_token(runtime, secret)
+    cookie = request.cookies.get(ACCESS_COOKIE)
+    if cookie:
+        caller = _from_token(runtime, cookie)
+        if request.method not in SAFE_METHODS:
+            _check_csrf(request, runtime, cookie)
+        return caller
+    raise _unauthorized("Log in, or send `Authorization: Bearer <access token or API key>`.")
+
+
+def _check_csrf(request: Request, runtime: Runtime, access_cookie: str) -> None:
+    family = runtime.auth.tokens.session_family(access_cookie)
+    sent = request.headers.get(CSRF_HEADER, "")
+    expected = csrf_token(runtime.settings.secret_key, family) if family else None
+    if expected is None or not hmac.compare_digest(sent, expected):
+        raise ApiError(403, "csrf_failed", "Missing or wrong CSRF token: reload the page and try again.")
+
+
+def current_caller(
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    return authenticate(request, runtime, credentials)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def signed_in(caller: CallerDep) -> Caller:
+    """Any user, through a token, cookie or personal key; project read keys are not users."""
+    if caller.user_id is None:
+        raise ApiError(403, "forbidden", "This endpoint needs a user's credentials, not a project key.")
+    return caller
+
+
+SignedIn = Annotated[Caller, Depends(signed_in)]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a request may act on: one organisation (and project), with the role the caller holds there."""
+
+    org: OrgView
+    role: Role
+    user_id: int | None
+    project: ProjectInfo | None = None
+
+
+def subdomain_slug(request: Request, base: str | None) -> str | None:
+    """The organisation slug a host such as ``acme.example.com`` names, with ``base`` = ``example.com``."""
+    if not base:
+        return None
+    host = request.headers.get("host", "").split(":")[0].lower().rstrip(".")
+    suffix = "." + base.lower().strip(".")
+    label = host[: -len(suffix)] if host.endswith(suffix) else ""
+    return label if label and "." not in label else None
+
+
+def request_origin(request: Request) -> Origin:
+    """The request's origin as the security log keeps it: a keyed hash of the IP, the user agent."""
+    ip = request.client.host if request.client else None
+    return origin(get_runtime(request).settings.secret_key, ip, request.headers.get("user-agent"))
+
+
+def audit(session: Session, grant: Grant, request: Request, kind: str, **detail: Any) -> None:
+    """One line in the security log of the organisation the request acts on."""
+    securitylog.record(
+        session, [grant.org.id], kind, actor=grant.user_id, where=request_origin(request), **detail
+    )
+
+
+def _not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}, or it belongs to an organisation you are not in.")
+
+
+class Access:
+    """Route requirement: the least role needed in the organisation the path names (``org_id``, or the
+    organisation of ``project_id``); ``project_key`` lets a project read key through on that project;
+    ``reads`` marks a POST that only reads (a query), so a lapsed organisation may still send it."""
+
+    def __init__(self, role: Role, *, project_key: bool = False, reads: bool = False) -> None:
+        self.role = role
+        self.project_key = project_key
+        self.reads = reads
+
+    def __call__(self, request: Request, runtime: RuntimeDep, caller: CallerDep) -> Grant:
+        params = request.path_params
+        project: ProjectInfo | None = None
+        with transaction(runtime.sessions) as session:
+            org_id: int | None
+            if "project_id" in params:
+                project_id = _int(params["project_id"])
+                project = get_project(session, project_id=project_id) if project_id else None
+                if project is None:
+                    raise _not_found("project")
+                org_id = project.organisation_id
+            else:
+                org_id = _int(params.get("org_id"))
+            org = session.get(Organisation, org_id) if org_id else None
+            if org is None:
+                raise _not_found("organisation")
+            view = OrgView.of(org)
+            pinned = subdomain_slug(request, runtime.settings.auth.org_subdomain_base)
+            if pinned is not None and pinned != view.slug:  # acme.example.com reaches acme's data only
+                raise _not_found("project" if project else "organisation")
+            role = self._role(session, caller, view, project)
+        if not at_least(role, self.role):
+            raise ApiError(403, "forbidden", f"This needs the {self.role} role or above; you are {role}.")
+        writes = request.method not in SAFE_METHODS and not self.reads
+        if writes and not is_live(view.status, view.expires_at):
+            raise ApiError(
+                403,
+                "subscription_expired",
+                f"The organisation is {view.status if view.status in ('suspended', 'expired') else 'expired'}"
+                ": it is read-only until its subscription is renewed. Your data is kept.",
+            )
+        verdict = runtime.throttle.api(view)
+        if verdict is not None:
+            request.state.rate_limit_headers = verdict.headers()
+            if not verdict.allowed:
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"The {view.plan} plan allows {verdict.limit} API requests per "
+                    f"{verdict.window_seconds // 60} minutes; retry after {verdict.reset_seconds} s.",
+                    headers=verdict.headers(),
+                )
+        return Grant(org=view, role=role, user_id=caller.user_id, project=project)
+
+    def _role(self, session: Session, caller: Caller, org: OrgView, project: ProjectInfo | None) -> Role:
+        if caller.project is not None:
+            if self.project_key and project is not None and caller.project.id == project.id:
+                return "viewer"
+            raise _not_found("project" if project else "organisation")
+        if caller.key is not None and caller.key.organisation_id != org.id:
+            raise _not_found("project" if project else "organisation")
+        assert caller.user_id is not None
+        member = membership(session, organisation_id=org.id, user_id=caller.user_id)
+        if member is None:
+            raise _not_found("project" if project else "organisation")
+        role: Role = member.role  # type: ignore[assignment]
+        return capped(role, caller.key.scopes) if caller.key else role
+
+
+def _int(value: object) -> int | None:
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+Viewer = Annotated[Grant, Depends(Access("viewer"))]
+Member = Annotated[Grant, Depends(Access("member"))]
+Admin = Annotated[Grant, Depends(Access("admin"))]
+Owner = Annotated[Grant, Depends(Access("owner"))]
+ProjectReader = Annotated[Grant, Depends(Access("viewer", project_key=True, reads=True))]

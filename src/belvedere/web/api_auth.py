@@ -1,0 +1,310 @@
+"""Authentication endpoints: sign-up, login, refresh, logout, password change and reset, email verification.
+
+The handlers are thin: each turns the request into one call of ``AuthService`` in one transaction, and its
+exceptions into the API's errors. Login can also open a web session (HttpOnly cookies + CSRF token).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy.orm import Session
+
+from belvedere.accounts.invitations import accept
+from belvedere.accounts.models import User
+from belvedere.accounts.organisations import Conflict, organisations_of
+from belvedere.auth import securitylog
+from belvedere.auth.passwords import PasswordRejected
+from belvedere.auth.securitylog import Origin
+from belvedere.auth.service import AuthFailed, Throttled, TokenPair
+from belvedere.platform.db import transaction
+from belvedere.web.access import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    Caller,
+    RuntimeDep,
+    SignedIn,
+    csrf_token,
+    request_origin,
+    subdomain_slug,
+)
+from belvedere.web.errors import ApiError
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SignupBody(BaseModel):
+    email: Email
+    password: Password
+    name: str = Field("", max_length=200)
+    organisation: str = Field(min_length=1, max_length=200, description="Name of the new organisation.")
+
+
+class LoginBody(BaseModel):
+    email: Email
+    password: Password
+    cookie: bool = Field(False, description="Also open a web session: HttpOnly cookies and a CSRF token.")
+
+
+class RefreshBody(BaseModel):
+    refresh_token: Token
+
+
+class PasswordBody(BaseModel):
+    current_password: Password
+    new_password: Password
+
+
+class ResetRequestBody(BaseModel):
+    email: Email
+
+
+class ResetBody(BaseModel):
+    token: Token
+    new_password: Password
+
+
+class TokenBody(BaseModel):
+    token: Token
+
+
+def _origin(request: Request, runtime: Any) -> tuple[str | None, Origin]:
+    return (request.client.host if request.client else None), request_origin(request)
+
+
+def public_throttle(request: Request, runtime: RuntimeDep) -> None:
+    """Endpoints that need no account but send email or create accounts: a budget per IP per hour."""
+    limit = runtime.settings.auth.public_requests_per_hour
+    verdict = runtime.limiter.hit(f"public:{request_origin(request).ip_hash}", limit, 60)
+    request.state.rate_limit_headers = verdict.headers()
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests from this address; retry after {verdict.reset_seconds} s.",
+            headers=verdict.headers(),
+        )
+
+
+PUBLIC_THROTTLE = [Depends(public_throttle)]
+
+
+def _user(session: Session, caller: Caller) -> User:
+    user = session.get(User, caller.user_id)
+    if user is None:  # deleted between authentication and now
+        raise ApiError(401, "unauthorized", "This account no longer exists.")
+    return user
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "email_verified": user.email_verified_at is not None,
+    }
+
+
+def _policy_error(exc: PasswordRejected) -> ApiError:
+    return ApiError(422, "weak_password", str(exc), [{"field": "body.password", "message": str(exc)}])
+
+
+def _open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str, Any]:
+    secure = runtime.settings.auth.cookie_secure
+    csrf = csrf_token(runtime.settings.secret_key, pair.family)
+    max_age = runtime.settings.auth.refresh_token_days * 86400
+    response.set_cookie(
+        ACCESS_COOKIE, pair.access_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
+    )
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict")
+    return {"csrf_token": csrf}
+
+
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    dependencies=PUBLIC_THROTTLE,
+    summary="Create an account and its organisation (as owner)",
+)
+def signup(body: SignupBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    _, where = _origin(request, runtime)
+    try:
+        with transaction(runtime.sessions) as session:
+            user, org, pair = runtime.auth.signup(
+                session,
+                email=body.email,
+                password=body.password,
+                name=body.name,
+                organisation=body.organisation,
+                where=where,
+            )
+            answer = {"user": _user_json(user), "organisation": {"id": org.id, "slug": org.slug}}
+    except PasswordRejected as exc:
+        raise _policy_error(exc) from None
+    except Conflict as exc:
+        raise ApiError(409, "email_taken", str(exc)) from None
+    return {**answer, **pair.as_json()}
+
+
+@router.post("/auth/login", summary="Exchange email and password for tokens")
+def login(body: LoginBody, request: Request, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
+    ip, where = _origin(request, runtime)
+    outcome: TokenPair | Exception
+    with transaction(runtime.sessions) as session:
+        # Failed and throttled attempts are logged: the refusal happens after the transaction commits.
+        try:
+            outcome = runtime.auth.login(
+                session, email=body.email, password=body.password, ip=ip, where=where
+            )
+        except (Throttled, AuthFailed) as exc:
+            outcome = exc
+    if isinstance(outcome, Throttled):
+        headers = {"Retry-After": str(max(outcome.retry_after, 1))}
+        raise ApiError(429, "too_many_attempts", str(outcome), headers=headers)
+    if isinstance(outcome, Exception):
+        raise ApiError(401, "invalid_credentials", str(outcome))
+    extra = _open_session(response, runtime, outcome) if body.cookie else {}
+    return {**outcome.as_json(), **extra}
+
+
+@router.post("/auth/refresh", summary="Rotate a refresh token: the old one is spent, a new pair returned")
+def refresh(body: RefreshBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    _, where = _origin(request, runtime)
+    outcome: dict[str, Any] | AuthFailed
+    with transaction(runtime.sessions) as session:
+        # A reused token revokes its family; that must commit even though the request is refused.
+        try:
+            outcome = runtime.auth.refresh(session, refresh_token=body.refresh_token, where=where).as_json()
+        except AuthFailed as exc:
+            outcome = exc
+    if isinstance(outcome, AuthFailed):
+        raise ApiError(401, "invalid_refresh_token", str(outcome))
+    return outcome
+
+
+@router.post("/auth/logout", status_code=204, summary="Revoke the session's refresh tokens")
+def logout(body: RefreshBody, request: Request, response: Response, runtime: RuntimeDep) -> None:
+    _, where = _origin(request, runtime)
+    with transaction(runtime.sessions) as session:
+        runtime.auth.logout(session, refresh_token=body.refresh_token, where=where)
+    response.delete_cookie(ACCESS_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+
+
+@router.post("/auth/password", summary="Change the password; every other session is logged out")
+def change_password(
+    body: PasswordBody, caller: SignedIn, request: Request, runtime: RuntimeDep
+) -> dict[str, Any]:
+    _, where = _origin(request, runtime)
+    try:
+        with transaction(runtime.sessions) as session:
+            user = _user(session, caller)
+            pair = runtime.auth.change_password(
+                session, user=user, current=body.current_password, new=body.new_password, where=where
+            )
+    except PasswordRejected as exc:
+        raise _policy_error(exc) from None
+    except AuthFailed as exc:
+        raise ApiError(403, "wrong_password", str(exc)) from None
+    return pair.as_json()
+
+
+@router.post(
+    "/auth/password/reset",
+    status_code=202,
+    dependencies=PUBLIC_THROTTLE,
+    summary="Email a reset link (same answer for any email)",
+)
+def request_reset(body: ResetRequestBody, runtime: RuntimeDep) -> dict[str, str]:
+    with transaction(runtime.sessions) as session:
+        runtime.auth.request_reset(session, email=body.email)
+    return {"status": "If an account uses this email, a reset link is on its way."}
+
+
+@router.post(
+    "/auth/password/reset/confirm",
+    status_code=204,
+    dependencies=PUBLIC_THROTTLE,
+    summary="Set a new password with a reset link",
+)
+def reset_password(body: ResetBody, request: Request, runtime: RuntimeDep) -> None:
+    _, where = _origin(request, runtime)
+    try:
+        with transaction(runtime.sessions) as session:
+            runtime.auth.reset_password(session, token=body.token, new=body.new_password, where=where)
+    except PasswordRejected as exc:
+        raise _policy_error(exc) from None
+    except AuthFailed as exc:
+        raise ApiError(400, "invalid_token", str(exc)) from None
+
+
+@router.post(
+    "/auth/verify", dependencies=PUBLIC_THROTTLE, summary="Confirm an email address with the emailed token"
+)
+def verify_email(body: TokenBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    _, where = _origin(request, runtime)
+    try:
+        with transaction(runtime.sessions) as session:
+            return _user_json(runtime.auth.verify_email(session, token=body.token, where=where))
+    except AuthFailed as exc:
+        raise ApiError(400, "invalid_token", str(exc)) from None
+
+
+@router.post("/auth/verify/resend", status_code=202, summary="Send the verification email again")
+def resend_verification(caller: SignedIn, runtime: RuntimeDep) -> dict[str, str]:
+    with transaction(runtime.sessions) as session:
+        user = _user(session, caller)
+        if user.email_verified_at is None:
+            runtime.auth.send_verification(session, user=user)
+    return {"status": "sent"}
+
+
+@router.get("/me", summary="The signed-in user, their organisations and the current one")
+def me(caller: SignedIn, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """``current_organisation_id``: the organisation the host's subdomain names (when the user belongs to it),
+    else the organisation of a personal key, else the user's first organisation."""
+    with transaction(runtime.sessions) as session:
+        user = _user(session, caller)
+        orgs = organisations_of(session, user_id=user.id)
+    slug = subdomain_slug(request, runtime.settings.auth.org_subdomain_base)
+    if slug is not None:
+        current = next((org.id for org, _ in orgs if org.slug == slug), None)
+    elif caller.key is not None:
+        current = caller.key.organisation_id
+    else:
+        current = orgs[0][0].id if orgs else None
+    return {
+        "user": _user_json(user),
+        "organisations": [{**org.as_json(), "role": role} for org, role in orgs],
+        "current_organisation_id": current,
+    }
+
+
+@router.post("/invitations/accept", summary="Join an organisation with an invitation token")
+def accept_invitation(
+    body: TokenBody, caller: SignedIn, request: Request, runtime: RuntimeDep
+) -> dict[str, Any]:
+    _, where = _origin(request, runtime)
+    try:
+        with transaction(runtime.sessions) as session:
+            user = _user(session, caller)
+            inv = accept(session, token=body.token, user=user)
+            securitylog.record(
+                session,
+                [inv.organisation_id],
+                "invitation_accepted",
+                actor=user.id,
+                where=where,
+                role=inv.role,
+            )
+            return {"organisation_id": inv.organisation_id, "role": inv.role}
+    except LookupError as exc:
+        raise ApiError(400, "invalid_token", str(exc)) from None

@@ -1,0 +1,183 @@
+"""Every API route, for every role and for a user of another organisation, read from the route table:
+a route added without an access requirement fails here, and every requirement is checked by calling it.
+
+Expected: the outsider gets 404 (the resource's existence is not revealed); a role below the route's
+requirement gets 403; a role at or above it gets through authorization (2xx, or a validation/domain answer
+that is not an access refusal). Each case runs on a fresh world, since allowed calls change data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+from tests.conftest import fresh_pg_database
+from tests.integration.accounts.kit import World, build_world, fast_settings
+from tests.integration.capture_kit import Running, running
+
+from belvedere.accounts.roles import ROLES, at_least
+from belvedere.app import BelvedereApp
+from belvedere.config import Settings
+from belvedere.web.access import Access, signed_in
+
+# Routes anyone may call: the auth entry points (credentials are their input) and operations endpoints.
+PUBLIC = {
+    ("POST", "/api/v1/auth/signup"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/password/reset/confirm"),
+    ("POST", "/api/v1/auth/verify"),
+}
+OPERATIONS = {"/health", "/ready", "/metrics"}
+
+BODIES = {
+    ("PATCH", "/api/v1/orgs/{org_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/orgs/{org_id}/transfer"): {"user_id": "{member}"},
+    ("PATCH", "/api/v1/orgs/{org_id}/members/{user_id}"): {"role": "viewer"},
+    ("POST", "/api/v1/orgs/{org_id}/invitations"): {"email": "new@example.test", "role": "viewer"},
+    ("POST", "/api/v1/orgs/{org_id}/api-keys"): {"scopes": ["read"]},
+    ("POST", "/api/v1/orgs/{org_id}/projects"): {"name": "Another"},
+    ("PATCH", "/api/v1/projects/{project_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/projects/{project_id}/query"): {"kind": "stats", "date_from": "-7d"},
+}
+
+
+def _requirement(route: APIRoute, method: str, path: str) -> Access | str:
+    stack = list(route.dependant.dependencies)
+    found: str | None = None
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Access):
+            return dep.call
+        if dep.call is signed_in:
+            found = "signed_in"
+        stack.extend(dep.dependencies)
+    if found:
+        return found
+    if (method, path) in PUBLIC or path in OPERATIONS:
+        return "public"
+    return "undeclared"
+
+
+def _flat(routes: list[BaseRoute]) -> Iterator[tuple[str, BaseRoute]]:
+    """(full path, route) of every route, through included routers (FastAPI ≥ 0.16x nests them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: the table is flat already
+        yield from ((getattr(r, "path", ""), r) for r in routes)
+        return
+    for context in iter_route_contexts(routes):
+        yield context.path or "", context.original_route
+
+
+def _routes(settings: Settings) -> list[tuple[str, str, Access | str]]:
+    from belvedere.runtime import Runtime
+
+    app = BelvedereApp(Runtime(settings), manage_runtime=False)
+    out = []
+    for path, route in _flat(app.api.routes):
+        if isinstance(route, APIRoute) and not path.startswith(("/docs", "/openapi", "/redoc")):
+            for method in sorted(route.methods):
+                out.append((method, path, _requirement(route, method, path)))
+    assert {p for _, p, _ in out} >= set(app.api.openapi()["paths"]) - {"/api/v1/capture"}
+    return out
+
+
+_ROUTES = _routes(fast_settings(Path("/nonexistent-belvedere-matrix")))
+_GUARDED = [(m, p, r) for m, p, r in _ROUTES if isinstance(r, Access)]
+
+
+def test_every_route_declares_who_may_call_it() -> None:
+    undeclared = [(m, p) for m, p, r in _ROUTES if r == "undeclared"]
+    assert not undeclared, f"routes without an Access requirement or a PUBLIC entry: {undeclared}"
+    assert len(_GUARDED) >= 20  # the table really was read
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Running]:
+    data_dir = tmp_path_factory.mktemp("matrix")
+    if request.param == "sqlite":
+        with running(fast_settings(data_dir)) as r:
+            yield r
+        return
+    with (
+        fresh_pg_database(request.getfixturevalue("postgres_server")) as url,
+        running(fast_settings(data_dir, database_url=url)) as r,
+    ):
+        yield r
+
+
+def _fill(path: str, world: World) -> str:
+    return path.format(
+        org_id=world.org_id,
+        project_id=world.project_id,
+        user_id=world.people["member"].user_id,
+        invitation_id=world.invitation_id,
+        key_id=world.key_id,
+        event_uuid=uuid.uuid4(),
+    )
+
+
+def _body(method: str, path: str, world: World) -> object:
+    body = BODIES.get((method, path))
+    if body and body.get("user_id") == "{member}":
+        return {"user_id": world.people["member"].user_id}
+    return body
+
+
+CALLERS = [*ROLES, "outsider"]
+
+
+@pytest.mark.parametrize(("method", "path", "access"), _GUARDED, ids=[f"{m} {p}" for m, p, _ in _GUARDED])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_role_matrix(app: Running, method: str, path: str, access: Access, caller: str) -> None:
+    world = build_world(app)
+    person = world.people[caller]
+    response = app.client.request(
+        method, _fill(path, world), json=_body(method, path, world), headers=person.auth()
+    )
+    error = response.json().get("error", {}) if response.content else {}
+    if caller == "outsider":
+        assert response.status_code == 404, response.text
+        assert error["code"] == "not_found"
+    elif not at_least(caller, access.role):
+        assert response.status_code == 403, response.text
+        assert error["code"] == "forbidden"
+    else:
+        assert response.status_code not in (401, 403), response.text
+        if response.status_code == 404:  # a missing resource, never an access refusal
+            assert "organisation you are not in" not in error.get("message", ""), response.text
+
+
+def test_signed_in_routes_need_a_user(app: Running) -> None:
+    world = build_world(app)
+    routes = [(m, p) for m, p, r in _ROUTES if r == "signed_in"]
+    assert ("GET", "/api/v1/me") in routes
+    for method, path in routes:
+        anonymous = app.client.request(method, path, json={})
+        assert anonymous.status_code == 401, (path, anonymous.text)
+        project_key = app.client.request(
+            method, path, json={}, headers={"Authorization": f"Bearer {world.read_key}"}
+        )
+        assert project_key.status_code == 403, (path, project_key.text)
+
+
+@pytest.mark.parametrize(("method", "path", "access"), _GUARDED, ids=[f"{m} {p}" for m, p, _ in _GUARDED])
+def test_anonymous_and_project_keys(app: Running, method: str, path: str, access: Access) -> None:
+    world = build_world(app)
+    url = _fill(path, world)
+    anonymous = app.client.request(method, url, json=_body(method, path, world))
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
+    keyed = app.client.request(
+        method, url, json=_body(method, path, world), headers={"Authorization": f"Bearer {world.read_key}"}
+    )
+    if access.project_key:
+        assert keyed.status_code not in (401, 403, 404) or "not in" not in keyed.text, keyed.text
+    else:
+        assert keyed.status_code == 404, keyed.text

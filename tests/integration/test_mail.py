@@ -1,0 +1,113 @@
+"""Email through a real SMTP server (aiosmtpd), and the outbox when none is configured or it fails."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from tests.integration.accounts.kit import fast_settings
+from tests.integration.capture_kit import running
+
+from belvedere.platform.db import transaction
+from belvedere.platform.mail import OutboxEmail
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def _reset(client: Any, email: str) -> None:
+    assert client.post("/api/v1/auth/password/reset", json={"email": email}).status_code == 202
+
+
+def _signup(client: Any) -> None:
+    response = client.post(
+        "/api/v1/auth/signup",
+        json={
+            "email": "ada@example.test",
+            "password": "a long and unusual passphrase 42",
+            "organisation": "A",
+        },
+    )
+    assert response.status_code == 201
+
+
+def test_emails_go_through_smtp(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": port, "sender": "Belvedere <noreply@example.test>"}
+    with running(fast_settings(tmp_path, mail=mail)) as app:
+        _signup(app.client)
+        _reset(app.client, "ada@example.test")
+        with transaction(app.runtime.sessions) as s:
+            rows = s.scalars(select(OutboxEmail).order_by(OutboxEmail.id)).all()
+            assert all(r.sent_at is not None and r.error is None for r in rows) and len(rows) == 2
+    recipients = [r for r, _ in inbox.messages]
+    assert recipients == [["ada@example.test"], ["ada@example.test"]]
+    reset = inbox.messages[1][1]
+    assert reset["Subject"] == "Reset your Belvedere password"
+    assert reset["From"] == "Belvedere <noreply@example.test>"
+    assert "/reset-password?token=bt_" in reset.get_payload(decode=True).decode()
+
+
+def test_a_failing_smtp_server_never_fails_the_request(tmp_path: Path) -> None:
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": _free_port()}  # nothing listens there
+    with running(fast_settings(tmp_path, mail=mail)) as app:
+        _signup(app.client)
+        with transaction(app.runtime.sessions) as s:
+            row = s.scalars(select(OutboxEmail)).one()
+            assert row.sent_at is None and row.error and "Connection" in row.error
+
+
+def test_without_smtp_the_outbox_keeps_every_message(tmp_path: Path) -> None:
+    with running(fast_settings(tmp_path)) as app:
+        _signup(app.client)
+        with transaction(app.runtime.sessions) as s:
+            row = s.scalars(select(OutboxEmail)).one()
+            assert row.recipient == "ada@example.test" and row.sent_at is None and row.error is None
+            assert "verify-email?token=bt_" in row.body
+
+
+def test_admins_read_the_organisations_outbox(tmp_path: Path) -> None:
+    with running(fast_settings(tmp_path)) as app:
+        created = app.client.post(
+            "/api/v1/auth/signup",
+            json={
+                "email": "ada@example.test",
+                "password": "a long and unusual passphrase 42",
+                "organisation": "A",
+            },
+        ).json()
+        auth = {"Authorization": f"Bearer {created['access_token']}"}
+        org_id = created["organisation"]["id"]
+        app.client.post(
+            f"/api/v1/orgs/{org_id}/invitations", json={"email": "bob@example.test"}, headers=auth
+        )
+        mails = app.client.get(f"/api/v1/orgs/{org_id}/outbox", headers=auth).json()["results"]
+        assert [(m["to"], m["sent_at"]) for m in mails] == [("bob@example.test", None)]
+        assert "invitations/accept?token=bi_" in mails[0]["body"]
