@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from belvedere.accounts.keys import hash_key, new_personal_key
+from belvedere.accounts.keys import hash_key, new_personal_key, note_use
 from belvedere.accounts.models import PersonalApiKey
 from belvedere.accounts.roles import SCOPES
 
@@ -84,5 +84,5 @@ def authenticate_key(session: Session, *, secret: str) -> KeyOwner | None:
     )
     if key is None:
         return None
-    key.last_used_at = datetime.now(UTC)
+    note_use(key)
     return KeyOwner(key.id, key.user_id, key.organisation_id, key.scopes.split())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from belvedere.accounts.keys import hash_key, new_api_key, new_write_key
+from belvedere.accounts.keys import hash_key, new_api_key, new_write_key, note_use
 from belvedere.accounts.models import ApiKey, Organisation, Project
 from belvedere.accounts.settings import ProjectSettings, check_timezone
 
@@ -123,7 +123,7 @@ def find_project_by_api_key(session: Session, *, api_key: str) -> ProjectInfo | 
     )
     if key is None:
         return None
-    key.last_used_at = datetime.now(UTC)
+    note_use(key)
     project = session.get(Project, key.project_id)
     return _info(project) if project else None
 

@@ -33,6 +33,8 @@ from belvedere.web.errors import ApiError
 
 ACCESS_COOKIE = "bv_access"
 CSRF_COOKIE = "bv_csrf"
+REFRESH_COOKIE = "bv_refresh"
+REFRESH_COOKIE_PATH = "/api/v1/auth"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -43,12 +45,17 @@ _bearer = HTTPBearer(
 )
 
 
+async def runtime_of(request: Request) -> Runtime:
+    """Async on purpose: FastAPI runs plain functions in a thread pool, a hop that costs more than this."""
+    return get_runtime(request)
+
+
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
 def csrf_token(secret: str, session_family: str) -> str:
@@ -130,7 +137,7 @@ def current_caller(
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def signed_in(caller: CallerDep) -> Caller:
+async def signed_in(caller: CallerDep) -> Caller:
     """Any user, through a token, cookie or personal key; project read keys are not users."""
     if caller.user_id is None:
         raise ApiError(403, "forbidden", "This endpoint needs a user's credentials, not a project key.")

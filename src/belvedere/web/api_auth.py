@@ -23,6 +23,8 @@ from belvedere.platform.db import transaction
 from belvedere.web.access import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
+    REFRESH_COOKIE,
+    REFRESH_COOKIE_PATH,
     Caller,
     RuntimeDep,
     SignedIn,
@@ -55,7 +57,9 @@ class LoginBody(BaseModel):
 
 
 class RefreshBody(BaseModel):
-    refresh_token: Token
+    refresh_token: Token | None = Field(
+        None, description="Omit to use the web session's refresh cookie (then new cookies are set)."
+    )
 
 
 class PasswordBody(BaseModel):
@@ -125,7 +129,33 @@ def _open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str
         ACCESS_COOKIE, pair.access_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
     )
     response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict")
+    # Sent only to the auth endpoints, and never from another site.
+    response.set_cookie(
+        REFRESH_COOKIE,
+        pair.refresh_token,
+        max_age=max_age,
+        path=REFRESH_COOKIE_PATH,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
+    )
     return {"csrf_token": csrf}
+
+
+def _close_session(response: Response) -> None:
+    response.delete_cookie(ACCESS_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH)
+
+
+def _refresh_token(body: RefreshBody, request: Request) -> tuple[str, bool]:
+    """The refresh token from the body, else from the session cookie (and whether it was the cookie)."""
+    if body.refresh_token:
+        return body.refresh_token, False
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if not cookie:
+        raise ApiError(401, "invalid_refresh_token", "Send `refresh_token`, or log in again.")
+    return cookie, True
 
 
 @router.post(
@@ -176,27 +206,32 @@ def login(body: LoginBody, request: Request, response: Response, runtime: Runtim
 
 
 @router.post("/auth/refresh", summary="Rotate a refresh token: the old one is spent, a new pair returned")
-def refresh(body: RefreshBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+def refresh(body: RefreshBody, request: Request, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
     _, where = _origin(request, runtime)
-    outcome: dict[str, Any] | AuthFailed
+    token, from_cookie = _refresh_token(body, request)
+    outcome: TokenPair | AuthFailed
     with transaction(runtime.sessions) as session:
         # A reused token revokes its family; that must commit even though the request is refused.
         try:
-            outcome = runtime.auth.refresh(session, refresh_token=body.refresh_token, where=where).as_json()
+            outcome = runtime.auth.refresh(session, refresh_token=token, where=where)
         except AuthFailed as exc:
             outcome = exc
     if isinstance(outcome, AuthFailed):
+        if from_cookie:
+            _close_session(response)
         raise ApiError(401, "invalid_refresh_token", str(outcome))
-    return outcome
+    extra = _open_session(response, runtime, outcome) if from_cookie else {}
+    return {**outcome.as_json(), **extra}
 
 
 @router.post("/auth/logout", status_code=204, summary="Revoke the session's refresh tokens")
 def logout(body: RefreshBody, request: Request, response: Response, runtime: RuntimeDep) -> None:
     _, where = _origin(request, runtime)
-    with transaction(runtime.sessions) as session:
-        runtime.auth.logout(session, refresh_token=body.refresh_token, where=where)
-    response.delete_cookie(ACCESS_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    token = body.refresh_token or request.cookies.get(REFRESH_COOKIE)
+    if token:
+        with transaction(runtime.sessions) as session:
+            runtime.auth.logout(session, refresh_token=token, where=where)
+    _close_session(response)
 
 
 @router.post("/auth/password", summary="Change the password; every other session is logged out")

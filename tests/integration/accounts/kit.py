@@ -115,3 +115,28 @@ def build_world(app: Running, *, plan: str = "unlimited") -> World:
         other_org_id=other_id,
         other_project_id=other_project.project.id,
     )
+
+
+TENANT_TABLES = (
+    "organisations",
+    "projects",
+    "memberships",
+    "invitations",
+    "personal_api_keys",
+    "api_keys",
+    "users",
+)
+
+
+def snapshot(app: Running) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of the tenancy tables (use times aside), to show a refused call changed nothing."""
+    from sqlalchemy import text
+
+    tables: dict[str, list[tuple[str, ...]]] = {}
+    with app.runtime.engine.connect() as conn:
+        for table in TENANT_TABLES:
+            rows = conn.execute(text(f"SELECT * FROM {table}")).mappings()
+            tables[table] = sorted(
+                tuple(str(v) for k, v in row.items() if k != "last_used_at") for row in rows
+            )
+    return tables

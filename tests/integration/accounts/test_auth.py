@@ -382,3 +382,22 @@ def test_account_free_endpoints_have_a_budget_per_ip(tmp_path: Path) -> None:
         )
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
         assert outbox(app, "new@example.test") == []
+
+
+def test_a_cookie_session_refreshes_and_logs_out_with_its_cookies(app: Running) -> None:
+    signup(app)
+    opened = login(app, cookie=True).json()
+    first_access = app.client.cookies.get("bv_access")
+    assert any(
+        "bv_refresh=" in c and "Path=/api/v1/auth" in c and "SameSite=strict" in c and "HttpOnly" in c
+        for c in login(app, cookie=True).headers.get_list("set-cookie")
+    )
+    refreshed = app.client.post("/api/v1/auth/refresh", json={})
+    assert refreshed.status_code == 200, refreshed.text
+    assert app.client.cookies.get("bv_access") not in (None, first_access)
+    assert refreshed.json()["csrf_token"] != opened["csrf_token"]  # the second login is another family
+    assert app.client.get("/api/v1/me").status_code == 200
+    assert app.client.post("/api/v1/auth/logout", json={}).status_code == 204
+    assert app.client.cookies.get("bv_access") is None
+    assert app.client.get("/api/v1/me").status_code == 401
+    assert app.client.post("/api/v1/auth/refresh", json={}).status_code == 401

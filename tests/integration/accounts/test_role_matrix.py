@@ -8,6 +8,7 @@ that is not an access refusal). Each case runs on a fresh world, since allowed c
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 from tests.conftest import fresh_pg_database
-from tests.integration.accounts.kit import World, build_world, fast_settings
+from tests.integration.accounts.kit import World, build_world, fast_settings, snapshot
 from tests.integration.capture_kit import Running, running
 
 from belvedere.accounts.roles import ROLES, at_least
@@ -139,10 +140,14 @@ CALLERS = [*ROLES, "outsider"]
 def test_role_matrix(app: Running, method: str, path: str, access: Access, caller: str) -> None:
     world = build_world(app)
     person = world.people[caller]
+    refused = caller == "outsider" or not at_least(caller, access.role)
+    before = snapshot(app) if refused else None
     response = app.client.request(
         method, _fill(path, world), json=_body(method, path, world), headers=person.auth()
     )
     error = response.json().get("error", {}) if response.content else {}
+    if refused:
+        assert snapshot(app) == before  # nothing changed
     if caller == "outsider":
         assert response.status_code == 404, response.text
         assert error["code"] == "not_found"
@@ -181,3 +186,40 @@ def test_anonymous_and_project_keys(app: Running, method: str, path: str, access
         assert keyed.status_code not in (401, 403, 404) or "not in" not in keyed.text, keyed.text
     else:
         assert keyed.status_code == 404, keyed.text
+
+
+_SUB_RESOURCES = [(m, p, r) for m, p, r in _GUARDED if re.search(r"\{(user_id|invitation_id|key_id)\}", p)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "access"), _SUB_RESOURCES, ids=[f"{m} {p}" for m, p, _ in _SUB_RESOURCES]
+)
+def test_ids_of_another_organisation_in_every_sub_resource_path(
+    app: Running, method: str, path: str, access: Access
+) -> None:
+    """The owner of organisation A names a member, invitation or key of organisation B under A's path."""
+    world, other = build_world(app), build_world(app)
+    url = path.format(
+        org_id=world.org_id,
+        user_id=other.people["member"].user_id,
+        invitation_id=other.invitation_id,
+        key_id=other.key_id,
+    )
+    before = snapshot(app)
+    response = app.client.request(
+        method, url, json=_body(method, path, world), headers=world.people["owner"].auth()
+    )
+    assert response.status_code == 404, response.text
+    assert snapshot(app) == before
+
+
+def test_a_member_id_of_another_organisation_in_a_body_field(app: Running) -> None:
+    world, other = build_world(app), build_world(app)
+    before = snapshot(app)
+    response = app.client.post(
+        f"/api/v1/orgs/{world.org_id}/transfer",
+        json={"user_id": other.people["member"].user_id},
+        headers=world.people["owner"].auth(),
+    )
+    assert response.status_code == 404
+    assert snapshot(app) == before
