@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the local services the tests talk to (PostgreSQL, Redis), installing them if the machine has none.
+# Start the local services the tests talk to (PostgreSQL, Redis) and install Chromium for the browser tests,
+# installing what the machine lacks from Debian's packages.
 set -euo pipefail
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
@@ -29,3 +30,9 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 1; done
 fi
 redis_up || { echo "Redis did not start" >&2; exit 1; }
+
+# Browser tests drive Debian's Chromium through Playwright (never `playwright install`: no downloads at run time).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "Installing Chromium (Debian package)…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

@@ -14,18 +14,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from belvedere import __version__
 from belvedere.accounts.plans import PlanError
 from belvedere.config import Settings
 from belvedere.runtime import Runtime
-from belvedere.web import api_auth, api_events, api_ops, api_orgs, api_projects, api_query
+from belvedere.web import api_auth, api_events, api_ops, api_orgs, api_projects, api_query, tracker
 from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
 from belvedere.web.capture import CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.errors import STATUS_CODES, ApiError, error_body
 from belvedere.web.headers import response_headers
+from belvedere.web.pages import auth_pages, project_pages
+from belvedere.web.pages.render import error_page
+from belvedere.web.tracker import STATIC
 
 CAPTURE_PATH = "/api/v1/capture"
 
@@ -66,7 +70,9 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
         return _json_error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @api.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> Response:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if not request.url.path.startswith("/api/"):  # a page: an HTML answer, or the login page
+            return error_page(request, exc.status, exc.message)
         return _json_error(exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
 
     @api.exception_handler(PlanError)
@@ -78,8 +84,11 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
         details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         return _json_error(422, "invalid_request", "The request is not valid; see details.", details)
 
-    for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query):
+    for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query, tracker):
         api.include_router(module.router)
+    api.include_router(auth_pages.router)
+    api.include_router(project_pages.router)
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
     if runtime.settings.cors_origins:
         api.add_middleware(
             CORSMiddleware,

@@ -34,7 +34,7 @@ from belvedere.web.errors import ApiError
 ACCESS_COOKIE = "bv_access"
 CSRF_COOKIE = "bv_csrf"
 REFRESH_COOKIE = "bv_refresh"
-REFRESH_COOKIE_PATH = "/api/v1/auth"
+REFRESH_COOKIE_PATH = "/"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -121,7 +121,7 @@ def _policy_error(exc: PasswordRejected) -> ApiError:
     return ApiError(422, "weak_password", str(exc), [{"field": "body.password", "message": str(exc)}])
 
 
-def _open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str, Any]:
+def open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str, Any]:
     secure = runtime.settings.auth.cookie_secure
     csrf = csrf_token(runtime.settings.secret_key, pair.family)
     max_age = runtime.settings.auth.refresh_token_days * 86400
@@ -129,7 +129,7 @@ def _open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str
         ACCESS_COOKIE, pair.access_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
     )
     response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict")
-    # Sent only to the auth endpoints, and never from another site.
+    # Never sent from another site's pages (SameSite=Strict), never readable by scripts.
     response.set_cookie(
         REFRESH_COOKIE,
         pair.refresh_token,
@@ -142,7 +142,7 @@ def _open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str
     return {"csrf_token": csrf}
 
 
-def _close_session(response: Response) -> None:
+def close_session(response: Response) -> None:
     response.delete_cookie(ACCESS_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
     response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH)
@@ -201,7 +201,7 @@ def login(body: LoginBody, request: Request, response: Response, runtime: Runtim
         raise ApiError(429, "too_many_attempts", str(outcome), headers=headers)
     if isinstance(outcome, Exception):
         raise ApiError(401, "invalid_credentials", str(outcome))
-    extra = _open_session(response, runtime, outcome) if body.cookie else {}
+    extra = open_session(response, runtime, outcome) if body.cookie else {}
     return {**outcome.as_json(), **extra}
 
 
@@ -218,9 +218,9 @@ def refresh(body: RefreshBody, request: Request, response: Response, runtime: Ru
             outcome = exc
     if isinstance(outcome, AuthFailed):
         if from_cookie:
-            _close_session(response)
+            close_session(response)
         raise ApiError(401, "invalid_refresh_token", str(outcome))
-    extra = _open_session(response, runtime, outcome) if from_cookie else {}
+    extra = open_session(response, runtime, outcome) if from_cookie else {}
     return {**outcome.as_json(), **extra}
 
 
@@ -231,7 +231,7 @@ def logout(body: RefreshBody, request: Request, response: Response, runtime: Run
     if token:
         with transaction(runtime.sessions) as session:
             runtime.auth.logout(session, refresh_token=token, where=where)
-    _close_session(response)
+    close_session(response)
 
 
 @router.post("/auth/password", summary="Change the password; every other session is logged out")

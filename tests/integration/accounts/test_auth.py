@@ -389,7 +389,7 @@ def test_a_cookie_session_refreshes_and_logs_out_with_its_cookies(app: Running) 
     opened = login(app, cookie=True).json()
     first_access = app.client.cookies.get("bv_access")
     assert any(
-        "bv_refresh=" in c and "Path=/api/v1/auth" in c and "SameSite=strict" in c and "HttpOnly" in c
+        "bv_refresh=" in c and "SameSite=strict" in c and "HttpOnly" in c
         for c in login(app, cookie=True).headers.get_list("set-cookie")
     )
     refreshed = app.client.post("/api/v1/auth/refresh", json={})

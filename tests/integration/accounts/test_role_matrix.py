@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -36,6 +37,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/verify"),
 }
 OPERATIONS = {"/health", "/ready", "/metrics"}
+# Pages anyone may open: the signed-out forms, the home redirect and the tracker script.
+PUBLIC_PAGES = {"/", "/login", "/signup", "/js/belvedere.js"}
 
 BODIES = {
     ("PATCH", "/api/v1/orgs/{org_id}"): {"name": "Renamed"},
@@ -61,7 +64,7 @@ def _requirement(route: APIRoute, method: str, path: str) -> Access | str:
         stack.extend(dep.dependencies)
     if found:
         return found
-    if (method, path) in PUBLIC or path in OPERATIONS:
+    if (method, path) in PUBLIC or path in OPERATIONS or path in PUBLIC_PAGES:
         return "public"
     return "undeclared"
 
@@ -125,6 +128,14 @@ def _fill(path: str, world: World) -> str:
     )
 
 
+def _error(response: httpx.Response) -> dict[str, str]:
+    """The JSON error of an API route; pages answer HTML, so their status alone tells (code from status)."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json().get("error", {}) if response.content else {}
+    codes = {404: "not_found", 403: "forbidden", 401: "unauthorized"}
+    return {"code": codes.get(response.status_code, ""), "message": response.text}
+
+
 def _body(method: str, path: str, world: World) -> object:
     body = BODIES.get((method, path))
     if body and body.get("user_id") == "{member}":
@@ -145,7 +156,7 @@ def test_role_matrix(app: Running, method: str, path: str, access: Access, calle
     response = app.client.request(
         method, _fill(path, world), json=_body(method, path, world), headers=person.auth()
     )
-    error = response.json().get("error", {}) if response.content else {}
+    error = _error(response)
     if refused:
         assert snapshot(app) == before  # nothing changed
     if caller == "outsider":
@@ -165,8 +176,8 @@ def test_signed_in_routes_need_a_user(app: Running) -> None:
     routes = [(m, p) for m, p, r in _ROUTES if r == "signed_in"]
     assert ("GET", "/api/v1/me") in routes
     for method, path in routes:
-        anonymous = app.client.request(method, path, json={})
-        assert anonymous.status_code == 401, (path, anonymous.text)
+        anonymous = app.client.request(method, path, json={}, follow_redirects=False)
+        assert anonymous.status_code in (401, 303), (path, anonymous.text)
         project_key = app.client.request(
             method, path, json={}, headers={"Authorization": f"Bearer {world.read_key}"}
         )
@@ -177,8 +188,11 @@ def test_signed_in_routes_need_a_user(app: Running) -> None:
 def test_anonymous_and_project_keys(app: Running, method: str, path: str, access: Access) -> None:
     world = build_world(app)
     url = _fill(path, world)
-    anonymous = app.client.request(method, url, json=_body(method, path, world))
-    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
+    anonymous = app.client.request(method, url, json=_body(method, path, world), follow_redirects=False)
+    if path.startswith("/api/"):
+        assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
+    else:  # a page sends the visitor to the login page
+        assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login?next=")
     keyed = app.client.request(
         method, url, json=_body(method, path, world), headers={"Authorization": f"Bearer {world.read_key}"}
     )

@@ -1,0 +1,37 @@
+/* Small behaviours of Belvedere's pages, kept out of the HTML so that the CSP can forbid inline scripts. */
+document.addEventListener("change", function (e) {
+  if (e.target.classList && e.target.classList.contains("js-navigate")) window.location = e.target.value;
+});
+document.addEventListener("click", function (e) {
+  var button = e.target.closest && e.target.closest(".js-copy");
+  if (!button) return;
+  var text = document.getElementById(button.getAttribute("data-copy")).textContent;
+  navigator.clipboard.writeText(text).then(function () {
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = "Copy"; }, 2000);
+  });
+});
+
+/* Charts: the data sits in a data-chart attribute as JSON; ECharts draws it (SVG, so text stays crisp). */
+function drawCharts() {
+  if (!window.echarts) return;
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    var data = JSON.parse(el.getAttribute("data-chart"));
+    var dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+    var chart = echarts.init(el, dark ? "dark" : null, { renderer: "svg" });
+    chart.setOption({
+      backgroundColor: "transparent",
+      tooltip: { trigger: "axis" },
+      legend: { top: 0 },
+      grid: { left: 48, right: 16, top: 36, bottom: 28 },
+      xAxis: { type: "category", data: data.labels },
+      yAxis: { type: "value", minInterval: 1 },
+      series: data.series.map(function (s) {
+        return { name: s.name, type: "line", smooth: false, showSymbol: data.labels.length < 40, data: s.data };
+      })
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+    el.setAttribute("data-chart-ready", "true");
+  });
+}
+document.addEventListener("DOMContentLoaded", drawCharts);

@@ -1,0 +1,104 @@
+"""A real headless Chromium (Debian's, driven by Playwright — never `playwright install`) against a real
+Belvedere server, with a guard that fails the test on console errors or any request leaving the machine."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:  # pragma: no cover - the test command installs Debian's chromium
+        pytest.fail("Chromium is not installed: run scripts/test.sh, which installs Debian's package")
+    return path
+
+
+@dataclass
+class Watch:
+    """Console errors and off-machine requests seen by a page."""
+
+    console_errors: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+    captured: list[dict[str, Any]] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+
+    def route(self, context: Any) -> None:
+        def guard(route: Any) -> None:
+            url = route.request.url
+            host = url.split("/")[2].split(":")[0] if "://" in url else ""
+            if url.startswith(("http://", "https://")) and host not in LOCAL_HOSTS:
+                self.external.append(url)
+                route.abort()
+                return
+            if url.endswith("/api/v1/capture") and route.request.method == "POST":
+                self.captured.append({"body": route.request.post_data})
+            route.continue_()
+
+        context.route("**/*", guard)
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@contextmanager
+def static_site(root: Path) -> Iterator[str]:
+    """Another website (another origin) that embeds the tracker, served from ``root``."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def assert_valid_html(html: str) -> None:
+    """No HTML5 parse error (html5lib, strict) and no duplicate id; HTMX fragments are parsed as fragments."""
+    import html5lib
+
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    whole = html.lstrip().lower().startswith("<!doctype html>")
+    document = parser.parse(html) if whole else parser.parseFragment(html)
+    ids = [el.get("id") for el in document.iter() if el.get("id")]
+    assert len(ids) == len(set(ids)), f"duplicate ids: {sorted(i for i in ids if ids.count(i) > 1)}"

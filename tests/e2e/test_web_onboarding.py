@@ -1,0 +1,180 @@
+"""In a real browser: sign up, create a project, install the tracker on another site, see the visit arrive
+and the overview count it — with no console error and no request leaving the machine."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from tests.e2e.browser_kit import Watch, assert_valid_html, browser, screenshot, static_site
+from tests.e2e.server_kit import Server
+
+pytestmark = pytest.mark.slow
+
+FAST_AUTH = {
+    "BELVEDERE_AUTH__ARGON2_MEMORY_KIB": "1024",
+    "BELVEDERE_AUTH__ARGON2_TIME_COST": "1",
+    "BELVEDERE_AUTH__COOKIE_SECURE": "false",
+    "BELVEDERE_WRITER__FLUSH_INTERVAL_MS": "50",
+}
+
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+SITE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop home</title>
+<script defer src="{server}/js/belvedere.js" data-key="{key}"></script>
+<script defer src="site.js"></script></head>
+<body>
+<h1>Shop</h1>
+<button id="spa" type="button">Go to pricing (single-page app)</button>
+<button id="buy" type="button" data-belvedere-event="clicked_buy" data-belvedere-prop-plan="pro">Buy</button>
+<a id="out" href="https://example.org/partner">Partner</a>
+<a id="file" href="/files/brochure.pdf">Brochure</a>
+</body></html>
+"""
+SITE_JS = """
+document.getElementById("spa").addEventListener("click", function () {
+  history.pushState({}, "", "/pricing");
+});
+document.getElementById("out").addEventListener("click", function (e) { e.preventDefault(); });
+document.getElementById("file").addEventListener("click", function (e) { e.preventDefault(); });
+"""
+
+
+def test_the_tracker_is_small() -> None:
+    script = (Path(__file__).resolve().parents[2] / "src/belvedere/web/static/belvedere.js").read_bytes()
+    assert len(gzip.compress(script, 9)) <= 2048
+
+
+def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", **FAST_AUTH).start()
+    watch = Watch()
+    try:
+        with browser() as chromium:
+            # A visitor's browser, not a headless one: Belvedere drops headless browsers as bots.
+            context = chromium.new_context(viewport={"width": 1280, "height": 900}, user_agent=DESKTOP_UA)
+            watch.route(context)
+            page = context.new_page()
+            watch.attach(page)
+
+            served: list[str] = []
+            page.on(
+                "response",
+                lambda r: (
+                    r.url.startswith(server.url)
+                    and r.headers.get("content-type", "").startswith("text/html")
+                    and served.append(r.text())
+                ),
+            )
+            page.goto(f"{server.url}/signup")
+            screenshot(page, "01-signup")
+            page.get_by_label("Your name").fill("Ada")
+            page.get_by_label("Email").fill("ada@example.test")
+            page.get_by_label("Password").fill("a long and unusual passphrase 42")
+            page.get_by_label("Organisation").fill("Analytical Engines")
+            page.get_by_role("button", name="Create account").click()
+
+            page.wait_for_url(re.compile(r"/app/orgs/\d+/projects/new$"))
+            screenshot(page, "02-new-project")
+            page.get_by_label("Name").fill("Shop")
+            page.get_by_role("button", name="Create project").click()
+
+            page.wait_for_url(re.compile(r"/app/projects/\d+/settings$"))
+            waiting = page.get_by_role("status")
+            assert "Waiting for the first event" in waiting.inner_text()
+            screenshot(page, "03-snippet-waiting")
+            snippet = page.locator("#snippet").inner_text()
+            key = re.search(r'data-key="(bw_[^"]+)"', snippet)
+            assert key and f'src="{server.url}/js/belvedere.js"' in snippet
+
+            site_root = tmp_path / "site"
+            site_root.mkdir()
+            (site_root / "index.html").write_text(SITE.format(server=server.url, key=key.group(1)))
+            (site_root / "site.js").write_text(SITE_JS)
+            with static_site(site_root) as site:
+                visitor = context.new_page()
+                watch.attach(visitor)
+                visitor.goto(f"{site}/index.html")
+                visitor.wait_for_function("window.belvedere !== undefined")
+                visitor.click("#spa")
+                visitor.click("#buy")
+                visitor.click("#out")
+                visitor.click("#file")
+                visitor.wait_for_timeout(300)
+
+            # The settings page polls until the first event is stored, then turns green.
+            page.get_by_text("Events are arriving").wait_for(timeout=15_000)
+            screenshot(page, "04-snippet-seen")
+
+            page.get_by_role("link", name="Open the overview").click()
+            page.wait_for_url(re.compile(r"/app/projects/\d+$"))
+            assert page.locator('[data-kpi="visitors"]').inner_text() == "1"
+            assert page.locator('[data-kpi="pageviews"]').inner_text() == "2"  # index and the SPA's /pricing
+            assert page.get_by_role("cell", name="/index.html").is_visible()
+            assert page.get_by_role("cell", name="/pricing").is_visible()
+            page.locator("[data-chart-ready] svg").wait_for()
+            screenshot(page, "05-overview")
+
+            # Clicking a row filters the whole page; the filter lives in the URL and can be removed.
+            page.get_by_role("link", name="/pricing").click()
+            page.wait_for_url(re.compile(r"path=%2Fpricing"))
+            assert page.locator('[data-kpi="pageviews"]').inner_text() == "1"
+            assert page.get_by_role("list", name="Active filters").inner_text().startswith("Page is /pricing")
+            screenshot(page, "06-overview-filtered")
+            page.get_by_role("link", name="Remove the filter Page is /pricing").click()
+            page.wait_for_function("!location.search.includes('path=')")
+            assert page.locator('[data-kpi="pageviews"]').inner_text() == "2"
+            page.locator("[data-chart-ready] svg").wait_for()  # the page is fully set up
+
+            # Keyboard only: the skip link comes first, then the page's controls in order.
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+            page.keyboard.press("Enter")
+            assert page.evaluate("document.activeElement.id") == "main"
+            for _ in range(3):  # Today, 7 days, 30 days
+                page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent.trim()") == "30 days"
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r"period=30d"))
+            assert page.locator('[data-kpi="visitors"]').inner_text() == "1"
+        assert len(served) >= 6
+        for html in served:
+            assert_valid_html(html)
+    finally:
+        server.stop()
+    bodies = "".join(c["body"] or "" for c in watch.captured)
+    for event in ("clicked_buy", "$outbound_link", "$file_download", '"plan":"pro"'):
+        assert event in bodies, event
+    assert len(watch.captured) == 5  # two page views, the tagged button, the outbound link, the download
+    assert watch.external == []
+    assert watch.console_errors == []
+
+
+def test_opt_out_and_do_not_track_send_nothing(tmp_path: Path) -> None:
+    with static_site(tmp_path) as site, browser() as chromium:
+        (tmp_path / "index.html").write_text(SITE.format(server=site, key="bw_test"))
+        (tmp_path / "site.js").write_text(SITE_JS)
+        (tmp_path / "js").mkdir()
+        script = Path(__file__).resolve().parents[2] / "src/belvedere/web/static/belvedere.js"
+        (tmp_path / "js" / "belvedere.js").write_bytes(script.read_bytes())
+        for init in (
+            "window.belvedereOptOut = true",
+            "Object.defineProperty(navigator, 'doNotTrack', {get: () => '1'})",
+        ):
+            context = chromium.new_context()
+            watch = Watch()
+            watch.route(context)
+            context.add_init_script(init)
+            page = context.new_page()
+            watch.attach(page)
+            page.goto(f"{site}/index.html")
+            page.wait_for_function("window.belvedere !== undefined")
+            page.click("#buy")
+            page.wait_for_timeout(200)
+            assert watch.captured == [], init
+            assert page.evaluate("document.cookie") == ""
+            assert page.evaluate("localStorage.length") == 0
+            context.close()

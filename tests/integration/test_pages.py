@@ -1,0 +1,95 @@
+"""The server-rendered pages through the app: signed-out forms and their token, redirects, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.integration.accounts.kit import PASSWORD, add_person, build_world, fast_settings
+from tests.integration.capture_kit import Running, running
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Running]:
+    with running(fast_settings(tmp_path)) as r:
+        yield r
+
+
+def _form_token(html: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_login_form_needs_its_token_and_keeps_next_on_this_site(app: Running) -> None:
+    person = add_person(app, None, None)
+    token = _form_token(app.client.get("/login").text)
+    forged = app.client.post("/login", data={"email": person.email, "password": PASSWORD, "form_token": "x"})
+    assert forged.status_code == 403 and "bv_access" not in app.client.cookies
+    wrong = app.client.post(
+        "/login", data={"email": person.email, "password": "nope nope", "form_token": token}
+    )
+    assert wrong.status_code == 401 and "Wrong email or password" in wrong.text
+    for target, expected in (
+        ("/app/projects/1", "/app/projects/1"),
+        ("https://evil.example/", "/app"),
+        ("//evil", "/app"),
+    ):
+        app.client.cookies.clear()
+        token = _form_token(app.client.get("/login").text)
+        ok = app.client.post(
+            "/login",
+            data={"email": person.email, "password": PASSWORD, "form_token": token, "next": target},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303 and ok.headers["location"] == expected
+        assert app.client.cookies.get("bv_access")
+
+
+def test_pages_send_the_signed_out_to_login_and_hide_other_organisations(app: Running) -> None:
+    world = build_world(app)
+    page = f"/app/projects/{world.project_id}"
+    assert app.client.get(page, follow_redirects=False).headers["location"] == f"/login?next={page}"
+    outsider = app.client.get(page, headers=world.people["outsider"].auth())
+    assert outsider.status_code == 404 and "Not found" in outsider.text
+    assert outsider.headers["content-type"].startswith("text/html")
+    viewer = app.client.get(page, headers=world.people["viewer"].auth())
+    assert viewer.status_code == 200 and "No events in this period" in viewer.text
+
+
+def test_signup_page_shows_what_is_wrong(app: Running) -> None:
+    token = _form_token(app.client.get("/signup").text)
+    weak = app.client.post(
+        "/signup",
+        data={"email": "a@b.co", "password": "password1234", "organisation": "A", "form_token": token},
+    )
+    assert weak.status_code == 422 and "breached" in weak.text and 'value="a@b.co"' in weak.text
+
+
+def test_page_changes_need_the_csrf_header_in_a_cookie_session(app: Running) -> None:
+    person = add_person(app, None, None)
+    token = _form_token(app.client.get("/login").text)
+    app.client.post("/login", data={"email": person.email, "password": PASSWORD, "form_token": token})
+    world = build_world(app)
+    from belvedere.accounts.models import Membership
+    from belvedere.platform.db import transaction
+
+    with transaction(app.runtime.sessions) as s:
+        s.add(Membership(organisation_id=world.org_id, user_id=person.user_id, role="admin"))
+    url = f"/app/orgs/{world.org_id}/projects/new"
+    assert app.client.post(url, data={"name": "X"}).status_code == 403
+    created = app.client.post(
+        url, data={"name": "X"}, headers={"X-CSRF-Token": app.client.cookies["bv_csrf"], "HX-Request": "true"}
+    )
+    assert created.status_code == 204 and created.headers["HX-Redirect"].endswith("/settings")
+
+
+def test_the_tracker_script_is_served_to_any_site(app: Running) -> None:
+    script = app.client.get("/js/belvedere.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
+    assert (
+        script.headers["access-control-allow-origin"] == "*" and "max-age" in script.headers["cache-control"]
+    )
+    assert b"sendBeacon" in script.content
