@@ -7,6 +7,7 @@ import gzip
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.e2e.browser_kit import Watch, assert_valid_html, browser, screenshot, static_site
 from tests.e2e.server_kit import Server
@@ -113,8 +114,12 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.wait_for_url(re.compile(r"/app/projects/\d+$"))
             assert page.locator('[data-kpi="visitors"]').inner_text() == "1"
             assert page.locator('[data-kpi="pageviews"]').inner_text() == "2"  # index and the SPA's /pricing
-            assert page.get_by_role("cell", name="/index.html").is_visible()
-            assert page.get_by_role("cell", name="/pricing").is_visible()
+            # Breakdown panels load after the page, each with its loading state, then switch tabs in place.
+            page.get_by_role("link", name="/index.html").wait_for()
+            page.get_by_role("link", name="/pricing").wait_for()
+            page.get_by_role("tab", name="Browsers").click()
+            page.get_by_role("link", name="Chrome").wait_for()
+            assert page.get_by_role("tab", name="Browsers").get_attribute("aria-selected") == "true"
             page.locator("[data-chart-ready] svg").wait_for()
             screenshot(page, "05-overview")
 
@@ -140,6 +145,22 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(r"period=30d"))
             assert page.locator('[data-kpi="visitors"]').inner_text() == "1"
+
+            # Realtime: live figures, and new events streamed in without a reload.
+            page.get_by_role("link", name="Realtime").click()
+            page.wait_for_url(re.compile(r"/realtime$"))
+            assert page.locator('[data-kpi="active"]').inner_text() == "1"
+            page.locator(".stream li", has_text="/pricing").first.wait_for()
+            httpx.post(
+                f"{server.url}/api/v1/capture",
+                json={
+                    "api_key": key.group(1),
+                    "event": "live_check",
+                    "context": {"page": {"url": "https://shop.example/live"}, "user_agent": DESKTOP_UA},
+                },
+            ).raise_for_status()
+            page.locator(".stream li", has_text="live_check").wait_for(timeout=15_000)
+            screenshot(page, "07-realtime")
         assert len(served) >= 6
         for html in served:
             assert_valid_html(html)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from tests.integration.accounts.kit import PASSWORD, add_person, build_world, fast_settings
 from tests.integration.capture_kit import Running, running
@@ -93,3 +94,46 @@ def test_the_tracker_script_is_served_to_any_site(app: Running) -> None:
         script.headers["access-control-allow-origin"] == "*" and "max-age" in script.headers["cache-control"]
     )
     assert b"sendBeacon" in script.content
+
+
+def test_realtime_page_and_a_one_shot_stream(app: Running) -> None:
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    for path in ("/a", "/b"):
+        response = app.client.post(
+            "/api/v1/capture",
+            json={"type": "page", "context": {"page": {"url": f"https://x.example{path}"}}},
+            headers={"Authorization": f"Bearer {world.write_key}"},
+        )
+        assert response.status_code == 202
+    assert app.wait_stored(2, world.project_id) == 2
+    page = app.client.get(f"/app/projects/{world.project_id}/realtime", headers=viewer)
+    assert page.status_code == 200 and 'data-kpi="active">1<' in page.text
+    stream = app.client.get(f"/app/projects/{world.project_id}/realtime/stream", headers=viewer)
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    messages = [line for line in stream.text.splitlines() if line.startswith("data: ")]
+    assert [orjson.loads(m[6:])["path"] for m in messages] == ["/a", "/b"]  # oldest first
+    outsider = app.client.get(
+        f"/app/projects/{world.project_id}/realtime/stream", headers=world.people["outsider"].auth()
+    )
+    assert outsider.status_code == 404
+
+
+def test_overview_panels_load_on_their_own_and_keep_the_filters(app: Running) -> None:
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    for path in ("/a", "/b", "/b"):
+        app.client.post(
+            "/api/v1/capture",
+            json={"type": "page", "context": {"page": {"url": f"https://x.example{path}"}}},
+            headers={"Authorization": f"Bearer {world.write_key}"},
+        )
+    assert app.wait_stored(3, world.project_id) == 3
+    overview = app.client.get(f"/app/projects/{world.project_id}?period=30d", headers=viewer).text
+    assert overview.count('aria-busy="true"') == 4  # four panels, each loading on its own
+    url = f"/app/projects/{world.project_id}/panels/pages?period=30d&path=%2Fb&tab=page"
+    panel = app.client.get(url, headers=viewer)
+    assert panel.status_code == 200 and ">/b</a>" in panel.text and ">/a</a>" not in panel.text
+    assert 'href="?period=30d&amp;path=%2Fb"' in panel.text  # a row keeps the period and filters
+    unknown = app.client.get(f"/app/projects/{world.project_id}/panels/nope", headers=viewer)
+    assert unknown.status_code == 404

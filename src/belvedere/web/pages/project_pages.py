@@ -33,10 +33,40 @@ FILTER_FIELDS = {
     "path": "Page",
     "channel": "Channel",
     "referrer_domain": "Referrer",
+    "utm_source": "UTM source",
+    "utm_medium": "UTM medium",
+    "utm_campaign": "UTM campaign",
     "country": "Country",
+    "region": "Region",
+    "city": "City",
     "browser": "Browser",
     "os": "OS",
     "device_type": "Device",
+}
+# The overview's breakdown panels: tabs of (dimension, tab label, column title, field a click filters on).
+PANELS: dict[str, list[tuple[str, str, str, str]]] = {
+    "pages": [
+        ("page", "Top pages", "Page", "path"),
+        ("entry_page", "Entry pages", "Entry page", "path"),
+        ("exit_page", "Exit pages", "Exit page", "path"),
+    ],
+    "sources": [
+        ("channel", "Channels", "Channel", "channel"),
+        ("referrer_domain", "Referrers", "Referrer", "referrer_domain"),
+        ("utm_source", "UTM sources", "Source", "utm_source"),
+        ("utm_medium", "UTM media", "Medium", "utm_medium"),
+        ("utm_campaign", "UTM campaigns", "Campaign", "utm_campaign"),
+    ],
+    "locations": [
+        ("country", "Countries", "Country", "country"),
+        ("region", "Regions", "Region", "region"),
+        ("city", "Cities", "City", "city"),
+    ],
+    "devices": [
+        ("device_type", "Devices", "Device", "device_type"),
+        ("browser", "Browsers", "Browser", "browser"),
+        ("os", "Operating systems", "OS", "os"),
+    ],
 }
 
 
@@ -61,7 +91,7 @@ def app_home(caller: SignedIn, runtime: RuntimeDep) -> Response:
         return redirect(f"/app/projects/{projects[0].id}")
 
 
-def _nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
+def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         org = session.get(Organisation, grant.org.id)
         assert org is not None
@@ -69,7 +99,7 @@ def _nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
     return {"org": grant.org, "role": grant.role, "projects": projects}
 
 
-def _run(runtime: Runtime, grant: Grant, body: dict[str, Any]) -> dict[str, Any]:
+def run_query(runtime: Runtime, grant: Grant, body: dict[str, Any]) -> dict[str, Any]:
     assert grant.project is not None
     query = QUERY.validate_python(body)
     return runtime.queries.run(query, project_id=grant.project.id, timezone=grant.project.timezone)
@@ -97,10 +127,8 @@ def _overview_data(runtime: Runtime, grant: Grant, period: str, filters: dict[st
         **window,
     }
     return {
-        "stats": _run(runtime, grant, {"kind": "stats", **window})["results"],
-        "pages": _run(runtime, grant, {"kind": "breakdown", "dimension": "page", "limit": 10, **window}),
-        "sources": _run(runtime, grant, {"kind": "breakdown", "dimension": "channel", "limit": 10, **window}),
-        "chart": _run(runtime, grant, chart),
+        "stats": run_query(runtime, grant, {"kind": "stats", **window})["results"],
+        "chart": run_query(runtime, grant, chart),
     }
 
 
@@ -120,22 +148,51 @@ async def overview(grant: Viewer, request: Request, runtime: RuntimeDep, period:
     return page(
         request,
         "overview.html",
-        **_nav(runtime, grant),
+        **nav(runtime, grant),
         project=grant.project,
         period=period,
         periods={key: (label, _link(key, filters)) for key, label in PERIODS.items()},
         filters=[(FILTER_FIELDS[k], v, _link(period, filters, **{k: None})) for k, v in filters.items()],
-        row_link=lambda field, value: _link(period, filters, **{field: value}),
         stats=data["stats"],
-        pages=data["pages"]["results"],
-        sources=data["sources"]["results"],
         chart=json.dumps(chart),
+        panels=[(name, _link(period, filters, tab=tabs[0][0])) for name, tabs in PANELS.items()],
+    )
+
+
+@router.get("/app/projects/{project_id}/panels/{panel}")
+async def panel(
+    grant: Viewer, request: Request, runtime: RuntimeDep, panel: str, period: str = "7d", tab: str = ""
+) -> Response:
+    """One breakdown panel of the overview, loaded after the page (each shows a loading state meanwhile)."""
+    tabs = PANELS.get(panel)
+    if tabs is None:
+        return page(request, "error.html", 404, title="Not found", message="No such panel.")
+    period = period if period in PERIODS else "7d"
+    filters = _filters(request)
+    dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
+    body = {
+        "kind": "breakdown",
+        "dimension": dimension,
+        "limit": 10,
+        "date_from": RELATIVE[period],
+        "filters": [{"property": k, "operator": "eq", "value": v} for k, v in filters.items()],
+    }
+    result = await run_in_threadpool(run_query, runtime, grant, body)
+    base = f"/app/projects/{grant.project.id if grant.project else 0}/panels/{panel}"
+    return page(
+        request,
+        "_panel.html",
+        panel=panel,
+        tabs=[(d, label, base + _link(period, filters, tab=d), d == dimension) for d, label, _, _ in tabs],
+        column=column,
+        rows=result["results"],
+        row_link=lambda value: _link(period, filters, **{field: value}),
     )
 
 
 @router.get("/app/orgs/{org_id}/projects/new")
 def new_project_page(grant: Admin, request: Request, runtime: RuntimeDep) -> Response:
-    return page(request, "project_new.html", **_nav(runtime, grant), project=None)
+    return page(request, "project_new.html", **nav(runtime, grant), project=None)
 
 
 @router.post("/app/orgs/{org_id}/projects/new")
@@ -158,7 +215,7 @@ def create_project(
         error = exc.message if isinstance(exc, PlanError) else str(exc)
     if error:
         return page(
-            request, "project_new.html", 422, **_nav(runtime, grant), project=None, error=error, name=name
+            request, "project_new.html", 422, **nav(runtime, grant), project=None, error=error, name=name
         )
     return redirect(f"/app/projects/{created.project.id}/settings", request)
 
@@ -173,7 +230,7 @@ def settings_page(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respo
     return page(
         request,
         "project_settings.html",
-        **_nav(runtime, grant),
+        **nav(runtime, grant),
         project=grant.project,
         details=details,
         base_url=str(request.base_url).rstrip("/"),

@@ -35,3 +35,26 @@ function drawCharts() {
   });
 }
 document.addEventListener("DOMContentLoaded", drawCharts);
+
+/* The live event stream: server-sent events, written with textContent only (event data is visitor input). */
+document.addEventListener("DOMContentLoaded", function () {
+  var list = document.querySelector("[data-stream]");
+  if (!list || !window.EventSource) return;
+  var source = new EventSource(list.getAttribute("data-stream"));
+  source.onmessage = function (message) {
+    var e = JSON.parse(message.data);
+    var empty = list.querySelector(".stream-empty");
+    if (empty) empty.remove();
+    var item = document.createElement("li");
+    var when = document.createElement("time");
+    when.dateTime = e.timestamp;
+    when.textContent = new Date(e.timestamp).toLocaleTimeString();
+    var what = document.createElement("strong");
+    what.textContent = e.event === "$pageview" ? "Page view" : e.event;
+    var where = document.createElement("span");
+    where.textContent = [e.path, e.country, e.browser, e.device_type].filter(Boolean).join(" · ");
+    item.append(when, " ", what, " ", where);
+    list.prepend(item);
+    while (list.children.length > 50) list.lastElementChild.remove();
+  };
+});

@@ -1,0 +1,74 @@
+"""The realtime page: live figures refreshed by HTMX, and the live event stream as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from belvedere.web.access import RuntimeDep, Viewer
+from belvedere.web.pages.project_pages import nav, run_query
+from belvedere.web.pages.render import page
+
+router = APIRouter(include_in_schema=False)
+POLL_SECONDS = 1.0
+STREAM_SECONDS = 600  # then the browser's EventSource reconnects on its own
+SHOWN_FIELDS = ("uuid", "timestamp", "event", "path", "country", "browser", "device_type", "referrer_domain")
+
+
+@router.get("/app/projects/{project_id}/realtime")
+def realtime(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    assert grant.project is not None
+    figures = run_query(runtime, grant, {"kind": "realtime"})
+    return page(request, "realtime.html", **nav(runtime, grant), project=grant.project, live=figures)
+
+
+@router.get("/app/projects/{project_id}/realtime/figures")
+async def figures(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    """The live figures alone, polled by the page every few seconds."""
+    live = await run_in_threadpool(run_query, runtime, grant, {"kind": "realtime"})
+    return page(request, "_realtime_figures.html", project=grant.project, live=live)
+
+
+@router.get("/app/projects/{project_id}/realtime/stream")
+async def stream(grant: Viewer, request: Request, runtime: RuntimeDep) -> StreamingResponse:
+    """New events of the project as server-sent events (`data:` one JSON event per message). A client that
+    does not ask for `text/event-stream` (curl, a script) gets the latest events once, and the answer ends."""
+    assert grant.project is not None
+    project_id = grant.project.id
+    keep_open = "text/event-stream" in request.headers.get("accept", "")
+
+    async def events() -> AsyncIterator[str]:
+        seen: set[str] = set()
+        first = True
+        started = time.monotonic()
+        yield "retry: 3000\n\n"
+        while time.monotonic() - started < STREAM_SECONDS and not await request.is_disconnected():
+            rows = await run_in_threadpool(runtime.store.recent_events, project_id=project_id, limit=20)
+            fresh = [r for r in reversed(rows) if r["uuid"] not in seen]
+            seen.update(r["uuid"] for r in rows)
+            if len(seen) > 5000:
+                seen = {r["uuid"] for r in rows}
+            for row in fresh if not first else fresh[-10:]:
+                yield f"data: {json.dumps(_shown(row))}\n\n"
+            first = False
+            if not keep_open:
+                return
+            yield ": keep-alive\n\n"
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in SHOWN_FIELDS}
