@@ -161,6 +161,17 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             ).raise_for_status()
             page.locator(".stream li", has_text="live_check").wait_for(timeout=15_000)
             screenshot(page, "07-realtime")
+
+            # Organisation settings: plan usage, members, an invitation, a personal key shown once.
+            page.get_by_role("link", name="Organisation").click()
+            page.get_by_label("Email").fill("grace@example.test")
+            page.get_by_role("button", name="Send invitation").click()
+            page.get_by_text("Invitation sent to grace@example.test").wait_for()
+            page.get_by_label("Label").fill("exports")
+            page.get_by_role("button", name="Create key").click()
+            page.locator("#new-key").wait_for()
+            assert page.locator("#new-key").inner_text().startswith("bp_")
+            screenshot(page, "08-organisation")
         assert len(served) >= 6
         for html in served:
             assert_valid_html(html)

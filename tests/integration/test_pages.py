@@ -137,3 +137,47 @@ def test_overview_panels_load_on_their_own_and_keep_the_filters(app: Running) ->
     assert 'href="?period=30d&amp;path=%2Fb"' in panel.text  # a row keeps the period and filters
     unknown = app.client.get(f"/app/projects/{world.project_id}/panels/nope", headers=viewer)
     assert unknown.status_code == 404
+
+
+def test_organisation_settings_page_acts_through_the_api_handlers(app: Running) -> None:
+    world = build_world(app)
+    admin = world.people["admin"].auth()
+    url = f"/app/orgs/{world.org_id}/settings"
+    page = app.client.get(url, headers=admin)
+    assert (
+        page.status_code == 200
+        and "Invite someone" in page.text
+        and world.people["viewer"].email in page.text
+    )
+    invited = app.client.post(
+        f"{url}/invitations", data={"email": "new@example.test", "role": "viewer"}, headers=admin
+    )
+    assert (
+        "Invitation sent to new@example.test" in invited.text and "new@example.test as viewer" in invited.text
+    )
+    refused = app.client.post(
+        f"{url}/members/{world.people['owner'].user_id}/role", data={"role": "viewer"}, headers=admin
+    )
+    assert refused.status_code == 403 and "Only an owner can" in refused.text  # shown on the page
+    key = app.client.post(f"{url}/api-keys", data={"label": "ci", "scope": "read"}, headers=admin)
+    shown = re.search(r"(bp_[A-Za-z0-9_-]+)", key.text)
+    assert shown and "shown only once" in key.text
+    assert (
+        app.client.get(
+            f"/api/v1/orgs/{world.org_id}", headers={"Authorization": f"Bearer {shown.group(1)}"}
+        ).status_code
+        == 200
+    )
+    again = app.client.get(url, headers=admin)
+    assert shown.group(1) not in again.text  # never shown again
+    viewer = app.client.get(url, headers=world.people["viewer"].auth())
+    assert (
+        viewer.status_code == 200 and "Invite someone" not in viewer.text and "Create key" not in viewer.text
+    )
+    assert (
+        app.client.post(
+            f"{url}/invitations", data={"email": "x@example.test"}, headers=world.people["viewer"].auth()
+        ).status_code
+        == 403
+    )
+    assert app.client.get(url, headers=world.people["outsider"].auth()).status_code == 404

@@ -49,6 +49,11 @@ BODIES = {
     ("POST", "/api/v1/orgs/{org_id}/projects"): {"name": "Another"},
     ("PATCH", "/api/v1/projects/{project_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/projects/{project_id}/query"): {"kind": "stats", "date_from": "-7d"},
+    # Page forms (sent form-encoded).
+    ("POST", "/app/orgs/{org_id}/projects/new"): {"name": "Another"},
+    ("POST", "/app/orgs/{org_id}/settings/invitations"): {"email": "new@example.test", "role": "viewer"},
+    ("POST", "/app/orgs/{org_id}/settings/members/{user_id}/role"): {"role": "viewer"},
+    ("POST", "/app/orgs/{org_id}/settings/api-keys"): {"scope": "read"},
 }
 
 
@@ -125,6 +130,7 @@ def _fill(path: str, world: World) -> str:
         invitation_id=world.invitation_id,
         key_id=world.key_id,
         event_uuid=uuid.uuid4(),
+        panel="pages",
     )
 
 
@@ -143,6 +149,13 @@ def _body(method: str, path: str, world: World) -> object:
     return body
 
 
+def _send(app: Running, method: str, path: str, url: str, world: World, **kwargs: object) -> httpx.Response:
+    """JSON for the API, a form for pages."""
+    body = _body(method, path, world)
+    key = "json" if path.startswith("/api/") else "data"
+    return app.client.request(method, url, **{key: body}, **kwargs)  # type: ignore[arg-type]
+
+
 CALLERS = [*ROLES, "outsider"]
 
 
@@ -153,9 +166,7 @@ def test_role_matrix(app: Running, method: str, path: str, access: Access, calle
     person = world.people[caller]
     refused = caller == "outsider" or not at_least(caller, access.role)
     before = snapshot(app) if refused else None
-    response = app.client.request(
-        method, _fill(path, world), json=_body(method, path, world), headers=person.auth()
-    )
+    response = _send(app, method, path, _fill(path, world), world, headers=person.auth())
     error = _error(response)
     if refused:
         assert snapshot(app) == before  # nothing changed
@@ -188,14 +199,12 @@ def test_signed_in_routes_need_a_user(app: Running) -> None:
 def test_anonymous_and_project_keys(app: Running, method: str, path: str, access: Access) -> None:
     world = build_world(app)
     url = _fill(path, world)
-    anonymous = app.client.request(method, url, json=_body(method, path, world), follow_redirects=False)
+    anonymous = _send(app, method, path, url, world, follow_redirects=False)
     if path.startswith("/api/"):
         assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
     else:  # a page sends the visitor to the login page
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login?next=")
-    keyed = app.client.request(
-        method, url, json=_body(method, path, world), headers={"Authorization": f"Bearer {world.read_key}"}
-    )
+    keyed = _send(app, method, path, url, world, headers={"Authorization": f"Bearer {world.read_key}"})
     if access.project_key:
         assert keyed.status_code not in (401, 403, 404) or "not in" not in keyed.text, keyed.text
     else:
@@ -220,9 +229,7 @@ def test_ids_of_another_organisation_in_every_sub_resource_path(
         key_id=other.key_id,
     )
     before = snapshot(app)
-    response = app.client.request(
-        method, url, json=_body(method, path, world), headers=world.people["owner"].auth()
-    )
+    response = _send(app, method, path, url, world, headers=world.people["owner"].auth())
     assert response.status_code == 404, response.text
     assert snapshot(app) == before
 
