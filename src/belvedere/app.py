@@ -27,7 +27,16 @@ from belvedere.web.capture import CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.errors import STATUS_CODES, ApiError, error_body
 from belvedere.web.headers import response_headers
-from belvedere.web.pages import auth_pages, org_pages, project_pages, realtime_pages
+from belvedere.web.pages import (
+    analysis_pages,
+    auth_pages,
+    dashboard_pages,
+    insight_pages,
+    org_pages,
+    project_pages,
+    realtime_pages,
+    share_pages,
+)
 from belvedere.web.pages.render import error_page
 from belvedere.web.tracker import STATIC
 
@@ -90,6 +99,10 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
     api.include_router(project_pages.router)
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)
+    api.include_router(insight_pages.router)
+    api.include_router(analysis_pages.router)
+    api.include_router(dashboard_pages.router)
+    api.include_router(share_pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     if runtime.settings.cors_origins:
         api.add_middleware(

@@ -112,6 +112,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
 
             page.get_by_role("link", name="Open the overview").click()
             page.wait_for_url(re.compile(r"/app/projects/\d+$"))
+            overview_url = page.url
             assert page.locator('[data-kpi="visitors"]').inner_text() == "1"
             assert page.locator('[data-kpi="pageviews"]').inner_text() == "2"  # index and the SPA's /pricing
             # Breakdown panels load after the page, each with its loading state, then switch tabs in place.
@@ -145,6 +146,15 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(r"period=30d"))
             assert page.locator('[data-kpi="visitors"]').inner_text() == "1"
+            # …and on to a row of a breakdown panel, which Enter follows to filter the page.
+            page.get_by_role("link", name="/pricing").wait_for()
+            for _ in range(60):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.textContent.trim()") == "/pricing":
+                    break
+            assert page.evaluate("document.activeElement.textContent.trim()") == "/pricing"
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r"path=%2Fpricing"))
 
             # Realtime: live figures, and new events streamed in without a reload.
             page.get_by_role("link", name="Realtime").click()
@@ -172,6 +182,62 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.locator("#new-key").wait_for()
             assert page.locator("#new-key").inner_text().startswith("bp_")
             screenshot(page, "08-organisation")
+
+            # A funnel from the home page to the tagged Buy button, built in the page and saved.
+            page.goto(overview_url)
+            page.get_by_role("link", name="Funnels").click()
+            page.get_by_label("Step 1 event").fill("$pageview")
+            page.get_by_label("Page path", exact=False).first.fill("/index.html")
+            page.get_by_label("Step 2 event").fill("clicked_buy")
+            page.get_by_role("button", name="Show funnel", exact=True).last.click()
+            page.wait_for_url(re.compile(r"step=clicked_buy"))
+            funnel = page.get_by_role("region", name="Conversion")
+            assert [c.inner_text() for c in funnel.locator("tbody tr td:nth-child(2)").all()] == ["1", "1"]
+            page.locator("[data-chart-ready] svg").wait_for()
+            screenshot(page, "09-funnel")
+            page.get_by_label("Save this funnel as").fill("Home to buy")
+            page.get_by_role("button", name="Save funnel").click()
+            page.wait_for_url(re.compile(r"/insights/\d+$"))
+            page.locator(".widget-body tbody tr").first.wait_for()
+
+            # Retention and paths answer on their own defaults (any event; each visit's first page).
+            page.get_by_role("link", name="Retention").click()
+            cohorts = page.get_by_role("region", name="Share of each cohort coming back")
+            cohorts.locator("tbody tr").first.wait_for()
+            screenshot(page, "09b-retention")
+            page.get_by_role("link", name="Paths").click()
+            page.locator("[data-chart-ready] svg").wait_for()
+            screenshot(page, "09c-paths")
+
+            # A dashboard with that funnel on it, shared by link and opened logged out, then embedded.
+            page.get_by_role("link", name="Dashboards").click()
+            page.get_by_label("New dashboard").fill("Launch")
+            page.get_by_role("button", name="Create dashboard").click()
+            page.wait_for_url(re.compile(r"/dashboards/\d+$"))
+            page.get_by_role("button", name="Add", exact=True).click()
+            page.locator(".widget [data-chart-ready] svg").wait_for()
+            page.get_by_role("button", name="Create a public link").click()
+            page.locator("#share-url").wait_for()
+            share_url = page.locator("#share-url").inner_text().strip()
+            page.locator(".widget [data-chart-ready] svg").wait_for()
+            screenshot(page, "10-dashboard")
+            stranger = chromium.new_context(viewport={"width": 390, "height": 844}, user_agent=DESKTOP_UA)
+            watch.route(stranger)
+            shared = stranger.new_page()
+            watch.attach(shared)
+            shared.goto(share_url)
+            shared.locator(".widget [data-chart-ready] svg").wait_for()
+            assert shared.locator(".widget h2").inner_text() == "Home to buy"
+            assert shared.get_by_role("button", name="Log out").count() == 0
+            screenshot(shared, "11-shared-phone")
+            (site_root / "embed.html").write_text(
+                f'<!doctype html><title>Embed</title><iframe src="{share_url}?embed=1" width="900"'
+                ' height="700" title="Launch"></iframe>'
+            )
+            with static_site(site_root) as site:
+                shared.goto(f"{site}/embed.html")
+                shared.frame_locator("iframe").locator(".widget tbody tr").first.wait_for()
+                screenshot(shared, "12-shared-embedded")
         assert len(served) >= 6
         for html in served:
             assert_valid_html(html)

@@ -37,7 +37,8 @@ def test_migrations_create_every_table_and_are_idempotent(metadata_url: str) -> 
     tables = set(inspect(engine).get_table_names())
     assert {"organisations", "projects", "api_keys", "daily_salts", "alembic_version"} <= tables
     assert {"users", "memberships", "refresh_tokens", "security_events", "outbox_emails"} <= tables
-    assert migrate.current_revision(engine) == "0002"
+    assert {"insights", "dashboards", "dashboard_widgets"} <= tables
+    assert migrate.current_revision(engine) == "0003"
     engine.dispose()
 
 

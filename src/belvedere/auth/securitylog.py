@@ -39,6 +39,8 @@ KINDS = (
     "project_created",
     "project_deleted",
     "write_key_rotated",
+    "dashboard_shared",
+    "dashboard_unshared",
 )
 
 

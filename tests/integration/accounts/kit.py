@@ -19,6 +19,7 @@ from belvedere.accounts.organisations import create_organisation, create_user
 from belvedere.accounts.roles import ROLES
 from belvedere.accounts.service import create_project_in
 from belvedere.config import Settings
+from belvedere.dashboards import service as dashboards
 from belvedere.platform.db import transaction
 
 PASSWORD = "correct horse battery staple"
@@ -60,6 +61,9 @@ class World:
     people: dict[str, Person]  # by role, and "outsider" (owner of organisation B)
     other_org_id: int
     other_project_id: int
+    insight_id: int = 0  # a saved insight, a dashboard and a widget showing it, in project_id
+    dashboard_id: int = 0
+    widget_id: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,6 +108,13 @@ def build_world(app: Running, *, plan: str = "unlimited") -> World:
             session, organisation_id=org_id, user_id=people["member"].user_id, label="k", scopes=["read"]
         )
         invitation_id, key_id = inv.id, int(str(view["id"]))
+        query = {"kind": "stats", "date_from": "-7d"}
+        item = dashboards.save_insight(
+            session, project_id=project.project.id, name="KPIs", query=query, user_id=None
+        )
+        board = dashboards.create_dashboard(session, project_id=project.project.id, name="Board")
+        widget = dashboards.add_widget(session, board, item)
+        insight_id, dashboard_id, widget_id = item.id, board.id, widget.id
     return World(
         org_id=org_id,
         project_id=project.project.id,
@@ -114,6 +125,9 @@ def build_world(app: Running, *, plan: str = "unlimited") -> World:
         people=people,
         other_org_id=other_id,
         other_project_id=other_project.project.id,
+        insight_id=insight_id,
+        dashboard_id=dashboard_id,
+        widget_id=widget_id,
     )
 
 
@@ -125,6 +139,9 @@ TENANT_TABLES = (
     "personal_api_keys",
     "api_keys",
     "users",
+    "insights",
+    "dashboards",
+    "dashboard_widgets",
 )
 
 

@@ -39,6 +39,8 @@ PUBLIC = {
 OPERATIONS = {"/health", "/ready", "/metrics"}
 # Pages anyone may open: the signed-out forms, the home redirect and the tracker script.
 PUBLIC_PAGES = {"/", "/login", "/signup", "/js/belvedere.js"}
+# Shared dashboards: the signed link in the path is the credential.
+SHARED = {"/share/{token}", "/share/{token}/widgets/{widget_id}"}
 
 BODIES = {
     ("PATCH", "/api/v1/orgs/{org_id}"): {"name": "Renamed"},
@@ -54,6 +56,20 @@ BODIES = {
     ("POST", "/app/orgs/{org_id}/settings/invitations"): {"email": "new@example.test", "role": "viewer"},
     ("POST", "/app/orgs/{org_id}/settings/members/{user_id}/role"): {"role": "viewer"},
     ("POST", "/app/orgs/{org_id}/settings/api-keys"): {"scope": "read"},
+    ("POST", "/app/projects/{project_id}/insights"): {
+        "name": "Saved",
+        "query": '{"kind": "funnel", "steps": [{"event": "a"}, {"event": "b"}]}',
+    },
+    ("POST", "/app/projects/{project_id}/dashboards"): {"name": "Another"},
+    ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/rename"): {"name": "Renamed"},
+    ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/widgets"): {"insight_id": "{insight}"},
+    ("POST", "/app/projects/{project_id}/insights/{insight_id}/dashboards"): {"dashboard_id": "{dashboard}"},
+    ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/widgets/{widget_id}/move"): {
+        "direction": "up"
+    },
+    ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/widgets/{widget_id}/resize"): {"width": 2},
+    ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/arrange"): {"order": "{widget}"},
+    ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/share"): {"password": ""},
 }
 
 
@@ -69,7 +85,7 @@ def _requirement(route: APIRoute, method: str, path: str) -> Access | str:
         stack.extend(dep.dependencies)
     if found:
         return found
-    if (method, path) in PUBLIC or path in OPERATIONS or path in PUBLIC_PAGES:
+    if (method, path) in PUBLIC or path in OPERATIONS or path in PUBLIC_PAGES or path in SHARED:
         return "public"
     return "undeclared"
 
@@ -131,6 +147,9 @@ def _fill(path: str, world: World) -> str:
         key_id=world.key_id,
         event_uuid=uuid.uuid4(),
         panel="pages",
+        insight_id=world.insight_id,
+        dashboard_id=world.dashboard_id,
+        widget_id=world.widget_id,
     )
 
 
@@ -144,8 +163,14 @@ def _error(response: httpx.Response) -> dict[str, str]:
 
 def _body(method: str, path: str, world: World) -> object:
     body = BODIES.get((method, path))
-    if body and body.get("user_id") == "{member}":
-        return {"user_id": world.people["member"].user_id}
+    ids = {
+        "{member}": world.people["member"].user_id,
+        "{insight}": world.insight_id,
+        "{dashboard}": world.dashboard_id,
+        "{widget}": world.widget_id,
+    }
+    if body:
+        return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     return body
 
 
@@ -211,7 +236,11 @@ def test_anonymous_and_project_keys(app: Running, method: str, path: str, access
         assert keyed.status_code == 404, keyed.text
 
 
-_SUB_RESOURCES = [(m, p, r) for m, p, r in _GUARDED if re.search(r"\{(user_id|invitation_id|key_id)\}", p)]
+_SUB_RESOURCES = [
+    (m, p, r)
+    for m, p, r in _GUARDED
+    if re.search(r"\{(user_id|invitation_id|key_id|insight_id|dashboard_id|widget_id)\}", p)
+]
 
 
 @pytest.mark.parametrize(
@@ -220,13 +249,18 @@ _SUB_RESOURCES = [(m, p, r) for m, p, r in _GUARDED if re.search(r"\{(user_id|in
 def test_ids_of_another_organisation_in_every_sub_resource_path(
     app: Running, method: str, path: str, access: Access
 ) -> None:
-    """The owner of organisation A names a member, invitation or key of organisation B under A's path."""
+    """The owner of organisation A names a member, invitation, key, insight, dashboard or widget of
+    organisation B under A's path."""
     world, other = build_world(app), build_world(app)
     url = path.format(
         org_id=world.org_id,
+        project_id=world.project_id,
         user_id=other.people["member"].user_id,
         invitation_id=other.invitation_id,
         key_id=other.key_id,
+        insight_id=other.insight_id,
+        dashboard_id=other.dashboard_id,
+        widget_id=other.widget_id,
     )
     before = snapshot(app)
     response = _send(app, method, path, url, world, headers=world.people["owner"].auth())

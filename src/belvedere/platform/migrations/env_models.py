@@ -2,5 +2,6 @@
 
 import belvedere.accounts.models
 import belvedere.auth.models
+import belvedere.dashboards.models
 import belvedere.ingest.salts
 import belvedere.platform.mail  # noqa: F401

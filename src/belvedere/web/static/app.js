@@ -12,29 +12,71 @@ document.addEventListener("click", function (e) {
   });
 });
 
-/* Charts: the data sits in a data-chart attribute as JSON; ECharts draws it (SVG, so text stays crisp). */
-function drawCharts() {
+/* Charts: the data sits in a data-chart attribute as JSON ({type: line|bar|sankey, labels, series}); ECharts
+   draws it (SVG, so text stays crisp). Runs on load and on every piece of page HTMX brings in. */
+function chartOption(data) {
+  if (data.type === "sankey") {
+    return {
+      tooltip: { trigger: "item" },
+      series: [{ type: "sankey", data: data.nodes, links: data.links, emphasis: { focus: "adjacency" },
+                 nodeGap: 10, label: { fontSize: 11 } }]
+    };
+  }
+  return {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 48, right: 16, top: 36, bottom: 28, containLabel: true },
+    xAxis: { type: "category", data: data.labels },
+    yAxis: { type: "value", minInterval: 1 },
+    series: data.series.map(function (s) {
+      return { name: s.name, type: data.type || "line", stack: s.stack, smooth: false,
+               showSymbol: data.labels.length < 40, data: s.data };
+    })
+  };
+}
+function drawCharts(root) {
   if (!window.echarts) return;
-  document.querySelectorAll("[data-chart]").forEach(function (el) {
-    var data = JSON.parse(el.getAttribute("data-chart"));
+  (root || document).querySelectorAll("[data-chart]:not([data-chart-ready])").forEach(function (el) {
     var dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
     var chart = echarts.init(el, dark ? "dark" : null, { renderer: "svg" });
-    chart.setOption({
-      backgroundColor: "transparent",
-      tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 48, right: 16, top: 36, bottom: 28 },
-      xAxis: { type: "category", data: data.labels },
-      yAxis: { type: "value", minInterval: 1 },
-      series: data.series.map(function (s) {
-        return { name: s.name, type: "line", smooth: false, showSymbol: data.labels.length < 40, data: s.data };
-      })
-    });
+    var option = chartOption(JSON.parse(el.getAttribute("data-chart")));
+    option.backgroundColor = "transparent";
+    option.animation = false;  /* figures show at once, and a screenshot shows what a reader sees */
+    chart.setOption(option);
     window.addEventListener("resize", function () { chart.resize(); });
     el.setAttribute("data-chart-ready", "true");
   });
 }
-document.addEventListener("DOMContentLoaded", drawCharts);
+document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+document.addEventListener("htmx:afterSettle", function (e) { drawCharts(e.target); });
+
+/* Dashboards: drag a widget onto another to move it there; the new order is saved at once. The move
+   buttons do the same without a mouse. */
+(function () {
+  var dragged = null;
+  document.addEventListener("dragstart", function (e) {
+    dragged = e.target.closest && e.target.closest("[data-widget-id]");
+    if (dragged) e.dataTransfer.effectAllowed = "move";
+  });
+  document.addEventListener("dragover", function (e) {
+    if (dragged && e.target.closest("[data-widget-id]")) e.preventDefault();
+  });
+  document.addEventListener("drop", function (e) {
+    var target = dragged && e.target.closest("[data-widget-id]");
+    if (!target || target === dragged) return;
+    e.preventDefault();
+    var grid = target.parentNode;
+    var after = Array.prototype.indexOf.call(grid.children, dragged) < Array.prototype.indexOf.call(grid.children, target);
+    grid.insertBefore(dragged, after ? target.nextSibling : target);
+    var order = Array.prototype.map.call(grid.children, function (li) { return li.getAttribute("data-widget-id"); });
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    headers["Content-Type"] = "application/x-www-form-urlencoded";
+    fetch(grid.getAttribute("data-arrange"), {
+      method: "POST", headers: headers, body: "order=" + order.join(","), credentials: "same-origin"
+    }).then(function (r) { if (!r.ok) window.location.reload(); });
+    dragged = null;
+  });
+})();
 
 /* The live event stream: server-sent events, written with textContent only (event data is visitor input). */
 document.addEventListener("DOMContentLoaded", function () {

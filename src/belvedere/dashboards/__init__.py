@@ -1,0 +1,1 @@
+"""Saved insights, dashboards of widgets, and dashboards shared by public link."""

@@ -1,0 +1,130 @@
+"""The retention and paths builders: like the funnel builder, the question lives in the URL, the answer is
+drawn below the form, and a member can save it as an insight."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from belvedere.web.access import RuntimeDep, Viewer
+from belvedere.web.pages.insight_pages import known_events, run_spec
+from belvedere.web.pages.project_pages import PERIODS, RELATIVE, nav
+from belvedere.web.pages.render import page
+from belvedere.web.pages.views import view_of
+
+router = APIRouter(include_in_schema=False)
+BASE = "/app/projects/{project_id}"
+# Retention: each period unit with how far back its cohorts start and how many periods it follows.
+RETENTION_UNITS = {
+    "day": ("Daily", "-14d", 14),
+    "week": ("Weekly", "-12w", 12),
+    "month": ("Monthly", "-12m", 12),
+}
+RETENTION_TYPES = {"first_time": "First time (cohort = first start)", "recurring": "Recurring (every start)"}
+
+
+def _text(request: Request, name: str, limit: int = 200) -> str:
+    return request.query_params.get(name, "").strip()[:limit]
+
+
+def _render(
+    request: Request,
+    template: str,
+    status_from: tuple[dict[str, Any] | None, str | None],
+    display: str,
+    **ctx: Any,
+) -> Response:
+    result, error = status_from
+    return page(
+        request,
+        template,
+        422 if error else 200,
+        result=result,
+        view=view_of(result, display) if result else None,
+        query=json.dumps(result["spec"]) if result else "",
+        error=error,
+        **ctx,
+    )
+
+
+@router.get(BASE + "/retention")
+async def retention(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    unit = _text(request, "period") if _text(request, "period") in RETENTION_UNITS else "week"
+    kind = _text(request, "type") if _text(request, "type") in RETENTION_TYPES else "first_time"
+    form = {
+        "start_event": _text(request, "start_event"),
+        "return_event": _text(request, "return_event"),
+        "period": unit,
+        "type": kind,
+        "ltv": request.query_params.get("ltv") == "1",
+    }
+    _, date_from, periods = RETENTION_UNITS[unit]
+    body: dict[str, Any] = {
+        "kind": "retention",
+        "date_from": date_from,
+        "period": unit,
+        "periods": periods,
+        "retention_type": kind,
+        "start_event": form["start_event"] or None,
+        "return_event": form["return_event"] or None,
+    }
+    if form["ltv"]:
+        body["revenue_property"] = "revenue"
+    answer = await run_in_threadpool(run_spec, runtime, grant, body)
+    events = await run_in_threadpool(known_events, runtime, grant)
+    return _render(
+        request,
+        "retention.html",
+        answer,
+        "retention",
+        **nav(runtime, grant),
+        project=grant.project,
+        form=form,
+        units={k: v[0] for k, v in RETENTION_UNITS.items()},
+        types=RETENTION_TYPES,
+        events=events,
+        can_save=grant.role != "viewer",
+    )
+
+
+@router.get(BASE + "/paths")
+async def paths(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    path_type = "events" if _text(request, "type") == "events" else "pages"
+    depth = _text(request, "depth")
+    period = _text(request, "period") if _text(request, "period") in PERIODS else "7d"
+    form = {
+        "type": path_type,
+        "start": _text(request, "start", 2000),
+        "end": _text(request, "end", 2000),
+        "depth": int(depth) if depth in ("2", "3", "4", "5") else 4,
+        "period": period,
+    }
+    body: dict[str, Any] = {
+        "kind": "paths",
+        "path_type": path_type,
+        "depth": form["depth"],
+        "date_from": RELATIVE[period],
+        "limit": 40,
+    }
+    if form["start"]:
+        body["start"] = form["start"]
+    if form["end"]:
+        body["end"] = form["end"]
+    answer = await run_in_threadpool(run_spec, runtime, grant, body)
+    events = await run_in_threadpool(known_events, runtime, grant) if path_type == "events" else []
+    return _render(
+        request,
+        "paths.html",
+        answer,
+        "sankey",
+        **nav(runtime, grant),
+        project=grant.project,
+        form=form,
+        periods=PERIODS,
+        events=events,
+        can_save=grant.role != "viewer",
+    )

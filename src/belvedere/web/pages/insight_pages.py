@@ -1,0 +1,245 @@
+"""Insight builders (funnels, retention, paths) and saved insights: build in the page (the question lives in
+the URL, so it can be bookmarked), save it under a name, put it on dashboards."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from belvedere.dashboards import service
+from belvedere.dashboards.models import Insight
+from belvedere.platform.db import transaction
+from belvedere.runtime import Runtime
+from belvedere.web.access import Grant, Member, RuntimeDep, Viewer
+from belvedere.web.pages.project_pages import PERIODS, QUERY, RELATIVE, nav, run_query
+from belvedere.web.pages.render import page, redirect
+from belvedere.web.pages.views import view_of
+
+router = APIRouter(include_in_schema=False)
+BASE = "/app/projects/{project_id}"
+WINDOWS = {
+    3600: "1 hour",
+    86400: "1 day",
+    7 * 86400: "7 days",
+    14 * 86400: "14 days",
+    30 * 86400: "30 days",
+    90 * 86400: "90 days",
+}
+ORDERS = {
+    "ordered": "In this order",
+    "strict": "In this order, nothing in between",
+    "unordered": "In any order",
+}
+MAX_STEPS = 20
+
+
+def known_events(runtime: Runtime, grant: Grant) -> list[str]:
+    """The project's event names of the last 90 days, most people first, for the step pickers."""
+    body = {"kind": "breakdown", "dimension": "event", "date_from": "-90d", "limit": 100}
+    rows = run_query(runtime, grant, body)["results"]
+    return [r["value"] for r in rows if r["value"]]
+
+
+def _error_text(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][1:])  # [0] is the query kind's model
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def _funnel_form(request: Request) -> dict[str, Any]:
+    """The builder's state from the URL: steps (event and optional page path), window, order, period."""
+    params = request.query_params
+    events = params.getlist("step")[:MAX_STEPS]
+    paths = params.getlist("path")[:MAX_STEPS]
+    steps = [
+        {"event": e.strip(), "path": (paths[i] if i < len(paths) else "").strip()}
+        for i, e in enumerate(events)
+    ]
+    remove = params.get("remove")
+    if remove is not None and remove.isdigit() and int(remove) < len(steps):
+        steps.pop(int(remove))
+    if "add" in params and len(steps) < MAX_STEPS:
+        steps.append({"event": "", "path": ""})
+    while len(steps) < 2:
+        steps.append({"event": "", "path": ""})
+    window = int(params["window"]) if params.get("window", "").isdigit() else 14 * 86400
+    return {
+        "steps": steps,
+        "window": window if window in WINDOWS else 14 * 86400,
+        "order": params.get("order") if params.get("order") in ORDERS else "ordered",
+        "period": params.get("period") if params.get("period") in PERIODS else "30d",
+        "run": "add" not in params and "remove" not in params and any(s["event"] for s in steps),
+    }
+
+
+def _funnel_query(form: dict[str, Any]) -> dict[str, Any]:
+    steps = []
+    for step in form["steps"]:
+        if not step["event"]:
+            continue
+        filters = [{"property": "path", "operator": "eq", "value": step["path"]}] if step["path"] else []
+        steps.append({"event": step["event"], "filters": filters})
+    return {
+        "kind": "funnel",
+        "steps": steps,
+        "window": form["window"],
+        "order": form["order"],
+        "date_from": RELATIVE[form["period"]],
+    }
+
+
+def run_spec(
+    runtime: Runtime, grant: Grant, body: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The result, or the reason the question cannot be answered (shown on the page)."""
+    try:
+        spec = QUERY.validate_python(body)
+    except ValidationError as exc:
+        return None, _error_text(exc)
+    assert grant.project is not None
+    result = runtime.queries.run(spec, project_id=grant.project.id, timezone=grant.project.timezone)
+    return {**result, "spec": _stored(spec)}, None
+
+
+def _stored(spec: Any) -> dict[str, Any]:
+    """A query spec as an insight keeps it: what differs from the defaults, and its kind."""
+    return {"kind": spec.kind, **spec.model_dump(mode="json", exclude_defaults=True)}
+
+
+@router.get(BASE + "/funnels")
+async def funnels(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    form = _funnel_form(request)
+    result, error = None, None
+    if form["run"]:
+        result, error = await run_in_threadpool(run_spec, runtime, grant, _funnel_query(form))
+    events = await run_in_threadpool(known_events, runtime, grant)
+    with transaction(runtime.sessions) as session:
+        assert grant.project is not None
+        saved = [
+            (i.id, i.name) for i in service.insights(session, project_id=grant.project.id, kind="funnel")
+        ]
+    status = 422 if error else 200
+    return page(
+        request,
+        "funnels.html",
+        status,
+        **nav(runtime, grant),
+        project=grant.project,
+        form=form,
+        windows=WINDOWS,
+        orders=ORDERS,
+        periods=PERIODS,
+        events=events,
+        result=result,
+        view=view_of(result, "funnel") if result else None,
+        query=json.dumps(result["spec"]) if result else "",
+        error=error,
+        saved=saved,
+        can_save=grant.role != "viewer",
+    )
+
+
+@router.post(BASE + "/insights")
+def save_insight(
+    grant: Member,
+    request: Request,
+    runtime: RuntimeDep,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    query: Annotated[str, Form(max_length=100_000)],
+) -> Response:
+    """Save the question a builder page answered (its query spec travels in a hidden field, and is checked
+    again here exactly as the query API checks it)."""
+    assert grant.project is not None
+    try:
+        spec = QUERY.validate_python(json.loads(query))
+        body = _stored(spec)
+        with transaction(runtime.sessions) as session:
+            created = service.save_insight(
+                session, project_id=grant.project.id, name=name, query=body, user_id=grant.user_id
+            )
+            insight_id = created.id
+    except (ValueError, ValidationError) as exc:
+        message = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        return page(request, "error.html", 422, title="Cannot save this insight", message=message)
+    return redirect(f"/app/projects/{grant.project.id}/insights/{insight_id}", request)
+
+
+def _insight_or_404(runtime: Runtime, grant: Grant, insight_id: int) -> Insight | None:
+    assert grant.project is not None
+    with transaction(runtime.sessions) as session:
+        return service.insight(session, project_id=grant.project.id, insight_id=insight_id)
+
+
+def _not_found(request: Request, what: str = "insight") -> Response:
+    return page(request, "error.html", 404, title="Not found", message=f"No such {what} in this project.")
+
+
+@router.get(BASE + "/insights")
+def insight_list(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    assert grant.project is not None
+    with transaction(runtime.sessions) as session:
+        items = [(i.id, i.name, i.kind) for i in service.insights(session, project_id=grant.project.id)]
+    return page(request, "insights.html", **nav(runtime, grant), project=grant.project, items=items)
+
+
+@router.get(BASE + "/insights/{insight_id}")
+def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_id: int) -> Response:
+    assert grant.project is not None
+    with transaction(runtime.sessions) as session:
+        item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
+        boards = [(b.id, b.name) for b in service.dashboards(session, project_id=grant.project.id)]
+    if item is None:
+        return _not_found(request)
+    return page(
+        request,
+        "insight.html",
+        **nav(runtime, grant),
+        project=grant.project,
+        insight=item,
+        displays=service.displays(item.kind),
+        dashboards=boards,
+        can_edit=grant.role != "viewer",
+    )
+
+
+@router.get(BASE + "/insights/{insight_id}/view")
+async def insight_view(
+    grant: Viewer, request: Request, runtime: RuntimeDep, insight_id: int, display: str = "", period: str = ""
+) -> Response:
+    """The insight drawn, loaded after its page so the page itself is never slow."""
+    item = _insight_or_404(runtime, grant, insight_id)
+    if item is None:
+        return _not_found(request)
+    return await render_widget(request, runtime, grant, item, display, period)
+
+
+async def render_widget(
+    request: Request, runtime: Runtime, grant: Grant, item: Insight, display: str, period: str
+) -> Response:
+    """One insight as a widget; ``period`` (a key of PERIODS) overrides its saved range, as a dashboard's
+    period selector does."""
+    body = dict(item.query)
+    if period in PERIODS:
+        body["date_from"] = RELATIVE[period]
+        body.pop("date_to", None)
+    result, error = await run_in_threadpool(run_spec, runtime, grant, body)
+    allowed = [d for d, _ in service.displays(item.kind)]
+    chosen = display if display in allowed else allowed[0]
+    view = view_of(result, chosen) if result else None
+    return page(request, "_widget.html", 200, view=view, error=error, insight=item)
+
+
+@router.post(BASE + "/insights/{insight_id}/delete")
+def delete_insight(grant: Member, request: Request, runtime: RuntimeDep, insight_id: int) -> Response:
+    assert grant.project is not None
+    with transaction(runtime.sessions) as session:
+        item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
+        if item is None:
+            return _not_found(request)
+        session.delete(item)
+    return redirect(f"/app/projects/{grant.project.id}/insights", request)

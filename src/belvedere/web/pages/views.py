@@ -1,0 +1,222 @@
+"""What a widget draws for an insight's result: a chart (data for ECharts, see app.js), a table, numbers or
+a cohort heatmap. One function per query kind, shared by the insight pages, dashboards and shared links."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+NONE = "\u2013"  # an en dash: no value
+MATH = {
+    "total": "count",
+    "unique_users": "people",
+    "unique_sessions": "visits",
+    "sum": "sum",
+    "avg": "average",
+    "min": "min",
+    "max": "max",
+    "median": "median",
+    "p90": "p90",
+    "p95": "p95",
+    "p99": "p99",
+}
+
+
+def event_label(event: str | None) -> str:
+    if event is None:
+        return "All events"
+    return "Page view" if event == "$pageview" else event
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return NONE
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m {int(seconds % 60):02d}s"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60):02d}m"
+    return f"{seconds / 86400:.1f} days"
+
+
+def percent(value: float | None) -> str:
+    return NONE if value is None else f"{value:.1f}%"
+
+
+def number(value: float | int | None) -> str:
+    if value is None:
+        return NONE
+    return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.2f}"
+
+
+def chart(kind: str, labels: list[Any], series: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"view": "chart", "chart": json.dumps({"type": kind, "labels": labels, "series": series, **extra})}
+
+
+def table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
+    return {"view": "table", "columns": columns, "rows": rows}
+
+
+def _stats(result: dict[str, Any], display: str) -> dict[str, Any]:
+    r = result["results"]
+    figures = [
+        ("Visitors", number(r["visitors"]["value"]), r["visitors"]["change"]),
+        ("Visits", number(r["visits"]["value"]), r["visits"]["change"]),
+        ("Pageviews", number(r["pageviews"]["value"]), r["pageviews"]["change"]),
+        ("Bounce rate", percent(r["bounce_rate"]["value"]), r["bounce_rate"]["change"]),
+        ("Visit duration", duration(r["visit_duration"]["value"]), r["visit_duration"]["change"]),
+    ]
+    return {"view": "number", "figures": figures}
+
+
+def _series_name(item: dict[str, Any]) -> str:
+    name = f"{event_label(item.get('event'))} ({MATH.get(item.get('math', 'total'), 'count')})"
+    if "breakdown_value" in item:
+        value = item["breakdown_value"]
+        name += " · " + ("(none)" if value is None else "other" if value == "$other" else str(value))
+    return name
+
+
+def _trends(result: dict[str, Any], display: str) -> dict[str, Any]:
+    series = [{"name": _series_name(s), "data": s["data"]} for s in result["series"]]
+    if "formula" in result:
+        series.append({"name": result["formula"]["formula"], "data": result["formula"]["data"]})
+    if display == "table":
+        columns = ["Series", *result["labels"]]
+        return table(columns, [[s["name"], *(number(v) for v in s["data"])] for s in series])
+    return chart("bar" if display == "bar" else "line", result["labels"], series)
+
+
+def _breakdown(result: dict[str, Any], display: str) -> dict[str, Any]:
+    rows = result["results"]
+    if display == "bar":
+        labels = [str(r["value"]) if r["value"] is not None else "(none)" for r in rows]
+        return chart("bar", labels, [{"name": "Visitors", "data": [r["visitors"] for r in rows]}])
+    columns = [result["dimension"], "Visitors", "Visits", "Pageviews", "Bounce rate"]
+    has_goal = any("conversion_rate" in r for r in rows)
+    if has_goal:
+        columns.append("Conversion")
+    body = []
+    for r in rows:
+        line = [
+            r["value"] if r["value"] is not None else "(none)",
+            number(r["visitors"]),
+            number(r["visits"]),
+            number(r["pageviews"]),
+            percent(r["bounce_rate"]),
+        ]
+        if has_goal:
+            line.append(percent(r.get("conversion_rate")))
+        body.append(line)
+    return table(columns, body)
+
+
+def funnel_rows(steps: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [
+            f"{s['step']}. {event_label(s['event'])}",
+            number(s["users"]),
+            percent(s["conversion_rate"]),
+            percent(s["step_conversion_rate"]) if s["step"] > 1 else NONE,
+            number(s["drop_off"]) if s["step"] > 1 else NONE,
+            duration(s["median_time_to_convert"]),
+        ]
+        for s in steps
+    ]
+
+
+FUNNEL_COLUMNS = ["Step", "People", "Conversion", "From previous", "Dropped", "Median time"]
+
+
+def _funnel(result: dict[str, Any], display: str) -> dict[str, Any]:
+    steps = result["steps"]
+    view = table(FUNNEL_COLUMNS, funnel_rows(steps))
+    if display == "funnel":
+        labels = [f"{s['step']}. {event_label(s['event'])}" for s in steps]
+        drawn = chart("bar", labels, [{"name": "People", "data": [s["users"] for s in steps]}])
+        view = {**view, **drawn, "view": "funnel"}
+    return view
+
+
+def heat(percentage: float | None) -> str:
+    """A CSS class for a heatmap cell (the CSP forbids inline styles): heat-0 … heat-10."""
+    return "heat-none" if percentage is None else f"heat-{min(10, max(0, round(percentage / 10)))}"
+
+
+def _retention(result: dict[str, Any], display: str) -> dict[str, Any]:
+    cohorts = result["cohorts"]
+    periods = max((len(c["values"]) for c in cohorts), default=0)
+    unit = result["period"].capitalize()
+    rows = []
+    for c in cohorts:
+        cells = []
+        for j in range(periods if c["size"] else 0):
+            value = c["values"][j] if j < len(c["values"]) else None
+            share = c["percentages"][j] if j < len(c["percentages"]) else None
+            cells.append(
+                (
+                    number(value) if value is not None else "",
+                    percent(share) if value is not None else "",
+                    heat(share),
+                )
+            )
+        ltv = c.get("ltv")
+        rows.append({"cohort": c["cohort"], "size": number(c["size"]), "cells": cells, "ltv": ltv})
+    return {
+        "view": "retention",
+        "headers": [f"{unit} {j}" for j in range(periods)],
+        "rows": rows,
+        "has_ltv": any(r["ltv"] for r in rows),
+    }
+
+
+def _paths(result: dict[str, Any], display: str) -> dict[str, Any]:
+    names = {n["id"]: f"{n['step']}. {n['name']}" for n in result["nodes"]}
+    if display == "table":
+        return table(
+            ["From", "To", "Visits"],
+            [[names[e["source"]], names[e["target"]], number(e["visits"])] for e in result["edges"]],
+        )
+    nodes = [{"name": names[n["id"]]} for n in result["nodes"]]
+    links = [
+        {"source": names[e["source"]], "target": names[e["target"]], "value": e["visits"]}
+        for e in result["edges"]
+    ]
+    return chart("sankey", [], [], nodes=nodes, links=links)
+
+
+def _lifecycle(result: dict[str, Any], display: str) -> dict[str, Any]:
+    order = ("new", "returning", "resurrecting", "dormant")
+    series = [
+        {"name": name.capitalize(), "data": result["series"][name], "stack": "people"} for name in order
+    ]
+    if display == "table":
+        return table(["Status", *result["labels"]], [[s["name"], *map(number, s["data"])] for s in series])
+    return chart("bar", result["labels"], series)
+
+
+def _usage(result: dict[str, Any], display: str) -> dict[str, Any]:
+    keys = ("total", "active", "new", "returning", "retained", "churned")
+    return table(
+        ["Period", *(k.capitalize() for k in keys)],
+        [[p["period"], *(number(p[k]) for k in keys)] for p in result["periods"]],
+    )
+
+
+VIEWS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "stats": _stats,
+    "trends": _trends,
+    "breakdown": _breakdown,
+    "funnel": _funnel,
+    "retention": _retention,
+    "paths": _paths,
+    "lifecycle": _lifecycle,
+    "usage": _usage,
+}
+
+
+def view_of(result: dict[str, Any], display: str) -> dict[str, Any]:
+    return VIEWS[result["kind"]](result, display)
