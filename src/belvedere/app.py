@@ -28,6 +28,7 @@ from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.errors import STATUS_CODES, ApiError, error_body
 from belvedere.web.headers import response_headers
 from belvedere.web.pages import (
+    account_pages,
     analysis_pages,
     auth_pages,
     dashboard_pages,
@@ -96,6 +97,7 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
     for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query, tracker):
         api.include_router(module.router)
     api.include_router(auth_pages.router)
+    api.include_router(account_pages.router)
     api.include_router(project_pages.router)
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)

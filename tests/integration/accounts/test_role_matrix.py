@@ -39,6 +39,8 @@ PUBLIC = {
 OPERATIONS = {"/health", "/ready", "/metrics"}
 # Pages anyone may open: the signed-out forms, the home redirect and the tracker script.
 PUBLIC_PAGES = {"/", "/login", "/signup", "/js/belvedere.js"}
+# The pages account emails link to: their token is the credential (and they act through the API handlers).
+PUBLIC_PAGES |= {"/forgot-password", "/reset-password", "/verify-email", "/invitations/accept"}
 # Shared dashboards: the signed link in the path is the credential.
 SHARED = {"/share/{token}", "/share/{token}/widgets/{widget_id}"}
 

@@ -25,8 +25,8 @@ def _safe_next(target: str) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/app") -> Response:
-    return signed_out_form(request, "login.html", next=_safe_next(next))
+def login_page(request: Request, next: str = "/app", done: str = "") -> Response:
+    return signed_out_form(request, "login.html", next=_safe_next(next), done=done)
 
 
 @router.post("/login")
@@ -59,8 +59,8 @@ def login(
 
 
 @router.get("/signup")
-def signup_page(request: Request) -> Response:
-    return signed_out_form(request, "signup.html")
+def signup_page(request: Request, next: str = "") -> Response:
+    return signed_out_form(request, "signup.html", next=_safe_next(next) if next else "")
 
 
 @router.post("/signup")
@@ -72,8 +72,9 @@ def signup(
     organisation: Annotated[str, Form(min_length=1, max_length=200)],
     form_token: Field,
     name: Annotated[str, Form(max_length=200)] = "",
+    next: Field = "",
 ) -> Response:
-    values = {"email": email, "name": name, "organisation": organisation}
+    values = {"email": email, "name": name, "organisation": organisation, "next": next}
     if not form_token_ok(request, form_token):
         return signed_out_form(request, "signup.html", 403, error="The form expired: try again.", **values)
     try:
@@ -89,7 +90,8 @@ def signup(
             org_id = org.id
     except (PasswordRejected, Conflict) as exc:
         return signed_out_form(request, "signup.html", 422, error=str(exc), **values)
-    response = redirect(f"/app/orgs/{org_id}/projects/new")
+    # From an invitation link, back to it; otherwise on to the new organisation's first project.
+    response = redirect(_safe_next(next) if next else f"/app/orgs/{org_id}/projects/new")
     open_session(response, runtime, pair)
     return response
 

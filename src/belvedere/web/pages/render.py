@@ -6,6 +6,7 @@ import hmac
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -50,8 +51,9 @@ def redirect(url: str, request: Request | None = None) -> Response:
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
-    if status == 401:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if status == 401:  # back to the same page (query included) after logging in
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     titles = {403: "Not allowed", 404: "Not found", 429: "Slow down"}
     return page(
         request, "error.html", status, title=titles.get(status, "Something went wrong"), message=message
