@@ -34,6 +34,7 @@ from belvedere.web.pages import (
     dashboard_pages,
     insight_pages,
     org_pages,
+    people_pages,
     project_pages,
     realtime_pages,
     share_pages,
@@ -103,6 +104,7 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
     api.include_router(org_pages.router)
     api.include_router(insight_pages.router)
     api.include_router(analysis_pages.router)
+    api.include_router(people_pages.router)
     api.include_router(dashboard_pages.router)
     api.include_router(share_pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

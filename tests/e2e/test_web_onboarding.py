@@ -208,6 +208,11 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.get_by_role("link", name="Paths").click()
             page.locator("[data-chart-ready] svg").wait_for()
             screenshot(page, "09c-paths")
+            page.get_by_role("link", name="People").click()
+            page.get_by_role("region", name="1 person active in this period").locator("tbody a").first.click()
+            page.get_by_role("heading", name="Recent activity").wait_for()
+            assert "clicked_buy" in page.get_by_role("region", name="Recent activity").inner_text()
+            screenshot(page, "09d-person")
 
             # A dashboard with that funnel on it, shared by link and opened logged out, then embedded.
             page.get_by_role("link", name="Dashboards").click()
