@@ -37,6 +37,7 @@ from belvedere.web.pages import (
     people_pages,
     project_pages,
     realtime_pages,
+    settings_pages,
     share_pages,
 )
 from belvedere.web.pages.render import error_page
@@ -105,6 +106,7 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
     api.include_router(insight_pages.router)
     api.include_router(analysis_pages.router)
     api.include_router(people_pages.router)
+    api.include_router(settings_pages.router)
     api.include_router(dashboard_pages.router)
     api.include_router(share_pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

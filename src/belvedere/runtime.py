@@ -22,6 +22,7 @@ from belvedere.auth.passwords import Passwords
 from belvedere.auth.service import AuthService
 from belvedere.auth.tokens import AccessTokens, key_set
 from belvedere.config import Settings
+from belvedere.ingest.enrich.exclusions import ExclusionStep
 from belvedere.ingest.enrich.geo import GeoStep, make_resolver
 from belvedere.ingest.enrich.source import SourceStep
 from belvedere.ingest.enrich.ua import UserAgentParser, UserAgentStep
@@ -80,6 +81,7 @@ class Runtime:
                 UserAgentStep(UserAgentParser(ingest.ua_cache_size), drop_bots=ingest.drop_bots),
                 self.geo,
                 SourceStep(),
+                ExclusionStep(),
                 VisitorStep(
                     salts=self.salts,
                     sessions=self.sessionizer,

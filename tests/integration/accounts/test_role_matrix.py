@@ -72,6 +72,8 @@ BODIES = {
     ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/widgets/{widget_id}/resize"): {"width": 2},
     ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/arrange"): {"order": "{widget}"},
     ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/share"): {"password": ""},
+    ("POST", "/app/projects/{project_id}/settings"): {"name": "Renamed", "timezone": "Europe/Paris"},
+    ("POST", "/app/projects/{project_id}/settings/delete"): {"confirm": "Site"},
 }
 
 

@@ -1,5 +1,4 @@
-"""The signed-in pages of a project: the overview, project creation, and settings with the tracking snippet
-and its live "waiting for the first event" check."""
+"""The signed-in pages of a project: the overview with its breakdown panels, and project creation."""
 
 from __future__ import annotations
 
@@ -13,9 +12,9 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from belvedere.accounts import organisations
-from belvedere.accounts.models import Organisation, Project
+from belvedere.accounts.models import Organisation
 from belvedere.accounts.plans import PlanError
-from belvedere.accounts.service import create_project_in, project_json
+from belvedere.accounts.service import create_project_in
 from belvedere.accounts.settings import check_timezone
 from belvedere.platform.db import transaction
 from belvedere.query.kinds import AnyQuery
@@ -218,29 +217,3 @@ def create_project(
             request, "project_new.html", 422, **nav(runtime, grant), project=None, error=error, name=name
         )
     return redirect(f"/app/projects/{created.project.id}/settings", request)
-
-
-@router.get("/app/projects/{project_id}/settings")
-def settings_page(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
-    assert grant.project is not None
-    with transaction(runtime.sessions) as session:
-        project = session.get(Project, grant.project.id)
-        assert project is not None
-        details = project_json(project)
-    return page(
-        request,
-        "project_settings.html",
-        **nav(runtime, grant),
-        project=grant.project,
-        details=details,
-        base_url=str(request.base_url).rstrip("/"),
-    )
-
-
-@router.get("/app/projects/{project_id}/first-event")
-async def first_event(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
-    """Polled by the settings page until the project's first event is stored."""
-    assert grant.project is not None
-    count = await run_in_threadpool(runtime.store.count_events, project_id=grant.project.id)
-    # 286 tells HTMX to stop polling: once the first event is in, there is nothing left to wait for.
-    return page(request, "_first_event.html", 286 if count else 200, seen=count > 0, project=grant.project)
