@@ -140,7 +140,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             assert page.evaluate("document.activeElement.textContent") == "Skip to content"
             page.keyboard.press("Enter")
             assert page.evaluate("document.activeElement.id") == "main"
-            for _ in range(3):  # Today, 7 days, 30 days
+            for _ in range(4):  # Today, Yesterday, 7 days, 30 days
                 page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.textContent.trim()") == "30 days"
             page.keyboard.press("Enter")

@@ -130,7 +130,7 @@ def test_overview_panels_load_on_their_own_and_keep_the_filters(app: Running) ->
         )
     assert app.wait_stored(3, world.project_id) == 3
     overview = app.client.get(f"/app/projects/{world.project_id}?period=30d", headers=viewer).text
-    assert overview.count('aria-busy="true"') == 4  # four panels, each loading on its own
+    assert overview.count('aria-busy="true"') == 5  # five panels, each loading on its own
     url = f"/app/projects/{world.project_id}/panels/pages?period=30d&path=%2Fb&tab=page"
     panel = app.client.get(url, headers=viewer)
     assert panel.status_code == 200 and ">/b</a>" in panel.text and ">/a</a>" not in panel.text
@@ -181,3 +181,70 @@ def test_organisation_settings_page_acts_through_the_api_handlers(app: Running) 
         == 403
     )
     assert app.client.get(url, headers=world.people["outsider"].auth()).status_code == 404
+
+
+def _chart_data(html: str) -> dict[str, object]:
+    import html as html_lib
+
+    found = re.search(r'data-chart="([^"]+)"', html)
+    assert found
+    return orjson.loads(html_lib.unescape(found.group(1)))
+
+
+def test_overview_periods_comparison_metric_and_goal_live_in_the_url(app: Running) -> None:
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    # Two visitors on 3 November, one of whom signs up; one on 31 October, in the previous period of the
+    # custom range 2 to 4 November (30 October to 1 November).
+    batch = [
+        {
+            "type": "page",
+            "distinct_id": "a",
+            "timestamp": "2026-11-03T10:00:00Z",
+            "context": {"page": {"url": "https://x.example/"}},
+        },
+        {"event": "signup", "distinct_id": "a", "timestamp": "2026-11-03T10:01:00Z"},
+        {
+            "type": "page",
+            "distinct_id": "b",
+            "timestamp": "2026-11-03T11:00:00Z",
+            "context": {"page": {"url": "https://x.example/"}},
+        },
+        {
+            "type": "page",
+            "distinct_id": "c",
+            "timestamp": "2026-10-31T11:00:00Z",
+            "context": {"page": {"url": "https://x.example/"}},
+        },
+    ]
+    app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert app.wait_stored(4, world.project_id) == 4
+    base = f"/app/projects/{world.project_id}"
+    custom = app.client.get(
+        f"{base}?period=custom&from=2026-11-04&to=2026-11-02&compare=1&goal=signup", headers=viewer
+    )
+    assert custom.status_code == 200
+    text = custom.text
+    assert 'data-kpi="visitors">2<' in text  # a and b; c is before the range
+    assert 'data-kpi="conversion">50.0%<' in text  # a of a and b signed up
+    assert "From 2026-11-02 to 2026-11-04" in text  # the range was put in order
+    chart = _chart_data(text)
+    assert chart["labels"] == ["2026-11-02", "2026-11-03", "2026-11-04"]
+    current, previous = chart["series"]  # type: ignore[misc]
+    assert current["data"] == [0, 2, 0] and previous["name"] == "Previous period"
+    assert previous["data"] == [0, 1, 0]  # 30 October to 1 November: c on the 31st
+    # Switching the chart metric keeps the period, comparison and goal.
+    switch = re.search(r'href="([^"]*metric=pageviews[^"]*)"', text)
+    assert switch and "period=custom" in switch.group(1) and "goal=signup" in switch.group(1)
+    pageviews = _chart_data(app.client.get(base + switch.group(1).replace("&amp;", "&"), headers=viewer).text)
+    assert pageviews["series"][0]["name"] == "Pageviews"  # type: ignore[index]
+    # The events panel lists signup; clicking it makes it the goal.
+    panel = app.client.get(
+        f"{base}/panels/events?period=custom&from=2026-11-02&to=2026-11-04", headers=viewer
+    )
+    assert re.search(r'href="\?[^"]*goal=signup[^"]*" title="Use as the goal">signup</a>', panel.text)
+    # A broken custom range falls back to the default period rather than failing.
+    fallback = app.client.get(f"{base}?period=custom&from=nope&to=2026-11-04", headers=viewer)
+    assert fallback.status_code == 200 and 'aria-current="page">7 days<' in fallback.text

@@ -232,7 +232,7 @@ def mean(values: Sequence[Fraction | int]) -> Fraction:
 # ---------------------------------------------------------------------------------------------- stats
 
 
-def _stats_values(events: list[Ev]) -> dict[str, Any]:
+def _stats_values(events: list[Ev], goal: str | None = None) -> dict[str, Any]:
     visits: dict[str, list[Ev]] = defaultdict(list)
     for e in events:
         if e.session is not None:
@@ -249,7 +249,15 @@ def _stats_values(events: list[Ev]) -> dict[str, Any]:
         "bounce_rate": rnd(Fraction(100 * bounces, n_visits), 2) if n_visits else None,
         "visit_duration": rnd(mean(durations) / 1000, 1) if n_visits else None,
         "events": len(events),
+        **(_conversion(events, goal) if goal is not None else {}),
     }
+
+
+def _conversion(events: list[Ev], goal: str) -> dict[str, Any]:
+    visitors = {e.person for e in events if e.person is not None}
+    converted = {e.person for e in events if e.person is not None and e.name == goal}
+    rate = rnd(Fraction(100 * len(converted), len(visitors)), 2) if visitors else None
+    return {"conversions": len(converted), "conversion_rate": rate}
 
 
 def change(current: float | None, previous: float | None) -> float | None:
@@ -260,12 +268,17 @@ def change(current: float | None, previous: float | None) -> float | None:
 
 
 def stats(
-    events: Sequence[Ev], tz: ZoneInfo, first: date, last: date, filters: Sequence[dict[str, Any]] = ()
+    events: Sequence[Ev],
+    tz: ZoneInfo,
+    first: date,
+    last: date,
+    filters: Sequence[dict[str, Any]] = (),
+    goal: str | None = None,
 ):
     events = resolved(events)  # people through their alias links
     chosen = [e for e in events if passes(e, filters)]
-    now = _stats_values(in_dates(chosen, tz, first, last))
-    before = _stats_values(in_dates(chosen, tz, *previous_dates(first, last)))
+    now = _stats_values(in_dates(chosen, tz, first, last), goal)
+    before = _stats_values(in_dates(chosen, tz, *previous_dates(first, last)), goal)
     return {
         name: {"value": now[name], "previous": before[name], "change": change(now[name], before[name])}
         for name in now

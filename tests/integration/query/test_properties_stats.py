@@ -34,6 +34,7 @@ class Scenario:
     last: date
     filters: list[dict[str, Any]]
     events: list[ref.Ev]
+    goal: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -48,7 +49,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     # Events over the range, the previous period and a day either side.
     spread_from, spread_to = first - timedelta(days=days + 1), last + timedelta(days=1)
     filters = draw(st.lists(ref.filters(), max_size=1))
-    return Scenario(zone, first, last, filters, draw(ref.events(ZoneInfo(zone), spread_from, spread_to)))
+    events = draw(ref.events(ZoneInfo(zone), spread_from, spread_to))
+    goal = draw(st.sampled_from([None, "signed_up", "clicked", "$pageview", "never_sent"]))
+    return Scenario(zone, first, last, filters, events, goal)
 
 
 def _query(analytics: Analytics, scenario: Scenario, *, compare: bool) -> dict[str, Any]:
@@ -59,6 +62,7 @@ def _query(analytics: Analytics, scenario: Scenario, *, compare: bool) -> dict[s
         "date_to": scenario.last.isoformat(),
         "filters": scenario.filters,
         "compare": compare,
+        **({"goal": scenario.goal} if scenario.goal else {}),
     }
     return analytics.query(spec, project_id=project_id, timezone=scenario.zone)
 
@@ -67,7 +71,9 @@ def _query(analytics: Analytics, scenario: Scenario, *, compare: bool) -> dict[s
 @given(scenario=scenarios())
 def test_stats_of_the_period_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     got = _query(analytics, scenario, compare=False)
-    expected = ref.stats(scenario.events, scenario.tz, scenario.first, scenario.last, scenario.filters)
+    expected = ref.stats(
+        scenario.events, scenario.tz, scenario.first, scenario.last, scenario.filters, scenario.goal
+    )
     assert got["results"] == {name: {"value": v["value"]} for name, v in expected.items()}
     assert got["date_from"] == datetime.combine(scenario.first, time()).isoformat()
     assert got["date_to"] == datetime.combine(scenario.last + timedelta(days=1), time()).isoformat()
@@ -83,5 +89,7 @@ def test_stats_of_the_previous_period_match_the_reference(analytics: Analytics, 
     """The previous period is the same number of local days just before the range, whatever the clocks
     did in between (a DST change makes a day 23 or 25 hours long)."""
     got = _query(analytics, scenario, compare=True)
-    expected = ref.stats(scenario.events, scenario.tz, scenario.first, scenario.last, scenario.filters)
+    expected = ref.stats(
+        scenario.events, scenario.tz, scenario.first, scenario.last, scenario.filters, scenario.goal
+    )
     assert got["results"] == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
 from sqlglot import exp
 
 from belvedere.query.dates import DateRange
@@ -24,6 +25,9 @@ METRICS = (
 class StatsQuery(DatedQuery):
     kind: Literal["stats"] = "stats"
     compare: bool = True
+    goal: str | None = Field(
+        None, max_length=200, description="Event whose conversion rate (share of visitors who did it) to add."
+    )
 
 
 def change_pct(current: float | None, previous: float | None) -> float | None:
@@ -51,9 +55,21 @@ class StatsRunner(DatedRunner[StatsQuery]):
             .join(totals.subquery("t"), join_type="cross")
             .join(per_visit.subquery("s"), join_type="cross")
         )
+        if self.spec.goal is not None:
+            did_goal = exp.and_(
+                where.copy(), exp.EQ(this=col("event"), expression=params.bind(self.spec.goal))
+            )
+            tree = tree.select("g.*").join(
+                self.people(did_goal, "conversions").subquery("g"), join_type="cross"
+            )
         row = self.fetch(tree, params)[0]
-        visitors, events, pageviews, n_visits, bounces, duration_ms = row
+        visitors, events, pageviews, n_visits, bounces, duration_ms = row[:6]
         n_visits = int(n_visits or 0)
+        goal: dict[str, float | None] = {}
+        if self.spec.goal is not None:
+            conversions = int(row[6] or 0)
+            rate = round(conversions * 100 / visitors, 2) if visitors else None
+            goal = {"conversions": conversions, "conversion_rate": rate}
         return {
             "visitors": int(visitors or 0),
             "visits": n_visits,
@@ -62,6 +78,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
             "bounce_rate": round(bounces * 100 / n_visits, 2) if n_visits else None,
             "visit_duration": round(float(duration_ms) / n_visits / 1000, 1) if n_visits else None,
             "events": int(events or 0),
+            **goal,
         }
 
     @staticmethod
@@ -112,7 +129,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
         current = self._values(self.range)
         previous = self._values(self.range.previous()) if self.spec.compare else None
         results = {}
-        for name in METRICS:
+        for name in (*METRICS, "conversions", "conversion_rate") if self.spec.goal else METRICS:
             entry: dict[str, Any] = {"value": current[name]}
             if previous is not None:
                 entry["previous"] = previous[name]

@@ -11,8 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from belvedere.web.access import RuntimeDep, Viewer
-from belvedere.web.pages.insight_pages import known_events, run_spec
-from belvedere.web.pages.project_pages import PERIODS, RELATIVE, nav
+from belvedere.web.pages.insight_pages import run_spec
+from belvedere.web.pages.periods import PERIODS, dates
+from belvedere.web.pages.project_pages import known_events, nav
 from belvedere.web.pages.render import page
 from belvedere.web.pages.views import view_of
 
@@ -107,7 +108,7 @@ async def paths(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respons
         "kind": "paths",
         "path_type": path_type,
         "depth": form["depth"],
-        "date_from": RELATIVE[period],
+        **dates(period),
         "limit": 40,
     }
     if form["start"]:

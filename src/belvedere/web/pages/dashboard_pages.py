@@ -17,7 +17,8 @@ from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web.access import Grant, Member, RuntimeDep, Viewer, audit
 from belvedere.web.pages.insight_pages import render_widget
-from belvedere.web.pages.project_pages import PERIODS, nav
+from belvedere.web.pages.periods import PERIODS
+from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)

@@ -16,7 +16,8 @@ from belvedere.dashboards.models import Insight
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web.access import Grant, Member, RuntimeDep, Viewer
-from belvedere.web.pages.project_pages import PERIODS, QUERY, RELATIVE, nav, run_query
+from belvedere.web.pages.periods import PERIODS, dates
+from belvedere.web.pages.project_pages import QUERY, known_events, nav
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import view_of
 
@@ -36,13 +37,6 @@ ORDERS = {
     "unordered": "In any order",
 }
 MAX_STEPS = 20
-
-
-def known_events(runtime: Runtime, grant: Grant) -> list[str]:
-    """The project's event names of the last 90 days, most people first, for the step pickers."""
-    body = {"kind": "breakdown", "dimension": "event", "date_from": "-90d", "limit": 100}
-    rows = run_query(runtime, grant, body)["results"]
-    return [r["value"] for r in rows if r["value"]]
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -89,7 +83,7 @@ def _funnel_query(form: dict[str, Any]) -> dict[str, Any]:
         "steps": steps,
         "window": form["window"],
         "order": form["order"],
-        "date_from": RELATIVE[form["period"]],
+        **dates(form["period"]),
     }
 
 
@@ -225,8 +219,8 @@ async def render_widget(
     period selector does."""
     body = dict(item.query)
     if period in PERIODS:
-        body["date_from"] = RELATIVE[period]
         body.pop("date_to", None)
+        body.update(dates(period))
     result, error = await run_in_threadpool(run_spec, runtime, grant, body)
     allowed = [d for d, _ in service.displays(item.kind)]
     chosen = display if display in allowed else allowed[0]

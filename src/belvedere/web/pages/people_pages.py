@@ -13,7 +13,8 @@ from fastapi.responses import Response
 
 from belvedere.web.access import RuntimeDep, Viewer
 from belvedere.web.pages.insight_pages import run_spec
-from belvedere.web.pages.project_pages import PERIODS, RELATIVE, nav
+from belvedere.web.pages.periods import PERIODS, dates
+from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
 from belvedere.web.pages.views import NONE, duration, event_label
 
@@ -43,7 +44,7 @@ async def people(
     page_no = max(1, min(page_no, 10_000))
     body: dict[str, Any] = {
         "kind": "users",
-        "date_from": RELATIVE[period],
+        **dates(period),
         "limit": PAGE_SIZE,
         "offset": (page_no - 1) * PAGE_SIZE,
     }

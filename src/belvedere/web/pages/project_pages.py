@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,13 +22,12 @@ from belvedere.platform.db import transaction
 from belvedere.query.kinds import AnyQuery
 from belvedere.runtime import Runtime
 from belvedere.web.access import Admin, Grant, RuntimeDep, SignedIn, Viewer, audit
+from belvedere.web.pages import periods
+from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)
 QUERY = TypeAdapter(AnyQuery)
-PERIODS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", "12m": "12 months"}
-RELATIVE = {"today": "today", "7d": "-7d", "30d": "-30d", "90d": "-90d", "12m": "-12m"}
-INTERVAL = {"today": "hour", "7d": "day", "30d": "day", "90d": "week", "12m": "month"}
 # Fields the overview filters on when a row is clicked (URL parameter = field name).
 FILTER_FIELDS = {
     "path": "Page",
@@ -61,6 +62,7 @@ PANELS: dict[str, list[tuple[str, str, str, str]]] = {
         ("region", "Regions", "Region", "region"),
         ("city", "Cities", "City", "city"),
     ],
+    "events": [("event", "Goals and events", "Event", "goal")],
     "devices": [
         ("device_type", "Devices", "Device", "device_type"),
         ("browser", "Browsers", "Browser", "browser"),
@@ -104,88 +106,158 @@ def run_query(runtime: Runtime, grant: Grant, body: dict[str, Any]) -> dict[str,
     return runtime.queries.run(query, project_id=grant.project.id, timezone=grant.project.timezone)
 
 
-def _filters(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if k in FILTER_FIELDS and v and len(v) <= 2000}
+def known_events(runtime: Runtime, grant: Grant) -> list[str]:
+    """The project's event names of the last 90 days, most people first, for event pickers."""
+    body = {"kind": "breakdown", "dimension": "event", "date_from": "-90d", "limit": 100}
+    rows = run_query(runtime, grant, body)["results"]
+    return [r["value"] for r in rows if r["value"]]
 
 
-def _link(period: str, filters: dict[str, str], **change: str | None) -> str:
-    """The overview's URL with ``change`` applied (a value of None removes that filter)."""
-    params = {"period": period, **filters, **change}
-    return "?" + urlencode({k: v for k, v in params.items() if v is not None})
+METRICS = {"visitors": "Visitors", "visits": "Visits", "pageviews": "Pageviews", "events": "Events"}
+# How the chart counts each metric, as a trends series.
+SERIES = {
+    "visitors": {"event": "$pageview", "math": "unique_users"},
+    "visits": {"math": "unique_sessions"},
+    "pageviews": {"event": "$pageview"},
+    "events": {},
+}
 
 
-def _overview_data(runtime: Runtime, grant: Grant, period: str, filters: dict[str, str]) -> dict[str, Any]:
-    window: dict[str, Any] = {
-        "date_from": RELATIVE[period],
-        "filters": [{"property": k, "operator": "eq", "value": v} for k, v in filters.items()],
-    }
+@dataclass(frozen=True)
+class View:
+    """What the overview shows, all of it from the URL so that a view can be bookmarked and shared: period
+    (or a custom range), comparison, chart metric, goal and filters."""
+
+    period: str = "7d"
+    start: str = ""  # custom range, ISO dates
+    end: str = ""
+    compare: bool = False
+    metric: str = "visitors"
+    goal: str = ""
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, request: Request) -> View:
+        q = request.query_params
+        period = q.get("period", "7d")
+        start, end = q.get("from", ""), q.get("to", "")
+        span = periods.custom(start, end) if period == "custom" else None
+        if period == "custom" and span is not None:
+            start, end = span[0].isoformat(), span[1].isoformat()
+        elif period not in PERIODS:
+            period = "7d"
+        filters = tuple((k, v) for k, v in q.items() if k in FILTER_FIELDS and v and len(v) <= 2000)
+        return cls(
+            period=period,
+            start=start if period == "custom" else "",
+            end=end if period == "custom" else "",
+            compare=q.get("compare") == "1",
+            metric=q.get("metric", "visitors") if q.get("metric") in METRICS else "visitors",
+            goal=q.get("goal", "").strip()[:200],
+            filters=filters,
+        )
+
+    def link(self, **change: str | None) -> str:
+        """This view's URL query with ``change`` applied (None removes a parameter)."""
+        params: dict[str, str | None] = {
+            "period": self.period,
+            "from": self.start or None,
+            "to": self.end or None,
+            "compare": "1" if self.compare else None,
+            "metric": self.metric if self.metric != "visitors" else None,
+            "goal": self.goal or None,
+            **dict(self.filters),
+        }
+        params.update(change)
+        if params.get("period") != "custom":
+            params["from"] = params["to"] = None
+        return "?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+    def window(self) -> dict[str, Any]:
+        span = (
+            {"date_from": self.start, "date_to": self.end} if self.period == "custom" else dates(self.period)
+        )
+        return {**span, "filters": [{"property": k, "operator": "eq", "value": v} for k, v in self.filters]}
+
+    def interval(self) -> str:
+        if self.period != "custom":
+            return INTERVAL[self.period]
+        first, last = date.fromisoformat(self.start), date.fromisoformat(self.end)
+        return periods.interval_for_days((last - first).days + 1)
+
+
+def _overview_data(runtime: Runtime, grant: Grant, view: View) -> dict[str, Any]:
+    window = view.window()
+    stats: dict[str, Any] = {"kind": "stats", **window}
+    if view.goal:
+        stats["goal"] = view.goal
+    series = [SERIES[view.metric]]
     chart = {
         "kind": "trends",
-        "interval": INTERVAL[period],
-        "series": [{"event": "$pageview", "math": "unique_users"}, {"event": "$pageview"}],
+        "interval": view.interval(),
+        "series": series,
+        "compare": view.compare,
         **window,
     }
-    return {
-        "stats": run_query(runtime, grant, {"kind": "stats", **window})["results"],
-        "chart": run_query(runtime, grant, chart),
-    }
+    return {"stats": run_query(runtime, grant, stats)["results"], "chart": run_query(runtime, grant, chart)}
+
+
+def _chart(view: View, trends: dict[str, Any]) -> dict[str, Any]:
+    series = [{"name": METRICS[view.metric], "data": trends["series"][0]["data"]}]
+    if "previous" in trends:
+        series.append(
+            {"name": "Previous period", "data": trends["previous"]["series"][0]["data"], "dashed": True}
+        )
+    return {"type": "line", "labels": trends["labels"], "series": series}
 
 
 @router.get("/app/projects/{project_id}")
-async def overview(grant: Viewer, request: Request, runtime: RuntimeDep, period: str = "7d") -> Response:
-    period = period if period in PERIODS else "7d"
-    filters = _filters(request)
-    data = await run_in_threadpool(_overview_data, runtime, grant, period, filters)
-    trends = data["chart"]
-    chart = {
-        "labels": trends["labels"],
-        "series": [
-            {"name": "Visitors", "data": trends["series"][0]["data"]},
-            {"name": "Pageviews", "data": trends["series"][1]["data"]},
-        ],
-    }
+async def overview(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+    view = View.of(request)
+    data = await run_in_threadpool(_overview_data, runtime, grant, view)
+    events = await run_in_threadpool(known_events, runtime, grant)
     return page(
         request,
         "overview.html",
         **nav(runtime, grant),
         project=grant.project,
-        period=period,
-        periods={key: (label, _link(key, filters)) for key, label in PERIODS.items()},
-        filters=[(FILTER_FIELDS[k], v, _link(period, filters, **{k: None})) for k, v in filters.items()],
+        view=view,
+        periods={key: (label, view.link(period=key)) for key, label in PERIODS.items()},
+        metrics={key: (label, view.link(metric=key)) for key, label in METRICS.items()},
+        compare_link=view.link(compare=None if view.compare else "1"),
+        filters=[(FILTER_FIELDS[k], v, view.link(**{k: None})) for k, v in view.filters],
+        hidden=[
+            (k, v)
+            for k, v in (("compare", "1" if view.compare else ""), ("metric", view.metric), *view.filters)
+            if v
+        ],
+        goal_remove=view.link(goal=None),
+        events=events,
         stats=data["stats"],
-        chart=json.dumps(chart),
-        panels=[(name, _link(period, filters, tab=tabs[0][0])) for name, tabs in PANELS.items()],
+        chart=json.dumps(_chart(view, data["chart"])),
+        panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],
     )
 
 
 @router.get("/app/projects/{project_id}/panels/{panel}")
-async def panel(
-    grant: Viewer, request: Request, runtime: RuntimeDep, panel: str, period: str = "7d", tab: str = ""
-) -> Response:
+async def panel(grant: Viewer, request: Request, runtime: RuntimeDep, panel: str, tab: str = "") -> Response:
     """One breakdown panel of the overview, loaded after the page (each shows a loading state meanwhile)."""
     tabs = PANELS.get(panel)
     if tabs is None:
         return page(request, "error.html", 404, title="Not found", message="No such panel.")
-    period = period if period in PERIODS else "7d"
-    filters = _filters(request)
+    view = View.of(request)
     dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
-    body = {
-        "kind": "breakdown",
-        "dimension": dimension,
-        "limit": 10,
-        "date_from": RELATIVE[period],
-        "filters": [{"property": k, "operator": "eq", "value": v} for k, v in filters.items()],
-    }
+    body: dict[str, Any] = {"kind": "breakdown", "dimension": dimension, "limit": 10, **view.window()}
     result = await run_in_threadpool(run_query, runtime, grant, body)
     base = f"/app/projects/{grant.project.id if grant.project else 0}/panels/{panel}"
     return page(
         request,
         "_panel.html",
         panel=panel,
-        tabs=[(d, label, base + _link(period, filters, tab=d), d == dimension) for d, label, _, _ in tabs],
+        tabs=[(d, label, base + view.link(tab=d), d == dimension) for d, label, _, _ in tabs],
         column=column,
         rows=result["results"],
-        row_link=lambda value: _link(period, filters, **{field: value}),
+        row_link=lambda value: view.link(**{field: value}),
     )
 
 

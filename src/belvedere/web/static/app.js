@@ -30,7 +30,8 @@ function chartOption(data) {
     yAxis: { type: "value", minInterval: 1 },
     series: data.series.map(function (s) {
       return { name: s.name, type: data.type || "line", stack: s.stack, smooth: false,
-               showSymbol: data.labels.length < 40, data: s.data };
+               showSymbol: data.labels.length < 40, data: s.data,
+               lineStyle: s.dashed ? { type: "dashed", opacity: 0.7 } : undefined };
     })
   };
 }
