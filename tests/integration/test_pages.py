@@ -248,3 +248,31 @@ def test_overview_periods_comparison_metric_and_goal_live_in_the_url(app: Runnin
     # A broken custom range falls back to the default period rather than failing.
     fallback = app.client.get(f"{base}?period=custom&from=nope&to=2026-11-04", headers=viewer)
     assert fallback.status_code == 200 and 'aria-current="page">7 days<' in fallback.text
+
+
+def test_the_locations_panel_draws_countries_on_a_world_map(app: Running) -> None:
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    batch = [
+        {"type": "page", "context": {"ip": ip, "page": {"url": "https://x.example/"}}}
+        for ip in ("8.8.8.8", "8.8.4.4", "81.2.69.160")
+    ]
+    app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert app.wait_stored(3, world.project_id) == 3
+    countries = app.client.post(
+        f"/api/v1/projects/{world.project_id}/query",
+        json={"kind": "breakdown", "dimension": "country", "date_from": "-7d"},
+        headers=viewer,
+    ).json()["results"]
+    expected = {r["value"]: r["visitors"] for r in countries if r["value"]}
+    assert expected, "the bundled geo database places these addresses"
+    panel = app.client.get(f"/app/projects/{world.project_id}/panels/locations?tab=map", headers=viewer)
+    chart = _chart_data(panel.text)
+    assert chart["type"] == "map"
+    assert {p["name"]: p["value"] for p in chart["series"][0]["data"]} == expected  # type: ignore[index]
+    assert 'aria-selected="true"' in panel.text.split(">Map<")[0].rsplit("<button", 1)[1]
+    geo = app.client.get("/static/vendor/world-110m.geo.json").json()
+    codes = {f["properties"]["iso2"] for f in geo["features"]}
+    assert set(expected) <= codes  # every country found can be drawn

@@ -61,6 +61,7 @@ PANELS: dict[str, list[tuple[str, str, str, str]]] = {
         ("country", "Countries", "Country", "country"),
         ("region", "Regions", "Region", "region"),
         ("city", "Cities", "City", "city"),
+        ("map", "Map", "Country", "country"),  # countries again, drawn on a world map
     ],
     "events": [("event", "Goals and events", "Event", "goal")],
     "devices": [
@@ -247,8 +248,19 @@ async def panel(grant: Viewer, request: Request, runtime: RuntimeDep, panel: str
         return page(request, "error.html", 404, title="Not found", message="No such panel.")
     view = View.of(request)
     dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
-    body: dict[str, Any] = {"kind": "breakdown", "dimension": dimension, "limit": 10, **view.window()}
+    on_map = dimension == "map"
+    body: dict[str, Any] = {
+        "kind": "breakdown",
+        "dimension": "country" if on_map else dimension,
+        "limit": 250 if on_map else 10,
+        **view.window(),
+    }
     result = await run_in_threadpool(run_query, runtime, grant, body)
+    rows = result["results"]
+    world = None
+    if on_map:
+        points = [{"name": r["value"], "value": r["visitors"]} for r in rows if r["value"]]
+        world = json.dumps({"type": "map", "labels": [], "series": [{"name": "Visitors", "data": points}]})
     base = f"/app/projects/{grant.project.id if grant.project else 0}/panels/{panel}"
     return page(
         request,
@@ -256,7 +268,8 @@ async def panel(grant: Viewer, request: Request, runtime: RuntimeDep, panel: str
         panel=panel,
         tabs=[(d, label, base + view.link(tab=d), d == dimension) for d, label, _, _ in tabs],
         column=column,
-        rows=result["results"],
+        rows=rows[:10],
+        world=world,
         row_link=lambda value: view.link(**{field: value}),
     )
 

@@ -12,7 +12,7 @@ document.addEventListener("click", function (e) {
   });
 });
 
-/* Charts: the data sits in a data-chart attribute as JSON ({type: line|bar|sankey, labels, series}); ECharts
+/* Charts: the data sits in a data-chart attribute as JSON ({type: line|bar|sankey|map, labels, series}); ECharts
    draws it (SVG, so text stays crisp). Runs on load and on every piece of page HTMX brings in. */
 function chartOption(data) {
   if (data.type === "sankey") {
@@ -35,18 +35,45 @@ function chartOption(data) {
     })
   };
 }
+/* The world map's shapes (Natural Earth 1:110m, see docs/web.md) load once, the first time a map shows. */
+var worldMap = null;
+function withWorldMap(then) {
+  if (!worldMap) {
+    worldMap = fetch("/static/vendor/world-110m.geo.json").then(function (r) { return r.json(); })
+      .then(function (geo) { echarts.registerMap("world", geo); });
+  }
+  worldMap.then(then);
+}
+function mapOption(data) {
+  var points = data.series[0].data;
+  var top = points.reduce(function (m, p) { return Math.max(m, p.value); }, 1);
+  return {
+    tooltip: { trigger: "item", formatter: function (p) { return p.name + ": " + (p.value || 0); } },
+    visualMap: { min: 0, max: top, show: false, inRange: { color: ["#dbe4f8", "#2454c5"] } },
+    series: [{ type: "map", map: "world", nameProperty: "iso2", roam: false, data: points,
+               itemStyle: { areaColor: "#eceef2", borderColor: "#b8bcc4" }, emphasis: { label: { show: false } } }]
+  };
+}
 function drawCharts(root) {
   if (!window.echarts) return;
   (root || document).querySelectorAll("[data-chart]:not([data-chart-ready])").forEach(function (el) {
-    var dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
-    var chart = echarts.init(el, dark ? "dark" : null, { renderer: "svg" });
-    var option = chartOption(JSON.parse(el.getAttribute("data-chart")));
-    option.backgroundColor = "transparent";
-    option.animation = false;  /* figures show at once, and a screenshot shows what a reader sees */
-    chart.setOption(option);
-    window.addEventListener("resize", function () { chart.resize(); });
-    el.setAttribute("data-chart-ready", "true");
+    var data = JSON.parse(el.getAttribute("data-chart"));
+    if (data.type === "map") {
+      el.setAttribute("data-chart-ready", "loading");
+      withWorldMap(function () { draw(el, mapOption(data)); });
+      return;
+    }
+    draw(el, chartOption(data));
   });
+}
+function draw(el, option) {
+  var dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+  var chart = echarts.init(el, dark ? "dark" : null, { renderer: "svg" });
+  option.backgroundColor = "transparent";
+  option.animation = false;  /* figures show at once, and a screenshot shows what a reader sees */
+  chart.setOption(option);
+  window.addEventListener("resize", function () { chart.resize(); });
+  el.setAttribute("data-chart-ready", "true");
 }
 document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
 document.addEventListener("htmx:afterSettle", function (e) { drawCharts(e.target); });
