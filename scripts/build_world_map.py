@@ -1,7 +1,8 @@
-"""Build the world map the overview's country map draws, from two npm packages (run by hand, output committed).
+"""Build the shapes of the overview's world map from two npm packages (run by hand; the output is committed).
 
     npm pack world-atlas@2.0.2 i18n-iso-countries@7.14.0   # then extract both tarballs
-    python scripts/build_world_map.py world-atlas/package/countries-110m.json i18n-iso-countries/package/codes.json
+    python scripts/build_world_map.py world-atlas/package/countries-110m.json \
+        i18n-iso-countries/package/codes.json
 
 world-atlas (ISC) ships Natural Earth's 1:110m countries (public domain) as TopoJSON keyed by ISO 3166
 numeric codes; i18n-iso-countries (MIT) maps those codes to the alpha-2 codes Belvedere stores. The output
