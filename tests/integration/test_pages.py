@@ -276,3 +276,29 @@ def test_the_locations_panel_draws_countries_on_a_world_map(app: Running) -> Non
     geo = app.client.get("/static/vendor/world-110m.geo.json").json()
     codes = {f["properties"]["iso2"] for f in geo["features"]}
     assert set(expected) <= codes  # every country found can be drawn
+
+
+def test_the_goal_s_properties_and_their_values_show_in_the_events_panel(app: Running) -> None:
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    batch = [
+        {"event": "signup", "distinct_id": who, "properties": {"plan": plan, "seats": 2}}
+        for who, plan in (("a", "pro"), ("b", "pro"), ("c", "free"))
+    ]
+    batch.append({"event": "search", "distinct_id": "a", "properties": {"query": "x"}})
+    app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert app.wait_stored(4, world.project_id) == 4
+    base = f"/app/projects/{world.project_id}/panels/events?period=7d&goal=signup"
+    keys = app.client.get(base + "&tab=props", headers=viewer).text
+    assert ">Properties of signup<" in keys and ">query<" not in keys  # only the goal's keys
+    assert re.findall(r'class="link"[^>]*>(\w+)</button></td><td class="num">(\d+)<', keys) == [
+        ("plan", "3"),
+        ("seats", "3"),
+    ]
+    values = app.client.get(base + "&tab=prop&key=plan", headers=viewer).text
+    rows = re.findall(r"<td>(\w+)</td>\s*<td class=\"num\">(\d+)</td>", values)
+    assert rows == [("pro", "2"), ("free", "1")]  # visitors per value
+    without_goal = app.client.get(f"/app/projects/{world.project_id}/panels/events?tab=props", headers=viewer)
+    assert "Properties of" not in without_goal.text  # no goal, no such tab: the events list instead

@@ -211,6 +211,11 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     "prop_raw": {"duckdb": _call("json_extract"), "clickhouse": _ch_prop_raw},
     # Text as a number, NULL unless it is a plain decimal number (so 'nan', 'inf' and '1_000' are not).
     "to_float": {"duckdb": _dk_to_float, "clickhouse": _ch_to_float},
+    # One row per top-level key of a JSON object (a set-returning function in the SELECT list).
+    "json_keys_each": {
+        "duckdb": lambda j: _call("unnest")(_call("json_keys")(j)),
+        "clickhouse": lambda j: _call("arrayJoin")(_call("JSONExtractKeys")(j)),
+    },
     "regex_match": {"duckdb": _call("regexp_matches"), "clickhouse": _call("match")},
     "contains": {
         "duckdb": lambda s, sub: exp.GT(this=_call("strpos")(s, sub), expression=exp.Literal.number(0)),

@@ -122,6 +122,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "users": {"kind": "users", **DAY},
     "user": {"kind": "user", "person_id": "mine"},
     "realtime": {"kind": "realtime"},
+    "event_properties": {"kind": "event_properties", **DAY},
     "sql": {
         "kind": "sql",
         "query": "SELECT count(*) FROM events e JOIN persons p ON p.distinct_id = e.person_id",

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from belvedere.query.kinds.breakdown import BreakdownQuery
+from belvedere.query.kinds.event_properties import EventPropertiesQuery
 from belvedere.query.kinds.funnel import FunnelQuery
 from belvedere.query.kinds.lifecycle import LifecycleQuery
 from belvedere.query.kinds.paths import PathsQuery
@@ -30,6 +31,7 @@ AnyQuery = Annotated[
     | UsersQuery
     | UserQuery
     | RealtimeQuery
+    | EventPropertiesQuery
     | SqlQuery,
     Field(discriminator="kind"),
 ]

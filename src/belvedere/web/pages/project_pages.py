@@ -240,25 +240,42 @@ async def overview(grant: Viewer, request: Request, runtime: RuntimeDep) -> Resp
     )
 
 
+def _panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
+    """The query behind one tab: a breakdown (countries again for the map), the goal's property keys, or
+    the values of one of them."""
+    window = view.window()
+    if dimension == "props":
+        return {"kind": "event_properties", "event": view.goal, "limit": 20, **window}
+    if dimension == "prop":
+        window["filters"].append({"property": "event", "operator": "eq", "value": view.goal})
+        return {"kind": "breakdown", "dimension": f"properties.{key}", "limit": 10, **window}
+    on_map = dimension == "map"
+    return {
+        "kind": "breakdown",
+        "dimension": "country" if on_map else dimension,
+        "limit": 250 if on_map else 10,
+        **window,
+    }
+
+
 @router.get("/app/projects/{project_id}/panels/{panel}")
-async def panel(grant: Viewer, request: Request, runtime: RuntimeDep, panel: str, tab: str = "") -> Response:
+async def panel(
+    grant: Viewer, request: Request, runtime: RuntimeDep, panel: str, tab: str = "", key: str = ""
+) -> Response:
     """One breakdown panel of the overview, loaded after the page (each shows a loading state meanwhile)."""
     tabs = PANELS.get(panel)
     if tabs is None:
         return page(request, "error.html", 404, title="Not found", message="No such panel.")
     view = View.of(request)
+    if panel == "events" and view.goal:  # the goal's own properties, and the values of one of them
+        tabs = [*tabs, ("props", f"Properties of {view.goal}", "Property", "")]
+        if tab == "prop" and 0 < len(key) <= 200:
+            tabs.append(("prop", key, key, ""))
     dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
-    on_map = dimension == "map"
-    body: dict[str, Any] = {
-        "kind": "breakdown",
-        "dimension": "country" if on_map else dimension,
-        "limit": 250 if on_map else 10,
-        **view.window(),
-    }
-    result = await run_in_threadpool(run_query, runtime, grant, body)
+    result = await run_in_threadpool(run_query, runtime, grant, _panel_query(view, dimension, key))
     rows = result["results"]
     world = None
-    if on_map:
+    if dimension == "map":
         points = [{"name": r["value"], "value": r["visitors"]} for r in rows if r["value"]]
         world = json.dumps({"type": "map", "labels": [], "series": [{"name": "Visitors", "data": points}]})
     base = f"/app/projects/{grant.project.id if grant.project else 0}/panels/{panel}"
@@ -266,11 +283,16 @@ async def panel(grant: Viewer, request: Request, runtime: RuntimeDep, panel: str
         request,
         "_panel.html",
         panel=panel,
-        tabs=[(d, label, base + view.link(tab=d), d == dimension) for d, label, _, _ in tabs],
+        tabs=[
+            (d, label, base + view.link(tab=d, key=key or None), d == dimension) for d, label, _, _ in tabs
+        ],
         column=column,
         rows=rows[:10],
         world=world,
-        row_link=lambda value: view.link(**{field: value}),
+        keys=[(r["key"], r["events"], base + view.link(tab="prop", key=r["key"])) for r in rows]
+        if dimension == "props"
+        else None,
+        row_link=(lambda value: view.link(**{field: value})) if field else None,
     )
 
 
