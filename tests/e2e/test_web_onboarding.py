@@ -125,6 +125,9 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.locator('.map[data-chart-ready="true"] svg path').first.wait_for()
             page.locator("[data-chart-ready] svg").first.wait_for()
             screenshot(page, "05-overview")
+            page.emulate_media(color_scheme="dark")  # the system's dark theme
+            screenshot(page, "05b-overview-dark")
+            page.emulate_media(color_scheme="light")
 
             # Clicking a row filters the whole page; the filter lives in the URL and can be removed.
             page.get_by_role("link", name="/pricing").click()

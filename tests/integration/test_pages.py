@@ -11,6 +11,9 @@ import pytest
 from tests.integration.accounts.kit import PASSWORD, add_person, build_world, fast_settings
 from tests.integration.capture_kit import Running, running
 
+from belvedere.accounts.models import Membership
+from belvedere.platform.db import transaction
+
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Running]:
@@ -302,3 +305,17 @@ def test_the_goal_s_properties_and_their_values_show_in_the_events_panel(app: Ru
     assert rows == [("pro", "2"), ("free", "1")]  # visitors per value
     without_goal = app.client.get(f"/app/projects/{world.project_id}/panels/events?tab=props", headers=viewer)
     assert "Properties of" not in without_goal.text  # no goal, no such tab: the events list instead
+
+
+def test_the_switcher_lists_the_projects_of_every_organisation_of_the_user(app: Running) -> None:
+    world, other = build_world(app), build_world(app)
+    member = world.people["member"]
+    with transaction(app.runtime.sessions) as session:
+        session.add(Membership(organisation_id=other.org_id, user_id=member.user_id, role="viewer"))
+    page = app.client.get(f"/app/projects/{world.project_id}", headers=member.auth()).text
+    switcher = page.split('id="project-switch"', 1)[1].split("</select>", 1)[0]
+    groups = re.findall(r'<optgroup label="([^"]+)">', switcher)
+    assert len(groups) == 2 and groups[0].startswith("Acme")  # the current organisation first
+    assert f'value="/app/projects/{other.project_id}"' in switcher
+    assert f"/app/projects/{other.other_project_id}" not in switcher  # not the user's organisation
+    assert "+ New project" not in switcher  # a member cannot create projects

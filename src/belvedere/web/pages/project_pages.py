@@ -94,11 +94,19 @@ def app_home(caller: SignedIn, runtime: RuntimeDep) -> Response:
 
 
 def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
+    """The switcher's content: the projects of every organisation the user is in, the current one first."""
     with transaction(runtime.sessions) as session:
-        org = session.get(Organisation, grant.org.id)
-        assert org is not None
-        projects = [{"id": p.id, "name": p.name} for p in sorted(org.projects, key=lambda p: p.id)]
-    return {"org": grant.org, "role": grant.role, "projects": projects}
+        ids = [grant.org.id]
+        if grant.user_id is not None:
+            mine = organisations.organisations_of(session, user_id=grant.user_id)
+            ids += [org.id for org, _ in mine if org.id != grant.org.id]
+        groups = []
+        for org_id in ids:
+            org = session.get(Organisation, org_id)
+            assert org is not None
+            projects = [{"id": p.id, "name": p.name} for p in sorted(org.projects, key=lambda p: p.id)]
+            groups.append({"id": org.id, "name": org.name, "projects": projects})
+    return {"org": grant.org, "role": grant.role, "projects": groups[0]["projects"], "switch": groups}
 
 
 def run_query(runtime: Runtime, grant: Grant, body: dict[str, Any]) -> dict[str, Any]:
