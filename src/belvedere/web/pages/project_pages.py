@@ -116,10 +116,18 @@ def run_query(runtime: Runtime, grant: Grant, body: dict[str, Any]) -> dict[str,
 
 
 def known_events(runtime: Runtime, grant: Grant) -> list[str]:
-    """The project's event names of the last 90 days, most people first, for event pickers."""
-    body = {"kind": "breakdown", "dimension": "event", "date_from": "-90d", "limit": 100}
-    rows = run_query(runtime, grant, body)["results"]
-    return [r["value"] for r in rows if r["value"]]
+    """The project's event names of the last 90 days, most frequent first, for event pickers: a count per
+    name and month (cheap even over millions of events), not a count of people."""
+    body = {
+        "kind": "trends",
+        "date_from": "-90d",
+        "interval": "month",
+        "series": [{}],
+        "breakdown": "event",
+        "breakdown_limit": 100,
+    }
+    series = run_query(runtime, grant, body)["series"]
+    return [s["breakdown_value"] for s in series if s["breakdown_value"] not in (None, "$other")]
 
 
 METRICS = {"visitors": "Visitors", "visits": "Visits", "pageviews": "Pageviews", "events": "Events"}
