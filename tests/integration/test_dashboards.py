@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -336,3 +337,43 @@ def test_paths_page_draws_the_visits_steps_as_a_sankey(app: Running) -> None:
         f"/app/projects/{world.project_id}/paths?start=/nowhere&period=30d", headers=viewer
     )
     assert nothing.status_code == 200 and "No visit went anywhere" in nothing.text
+
+
+def test_the_overview_saves_its_figures_chart_and_tables_for_dashboards(app: Running) -> None:
+    world = build_world(app)
+    _capture_journeys(app, world)
+    member = world.people["member"].auth()
+    overview = app.client.get(f"/app/projects/{world.project_id}?period=30d&metric=pageviews", headers=member)
+    options = dict(
+        (label, json.loads(html.unescape(value)))
+        for value, label in re.findall(r'<option value="(\{[^"]+\})">([^<]+)</option>', overview.text)
+    )
+    assert set(options) >= {"Key figures", "Chart of pageviews", "Top pages", "Countries"}
+    assert options["Chart of pageviews"]["series"] == [{"event": "$pageview"}]
+    assert options["Countries"]["date_from"] == "-30d"
+    ids = {}
+    for label in ("Countries", "Channels"):
+        saved = app.client.post(
+            f"/app/projects/{world.project_id}/insights",
+            data={"name": label, "query": json.dumps(options[label])},
+            headers=member,
+            follow_redirects=False,
+        )
+        ids[label] = int(saved.headers["location"].rsplit("/", 1)[1])
+    base = f"/app/projects/{world.project_id}/dashboards/{world.dashboard_id}"
+    on_map = app.client.post(
+        f"{base}/widgets", data={"insight_id": ids["Countries"], "display": "map"}, headers=member
+    )
+    assert on_map.status_code == 200  # followed back to the dashboard
+    refused = app.client.post(
+        f"{base}/widgets", data={"insight_id": ids["Channels"], "display": "map"}, headers=member
+    )
+    assert refused.status_code == 422 and "can be shown as table, bar" in refused.text
+    widget = _dashboard(app, world).widgets[-1]
+    drawn = app.client.get(f"{base}/widgets/{widget.id}", headers=member).text
+    found = re.search(r'data-chart="([^"]+)"', drawn)
+    assert found and json.loads(html.unescape(found.group(1)))["type"] == "map"
+    viewer_page = app.client.get(
+        f"/app/projects/{world.project_id}", headers=world.people["viewer"].auth()
+    ).text
+    assert "Save for a dashboard" not in viewer_page

@@ -15,7 +15,7 @@ from belvedere.dashboards.models import Dashboard, Insight, Widget
 DISPLAYS: dict[str, tuple[str, ...]] = {
     "stats": ("number",),
     "trends": ("line", "bar", "number", "table"),
-    "breakdown": ("table", "bar"),
+    "breakdown": ("table", "bar", "map"),
     "funnel": ("funnel", "table"),
     "retention": ("retention",),
     "paths": ("sankey", "table"),
@@ -30,12 +30,21 @@ DISPLAY_LABELS = {
     "funnel": "Funnel",
     "retention": "Cohort heatmap",
     "sankey": "Sankey diagram",
+    "map": "World map",
 }
 
 
-def displays(kind: str) -> list[tuple[str, str]]:
-    """(display, label) pairs a widget of this kind may use, the default first."""
-    return [(d, DISPLAY_LABELS[d]) for d in DISPLAYS.get(kind, ("table",))]
+def displays_of(item: Insight) -> tuple[str, ...]:
+    """How a widget may draw this insight, the default first (a map only for countries)."""
+    allowed = DISPLAYS.get(item.kind, ("table",))
+    if item.kind == "breakdown" and item.query.get("dimension") != "country":
+        allowed = tuple(d for d in allowed if d != "map")
+    return allowed
+
+
+def displays(item: Insight) -> list[tuple[str, str]]:
+    """(display, label) pairs a widget of this insight may use, the default first."""
+    return [(d, DISPLAY_LABELS[d]) for d in displays_of(item)]
 
 
 def save_insight(
@@ -94,7 +103,7 @@ def create_dashboard(session: Session, *, project_id: int, name: str) -> Dashboa
 def add_widget(session: Session, board: Dashboard, item: Insight, display: str | None = None) -> Widget:
     if item.project_id != board.project_id:
         raise ValueError("the insight belongs to another project")
-    allowed = DISPLAYS[item.kind]
+    allowed = displays_of(item)
     chosen = display or allowed[0]
     if chosen not in allowed:
         raise ValueError(f"a {item.kind} insight can be shown as {', '.join(allowed)}, not {chosen}")

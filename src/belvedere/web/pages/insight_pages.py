@@ -195,7 +195,7 @@ def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_i
         **nav(runtime, grant),
         project=grant.project,
         insight=item,
-        displays=service.displays(item.kind),
+        displays=service.displays(item),
         dashboards=boards,
         can_edit=grant.role != "viewer",
     )
@@ -222,7 +222,7 @@ async def render_widget(
         body.pop("date_to", None)
         body.update(dates(period))
     result, error = await run_in_threadpool(run_spec, runtime, grant, body)
-    allowed = [d for d, _ in service.displays(item.kind)]
+    allowed = list(service.displays_of(item))
     chosen = display if display in allowed else allowed[0]
     view = view_of(result, chosen) if result else None
     return page(request, "_widget.html", 200, view=view, error=error, insight=item)

@@ -219,6 +219,28 @@ def _overview_data(runtime: Runtime, grant: Grant, view: View) -> dict[str, Any]
     return {"stats": run_query(runtime, grant, stats)["results"], "chart": run_query(runtime, grant, chart)}
 
 
+SAVABLE_TABLES = {
+    "page": "Top pages",
+    "channel": "Channels",
+    "referrer_domain": "Referrers",
+    "country": "Countries",
+    "device_type": "Devices",
+    "browser": "Browsers",
+}
+
+
+def _savable(view: View) -> list[tuple[str, str]]:
+    """What the overview can save as insights for dashboards, as (label, query JSON): the key figures, the
+    chart and the main tables, each over this view's period and filters."""
+    window = view.window()
+    figures = {"kind": "stats", **window, **({"goal": view.goal} if view.goal else {})}
+    chart = {"kind": "trends", "interval": view.interval(), "series": [SERIES[view.metric]], **window}
+    items = [("Key figures", figures), (f"Chart of {METRICS[view.metric].lower()}", chart)]
+    for dimension, label in SAVABLE_TABLES.items():
+        items.append((label, {"kind": "breakdown", "dimension": dimension, "limit": 10, **window}))
+    return [(label, json.dumps(query)) for label, query in items]
+
+
 def _chart(view: View, trends: dict[str, Any]) -> dict[str, Any]:
     series = [{"name": METRICS[view.metric], "data": trends["series"][0]["data"]}]
     if "previous" in trends:
@@ -253,6 +275,7 @@ async def overview(grant: Viewer, request: Request, runtime: RuntimeDep) -> Resp
         stats=data["stats"],
         chart=json.dumps(_chart(view, data["chart"])),
         panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],
+        savable=_savable(view) if grant.role != "viewer" else [],
     )
 
 

@@ -92,6 +92,9 @@ def _trends(result: dict[str, Any], display: str) -> dict[str, Any]:
 
 def _breakdown(result: dict[str, Any], display: str) -> dict[str, Any]:
     rows = result["results"]
+    if display == "map":
+        points = [{"name": r["value"], "value": r["visitors"]} for r in rows if r["value"]]
+        return chart("map", [], [{"name": "Visitors", "data": points}])
     if display == "bar":
         labels = [str(r["value"]) if r["value"] is not None else "(none)" for r in rows]
         return chart("bar", labels, [{"name": "Visitors", "data": [r["visitors"] for r in rows]}])
