@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/services.sh
+# axe-core, for the end-to-end accessibility checks (test-only; pinned in its package-lock.json).
+npm ci --prefix tests/e2e/a11y --no-audit --no-fund --loglevel=error
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/ruff format --check src tests bench scripts
 .venv/bin/mypy

@@ -102,3 +102,24 @@ def assert_valid_html(html: str) -> None:
     document = parser.parse(html) if whole else parser.parseFragment(html)
     ids = [el.get("id") for el in document.iter() if el.get("id")]
     assert len(ids) == len(set(ids)), f"duplicate ids: {sorted(i for i in ids if ids.count(i) > 1)}"
+
+
+AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+# What the pages must pass: WCAG 2.1 A and AA rules, failing on serious and critical findings.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def assert_accessible(page: Any, name: str) -> None:
+    """Run axe-core (installed by the test command from npm) in the page; DevTools evaluation is not
+    subject to the page's CSP, so nothing is loaded from elsewhere and the page's policy stays strict."""
+    if not AXE.exists():  # pragma: no cover - scripts/test.sh installs it
+        pytest.fail("axe-core is missing: run scripts/test.sh, which installs tests/e2e/a11y with npm")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, f"{name}: accessibility violations:\n" + "\n".join(serious)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.e2e.browser_kit import Watch, assert_valid_html, browser, screenshot, static_site
+from tests.e2e.browser_kit import (
+    Watch,
+    assert_accessible,
+    assert_valid_html,
+    browser,
+    screenshot,
+    static_site,
+)
 from tests.e2e.server_kit import Server
 
 pytestmark = pytest.mark.slow
@@ -72,6 +79,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             )
             page.goto(f"{server.url}/signup")
             screenshot(page, "01-signup")
+            assert_accessible(page, "sign-up")
             page.get_by_label("Your name").fill("Ada")
             page.get_by_label("Email").fill("ada@example.test")
             page.get_by_label("Password").fill("a long and unusual passphrase 42")
@@ -87,6 +95,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             waiting = page.get_by_role("status")
             assert "Waiting for the first event" in waiting.inner_text()
             screenshot(page, "03-snippet-waiting")
+            assert_accessible(page, "settings")
             snippet = page.locator("#snippet").inner_text()
             key = re.search(r'data-key="(bw_[^"]+)"', snippet)
             assert key and f'src="{server.url}/js/belvedere.js"' in snippet
@@ -125,6 +134,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.locator('.map[data-chart-ready="true"] svg path').first.wait_for()
             page.locator("[data-chart-ready] svg").first.wait_for()
             screenshot(page, "05-overview")
+            assert_accessible(page, "overview")
             page.emulate_media(color_scheme="dark")  # the system's dark theme
             screenshot(page, "05b-overview-dark")
             page.emulate_media(color_scheme="light")
@@ -176,6 +186,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             ).raise_for_status()
             page.locator(".stream li", has_text="live_check").wait_for(timeout=15_000)
             screenshot(page, "07-realtime")
+            assert_accessible(page, "realtime")
 
             # Organisation settings: plan usage, members, an invitation, a personal key shown once.
             page.get_by_role("link", name="Organisation").click()
@@ -187,6 +198,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.locator("#new-key").wait_for()
             assert page.locator("#new-key").inner_text().startswith("bp_")
             screenshot(page, "08-organisation")
+            assert_accessible(page, "organisation")
 
             # A funnel from the home page to the tagged Buy button, built in the page and saved.
             page.goto(overview_url)
@@ -200,6 +212,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             assert [c.inner_text() for c in funnel.locator("tbody tr td:nth-child(2)").all()] == ["1", "1"]
             page.locator("[data-chart-ready] svg").first.wait_for()
             screenshot(page, "09-funnel")
+            assert_accessible(page, "funnels")
             page.get_by_label("Save this funnel as").fill("Home to buy")
             page.get_by_role("button", name="Save funnel").click()
             page.wait_for_url(re.compile(r"/insights/\d+$"))
@@ -210,14 +223,17 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             cohorts = page.get_by_role("region", name="Share of each cohort coming back")
             cohorts.locator("tbody tr").first.wait_for()
             screenshot(page, "09b-retention")
+            assert_accessible(page, "retention")
             page.get_by_role("link", name="Paths").click()
             page.locator("[data-chart-ready] svg").first.wait_for()
             screenshot(page, "09c-paths")
+            assert_accessible(page, "paths")
             page.get_by_role("link", name="People").click()
             page.get_by_role("region", name="1 person active in this period").locator("tbody a").first.click()
             page.get_by_role("heading", name="Recent activity").wait_for()
             assert "clicked_buy" in page.get_by_role("region", name="Recent activity").inner_text()
             screenshot(page, "09d-person")
+            assert_accessible(page, "person")
 
             # A dashboard with that funnel on it, shared by link and opened logged out, then embedded.
             page.get_by_role("link", name="Dashboards").click()
@@ -231,6 +247,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             share_url = page.locator("#share-url").inner_text().strip()
             page.locator(".widget [data-chart-ready] svg").wait_for()
             screenshot(page, "10-dashboard")
+            assert_accessible(page, "dashboard")
             stranger = chromium.new_context(viewport={"width": 390, "height": 844}, user_agent=DESKTOP_UA)
             watch.route(stranger)
             shared = stranger.new_page()
@@ -240,6 +257,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             assert shared.locator(".widget h2").inner_text() == "Home to buy"
             assert shared.get_by_role("button", name="Log out").count() == 0
             screenshot(shared, "11-shared-phone")
+            assert_accessible(shared, "shared dashboard")
             (site_root / "embed.html").write_text(
                 f'<!doctype html><title>Embed</title><iframe src="{share_url}?embed=1" width="900"'
                 ' height="700" title="Launch"></iframe>'
