@@ -133,6 +133,14 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.get_by_role("tab", name="Map").click()  # the world map's shapes load on first use
             page.locator('.map[data-chart-ready="true"] svg path').first.wait_for()
             page.locator("[data-chart-ready] svg").first.wait_for()
+            chart_box = page.locator(".chart").first.bounding_box()
+            assert chart_box is not None
+            page.mouse.move(
+                chart_box["x"] + chart_box["width"] - 30, chart_box["y"] + chart_box["height"] / 2
+            )
+            page.wait_for_timeout(
+                200
+            )  # a tooltip shows, drawn within the chart (the CSP allows no inline style)
             screenshot(page, "05-overview")
             assert_accessible(page, "overview")
             page.emulate_media(color_scheme="dark")  # the system's dark theme
@@ -242,6 +250,18 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.wait_for_url(re.compile(r"/dashboards/\d+$"))
             page.get_by_role("button", name="Add", exact=True).click()
             page.locator(".widget [data-chart-ready] svg").wait_for()
+            # A second copy of the widget, then drag the second onto the first: the order is saved.
+            page.get_by_role("button", name="Add", exact=True).click()
+            page.locator(".widget").nth(1).locator("[data-chart-ready] svg").wait_for()
+            before = page.locator(".widget").evaluate_all("els => els.map(e => e.dataset.widgetId)")
+            with page.expect_response(lambda r: r.url.endswith("/arrange") and r.status == 204):
+                page.locator(".widget").nth(1).drag_to(page.locator(".widget").nth(0))
+            page.reload()
+            after = page.locator(".widget").evaluate_all("els => els.map(e => e.dataset.widgetId)")
+            assert after == list(reversed(before))
+            page.once("dialog", lambda dialog: dialog.accept())  # "Remove … from this dashboard?"
+            page.get_by_role("button", name=re.compile("^Remove Home to buy")).first.click()
+            page.locator(".widget").nth(1).wait_for(state="detached")
             page.get_by_role("button", name="Create a public link").click()
             page.locator("#share-url").wait_for()
             share_url = page.locator("#share-url").inner_text().strip()

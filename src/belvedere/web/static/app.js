@@ -71,6 +71,9 @@ function draw(el, option) {
   var chart = echarts.init(el, dark ? "dark" : null, { renderer: "svg" });
   option.backgroundColor = "transparent";
   option.animation = false;  /* figures show at once, and a screenshot shows what a reader sees */
+  /* Tooltips drawn inside the chart, not as HTML: ECharts' HTML tooltips carry style attributes, which
+     the CSP (style-src 'self') rightly refuses. */
+  if (option.tooltip) option.tooltip.renderMode = "richText";
   chart.setOption(option);
   window.addEventListener("resize", function () { chart.resize(); });
   el.setAttribute("data-chart-ready", "true");
