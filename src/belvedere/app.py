@@ -40,7 +40,7 @@ from belvedere.web.pages import (
     settings_pages,
     share_pages,
 )
-from belvedere.web.pages.render import error_page
+from belvedere.web.pages.render import TEMPLATES, error_page
 from belvedere.web.tracker import STATIC
 
 CAPTURE_PATH = "/api/v1/capture"
@@ -73,8 +73,14 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
         description="Self-hostable product & web analytics. Events go to `POST /api/v1/capture` "
         "(see docs/api.md); everything else is described here.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored files, not from a CDN
+        redoc_url=None,
     )
     api.state.runtime = runtime
+
+    @api.get("/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> Response:
+        return TEMPLATES.TemplateResponse(request, "api_docs.html", {})
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
