@@ -146,6 +146,14 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.emulate_media(color_scheme="dark")  # the system's dark theme
             screenshot(page, "05b-overview-dark")
             page.emulate_media(color_scheme="light")
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            page.reload()
+            page.get_by_role("link", name="/pricing").wait_for()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+            screenshot(page, "05c-overview-phone")
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.reload()
+            page.get_by_role("link", name="/pricing").wait_for()
 
             # Clicking a row filters the whole page; the filter lives in the URL and can be removed.
             page.get_by_role("link", name="/pricing").click()
@@ -261,7 +269,8 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             assert after == list(reversed(before))
             page.once("dialog", lambda dialog: dialog.accept())  # "Remove … from this dashboard?"
             page.get_by_role("button", name=re.compile("^Remove Home to buy")).first.click()
-            page.locator(".widget").nth(1).wait_for(state="detached")
+            page.wait_for_function("document.querySelectorAll('.widget').length === 1")
+            page.wait_for_load_state()
             page.get_by_role("button", name="Create a public link").click()
             page.locator("#share-url").wait_for()
             share_url = page.locator("#share-url").inner_text().strip()
