@@ -149,7 +149,8 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.set_viewport_size({"width": 390, "height": 844})  # a phone
             page.reload()
             page.get_by_role("link", name="/pricing").wait_for()
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+            # Nothing is wider than the screen.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
             screenshot(page, "05c-overview-phone")
             page.set_viewport_size({"width": 1280, "height": 900})
             page.reload()
