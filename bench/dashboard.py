@@ -130,12 +130,15 @@ def prepare(data_dir: Path, store: Path, console: Console) -> None:
 
 
 class Server:
+    settings: dict[str, str] = {}  # BELVEDERE_* settings for the server (--setting)
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("BELVEDERE_")}
         env.update({"BELVEDERE_DATA_DIR": str(data_dir), "BELVEDERE_AUTH__COOKIE_SECURE": "false"})
+        env.update(self.settings)
         log = (data_dir / "server.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "belvedere", "serve", "--port", str(self.port)],
@@ -277,7 +280,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes enriching events when building")
     parser.add_argument("--cold-runs", type=int, default=3, help="server restarts, one cold load each")
     parser.add_argument("--runs", type=int, default=5, help="warm loads per range (first server only)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting, e.g. BELVEDERE_STORE__MEMORY_LIMIT=2GB (repeatable; defaults otherwise)",
+    )
     args = parser.parse_args()
+    Server.settings = dict(item.split("=", 1) for item in args.setting)
 
     console = Console(highlight=False)
     args.data.mkdir(parents=True, exist_ok=True)
@@ -295,6 +306,7 @@ def main() -> None:
         "Events": f"{info.stored.get(1, 0):,} in project 1 (the overview's), "
         f"{info.stored.get(2, 0):,} in project 2",
         "Ranges": ", ".join(f"{s.name}: {s.first} to {s.last}" for s in scenarios),
+        "Server settings": ", ".join(args.setting) or "defaults (docs/settings.md)",
     }
     report(scenarios, facts, console)
 

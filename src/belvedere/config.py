@@ -86,6 +86,13 @@ class StoreSettings(BaseModel):
         "512MB", description="Memory DuckDB may use for its buffers (e.g. `2GB` for large query workloads)."
     )
     threads: int = Field(2, ge=1, le=64, description="Threads DuckDB may use for queries and writes.")
+    max_concurrent_queries: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Analytics queries DuckDB runs at once; more wait their turn. One query already uses "
+        "every thread, so running several at once mostly adds contention.",
+    )
 
 
 class QuerySettings(BaseModel):

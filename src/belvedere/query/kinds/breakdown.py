@@ -127,13 +127,19 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
         pageviews = "sum(v.pv)" if visit_level else "sum(x.pv_value)"
         value = "v.value" if visit_level else "x.value"
+        # Without a goal there is no conversion rate to count: a second exact distinct count per value
+        # would cost as much as the visitors' own.
+        conversion = (
+            f"{self.uniq}(CASE WHEN v.converted = 1 THEN v.person END) * 100.0 / {self.uniq}(v.person)"
+            if self.spec.goal is not None
+            else "NULL"
+        )
         tree = parse_select(
             f"SELECT {value} AS value, {self.uniq}(v.person) AS visitors, count(*) AS visits,"
             f" {pageviews} AS pageviews,"
             " bv_count_if(v.n = 1 AND v.pv = 1) * 100.0 / count(*) AS bounce_rate,"
             " avg(v.duration_ms) / 1000.0 AS visit_duration,"
-            f" {self.uniq}(CASE WHEN v.converted = 1 THEN v.person END) * 100.0"
-            f" / {self.uniq}(v.person) AS conversion_rate,"
+            f" {conversion} AS conversion_rate,"
             " count(*) OVER () AS total_values"
             " FROM visit_rows AS v"
         )
