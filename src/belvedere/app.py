@@ -21,7 +21,16 @@ from belvedere import __version__
 from belvedere.accounts.plans import PlanError
 from belvedere.config import Settings
 from belvedere.runtime import Runtime
-from belvedere.web import api_auth, api_events, api_ops, api_orgs, api_projects, api_query, tracker
+from belvedere.web import (
+    api_auth,
+    api_dashboards,
+    api_events,
+    api_ops,
+    api_orgs,
+    api_projects,
+    api_query,
+    tracker,
+)
 from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
 from belvedere.web.capture import CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
@@ -102,7 +111,7 @@ def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
         details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         return _json_error(422, "invalid_request", "The request is not valid; see details.", details)
 
-    for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query, tracker):
+    for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query, api_dashboards, tracker):
         api.include_router(module.router)
     api.include_router(auth_pages.router)
     api.include_router(account_pages.router)

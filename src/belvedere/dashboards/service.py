@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from belvedere.accounts.models import Project
 from belvedere.dashboards.models import Dashboard, Insight, Widget
+from belvedere.query.kinds import AnyQuery
+
+_QUERY: TypeAdapter[Any] = TypeAdapter(AnyQuery)
 
 # How a widget may draw each insight kind; the first is the default.
 DISPLAYS: dict[str, tuple[str, ...]] = {
@@ -32,6 +36,42 @@ DISPLAY_LABELS = {
     "sankey": "Sankey diagram",
     "map": "World map",
 }
+
+
+def stored_query(raw: object) -> dict[str, Any]:
+    """A query spec checked exactly as the query API checks it (pydantic ``ValidationError`` otherwise),
+    kept as what differs from the defaults, plus its kind."""
+    spec = _QUERY.validate_python(raw)
+    return {"kind": spec.kind, **spec.model_dump(mode="json", exclude_defaults=True)}
+
+
+def insight_json(item: Insight) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "kind": item.kind,
+        "query": item.query,
+        "created_at": item.created_at.isoformat(),
+    }
+
+
+def dashboard_json(board: Dashboard) -> dict[str, Any]:
+    return {
+        "id": board.id,
+        "name": board.name,
+        "shared": board.share_nonce is not None,
+        "password": board.share_password_hash is not None,
+        "widgets": [
+            {
+                "id": w.id,
+                "insight_id": w.insight_id,
+                "display": w.display,
+                "width": w.width,
+                "position": w.position,
+            }
+            for w in sorted(board.widgets, key=lambda w: (w.position, w.id))
+        ],
+    }
 
 
 def displays_of(item: Insight) -> tuple[str, ...]:

@@ -53,6 +53,11 @@ BODIES = {
     ("POST", "/api/v1/orgs/{org_id}/projects"): {"name": "Another"},
     ("PATCH", "/api/v1/projects/{project_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/projects/{project_id}/query"): {"kind": "stats", "date_from": "-7d"},
+    ("POST", "/api/v1/projects/{project_id}/insights"): {"name": "Figures", "query": {"kind": "stats"}},
+    ("POST", "/api/v1/projects/{project_id}/dashboards"): {"name": "Another"},
+    ("PATCH", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}/widgets"): {"insight_id": "{insight}"},
+    ("POST", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}/share"): {},
     # Page forms (sent form-encoded).
     ("POST", "/app/orgs/{org_id}/projects/new"): {"name": "Another"},
     ("POST", "/app/orgs/{org_id}/settings/invitations"): {"email": "new@example.test", "role": "viewer"},

@@ -97,12 +97,7 @@ def run_spec(
         return None, _error_text(exc)
     assert grant.project is not None
     result = runtime.queries.run(spec, project_id=grant.project.id, timezone=grant.project.timezone)
-    return {**result, "spec": _stored(spec)}, None
-
-
-def _stored(spec: Any) -> dict[str, Any]:
-    """A query spec as an insight keeps it: what differs from the defaults, and its kind."""
-    return {"kind": spec.kind, **spec.model_dump(mode="json", exclude_defaults=True)}
+    return {**result, "spec": service.stored_query(body)}, None
 
 
 @router.get(BASE + "/funnels")
@@ -150,8 +145,7 @@ def save_insight(
     again here exactly as the query API checks it)."""
     assert grant.project is not None
     try:
-        spec = QUERY.validate_python(json.loads(query))
-        body = _stored(spec)
+        body = service.stored_query(json.loads(query))
         with transaction(runtime.sessions) as session:
             created = service.save_insight(
                 session, project_id=grant.project.id, name=name, query=body, user_id=grant.user_id
