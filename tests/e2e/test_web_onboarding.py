@@ -221,7 +221,8 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.goto(overview_url)
             page.get_by_role("link", name="Funnels").click()
             page.get_by_label("Step 1 event").fill("$pageview")
-            page.get_by_label("Page path", exact=False).first.fill("/index.html")
+            assert page.get_by_label("Step 1 where").input_value() == "path"  # the page, unless changed
+            page.get_by_label("Step 1 is").fill("/index.html")
             page.get_by_label("Step 2 event").fill("clicked_buy")
             page.get_by_role("button", name="Show funnel", exact=True).last.click()
             page.wait_for_url(re.compile(r"step=clicked_buy"))

@@ -377,3 +377,33 @@ def test_the_overview_saves_its_figures_chart_and_tables_for_dashboards(app: Run
         f"/app/projects/{world.project_id}", headers=world.people["viewer"].auth()
     ).text
     assert "Save for a dashboard" not in viewer_page
+
+
+def test_funnel_steps_filter_on_any_field_or_property(app: Running) -> None:
+    world = build_world(app)
+    batch = [
+        {
+            "event": "signup",
+            "distinct_id": who,
+            "timestamp": "2026-11-20T10:00:00Z",
+            "properties": {"plan": plan},
+        }
+        for who, plan in (("a", "pro"), ("b", "free"))
+    ]
+    batch += [
+        {"event": "purchase", "distinct_id": who, "timestamp": "2026-11-20T10:05:00Z"} for who in ("a", "b")
+    ]
+    app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert app.wait_stored(4, world.project_id) == 4
+    viewer = world.people["viewer"].auth()
+    url = (
+        f"/app/projects/{world.project_id}/funnels?period=30d&window=86400"
+        "&step=signup&field=properties.plan&value=pro&step=purchase&field=path&value="
+    )
+    page = app.client.get(url, headers=viewer)
+    rows = _cells(page.text.split('id="funnel-title"', 1)[1])
+    assert [r[1] for r in rows] == ["1", "1"]  # only a signed up on the pro plan
+    unknown = app.client.get(url.replace("properties.plan", "plan"), headers=viewer)
+    assert unknown.status_code == 422 and "unknown field" in unknown.text

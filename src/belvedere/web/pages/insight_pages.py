@@ -45,22 +45,47 @@ def _error_text(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
+# Fields a step's filter suggests (any `properties.<name>` works too; the query engine checks the name).
+STEP_FIELDS = (
+    "path",
+    "channel",
+    "referrer_domain",
+    "utm_source",
+    "utm_campaign",
+    "country",
+    "browser",
+    "os",
+    "device_type",
+    "host",
+)
+
+
+def _blank_step() -> dict[str, str]:
+    return {"event": "", "field": "path", "value": ""}
+
+
 def _funnel_form(request: Request) -> dict[str, Any]:
-    """The builder's state from the URL: steps (event and optional page path), window, order, period."""
+    """The builder's state from the URL: steps (an event, and optionally a field that must equal a value:
+    the page path by default), window, order, period."""
     params = request.query_params
     events = params.getlist("step")[:MAX_STEPS]
-    paths = params.getlist("path")[:MAX_STEPS]
-    steps = [
-        {"event": e.strip(), "path": (paths[i] if i < len(paths) else "").strip()}
-        for i, e in enumerate(events)
-    ]
+    fields, values = params.getlist("field"), params.getlist("value")
+    paths = params.getlist("path")  # links made before steps had any field: the path is the filter
+
+    def at(items: list[str], i: int) -> str:
+        return items[i].strip()[:2000] if i < len(items) else ""
+
+    steps = []
+    for i, event in enumerate(events):
+        value = at(values, i) or at(paths, i)
+        steps.append({"event": event.strip()[:200], "field": at(fields, i)[:200] or "path", "value": value})
     remove = params.get("remove")
     if remove is not None and remove.isdigit() and int(remove) < len(steps):
         steps.pop(int(remove))
     if "add" in params and len(steps) < MAX_STEPS:
-        steps.append({"event": "", "path": ""})
+        steps.append(_blank_step())
     while len(steps) < 2:
-        steps.append({"event": "", "path": ""})
+        steps.append(_blank_step())
     window = int(params["window"]) if params.get("window", "").isdigit() else 14 * 86400
     return {
         "steps": steps,
@@ -76,7 +101,9 @@ def _funnel_query(form: dict[str, Any]) -> dict[str, Any]:
     for step in form["steps"]:
         if not step["event"]:
             continue
-        filters = [{"property": "path", "operator": "eq", "value": step["path"]}] if step["path"] else []
+        filters = (
+            [{"property": step["field"], "operator": "eq", "value": step["value"]}] if step["value"] else []
+        )
         steps.append({"event": step["event"], "filters": filters})
     return {
         "kind": "funnel",
@@ -122,6 +149,7 @@ async def funnels(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respo
         form=form,
         windows=WINDOWS,
         orders=ORDERS,
+        step_fields=STEP_FIELDS,
         periods=PERIODS,
         events=events,
         result=result,
