@@ -40,21 +40,13 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.browser_kit import CHROMIUM_ARGS
+
 from bench.query_data import END, DataSpec, ensure_store
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EMAIL, PASSWORD = "bench@belvedere.local", "a long benchmark passphrase 2026"
 TARGET_MS = 1000.0
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )

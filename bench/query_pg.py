@@ -25,8 +25,7 @@ import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from belvedere.query.kinds.breakdown import _VISIT_LEVEL
-from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, VISIT_DIMENSIONS
 
 DSN = "host=127.0.0.1 port=5432 user=postgres"
 DATABASE = "belvedere_bench"
@@ -298,7 +297,7 @@ def breakdown(ctx: PgContext, spec: Any) -> dict[str, Any]:
     rng = ctx.runner.range
     dim = spec.dimension
     where = "project_id = %(project)s AND timestamp >= %(start)s AND timestamp < %(end)s"
-    visit_level = dim in _VISIT_LEVEL
+    visit_level = dim in VISIT_DIMENSIONS
     if not visit_level and dim != "page":
         raise NotImplementedError(dim)
     value_col = f', (array_agg("{dim}" ORDER BY timestamp))[1] AS value' if visit_level else ""

@@ -1,10 +1,12 @@
 """The ``visits`` table (DuckDB: kept by the writer; ClickHouse: a view over events) always equals the
-visits recomputed from the stored events: late events, retried duplicates and a migrated old store included.
+visits computed in plain Python from the events the batches carried: late events, retried duplicates, values
+that arrive late or earlier than the stored ones, and a migrated old store included.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +15,52 @@ import pytest
 from tests.integration.query.events_kit import open_store
 
 from belvedere.store.duckdb import DuckDBEventStore
+from belvedere.store.schema import VISIT_FIRSTS
 
 T0 = 1_741_600_800_000  # 2025-03-10T10:00:00Z
 MIN = 60_000
+FIRSTS = [name for name, _ in VISIT_FIRSTS]
+COLUMNS = [
+    "project_id",
+    "session_id",
+    "started_at",
+    "ended_at",
+    "events",
+    "pageviews",
+    *(c for name in FIRSTS for c in (name, f"{name}_after")),
+    "entry_page",
+    "entry_after",
+    "exit_page",
+    "exit_after",
+    "pages",
+    "pathless_pageviews",
+    "event_names",
+]
+LISTS = ("pages", "event_names")
 
-VISITS = (
-    "SELECT project_id, session_id, started_at, ended_at, events, pageviews FROM visits"
-    " ORDER BY project_id, session_id"
-)
-FROM_EVENTS = (
-    "SELECT project_id, session_id, min(timestamp), max(timestamp), count(*), countIf(event = '$pageview')"
-    " FROM events WHERE session_id IS NOT NULL GROUP BY project_id, session_id"
-    " ORDER BY project_id, session_id"
-)
+
+def _visits_sql(kind: str) -> str:
+    """Every column, the lists sorted (they are sets)."""
+    sort = "arraySort" if kind == "clickhouse" else "list_sort"
+    shown = [f"{sort}({c})" if c in LISTS else c for c in COLUMNS]
+    return f"SELECT {', '.join(shown)} FROM visits ORDER BY project_id, session_id"
+
+
+def _read_visits(store: Any, kind: str = "duckdb") -> list[tuple[Any, ...]]:
+    return [
+        tuple(list(v or []) if c in LISTS else v for c, v in zip(COLUMNS, row, strict=True))
+        for row in store.execute(_visits_sql(kind))
+    ]
 
 
 def _row(
-    n: int, session: str | None, at: int, event: str = "$pageview", project_id: int = 1
+    n: int,
+    session: str | None,
+    at: int,
+    event: str = "$pageview",
+    project_id: int = 1,
+    person: str | None = "v",
+    **columns: Any,
 ) -> dict[str, Any]:
     return {
         "uuid": str(uuid.UUID(int=n)),
@@ -37,9 +68,10 @@ def _row(
         "timestamp": at,
         "received_at": at,
         "event": event,
-        "distinct_id": "v",
-        "person_id": "v",
+        "distinct_id": person,
+        "person_id": person,
         "session_id": session,
+        **columns,
     }
 
 
@@ -48,55 +80,94 @@ def _ndjson(*rows: dict[str, Any]) -> bytes:
 
 
 BATCHES = (
-    _ndjson(_row(1, "s1", T0), _row(2, "s1", T0 + MIN, "clicked"), _row(3, "s2", T0), _row(4, None, T0)),
-    # a late event from before s1's start, a retry of uuid 2, a repeat inside the batch, another project
-    _ndjson(
-        _row(5, "s1", T0 - 5 * MIN),
-        _row(2, "s1", T0 + MIN, "clicked"),
-        _row(6, "s2", T0 + 9 * MIN),
-        _row(6, "s2", T0 + 9 * MIN),
-        _row(7, "s1", T0 + 2 * MIN, project_id=2),
+    (
+        _row(1, "s1", T0, path="/a", channel="Direct", browser="Firefox"),
+        _row(2, "s1", T0 + MIN, "clicked", country="FR"),
+        _row(3, "s2", T0, person=None, path="/x"),
+        _row(11, "s2", T0 + MIN),  # a page view without a path
+        _row(4, None, T0, path="/none"),
+        _row(8, "s3", T0, "server_side"),
+    ),
+    # a late event from before s1's start carrying an earlier channel (but no browser), a retry of uuid 2,
+    # a repeat inside the batch, another project, s2's person and source arriving late, s3's first page
+    (
+        _row(5, "s1", T0 - 5 * MIN, path="/late", channel="Organic Search"),
+        _row(2, "s1", T0 + MIN, "clicked", country="FR"),
+        _row(6, "s2", T0 + 9 * MIN, path="/y", channel="Referral", country="DE"),
+        _row(6, "s2", T0 + 9 * MIN, path="/y", channel="Referral", country="DE"),
+        _row(7, "s1", T0 + 2 * MIN, project_id=2, path="/p2", os="Linux"),
+        _row(9, "s3", T0 + 3 * MIN, path="/first", country="IT", browser="Chrome"),
+        _row(10, "s1", T0 + 3 * MIN, path="/b", browser="Safari"),
     ),
 )
 
 
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+
+def _expected_visits() -> list[tuple[Any, ...]]:
+    """The visits of the distinct events (by uuid) of all batches, computed in Python."""
+    events = {(r["project_id"], r["uuid"]): r for batch in BATCHES for r in batch}
+    by_visit: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in events.values():
+        if r["session_id"] is not None:
+            by_visit.setdefault((r["project_id"], r["session_id"]), []).append(r)
+    rows = []
+    for (project_id, session), evs in sorted(by_visit.items()):
+        evs.sort(key=lambda r: r["timestamp"])
+        pages = [r for r in evs if r["event"] == "$pageview" and r.get("path") is not None]
+        row: list[Any] = [project_id, session, _at(evs[0]["timestamp"]), _at(evs[-1]["timestamp"])]
+        row += [len(evs), sum(r["event"] == "$pageview" for r in evs)]
+        start = evs[0]["timestamp"]
+        for _, source in VISIT_FIRSTS:
+            carrier = next((r for r in evs if r.get(source) is not None), None)
+            row += [None, None] if carrier is None else [carrier[source], carrier["timestamp"] - start]
+        for page in (pages[0], pages[-1]) if pages else (None, None):
+            row += [None, None] if page is None else [page["path"], page["timestamp"] - start]
+        row.append(sorted({r["path"] for r in pages}))
+        row.append(sum(r["event"] == "$pageview" and r.get("path") is None for r in evs))
+        row.append(sorted({r["event"] for r in evs}))
+        rows.append(tuple(row))
+    return rows
+
+
+def _write(store: Any, batches: tuple[tuple[dict[str, Any], ...], ...] = BATCHES) -> None:
+    for i, batch in enumerate(batches):
+        store.write_batch(_ndjson(*batch), checkpoint=(0, i), dedupe=True)
+
+
 @pytest.mark.parametrize("kind", ["duckdb", "clickhouse"])
-def test_visits_equal_the_visits_of_the_stored_events(kind: str, tmp_path: Path) -> None:
+def test_visits_equal_the_visits_of_the_events(kind: str, tmp_path: Path) -> None:
     store = open_store(kind, tmp_path)
     try:
-        for i, batch in enumerate(BATCHES):
-            store.write_batch(batch, checkpoint=(0, i), dedupe=True)
-        visits = store.execute(VISITS)
-        recomputed = store.execute(
-            FROM_EVENTS.replace("countIf(event = '$pageview')", _count_pageviews(kind))
-        )
+        _write(store)
+        visits = _read_visits(store, kind)
     finally:
         store.close()
-    assert [tuple(v) for v in visits] == [tuple(r) for r in recomputed]
-    s1 = visits[0]
-    assert (s1[1], s1[4], s1[5]) == ("s1", 3, 2)  # the retry counted once, the late event taken in
-    assert len(visits) == 3  # s1 and s2 of project 1, s1 of project 2; no visit for the session-less event
+    assert visits == _expected_visits()
+    s1 = dict(zip(COLUMNS, visits[0], strict=True))
+    assert (s1["session_id"], s1["events"], s1["pageviews"]) == ("s1", 4, 3)  # retry once, late one in
+    assert (s1["channel"], s1["browser"], s1["country"]) == ("Organic Search", "Firefox", "FR")
+    assert (s1["entry_page"], s1["exit_page"]) == ("/late", "/b")
+    assert (s1["pages"], s1["event_names"]) == (["/a", "/b", "/late"], ["$pageview", "clicked"])
+    s2 = dict(zip(COLUMNS, visits[1], strict=True))
+    assert (s2["person"], s2["channel"], s2["entry_page"]) == ("v", "Referral", "/x")
+    assert (s2["pages"], s2["pathless_pageviews"], s2["pageviews"]) == (["/x", "/y"], 1, 3)
+    assert len(visits) == 4  # s1, s2, s3 of project 1, s1 of project 2; none for the session-less event
 
 
 def test_an_older_store_gets_its_visits_on_open(tmp_path: Path) -> None:
+    """A store of version 1 (no visits) or 2 (visits without their first values) is brought up to date."""
     store = open_store("duckdb", tmp_path)
     assert isinstance(store, DuckDBEventStore)
-    for i, batch in enumerate(BATCHES):
-        store.write_batch(batch, checkpoint=(0, i), dedupe=True)
-    expected = store.execute(VISITS)
+    _write(store)
     store.execute("DROP TABLE visits")
-    store.execute("DELETE FROM store_schema WHERE version = 2")
+    store.execute("DELETE FROM store_schema WHERE version >= 2")
     store.close()
     store = open_store("duckdb", tmp_path)
     try:
-        assert store.execute(VISITS) == expected
+        assert _read_visits(store) == _expected_visits()
+        assert store.execute("SELECT max(version) FROM store_schema") == [(3,)]
     finally:
         store.close()
-
-
-def _count_pageviews(kind: str) -> str:
-    return (
-        "countIf(event = '$pageview')"
-        if kind == "clickhouse"
-        else "count(*) FILTER (WHERE event = '$pageview')"
-    )

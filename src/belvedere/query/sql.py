@@ -203,6 +203,8 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     "uniq_approx": {"duckdb": _call("approx_count_distinct"), "clickhouse": _call("uniqHLL12")},
     "quantile": {"duckdb": _call("quantile_cont"), "clickhouse": _ch_parametric("quantileExactInclusive")},
     "arg_min": {"duckdb": _call("arg_min"), "clickhouse": _call("argMin")},
+    # One row per element of a list (a set-returning function in the SELECT list).
+    "unnest": {"duckdb": _call("unnest"), "clickhouse": _call("arrayJoin")},
     "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
     # A property key, bound twice: as a JSON pointer (``/plan``) for DuckDB and as a plain key for ClickHouse.
     "prop_key": {"duckdb": lambda pointer, key: pointer, "clickhouse": lambda pointer, key: key},
@@ -311,7 +313,7 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str], ever
     return tree.transform(scope, copy=False)
 
 
-def through_aliases(rows: exp.Select, who: str = "who") -> tuple[exp.Select, exp.Expr]:
+def through_aliases(rows: exp.Query, who: str = "who") -> tuple[exp.Select, exp.Expr]:
     """``rows`` (with stored person ids in column ``who``) joined to the alias links, and the expression of
     each row's person. Several stored ids can be one person: the caller groups or counts distinct again."""
     base = (

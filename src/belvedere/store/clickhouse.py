@@ -40,7 +40,7 @@ from belvedere.store.base import (
     fold_identities,
 )
 from belvedere.store.clickhouse_wire import Convert, param_text, quote, result_rows, text_time
-from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS, VISIT_FIRSTS
 
 _CH_TYPES = {
     "uuid": "UUID",
@@ -66,6 +66,35 @@ def _events_ddl(name: str, engine: str) -> str:
 
 
 _MERGE_TREE = "MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (project_id, timestamp)"
+
+_PAGEVIEW = "e.event = '$pageview' AND e.path IS NOT NULL"
+# The same columns as DuckDB's `visits` table (argMin skips NULL values, as DuckDB's arg_min does). Columns
+# are read as `e.<name>`: a bare name would mean the aggregate of the same alias.
+_START_MS = "toUnixTimestamp64Milli(min(e.timestamp))"
+
+
+def _after(first: str) -> str:
+    return f"toUnixTimestamp64Milli({first}) - {_START_MS}"
+
+
+_VISITS_VIEW = (
+    "CREATE VIEW visits AS SELECT e.project_id AS project_id, e.session_id AS session_id,"
+    " min(e.timestamp) AS started_at, max(e.timestamp) AS ended_at, count() AS events,"
+    " countIf(e.event = '$pageview') AS pageviews,"
+    + "".join(
+        f" argMin(e.{source}, e.timestamp) AS {name},"
+        f" {_after(f'minIf(e.timestamp, e.{source} IS NOT NULL)')} AS {name}_after,"
+        for name, source in VISIT_FIRSTS
+    )
+    + f" argMinIf(e.path, e.timestamp, {_PAGEVIEW}) AS entry_page,"
+    f" {_after(f'minIf(e.timestamp, {_PAGEVIEW})')} AS entry_after,"
+    f" argMaxIf(e.path, e.timestamp, {_PAGEVIEW}) AS exit_page,"
+    f" {_after(f'maxIf(e.timestamp, {_PAGEVIEW})')} AS exit_after,"
+    f" groupUniqArrayIf(e.path, {_PAGEVIEW}) AS pages,"
+    " countIf(e.event = '$pageview' AND e.path IS NULL) AS pathless_pageviews,"
+    " groupUniqArray(e.event) AS event_names"
+    " FROM events AS e WHERE e.session_id IS NOT NULL GROUP BY e.project_id, e.session_id"
+)
 
 # Each entry brings the schema one version further; never edit a released entry, append a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -93,6 +122,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " countIf(event = '$pageview') AS pageviews FROM events WHERE session_id IS NOT NULL"
         " GROUP BY project_id, session_id",
     ),
+    ("DROP VIEW IF EXISTS visits", _VISITS_VIEW),
 )
 
 # Settings of the session every statement runs in: UTC, and DuckDB's (standard SQL's) NULL semantics.

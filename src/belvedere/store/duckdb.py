@@ -25,7 +25,7 @@ from belvedere.store.base import (
     Dialect,
     fold_identities,
 )
-from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS, VISIT_FIRSTS
 
 _DUCK_TYPES = {
     "uuid": "UUID",
@@ -44,17 +44,72 @@ def _events_ddl() -> str:
     return f"CREATE TABLE events (\n  {cols}\n)"
 
 
-# The visits of a set of events, as rows of the `visits` table.
-VISITS_OF = (
+# Store version 2's visits (kept as released: the migration that filled them runs this text).
+_VISITS_V2 = (
     "SELECT project_id, session_id, min(timestamp), max(timestamp), count(*),"
-    " count(*) FILTER (WHERE event = '$pageview') FROM {source} WHERE session_id IS NOT NULL"
+    " count(*) FILTER (WHERE event = '$pageview') FROM events WHERE session_id IS NOT NULL"
     " GROUP BY project_id, session_id"
 )
+_PAGEVIEW = "event = '$pageview' AND path IS NOT NULL"
+_FIRSTS_DDL = "".join(f" {name} VARCHAR, {name}_after BIGINT," for name, _ in VISIT_FIRSTS)
+_VISITS_DDL = (
+    "CREATE TABLE visits (project_id BIGINT NOT NULL, session_id VARCHAR NOT NULL,"
+    " started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP NOT NULL, events BIGINT NOT NULL,"
+    f" pageviews BIGINT NOT NULL,{_FIRSTS_DDL} entry_page VARCHAR, entry_after BIGINT,"
+    " exit_page VARCHAR, exit_after BIGINT, pages VARCHAR[], pathless_pageviews BIGINT NOT NULL,"
+    " event_names VARCHAR[], PRIMARY KEY (project_id, session_id))"
+)
+
+
+def _after(first: str) -> str:
+    """Milliseconds from the visit's start to ``first`` (an aggregate time): mostly 0, which a BIGINT
+    column stores in almost no space where a second timestamp would take eight bytes a visit."""
+    return f"epoch_ms({first}) - epoch_ms(min(timestamp))"
+
+
+_FIRSTS_OF = "".join(
+    f" arg_min({source}, timestamp), {_after(f'min(timestamp) FILTER (WHERE {source} IS NOT NULL)')},"
+    for _, source in VISIT_FIRSTS
+)
+# The visits of a set of events, as rows of the `visits` table. `pages` lists the distinct paths of its page
+# views (a page view without one is counted in `pathless_pageviews` instead), `event_names` its events.
+VISITS_OF = (
+    "SELECT project_id, session_id, min(timestamp), max(timestamp), count(*),"
+    f" count(*) FILTER (WHERE event = '$pageview'),{_FIRSTS_OF}"
+    f" arg_min(path, timestamp) FILTER (WHERE {_PAGEVIEW}),"
+    f" {_after(f'min(timestamp) FILTER (WHERE {_PAGEVIEW})')},"
+    f" arg_max(path, timestamp) FILTER (WHERE {_PAGEVIEW}),"
+    f" {_after(f'max(timestamp) FILTER (WHERE {_PAGEVIEW})')},"
+    f" list(DISTINCT path) FILTER (WHERE {_PAGEVIEW}),"
+    " count(*) FILTER (WHERE event = '$pageview' AND path IS NULL), list(DISTINCT event)"
+    " FROM {source} WHERE session_id IS NOT NULL GROUP BY project_id, session_id"
+)
+
+
+def _earlier(name: str, after: str, *, later: bool = False) -> str:
+    """SET clauses keeping the first (or last) non-empty value of a column, and when it was seen, counted
+    again from the merged visit's start."""
+    before, pick = (">", "greatest") if later else ("<", "least")
+    stored = f"(epoch_ms(visits.started_at) + visits.{after})"
+    arriving = f"(epoch_ms(excluded.started_at) + excluded.{after})"
+    start = "epoch_ms(least(visits.started_at, excluded.started_at))"
+    return (
+        f" {name} = CASE WHEN {arriving} {before} {stored} OR visits.{after} IS NULL"
+        f" THEN excluded.{name} ELSE visits.{name} END, {after} = {pick}({stored}, {arriving}) - {start},"
+    )
+
+
 _UPSERT_VISITS = (
     "INSERT INTO visits "
-    + VISITS_OF.format(source="fresh")
+    + VISITS_OF.replace("{source}", "fresh")
     + " ON CONFLICT (project_id, session_id) DO UPDATE SET"
-    " started_at = least(visits.started_at, excluded.started_at),"
+    + "".join(_earlier(name, f"{name}_after") for name, _ in VISIT_FIRSTS)
+    + _earlier("entry_page", "entry_after")
+    + _earlier("exit_page", "exit_after", later=True)
+    + " pages = list_distinct(list_concat(visits.pages, excluded.pages)),"
+    " pathless_pageviews = visits.pathless_pageviews + excluded.pathless_pageviews,"
+    " event_names = list_distinct(list_concat(visits.event_names, excluded.event_names)),"
+    + " started_at = least(visits.started_at, excluded.started_at),"
     " ended_at = greatest(visits.ended_at, excluded.ended_at),"
     " events = visits.events + excluded.events, pageviews = visits.pageviews + excluded.pageviews"
 )
@@ -74,7 +129,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE visits (project_id BIGINT NOT NULL, session_id VARCHAR NOT NULL,"
         " started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP NOT NULL, events BIGINT NOT NULL,"
         " pageviews BIGINT NOT NULL, PRIMARY KEY (project_id, session_id))",
-        "INSERT INTO visits " + VISITS_OF.format(source="events"),
+        "INSERT INTO visits " + _VISITS_V2,
+    ),
+    (
+        # Visits learn what a breakdown counts them under, so it reads one row per visit.
+        "DROP TABLE visits",
+        _VISITS_DDL,
+        "INSERT INTO visits " + VISITS_OF.replace("{source}", "events"),
     ),
 )
 

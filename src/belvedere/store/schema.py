@@ -65,6 +65,26 @@ SOURCE_COLUMNS = (
     "utm_term",
     "utm_content",
 )
+# What a visit counts under in a breakdown: the first value its events carry (the attribution, where the
+# visitor is, what they use). The `visits` table keeps each one with the time of the event that carried it.
+VISIT_DIMENSIONS = (
+    *SOURCE_COLUMNS,
+    "country",
+    "region",
+    "city",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "screen",
+    "locale",
+)
+# The `visits` columns that hold a first value: (column, the events column it comes from). Each has a
+# companion `<column>_after`, the milliseconds from the visit's start to the event that carried it, so that
+# a late event can still take its place; the person is stored as the event had it (queries read it through
+# the alias links).
+VISIT_FIRSTS: tuple[tuple[str, str], ...] = (("person", "person_id"), *((d, d) for d in VISIT_DIMENSIONS))
 
 # Per-row flag carried in the spool but not stored: the uuid came from the client, so a retry may repeat it.
 CLIENT_UUID_FLAG = "_client_uuid"

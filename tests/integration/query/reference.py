@@ -80,11 +80,14 @@ class Ev:
         return row
 
 
-def load(analytics: Any, events: Sequence[Ev]) -> int:
-    """Add the events to a fresh project of the ``analytics`` fixture; returns the project id."""
+def load(analytics: Any, events: Sequence[Ev], *, batches: int = 1) -> int:
+    """Add the events to a fresh project of the ``analytics`` fixture, in ``batches`` written one after the
+    other (a visit's events then reach the store in several, some late); returns the project id."""
     project_id = fresh_project()
-    if events:
-        analytics.add(*[e.row(project_id) for e in events])
+    rows = [e.row(project_id) for e in events]
+    size = -(-len(rows) // batches) if rows else 0
+    for start in range(0, len(rows), size or 1):
+        analytics.add(*rows[start : start + size])
     return project_id
 
 

@@ -30,6 +30,7 @@ DIMENSIONS = (
     "entry_page",
     "exit_page",
     "page",
+    "event",
     "path",
     "properties.plan",
     "properties.amount",
@@ -43,6 +44,7 @@ class Scenario:
     zone: str
     spec: dict[str, Any]
     events: list[ref.Ev]
+    batches: int = 1  # written in this many batches: the `visits` table merges a visit's parts
 
 
 def _one_per_instant(events: list[ref.Ev]) -> list[ref.Ev]:
@@ -74,7 +76,7 @@ def scenarios(draw: st.DrawFn, *, with_ms: bool = False) -> Scenario:
     }
     tz = ZoneInfo(zone)
     spread = ref.events(tz, first - timedelta(days=1), last + timedelta(days=1), with_ms=with_ms)
-    return Scenario(zone, spec, _one_per_instant(draw(spread)))
+    return Scenario(zone, spec, _one_per_instant(draw(spread)), draw(st.integers(1, 3)))
 
 
 def _pv(at: datetime, session: str = "p1.a", **columns: Any) -> ref.Ev:
@@ -110,10 +112,30 @@ TWENTIETH_SECOND_VISIT = Scenario(  # 0.05 s: Python's round (and stats) give 0.
     _day("channel"),
     [_pv(datetime(2025, 3, 10, 10)), _pv(datetime(2025, 3, 10, 10, 0, 0, 50_000))],
 )
+PAGE_VIEW_WITHOUT_A_PATH = Scenario(  # in no visit's list of pages: its visit is grouped from its events
+    "UTC",
+    _day("page"),
+    [
+        _pv(datetime(2025, 3, 10, 10), path=None),
+        _pv(datetime(2025, 3, 10, 10, 1)),
+        _pv(datetime(2025, 3, 10, 11), "p1.b", path="/pricing"),
+    ],
+)
+VISIT_IN_TWO_BATCHES = Scenario(  # the second batch brings an earlier page and channel: both take over
+    "UTC",
+    _day("entry_page", goal="clicked"),
+    [
+        _pv(datetime(2025, 3, 10, 10, 5), path="/later", channel="Direct"),
+        ref.Ev("clicked", datetime(2025, 3, 10, 10, 6), "p1", "p1.a", {}),
+        _pv(datetime(2025, 3, 10, 10), path="/first", channel="Referral"),
+        _pv(datetime(2025, 3, 10, 10, 7), path="/last"),
+    ],
+    batches=2,
+)
 
 
 def _assert_matches_reference(analytics: Analytics, scenario: Scenario) -> None:
-    project_id = ref.load(analytics, scenario.events)
+    project_id = ref.load(analytics, scenario.events, batches=scenario.batches)
     got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
     expected = ref.breakdown(scenario.events, ZoneInfo(scenario.zone), scenario.spec)
     assert got["results"] == expected["results"]
@@ -124,6 +146,8 @@ def _assert_matches_reference(analytics: Analytics, scenario: Scenario) -> None:
 @given(scenario=scenarios())
 @example(FIRST_EVENT_WITHOUT_A_VALUE)
 @example(PAST_THE_LAST_PAGE)
+@example(PAGE_VIEW_WITHOUT_A_PATH)
+@example(VISIT_IN_TWO_BATCHES)
 def test_breakdown_matches_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     _assert_matches_reference(analytics, scenario)
 

@@ -19,27 +19,15 @@ from sqlglot import exp
 from belvedere.query.fields import check_dimension, text_field
 from belvedere.query.runner import DatedQuery, DatedRunner, register
 from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, through_aliases
-from belvedere.store.schema import SOURCE_COLUMNS
+from belvedere.query.visits import split_by_range
+from belvedere.store.schema import VISIT_DIMENSIONS
 
-# The visit's attribution (shared by its events) and what stays the same within a visit.
-_VISIT_LEVEL = {
-    *SOURCE_COLUMNS,
-    "country",
-    "region",
-    "city",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device_type",
-    "screen",
-    "locale",
-}
+_PAGE_ENDS = ("entry_page", "exit_page")
 SortBy = Literal["visitors", "visits", "pageviews", "bounce_rate", "visit_duration", "conversion_rate"]
 
 
 def _check_dimension(value: str) -> str:
-    if value in ("page", "entry_page", "exit_page"):
+    if value == "page" or value in _PAGE_ENDS:
         return value
     return check_dimension(value)
 
@@ -58,55 +46,142 @@ class BreakdownQuery(DatedQuery):
 
 
 _PAGEVIEW = "event = '$pageview'"
+# Event-level dimensions whose values the `visits` table lists per visit: dimension → its list column.
+_LISTED = {"page": "pages", "event": "event_names"}
+_ZERO, _ONE = exp.Literal.number(0), exp.Literal.number(1)
 
 
 @register
 class BreakdownRunner(DatedRunner[BreakdownQuery]):
+    """Visits are read from the ``visits`` table where it can answer (no filters; the visits wholly inside
+    the range); the others are grouped from their events. Both give one row per visit, or per (visit,
+    value) for an event-level dimension, and the same aggregate follows."""
+
     kind = "breakdown"
     spec_model = BreakdownQuery
 
-    def _visits(self, params: Params, where: exp.Expr) -> exp.Select:
-        """One row per visit: its person, events, page views, duration and whether it reached the goal."""
+    @property
+    def _visit_level(self) -> bool:
+        return self.spec.dimension in VISIT_DIMENSIONS or self.spec.dimension in _PAGE_ENDS
+
+    @property
+    def _listed(self) -> bool:
+        return not self.spec.filters and self.spec.dimension in _LISTED
+
+    def _event_value(self, params: Params, where: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
+        """An event-level dimension's value, and the events that carry one (page: the page views)."""
+        dimension = self.spec.dimension
+        if dimension == "page":
+            return col("path"), exp.and_(where, parse(_PAGEVIEW), parse("session_id IS NOT NULL"))
+        return text_field(dimension, params), exp.and_(where, parse("session_id IS NOT NULL"))
+
+    def _grouped(self, params: Params, where: exp.Expr) -> exp.Select:
+        """One row per visit grouped from its events matching ``where``: its stored person, events, page
+        views, duration, whether it reached the goal and (visit-level dimensions) its value."""
         select = parse_select(
             f"SELECT session_id, bv_arg_min({EVENT_PERSON}, timestamp) AS who, count(*) AS n,"
             f" bv_count_if({_PAGEVIEW}) AS pv,"
             " bv_epoch_ms(max(timestamp)) - bv_epoch_ms(min(timestamp)) AS duration_ms"
             " FROM events WHERE session_id IS NOT NULL GROUP BY session_id"
         )
-        converted: exp.Expr = exp.Literal.number(0)
+        converted: exp.Expr = _ZERO.copy()
         if self.spec.goal is not None:
             reached = exp.EQ(this=col("event"), expression=params.bind(self.spec.goal))
-            converted = exp.Max(
-                this=exp.If(this=reached, true=exp.Literal.number(1), false=exp.Literal.number(0))
-            )
+            converted = exp.Max(this=exp.If(this=reached, true=_ONE.copy(), false=_ZERO.copy()))
         select = select.select(converted.as_("converted"))
         dimension = self.spec.dimension
-        if dimension in _VISIT_LEVEL:
+        if dimension in VISIT_DIMENSIONS:
             select = select.select(fn("arg_min", col(dimension), col("timestamp")).as_("value"))
-        elif dimension in ("entry_page", "exit_page"):
+        elif dimension in _PAGE_ENDS:
             first = "arg_min" if dimension == "entry_page" else "arg_max"
             when = exp.If(this=parse(_PAGEVIEW), true=col("timestamp"))
             select = select.select(fn(first, col("path"), when).as_("value"))
-        # The visit's person, read through the alias links once per visit rather than once per event.
-        base, person = through_aliases(select.where(where))
+        return select.where(where)
+
+    def _stored(self, params: Params, where: exp.Expr, inside: exp.Expr) -> exp.Select:
+        """The same rows read from the ``visits`` table (``inside``: the visits wholly inside the range);
+        for a listed dimension, one row per (visit, value)."""
+        select = parse_select(
+            "SELECT session_id, person AS who, events AS n, pageviews AS pv,"
+            " bv_epoch_ms(ended_at) - bv_epoch_ms(started_at) AS duration_ms FROM visits"
+        ).where(inside)
+        converted: exp.Expr = _ZERO.copy()
+        if self.spec.goal is not None:
+            reached = (
+                exp.select("session_id")
+                .from_("events")
+                .where(exp.and_(where, exp.EQ(this=col("event"), expression=params.bind(self.spec.goal))))
+            )
+            converted = exp.If(
+                this=exp.In(this=col("session_id"), query=reached.subquery()),
+                true=_ONE.copy(),
+                false=_ZERO.copy(),
+            )
+        select = select.select(converted.as_("converted"))
+        if self._visit_level:
+            select = select.select(col(self.spec.dimension).as_("value"))
+        elif self._listed:
+            select = select.select(fn("unnest", col(_LISTED[self.spec.dimension])).as_("value"))
+        return select
+
+    def _with_values(self, params: Params, visits: exp.Select, where: exp.Expr) -> exp.Select:
+        """Visit rows joined to the values their events (matching ``where``) carry: one row per pair."""
+        value, carrying = self._event_value(params, where)
+        pairs = exp.select("session_id", value.as_("value")).distinct().from_("events").where(carrying)
+        return (
+            exp.select(*(col(c, "v") for c in ("session_id", "who", "n", "pv", "duration_ms", "converted")))
+            .select(col("value", "x"))
+            .from_(visits.subquery("v"))
+            .join(pairs.subquery("x"), on=parse("x.session_id = v.session_id"), join_type="inner")
+        )
+
+    def _visits(self, params: Params, where: exp.Expr) -> exp.Select:
+        """The visit rows, each with its person read through the alias links (once per visit, not per
+        event)."""
+        rows: exp.Query
+        if self.spec.filters:
+            rows = self._grouped(params, where)
+        else:
+            split = split_by_range(params, self.range)
+            inside = split.inside.copy()
+            again: exp.Expr = split.regroup()
+            if self._listed and self.spec.dimension == "page":
+                # A page view without a path is in no list: such visits are grouped from their events too.
+                pathless = (
+                    exp.select("session_id")
+                    .from_("visits")
+                    .where(exp.and_(split.inside.copy(), parse("pathless_pageviews > 0")))
+                )
+                inside = exp.and_(inside, parse("pathless_pageviews = 0"))
+                again = exp.or_(again, exp.In(this=col("session_id"), query=pathless.subquery()))
+            in_events = exp.and_(where.copy(), again)
+            regrouped = self._grouped(params, in_events)
+            if self._listed:
+                regrouped = self._with_values(params, regrouped, in_events.copy())
+            rows = exp.union(self._stored(params, where.copy(), inside), regrouped, distinct=False)
+        base, person = through_aliases(rows)
         return base.select("r.*", person.as_("person"))
 
     def _per_value(self, params: Params, where: exp.Expr) -> exp.Select:
         """For event-level dimensions: one row per (visit, value) with the value's own page views."""
-        dimension = self.spec.dimension
-        value = col("path") if dimension == "page" else text_field(dimension, params)
-        extra = (
-            [exp.EQ(this=col("event"), expression=exp.Literal.string("$pageview"))]
-            if dimension == "page"
-            else []
-        )
+        value, carrying = self._event_value(params, where)
         return (
             exp.select(
                 col("session_id"), value.as_("value"), parse(f"bv_count_if({_PAGEVIEW})").as_("pv_value")
             )
             .from_("events")
-            .where(exp.and_(where, *extra, parse("session_id IS NOT NULL")))
+            .where(carrying)
             .group_by("session_id", "value")
+        )
+
+    def _pageviews(self, params: Params, where: exp.Expr) -> exp.Select:
+        """For listed dimensions: each value's page views, straight from the events."""
+        value, carrying = self._event_value(params, where)
+        return (
+            exp.select(value.as_("pv_value"), parse(f"bv_count_if({_PAGEVIEW})").as_("pv_count"))
+            .from_("events")
+            .where(carrying)
+            .group_by("pv_value")
         )
 
     def _count_values(self) -> int:
@@ -117,39 +192,77 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         rows = self.fetch(*BreakdownRunner(first_page, self.ctx)._tree())
         return int(rows[0][-1]) if rows else 0
 
+    def _grouped_by_value(self, rows: exp.Select) -> exp.Select:
+        """The metrics per value of ``rows`` (value, person, n, pv, duration_ms, converted, pv_value).
+
+        For an event-level dimension, exact counts group by (value, person) first and count people in a
+        second step: one hash table rather than a distinct set per value for each of visitors and converted
+        visitors (at 30 days of 10 M events, pages: 690 ms → 520 ms). A visit-level dimension has one value
+        per visit and few values: the distinct counts are cheaper there."""
+        goal = self.spec.goal is not None
+        bounce = "bv_count_if(r.n = 1 AND r.pv = 1)"
+        if self.spec.approximate or self._visit_level:
+            conversion = (
+                f"{self.uniq}(CASE WHEN r.converted = 1 THEN r.person END) * 100.0 / {self.uniq}(r.person)"
+            )
+            return parse_select(
+                f"SELECT r.value AS value, {self.uniq}(r.person) AS visitors, count(*) AS visits,"
+                f" sum(r.pv_value) AS pageviews, {bounce} * 100.0 / count(*) AS bounce_rate,"
+                " avg(r.duration_ms) / 1000.0 AS visit_duration,"
+                f" {conversion if goal else 'NULL'} AS conversion_rate FROM rows AS r GROUP BY r.value"
+            ).with_("rows", as_=rows)
+        per_person = parse_select(
+            "SELECT r.value AS value, r.person AS person, count(*) AS visits, sum(r.pv_value) AS pageviews,"
+            f" {bounce} AS bounces, sum(r.duration_ms) AS duration_ms, max(r.converted) AS converted"
+            " FROM rows AS r GROUP BY r.value, r.person"
+        )
+        conversion = "bv_count_if(p.converted = 1 AND p.person IS NOT NULL) * 100.0 / count(p.person)"
+        return (
+            parse_select(
+                "SELECT p.value AS value, count(p.person) AS visitors, sum(p.visits) AS visits,"
+                " sum(p.pageviews) AS pageviews, sum(p.bounces) * 100.0 / sum(p.visits) AS bounce_rate,"
+                " sum(p.duration_ms) / sum(p.visits) / 1000.0 AS visit_duration,"
+                f" {conversion if goal else 'NULL'} AS conversion_rate FROM per_person AS p GROUP BY p.value"
+            )
+            .with_("rows", as_=rows)
+            .with_("per_person", as_=per_person)
+        )
+
     def _tree(self) -> tuple[exp.Select, Params]:
         params = Params()
         where = exp.and_(*self.where(params))
         visits = self._visits(params, where)
-        visit_level = self.spec.dimension in _VISIT_LEVEL or self.spec.dimension in (
-            "entry_page",
-            "exit_page",
-        )
-        pageviews = "sum(v.pv)" if visit_level else "sum(x.pv_value)"
-        value = "v.value" if visit_level else "x.value"
-        # Without a goal there is no conversion rate to count: a second exact distinct count per value
-        # would cost as much as the visitors' own.
-        conversion = (
-            f"{self.uniq}(CASE WHEN v.converted = 1 THEN v.person END) * 100.0 / {self.uniq}(v.person)"
-            if self.spec.goal is not None
-            else "NULL"
-        )
+        visit_columns = "v.person AS person, v.n AS n, v.pv AS pv, v.duration_ms AS duration_ms, v.converted"
+        if self._visit_level or self._listed:
+            # A listed dimension's page views per value are counted from the events further down.
+            pv_value = "v.pv" if self._visit_level else "0"
+            rows = parse_select(
+                f"SELECT v.value AS value, {visit_columns} AS converted, {pv_value} AS pv_value"
+                " FROM visit_rows AS v"
+            )
+        else:
+            rows = parse_select(
+                f"SELECT x.value AS value, {visit_columns} AS converted, x.pv_value AS pv_value"
+                " FROM visit_rows AS v"
+            ).join(
+                self._per_value(params, where.copy()).subquery("x"),
+                on=parse("x.session_id = v.session_id"),
+                join_type="inner",
+            )
+        pageviews = "p.pv_count" if self._listed else "g.pageviews"
         tree = parse_select(
-            f"SELECT {value} AS value, {self.uniq}(v.person) AS visitors, count(*) AS visits,"
-            f" {pageviews} AS pageviews,"
-            " bv_count_if(v.n = 1 AND v.pv = 1) * 100.0 / count(*) AS bounce_rate,"
-            " avg(v.duration_ms) / 1000.0 AS visit_duration,"
-            f" {conversion} AS conversion_rate,"
-            " count(*) OVER () AS total_values"
-            " FROM visit_rows AS v"
-        )
-        if not visit_level:
+            f"SELECT g.value AS value, g.visitors AS visitors, g.visits AS visits, {pageviews} AS pageviews,"
+            " g.bounce_rate AS bounce_rate, g.visit_duration AS visit_duration,"
+            " g.conversion_rate AS conversion_rate, count(*) OVER () AS total_values"
+        ).from_(self._grouped_by_value(rows).subquery("g"))
+        if self._listed:
             tree = tree.join(
-                exp.to_table("per_value").as_("x"), on=parse("x.session_id = v.session_id"), join_type="inner"
-            ).with_("per_value", as_=self._per_value(params, where.copy()))
+                self._pageviews(params, where.copy()).subquery("p"),
+                on=exp.NullSafeEQ(this=col("value", "g"), expression=col("pv_value", "p")),
+                join_type="inner",
+            )
         tree = (
             tree.with_("visit_rows", as_=visits)
-            .group_by(value)
             .order_by(f"{self.spec.sort_by} DESC", "value", dialect="duckdb")
             .limit(self.spec.limit)
             .offset(self.spec.offset)

@@ -10,6 +10,7 @@ from sqlglot import exp
 from belvedere.query.dates import DateRange
 from belvedere.query.runner import DatedQuery, DatedRunner, register
 from belvedere.query.sql import Params, col, parse_select
+from belvedere.query.visits import split_by_range
 
 METRICS = (
     "visitors",
@@ -97,24 +98,12 @@ class StatsRunner(DatedRunner[StatsQuery]):
     def _visits(self, params: Params, rng: DateRange) -> exp.Select:
         """The same without filters, from the ``visits`` table: a visit wholly inside the range counts as
         stored; only the few that cross its start or end are grouped again from their events in range."""
-        start, end = params.bind(rng.start), params.bind(rng.end)
-        inside = exp.and_(
-            exp.GTE(this=col("started_at"), expression=start), exp.LT(this=col("ended_at"), expression=end)
-        )
-        overlaps = exp.and_(
-            exp.LT(this=col("started_at"), expression=end.copy()),
-            exp.GTE(this=col("ended_at"), expression=start.copy()),
-        )
+        split = split_by_range(params, rng)
         stored = parse_select(
             "SELECT count(*) AS visits, bv_count_if(events = 1 AND pageviews = 1) AS bounces,"
             " sum(bv_epoch_ms(ended_at) - bv_epoch_ms(started_at)) AS duration_ms FROM visits"
-        ).where(inside)
-        crossing = parse_select("SELECT session_id FROM visits").where(
-            exp.and_(overlaps, exp.not_(inside.copy()))
-        )
-        in_range = exp.and_(
-            *self.where(params, rng), exp.In(this=col("session_id"), query=crossing.subquery())
-        )
+        ).where(split.inside)
+        in_range = exp.and_(*self.where(params, rng), split.regroup())
         regrouped = self._visits_of(in_range)
         return (
             parse_select(
