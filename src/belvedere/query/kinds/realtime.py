@@ -27,113 +27,124 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
     spec_model = RealtimeQuery
     cacheable = False
 
-    def _since(self, params: Params, start: datetime, end: datetime | None = None) -> exp.Expr:
-        parts = [
+    def _since(self, params: Params, start: datetime, end: datetime) -> exp.Expr:
+        return exp.and_(
             exp.GTE(this=col("timestamp"), expression=params.bind(start)),
+            exp.LT(this=col("timestamp"), expression=params.bind(end)),
             *conditions(self.spec.filters, params),
-        ]
-        parts.append(
-            exp.LT(this=col("timestamp"), expression=params.bind(end or self.ctx.now + timedelta(minutes=1)))
         )
-        return exp.and_(*parts)
 
-    def _top(self, field: str, since: datetime, pages_only: bool) -> list[dict[str, Any]]:
-        params = Params()
-        where = self._since(params, since)
-        if pages_only:
-            where = exp.and_(where, parse("event = '$pageview'"))
-        tree = (
+    @staticmethod
+    def _part(name: str, value: exp.Expr | None, a: exp.Expr | None, b: exp.Expr) -> list[exp.Expr]:
+        """The columns every part of the answer shares: its name, a text value and two numbers."""
+        big = exp.DataType.build("bigint")
+        return [
+            exp.Literal.string(name).as_("part"),
+            exp.cast(value if value is not None else exp.Null(), exp.DataType.build("text")).as_("value"),
+            exp.cast(a if a is not None else exp.Null(), big).as_("a"),
+            exp.cast(b, big).as_("b"),
+        ]
+
+    def _top(self, name: str, field: str, pages_only: bool) -> exp.Select:
+        where = parse(f"{field} IS NOT NULL" + (" AND event = '$pageview'" if pages_only else ""))
+        top = (
             exp.select(col(field).as_("value"), parse("bv_uniq_exact(person_id)").as_("visitors"))
-            .from_("events")
-            .where(exp.and_(where, exp.Not(this=exp.Is(this=col(field), expression=exp.Null()))))
+            .from_("recent")
+            .where(where)
             .group_by("value")
             .order_by("visitors DESC", "value", dialect="duckdb")
             .limit(self.spec.top)
         )
-        return [{"value": v, "visitors": int(n)} for v, n in self.fetch(tree, params)]
+        return exp.select(*self._part(name, col("value"), None, col("visitors"))).from_(top.subquery("t"))
 
     def calculate(self) -> dict[str, Any]:
+        """One statement (each part tagged by name) over the last 30 minutes' events, and the visits of
+        today and of yesterday until the same time."""
         now = self.ctx.now
-        minute = now.replace(second=0, microsecond=0)
-        since30 = minute - timedelta(minutes=29)
+        end = now + timedelta(minutes=1)
+        since30 = now.replace(second=0, microsecond=0) - timedelta(minutes=29)
         params = Params()
-        visitors = (
-            exp.select(
-                exp.Anonymous(
-                    this="bv_uniq_exact",
-                    expressions=[
-                        exp.If(
-                            this=exp.GTE(
-                                this=col("timestamp"), expression=params.bind(now - timedelta(minutes=5))
-                            ),
-                            true=col("person_id"),
-                        )
-                    ],
-                ).as_("v5"),
-                parse("bv_uniq_exact(person_id)").as_("v30"),
-            )
-            .from_("events")
-            .where(self._since(params, now - timedelta(minutes=30)))
+        five = exp.GTE(this=col("timestamp"), expression=params.bind(now - timedelta(minutes=5)))
+        minute = fn(
+            "int_div",
+            exp.Sub(this=fn("epoch_ms", col("timestamp")), expression=params.bind(_ms(since30))),
+            60_000,
         )
-        v5, v30 = self.fetch(visitors, params)[0]
-
-        params = Params()
+        visitors = self._part(
+            "visitors",
+            None,
+            exp.Anonymous(this="bv_uniq_exact", expressions=[exp.If(this=five, true=col("person_id"))]),
+            parse("bv_uniq_exact(person_id)"),
+        )
         per_minute = (
-            exp.select(
-                fn(
-                    "int_div",
-                    exp.Sub(this=fn("epoch_ms", col("timestamp")), expression=params.bind(_ms(since30))),
-                    60_000,
-                ).as_("m"),
-                exp.Count(this=exp.Star()).as_("n"),
-            )
-            .from_("events")
-            .where(self._since(params, since30))
-            .group_by("m")
+            exp.select(*self._part("minute", None, minute, exp.Count(this=exp.Star())))
+            .from_("recent")
+            .where(exp.GTE(this=col("timestamp"), expression=params.bind(since30)))
+            .group_by(minute.copy())
         )
-        counts = {int(m): int(n) for m, n in self.fetch(per_minute, params)}
-        minutes = [
-            {
-                "minute": (since30 + timedelta(minutes=i)).isoformat(timespec="minutes") + "Z",
-                "events": counts.get(i, 0),
-            }
-            for i in range(30)
+        parts: list[exp.Select] = [
+            exp.select(*visitors).from_("recent"),
+            per_minute,
+            self._top("page", "path", pages_only=True),
+            self._top("source", "referrer_domain", pages_only=False),
+            *self._visits_so_far(params),
         ]
+        tree: exp.Query = parts[0]
+        for part in parts[1:]:
+            tree = exp.union(tree, part, distinct=False, copy=False)
+        recent = (
+            exp.select("timestamp", "person_id", "event", "path", "referrer_domain")
+            .from_("events")
+            .where(self._since(params, now - timedelta(minutes=30), end))
+        )
+        rows = self.fetch(tree.with_("recent", as_=recent), params)
+        counts, numbers = self._read(rows)
         return {
             "kind": "realtime",
-            "visitors_5m": int(v5 or 0),
-            "visitors_30m": int(v30 or 0),
-            "top_pages": self._top("path", now - timedelta(minutes=30), pages_only=True),
-            "top_sources": self._top("referrer_domain", now - timedelta(minutes=30), pages_only=False),
-            "events_per_minute": minutes,
-            **self._today_vs_yesterday(),
+            "visitors_5m": numbers.get("visitors", (0, 0))[0],
+            "visitors_30m": numbers.get("visitors", (0, 0))[1],
+            "top_pages": counts["page"],
+            "top_sources": counts["source"],
+            "events_per_minute": [
+                {
+                    "minute": (since30 + timedelta(minutes=i)).isoformat(timespec="minutes") + "Z",
+                    "events": numbers.get(f"minute{i}", (0, 0))[1],
+                }
+                for i in range(30)
+            ],
+            "visits_today": numbers.get("today", (0, 0))[1],
+            "visits_yesterday_same_time": numbers.get("yesterday", (0, 0))[1],
         }
 
-    def _today_vs_yesterday(self) -> dict[str, int]:
+    def _read(
+        self, rows: list[tuple[Any, ...]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
+        counts: dict[str, list[dict[str, Any]]] = {"page": [], "source": []}
+        numbers: dict[str, tuple[int, int]] = {}
+        for part, value, a, b in rows:
+            if part in counts:
+                counts[part].append({"value": value, "visitors": int(b)})
+            elif part == "minute":
+                numbers[f"minute{int(a)}"] = (0, int(b))
+            else:
+                numbers[part] = (int(a or 0), int(b or 0))
+        for listed in counts.values():
+            listed.sort(key=lambda item: (-item["visitors"], item["value"]))
+        return counts, numbers
+
+    def _visits_so_far(self, params: Params) -> list[exp.Select]:
+        """Visits (distinct sessions) today, and yesterday from midnight until the same time of day."""
         tz = self.ctx.tz
-        local_now = to_local(self.ctx.now, tz)
-        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = to_local(self.ctx.now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
         today_start = to_utc(midnight, tz)
         yesterday_start = to_utc(midnight - timedelta(days=1), tz)
-        elapsed = self.ctx.now - today_start
-        params = Params()
-        tree = (
-            exp.select(
-                parse("bv_uniq_exact(session_id)").as_("today"),
-            )
+        elapsed = self.ctx.now - today_start + timedelta(microseconds=1)
+        return [
+            exp.select(*self._part(name, None, None, parse("bv_uniq_exact(session_id)")))
             .from_("events")
-            .where(self._since(params, today_start, self.ctx.now + timedelta(microseconds=1)))
-        )
-        other = Params()
-        before = (
-            exp.select(parse("bv_uniq_exact(session_id)"))
-            .from_("events")
-            .where(self._since(other, yesterday_start, yesterday_start + elapsed + timedelta(microseconds=1)))
-        )
-        return {
-            "visits_today": int(self.fetch(tree, params)[0][0] or 0),
-            "visits_yesterday_same_time": int(self.fetch(before, other)[0][0] or 0),
-        }
+            .where(self._since(params, start, start + elapsed))
+            for name, start in (("today", today_start), ("yesterday", yesterday_start))
+        ]
 
 
 def _ms(naive_utc: datetime) -> int:

@@ -205,7 +205,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             tree_ctes.append(("revenue", self._revenue(params)))
         tree: exp.Query = parts[0]
         for part in parts[1:]:
-            tree = exp.union(tree, part, distinct=False)
+            tree = exp.union(tree, part, distinct=False, copy=False)
         for name, cte in tree_ctes:
             tree = tree.with_(name, as_=cte)
         sizes: dict[Any, int] = {}
