@@ -896,6 +896,59 @@ def paths(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str,
     }
 
 
+# ---------------------------------------------------------------------------------------------- realtime
+
+
+def realtime(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The last 30 minutes (to a minute past ``now``): people in the last 5 and 30, the 30 whole minutes'
+    event counts up to ``now``'s, the top pages and referrer domains by people; visits (sessions) today
+    and yesterday until the same time of day, days in the project's zone."""
+    chosen = [e for e in resolved(events) if passes(e, spec.get("filters", []))]
+    end = now + timedelta(minutes=1)
+    recent = [e for e in chosen if now - timedelta(minutes=30) <= e.at < end]
+
+    def people(evs: Iterable[Ev]) -> int:
+        return len({e.person for e in evs if e.person is not None})
+
+    first_minute = now.replace(second=0, microsecond=0) - timedelta(minutes=29)
+    counts = [0] * 30
+    for e in recent:
+        index = (e.at - first_minute) // timedelta(minutes=1)
+        if 0 <= index < 30:
+            counts[index] += 1
+
+    def top(evs: list[Ev], name: str) -> list[dict[str, Any]]:
+        by_value: dict[str, list[Ev]] = defaultdict(list)
+        for e in evs:
+            value = text_of(e, name)
+            if value is not None:
+                by_value[value].append(e)
+        rows = [{"value": v, "visitors": people(group)} for v, group in by_value.items()]
+        rows.sort(key=lambda r: (-r["visitors"], r["value"]))
+        return rows[: spec.get("top", 10)]
+
+    midnight = local(now, tz).date()
+    today = utc_of_local_midnight(midnight, tz)
+    yesterday = utc_of_local_midnight(midnight - timedelta(days=1), tz)
+    elapsed = now - today + timedelta(microseconds=1)
+
+    def visits(start: datetime) -> int:
+        return len({e.session for e in chosen if start <= e.at < start + elapsed and e.session is not None})
+
+    return {
+        "visitors_5m": people(e for e in recent if e.at >= now - timedelta(minutes=5)),
+        "visitors_30m": people(recent),
+        "top_pages": top([e for e in recent if e.name == "$pageview"], "path"),
+        "top_sources": top(recent, "referrer_domain"),
+        "events_per_minute": [
+            {"minute": (first_minute + timedelta(minutes=i)).isoformat(timespec="minutes") + "Z", "events": n}
+            for i, n in enumerate(counts)
+        ],
+        "visits_today": visits(today),
+        "visits_yesterday_same_time": visits(yesterday),
+    }
+
+
 # ---------------------------------------------------------------------------------------------- generators
 # Hypothesis strategies shared by the property tests: small event sets in the zones and around the dates
 # where local time misbehaves (DST changes, month and ISO-week boundaries).

@@ -138,7 +138,9 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
         midnight = to_local(self.ctx.now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
         today_start = to_utc(midnight, tz)
         yesterday_start = to_utc(midnight - timedelta(days=1), tz)
-        elapsed = self.ctx.now - today_start + timedelta(microseconds=1)
+        # Up to now, included, at the events' precision (milliseconds: ClickHouse drops finer bounds).
+        now_ms = self.ctx.now.replace(microsecond=self.ctx.now.microsecond // 1000 * 1000)
+        elapsed = now_ms - today_start + timedelta(milliseconds=1)
         return [
             exp.select(*self._part(name, None, None, parse("bv_uniq_exact(session_id)")))
             .from_("events")
