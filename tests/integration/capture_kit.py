@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,3 +66,10 @@ def running(settings: Settings) -> Iterator[Running]:
             yield Running(runtime, client, project)
     finally:
         runtime.stop()
+
+
+def form_token(html: str) -> str:
+    """The hidden token of the page's form (pages refuse a form without it)."""
+    found = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import unquote
 
-import pytest
-from tests.integration.accounts.kit import PASSWORD, add_person, build_world, fast_settings
+from tests.integration.accounts.kit import PASSWORD, add_person, build_world
 from tests.integration.accounts.test_auth import outbox, token_in
-from tests.integration.capture_kit import Running, running
+from tests.integration.capture_kit import Running, form_token
 
 from belvedere.accounts.models import Membership
 from belvedere.platform.db import transaction
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Running]:
-    with running(fast_settings(tmp_path)) as r:
-        yield r
-
-
-def _form_token(html: str) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def _link_path(mail_body: str, page: str) -> str:
@@ -36,7 +21,7 @@ def _link_path(mail_body: str, page: str) -> str:
 
 def test_forgotten_password_from_the_email_link_to_a_new_login(app: Running) -> None:
     person = add_person(app, None, None)
-    token = _form_token(app.client.get("/login").text)
+    token = form_token(app.client.get("/login").text)
     assert 'href="/forgot-password"' in app.client.get("/login").text
     for email in (person.email, "nobody@example.test"):  # the same answer either way
         sent = app.client.post("/forgot-password", data={"email": email, "form_token": token})
@@ -44,26 +29,26 @@ def test_forgotten_password_from_the_email_link_to_a_new_login(app: Running) -> 
     [mail] = outbox(app, person.email)
     page = app.client.get(_link_path(mail.body, "/reset-password"))
     assert page.status_code == 200 and 'name="token" value="' in page.text
-    form_token = _form_token(page.text)
+    reset_form = form_token(page.text)
     weak = app.client.post(
-        "/reset-password", data={"token": token_in(mail), "password": "password123", "form_token": form_token}
+        "/reset-password", data={"token": token_in(mail), "password": "password123", "form_token": reset_form}
     )
     assert weak.status_code == 422 and "breached" in weak.text
     new_password = "a brand new passphrase 77"
     done = app.client.post(
         "/reset-password",
-        data={"token": token_in(mail), "password": new_password, "form_token": form_token},
+        data={"token": token_in(mail), "password": new_password, "form_token": reset_form},
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/login?done=reset"
     assert "Your password is changed" in app.client.get("/login?done=reset").text
     login = app.client.post(
-        "/login", data={"email": person.email, "password": new_password, "form_token": _form_token(page.text)}
+        "/login", data={"email": person.email, "password": new_password, "form_token": form_token(page.text)}
     )
     assert login.status_code == 200 and app.client.cookies.get("bv_access")
     again = app.client.post(
         "/reset-password",
-        data={"token": token_in(mail), "password": new_password + "!", "form_token": form_token},
+        data={"token": token_in(mail), "password": new_password + "!", "form_token": reset_form},
     )
     assert again.status_code == 400 and "already used" in again.text  # the link is spent
 
@@ -75,7 +60,7 @@ def test_forms_without_their_token_change_nothing(app: Running) -> None:
 
 
 def test_email_verification_needs_a_press_of_the_button(app: Running) -> None:
-    token = _form_token(app.client.get("/signup").text)
+    token = form_token(app.client.get("/signup").text)
     app.client.post(
         "/signup",
         data={"email": "new@example.test", "password": PASSWORD, "organisation": "N", "form_token": token},
@@ -85,11 +70,11 @@ def test_email_verification_needs_a_press_of_the_button(app: Running) -> None:
     page = app.client.get(link)
     assert "Confirm my email" in page.text and "is confirmed" not in page.text  # a GET verifies nothing
     confirmed = app.client.post(
-        "/verify-email", data={"token": token_in(mail), "form_token": _form_token(page.text)}
+        "/verify-email", data={"token": token_in(mail), "form_token": form_token(page.text)}
     )
     assert confirmed.status_code == 200 and "new@example.test is confirmed" in confirmed.text
     reused = app.client.post(
-        "/verify-email", data={"token": token_in(mail), "form_token": _form_token(page.text)}
+        "/verify-email", data={"token": token_in(mail), "form_token": form_token(page.text)}
     )
     assert reused.status_code == 400
 
@@ -115,7 +100,7 @@ def test_an_invitation_link_leads_a_new_person_through_sign_up_to_the_organisati
             "email": "grace@example.test",
             "password": PASSWORD,
             "organisation": "Grace's own",
-            "form_token": _form_token(signup_page.text),
+            "form_token": form_token(signup_page.text),
             "next": next_field.group(1).replace("&amp;", "&"),
         },
         follow_redirects=False,

@@ -5,25 +5,16 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.integration.accounts.kit import World, build_world, fast_settings
-from tests.integration.capture_kit import Running, running
+from tests.integration.accounts.kit import World, build_world
+from tests.integration.capture_kit import Running
 
 from belvedere.app import BelvedereApp
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Running]:
-    with running(fast_settings(tmp_path)) as r:
-        yield r
-
 
 # Three people: A goes / → signup → purchase, B goes / → signup, C only sees /.
 JOURNEYS = {

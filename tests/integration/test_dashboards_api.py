@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
-from tests.integration.accounts.kit import build_world, fast_settings
-from tests.integration.capture_kit import Running, running
+from tests.integration.accounts.kit import build_world
+from tests.integration.capture_kit import Running
 
 from belvedere.app import BelvedereApp
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Running]:
-    with running(fast_settings(tmp_path)) as r:
-        yield r
 
 
 def test_insights_and_dashboards_round_trip(app: Running) -> None:

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
-import pytest
-from tests.integration.accounts.kit import PASSWORD, add_person, build_world, fast_settings
-from tests.integration.capture_kit import Running, running
+from tests.integration.accounts.kit import PASSWORD, add_person, build_world
+from tests.integration.capture_kit import Running, form_token
 
 from belvedere.accounts.models import Membership
 from belvedere.platform.db import transaction
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Running]:
-    with running(fast_settings(tmp_path)) as r:
-        yield r
-
-
-def _form_token(html: str) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
 def test_login_form_needs_its_token_and_keeps_next_on_this_site(app: Running) -> None:
     person = add_person(app, None, None)
-    token = _form_token(app.client.get("/login").text)
+    token = form_token(app.client.get("/login").text)
     forged = app.client.post("/login", data={"email": person.email, "password": PASSWORD, "form_token": "x"})
     assert forged.status_code == 403 and "bv_access" not in app.client.cookies
     wrong = app.client.post(
@@ -42,7 +27,7 @@ def test_login_form_needs_its_token_and_keeps_next_on_this_site(app: Running) ->
         ("//evil", "/app"),
     ):
         app.client.cookies.clear()
-        token = _form_token(app.client.get("/login").text)
+        token = form_token(app.client.get("/login").text)
         ok = app.client.post(
             "/login",
             data={"email": person.email, "password": PASSWORD, "form_token": token, "next": target},
@@ -64,7 +49,7 @@ def test_pages_send_the_signed_out_to_login_and_hide_other_organisations(app: Ru
 
 
 def test_signup_page_shows_what_is_wrong(app: Running) -> None:
-    token = _form_token(app.client.get("/signup").text)
+    token = form_token(app.client.get("/signup").text)
     weak = app.client.post(
         "/signup",
         data={"email": "a@b.co", "password": "password1234", "organisation": "A", "form_token": token},
@@ -74,7 +59,7 @@ def test_signup_page_shows_what_is_wrong(app: Running) -> None:
 
 def test_page_changes_need_the_csrf_header_in_a_cookie_session(app: Running) -> None:
     person = add_person(app, None, None)
-    token = _form_token(app.client.get("/login").text)
+    token = form_token(app.client.get("/login").text)
     app.client.post("/login", data={"email": person.email, "password": PASSWORD, "form_token": token})
     world = build_world(app)
     from belvedere.accounts.models import Membership

@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from tests.integration.accounts.kit import World, build_world, fast_settings
-from tests.integration.capture_kit import Running, running
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Running]:
-    with running(fast_settings(tmp_path)) as r:
-        yield r
+from tests.integration.accounts.kit import World, build_world
+from tests.integration.capture_kit import Running
 
 
 def _send(app: Running, world: World, batch: list[dict[str, object]]) -> None:

@@ -3,22 +3,13 @@ the filters then drop events at ingest (other sites, ignored addresses, ignored 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from tests.integration.accounts.kit import World, build_world, fast_settings
-from tests.integration.capture_kit import Running, running
+from tests.integration.accounts.kit import World, build_world
+from tests.integration.capture_kit import Running
 
 from belvedere.accounts.models import Project
 from belvedere.accounts.settings import ProjectSettings
 from belvedere.platform.db import transaction
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Running]:
-    with running(fast_settings(tmp_path)) as r:
-        yield r
 
 
 def _settings_of(app: Running, world: World) -> tuple[str, str, ProjectSettings]:
