@@ -748,6 +748,47 @@ def lifecycle(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any], now: dat
     return {"labels": [label_text(b, interval) for b in labels], "series": series}
 
 
+def usage(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Per bucket of the range, over the same activity as ``lifecycle``: total = people whose first-ever
+    activity falls in the bucket or before it; active; new (first-ever activity in it); returning (active,
+    not new); retained (active in it and in the bucket before); churned (active in the bucket before, not
+    in this one; 0 for a bucket that has not started yet)."""
+    events = resolved(events)
+    interval = spec.get("interval", "day")
+    first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
+    labels = buckets(tz, first, last, interval)
+    end = utc_of_local_midnight(last + timedelta(days=1), tz)
+    active: dict[str, set[datetime]] = defaultdict(set)
+    for e in events:
+        if (
+            e.person is not None
+            and e.at < end
+            and (spec.get("event") is None or e.name == spec["event"])
+            and passes(e, spec.get("filters", []))
+        ):
+            active[e.person].add(bucket_of(local(e.at, tz), interval))
+    first_seen = {who: min(bs) for who, bs in active.items()}
+    current = bucket_of(local(now, tz), interval)
+    periods = []
+    for i, b in enumerate(labels):
+        before = labels[i - 1] if i else _bucket_before(b, tz, interval)
+        here = {who for who, bs in active.items() if b in bs}
+        was = {who for who, bs in active.items() if before in bs}
+        new = sum(first_seen[w] == b for w in here)
+        periods.append(
+            {
+                "period": label_text(b, interval),
+                "total": sum(f <= b for f in first_seen.values()),
+                "active": len(here),
+                "new": new,
+                "returning": len(here) - new,
+                "retained": len(here & was),
+                "churned": len(was - here) if b <= current else 0,
+            }
+        )
+    return {"interval": interval, "periods": periods}
+
+
 # ---------------------------------------------------------------------------------------------- retention
 
 

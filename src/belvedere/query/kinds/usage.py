@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sqlglot import exp
 
-from belvedere.query.dates import format_label
+from belvedere.query.dates import format_label, to_utc
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
 from belvedere.query.runner import register
 from belvedere.query.sql import Params, col
@@ -57,8 +57,11 @@ class UsageRunner(ActivityRunner):
         return {"kind": "usage", "interval": self.spec.interval, "periods": periods}
 
     def _people_before_range(self) -> int:
-        """People whose first activity came before the range: the starting point of the running total."""
+        """People whose first activity came before the range's first bucket: the starting point of the
+        running total (a week or month bucket can start before the range; its own new people are counted
+        as new in it, not here)."""
         params = Params()
-        where = [*self.base(params), exp.LT(this=col("timestamp"), expression=params.bind(self.range.start))]
+        first_bucket = to_utc(self.origin, self.range.tz)
+        where = [*self.base(params), exp.LT(this=col("timestamp"), expression=params.bind(first_bucket))]
         tree = self.people(exp.and_(*where))
         return int(self.fetch(tree, params)[0][0] or 0)
