@@ -937,6 +937,116 @@ def paths(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str,
     }
 
 
+# ------------------------------------------------------------------------------------------ event_properties
+
+
+def event_properties(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """How many events of the range (of ``event``, or any; through the filters) carry each top-level
+    property key, most first, ties by key; ``limit`` keys."""
+    first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
+    counts: dict[str, int] = defaultdict(int)
+    for e in in_dates(events, tz, first, last):
+        if spec.get("event") in (None, e.name) and passes(e, spec.get("filters", [])):
+            for key in e.properties or {}:
+                counts[key] += 1
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: spec.get("limit", 50)]
+    return [{"key": key, "events": n} for key, n in rows]
+
+
+# ------------------------------------------------------------------------------------------------ users, user
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds") + "Z"
+
+
+def traits(events: Sequence[Ev], who: str) -> dict[str, Any]:
+    """The traits ``identify`` gave the id itself (not its aliases), later values over earlier ones."""
+    merged: dict[str, Any] = {}
+    for e in sorted(events, key=lambda e: e.at):
+        if e.name == "$identify" and e.person == who:
+            merged.update(e.properties or {})
+    return merged
+
+
+def users(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str, Any]:
+    """People (through their alias links) with events of the range passing the filters, whose id contains
+    ``search``: first and last seen, events and visits there, and their traits; latest activity first,
+    ties by id; ``limit`` from ``offset``; ``total`` people."""
+    first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
+    theirs: dict[str, list[Ev]] = defaultdict(list)
+    search = spec.get("search") or ""
+    for e in in_dates(resolved(events), tz, first, last):
+        if e.person is not None and search in e.person and passes(e, spec.get("filters", [])):
+            theirs[e.person].append(e)
+    rows = [
+        {
+            "person_id": who,
+            "first_seen": _iso(min(e.at for e in evs)),
+            "last_seen": _iso(max(e.at for e in evs)),
+            "events": len(evs),
+            "sessions": len({e.session for e in evs if e.session is not None}),
+            "properties": traits(events, who),
+        }
+        for who, evs in theirs.items()
+    ]
+    rows.sort(key=lambda r: r["person_id"])
+    rows.sort(key=lambda r: r["last_seen"], reverse=True)
+    offset, limit = spec.get("offset", 0), spec.get("limit", 50)
+    return {"results": rows[offset : offset + limit], "total": len(rows)}
+
+
+def user(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[str, Any]:
+    """One person's profile over all their history, the ids aliased to them included."""
+    who = spec["person_id"]
+    evs = sorted((e for e in resolved(events) if e.person == who), key=lambda e: e.at)
+    if not evs:
+        return {"person_id": who, "found": False}
+    visits: dict[str, list[Ev]] = defaultdict(list)
+    for e in evs:
+        if e.session is not None:
+            visits[e.session].append(e)
+    durations = [v[-1].ms - v[0].ms for v in visits.values()]
+    hours: dict[int, int] = defaultdict(int)
+    for e in evs:
+        hours[local(e.at, tz).hour] += 1
+    features: dict[str, int] = defaultdict(int)
+    for e in evs:
+        if not e.name.startswith("$"):
+            features[e.name] += 1
+    return {
+        "person_id": who,
+        "found": True,
+        "first_seen": _iso(evs[0].at),
+        "last_seen": _iso(evs[-1].at),
+        "events": len(evs),
+        "sessions": len(visits),
+        "days_active": len({local(e.at, tz).date() for e in evs}),
+        "total_visit_duration": rnd(Fraction(sum(durations), 1000), 1),
+        "avg_visit_duration": rnd(mean(durations) / 1000, 1) if durations else None,
+        "revenue": sum((number_of(e, "revenue") or Fraction(0)) for e in evs),
+        "cost": sum((number_of(e, "cost") or Fraction(0)) for e in evs),
+        "peak_hours": [
+            {"hour": h, "events": n} for h, n in sorted(hours.items(), key=lambda hn: (-hn[1], hn[0]))[:3]
+        ],
+        "top_events": [
+            {"event": name, "count": n}
+            for name, n in sorted(features.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        ],
+        "properties": traits(events, who),
+        "recent_events": [
+            {
+                "timestamp": _iso(e.at),
+                "local_time": local(e.at, tz).isoformat(),
+                "event": e.name,
+                "path": e.columns.get("path"),
+                "session_id": e.session,
+            }
+            for e in reversed(evs[-spec.get("recent", 20) :] if spec.get("recent", 20) else [])
+        ],
+    }
+
+
 # ---------------------------------------------------------------------------------------------- realtime
 
 

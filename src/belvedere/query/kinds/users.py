@@ -69,6 +69,12 @@ class UsersRunner(DatedRunner[UsersQuery]):
             .offset(self.spec.offset)
         )
         rows = self.fetch(tree, params)
+        if not rows and self.spec.offset:
+            # Past the last page: the window count has no row to ride on, so count the people alone.
+            count = parse_select("SELECT count(*) FROM people").with_("people", as_=people)
+            total = int(self.fetch(count, params)[0][0] or 0)
+        else:
+            total = int(rows[0][-1]) if rows else 0
         results = [
             {
                 "person_id": who,
@@ -80,7 +86,7 @@ class UsersRunner(DatedRunner[UsersQuery]):
             }
             for who, first, last, events, sessions, props, _ in rows
         ]
-        return {"kind": "users", "results": results, "total": int(rows[0][-1]) if rows else 0}
+        return {"kind": "users", "results": results, "total": total}
 
 
 class UserQuery(QuerySpec):
