@@ -207,19 +207,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="length of each load phase")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting, e.g. BELVEDERE_STORE__MEMORY_LIMIT=256MB (repeatable; defaults otherwise)",
+    )
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.setting)
     ensure_wrk()
     data_dir = Path(tempfile.mkdtemp(prefix="belvedere-bench-"))
     made = orjson.loads(cli(data_dir, "project", "create", "--name", "Bench", "--json").stdout)
     key, api_key, project_id = made["write_key"], made["api_key"], made["project_id"]
     single = bodies(data_dir / "single.ndjson", batch=1, count=5000)
     batch = bodies(data_dir / "batch100.ndjson", batch=100, count=300)
-    server = Server(data_dir, BELVEDERE_LOG_LEVEL="warning").start()
+    server = Server(data_dir, BELVEDERE_LOG_LEVEL="warning", **settings).start()
     results: dict[str, Any] = {
         "machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
         f"{platform.machine()}, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "seconds_per_phase": args.seconds,
+        "settings": settings,
     }
     try:
         assert server.process is not None
