@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -63,11 +63,15 @@ def _json_error(
     )
 
 
-def build_api(runtime: Runtime, *, manage_runtime: bool) -> FastAPI:
+def build_api(
+    runtime: Runtime, *, manage_runtime: bool, on_started: Callable[[], object] | None = None
+) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_runtime:
             await asyncio.to_thread(runtime.start)
+        if on_started is not None:
+            on_started()
         upkeep = asyncio.create_task(runtime.maintain_forever())
         try:
             yield
@@ -152,9 +156,17 @@ def _document_capture(api: FastAPI) -> None:
 
 
 class BelvedereApp:
-    def __init__(self, runtime: Runtime, *, manage_runtime: bool = True) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        manage_runtime: bool = True,
+        on_started: Callable[[], object] | None = None,
+    ) -> None:
+        """``on_started`` runs once the runtime has started, before the first request (the server
+        process settles its heap there: ``platform.heap``)."""
         self.runtime = runtime
-        self.api = build_api(runtime, manage_runtime=manage_runtime)
+        self.api = build_api(runtime, manage_runtime=manage_runtime, on_started=on_started)
         settings = runtime.settings
         self.capture = CaptureEndpoint(
             service=runtime.ingest,

@@ -23,6 +23,7 @@ from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings
 from belvedere.cli.serve import run_server
 from belvedere.demo.generator import generate
+from belvedere.platform import heap
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 
@@ -137,8 +138,7 @@ def demo(
             f"{settings.base_url}/api/v1/projects/{projects['propmanager'].id}/events?limit=3"
         )
         if serve:
-            run_server(
-                BelvedereApp(runtime, manage_runtime=False), settings.server.host, settings.server.port
-            )
+            app = BelvedereApp(runtime, manage_runtime=False, on_started=heap.settle)
+            run_server(app, settings.server.host, settings.server.port)
     finally:
         runtime.stop()

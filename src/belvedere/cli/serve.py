@@ -9,6 +9,7 @@ import uvicorn
 
 from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings, metadata_engine
+from belvedere.platform import heap
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
 
@@ -40,7 +41,8 @@ def serve(
     """Run the HTTP server (capture endpoint, API, health and metrics)."""
     settings = load_settings(host, port)
     typer.echo(f"Belvedere listening on {settings.base_url} (data in {settings.data_dir.resolve()})")
-    run_server(BelvedereApp(Runtime(settings)), settings.server.host, settings.server.port)
+    app = BelvedereApp(Runtime(settings), on_started=heap.settle)
+    run_server(app, settings.server.host, settings.server.port)
 
 
 def migrate() -> None:
