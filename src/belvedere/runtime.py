@@ -63,6 +63,7 @@ class Runtime:
             settings.event_store_path,
             memory_limit=settings.store.memory_limit,
             threads=settings.store.threads,
+            checkpoint_threshold=settings.store.checkpoint_threshold,
             max_concurrent_queries=settings.store.max_concurrent_queries,
         )
         self.spool = Spool(

@@ -86,3 +86,19 @@ def test_events_in_the_spool_survive_a_restart(tmp_path: Path) -> None:
         assert runtime.store.count_events(project_id=pid) == 5
     finally:
         runtime.stop()
+
+
+def test_store_settings_reach_duckdb(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.store.checkpoint_threshold = "48MB"
+    settings.store.memory_limit = "300MB"
+    runtime = Runtime(settings)
+    runtime.start()
+    try:
+        (row,) = runtime.store.execute(
+            "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit'),"
+            " current_setting('threads')"
+        )
+    finally:
+        runtime.stop()
+    assert row == ("45.7 MiB", "286.1 MiB", settings.store.threads)  # DuckDB prints sizes in MiB

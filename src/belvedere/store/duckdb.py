@@ -189,7 +189,13 @@ class DuckDBEventStore:
     dialect: Dialect = "duckdb"
 
     def __init__(
-        self, path: Path, *, memory_limit: str = "1GB", threads: int = 2, max_concurrent_queries: int = 1
+        self,
+        path: Path,
+        *,
+        memory_limit: str = "1GB",
+        threads: int = 2,
+        checkpoint_threshold: str = "32MB",
+        max_concurrent_queries: int = 1,
     ) -> None:
         self.path = path
         # Queries take turns: one already spreads over every thread, and on a small machine several at once
@@ -199,6 +205,7 @@ class DuckDBEventStore:
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "threads": threads,
+            "checkpoint_threshold": checkpoint_threshold,
         }
         self._db: duckdb.DuckDBPyConnection | None = None
         self._scratch = path.with_name(path.name + ".batch.ndjson")
