@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+from belvedere.platform.heap import YOUNG_THRESHOLD
+
 SCRIPT = """
 import gc, json
 import belvedere.app  # the server's imports: FastAPI, SQLAlchemy, DuckDB...
@@ -23,8 +25,6 @@ def test_settle_freezes_the_start_up_heap_and_raises_the_young_threshold() -> No
     # In a process of its own: freezing is for the life of the process.
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
     got = json.loads(out)
-    from belvedere.platform.heap import YOUNG_THRESHOLD
-
     assert got["before"] == 0
     assert got["frozen"] > 50_000  # the imported libraries' objects
     assert got["threshold"][0] == YOUNG_THRESHOLD
