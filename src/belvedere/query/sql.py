@@ -16,10 +16,16 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
   identified last steps one person's. Joining every event is costly when a query only needs its distinct
   people: such a query reads ``EVENT_PERSON`` (the id as stored), reduces the rows first, and resolves
   the few that are left with ``through_aliases``.
+- A query that only counts people (retention, lifecycle, usage) can group them by ``PERSON_KEY``, a 64-bit
+  hash of the stored id, rather than by the id's text: grouping millions of events by an integer is about
+  a fifth cheaper. ``regroup_by_person(..., keyed=True)`` reads the alias links hashed the same way. Two
+  people share a key with a probability of about n²/2⁶⁵ (3e-8 for a million people in one query),
+  the same order as ClickHouse's own ``uniqExact``, which hashes strings to compare them.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +40,8 @@ from belvedere.store.schema import COLUMN_NAMES
 SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits"})
 # A pseudo-column of ``events``: the person known when the event arrived, not read through the alias links.
 EVENT_PERSON = "event_person_id"
+# Another pseudo-column: a 64-bit hash of EVENT_PERSON, NULL when it is NULL.
+PERSON_KEY = "event_person_key"
 _LOGICAL_PREFIX = "bv_"
 
 
@@ -69,7 +77,15 @@ def _expr(value: exp.Expr | str | int | float) -> exp.Expr:
 
 
 def parse(sql: str) -> exp.Expr:
-    """A fragment of Belvedere's own SQL (never user input), with ``bv_*`` logical functions in it."""
+    """A fragment of Belvedere's own SQL (never user input), with ``bv_*`` logical functions in it.
+
+    Each text is parsed once and then copied: the fragments are few and fixed, and a copy costs about a
+    third of a parse (realtime's 40-odd fragments took ~6 ms to parse per query)."""
+    return _parsed(sql).copy()
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
@@ -206,6 +222,13 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     # One row per element of a list (a set-returning function in the SELECT list).
     "unnest": {"duckdb": _call("unnest"), "clickhouse": _call("arrayJoin")},
     "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
+    # A 64-bit hash of a text, NULL for NULL (DuckDB's hash(NULL) is a number; ClickHouse's keeps NULL).
+    "key64": {
+        "duckdb": lambda x: exp.If(
+            this=exp.Not(this=exp.Is(this=x, expression=exp.Null())), true=_call("hash")(x.copy())
+        ),
+        "clickhouse": _call("cityHash64"),
+    },
     # A property key, bound twice: as a JSON pointer (``/plan``) for DuckDB and as a plain key for ClickHouse.
     "prop_key": {"duckdb": lambda pointer, key: pointer, "clickhouse": lambda pointer, key: key},
     # A property as text, addressed by a JSON pointer (``/plan``) for DuckDB or a key for ClickHouse.
@@ -313,17 +336,22 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str], ever
     return tree.transform(scope, copy=False)
 
 
-def through_aliases(rows: exp.Query, who: str = "who") -> tuple[exp.Select, exp.Expr]:
-    """``rows`` (with stored person ids in column ``who``) joined to the alias links, and the expression of
-    each row's person. Several stored ids can be one person: the caller groups or counts distinct again."""
+def keyed_aliases() -> exp.Subquery:
+    """The alias links with both ids as person keys (see ``PERSON_KEY``)."""
+    return parse_select(
+        "SELECT bv_key64(alias) AS alias, bv_key64(person_id) AS person_id FROM person_aliases"
+    ).subquery("pa")
+
+
+def through_aliases(rows: exp.Query, who: str = "who", *, keyed: bool = False) -> tuple[exp.Select, exp.Expr]:
+    """``rows`` (with stored person ids in column ``who``, or their keys when ``keyed``) joined to the alias
+    links, and the expression of each row's person. Several stored ids can be one person: the caller
+    groups or counts distinct again."""
+    links: exp.Expr = keyed_aliases() if keyed else exp.to_table("person_aliases").as_("pa")
     base = (
         exp.select()
         .from_(rows.subquery("r"))
-        .join(
-            exp.to_table("person_aliases").as_("pa"),
-            on=exp.EQ(this=col("alias", "pa"), expression=col(who, "r")),
-            join_type="left",
-        )
+        .join(links, on=exp.EQ(this=col("alias", "pa"), expression=col(who, "r")), join_type="left")
     )
     return base, exp.Coalesce(this=col("person_id", "pa"), expressions=[col(who, "r")])
 
@@ -332,12 +360,12 @@ _COMBINE: dict[str, type[exp.Func]] = {"min": exp.Min, "max": exp.Max, "sum": ex
 
 
 def regroup_by_person(
-    rows: exp.Select, keys: list[str], partials: dict[str, str] | None = None
+    rows: exp.Select, keys: list[str], partials: dict[str, str] | None = None, *, keyed: bool = False
 ) -> exp.Select:
-    """``rows`` grouped by stored id (column ``who``) and ``keys``, regrouped by person: the alias links
-    can make several stored ids one person, whose partial aggregates (``{column: "min" | "max" | "sum"}``)
-    are combined."""
-    base, person = through_aliases(rows)
+    """``rows`` grouped by stored id (column ``who``; its key when ``keyed``) and ``keys``, regrouped by
+    person: the alias links can make several stored ids one person, whose partial aggregates
+    (``{column: "min" | "max" | "sum"}``) are combined."""
+    base, person = through_aliases(rows, keyed=keyed)
     combined = [_COMBINE[how](this=col(name, "r")).as_(name) for name, how in (partials or {}).items()]
     return base.select(person.as_("who"), *[col(k, "r").as_(k) for k in keys], *combined).group_by(
         person.copy(), *[col(k, "r") for k in keys]
@@ -390,9 +418,11 @@ def compile_query(
         # Inside the scoping subquery, the name would mean the CTE, not the table: refuse the ambiguity.
         raise QueryBuildError(f"a WITH name may not be {', '.join(sorted(ctes & SCOPED_TABLES))}")
     tree = _scope_tables(tree, project, ctes, every_person)
-    for column in tree.find_all(exp.Column):
+    for column in list(tree.find_all(exp.Column)):
         if column.name == EVENT_PERSON:
             column.set("this", exp.to_identifier("person_id"))
+        elif column.name == PERSON_KEY:
+            column.replace(fn("key64", exp.column("person_id", column.table or None)))
     tree = _lower_functions(tree, dialect)
     if dialect == "clickhouse":
         kinds = {name: _placeholder_type(value) for name, value in values.items()}

@@ -17,7 +17,16 @@ from sqlglot import exp
 from belvedere.query.dates import DateRange, bucket, bucket_starts, to_local, to_utc, truncate
 from belvedere.query.fields import conditions
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext
-from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, regroup_by_person
+from belvedere.query.sql import (
+    EVENT_PERSON,
+    PERSON_KEY,
+    Params,
+    col,
+    fn,
+    parse,
+    parse_select,
+    regroup_by_person,
+)
 
 
 class ActivityQuery(DatedQuery):
@@ -64,7 +73,7 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
         """Rows (who, idx, prev_idx, next_idx, first_idx) for every person active in a scanned period."""
         base = self.base(params)
         active = regroup_by_person(
-            exp.select(col(EVENT_PERSON).as_("who"), self._index(col("timestamp"), params).as_("idx"))
+            exp.select(col(PERSON_KEY).as_("who"), self._index(col("timestamp"), params).as_("idx"))
             .from_("events")
             .where(
                 exp.and_(
@@ -75,9 +84,10 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
             )
             .group_by("who", "idx"),
             ["idx"],
+            keyed=True,
         )
         firsts = regroup_by_person(
-            exp.select(col(EVENT_PERSON).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+            exp.select(col(PERSON_KEY).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
             .from_("events")
             .where(
                 exp.and_(
@@ -88,6 +98,7 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
             .group_by("who"),
             [],
             {"first_ts": "min"},
+            keyed=True,
         )
         per_person = "OVER (PARTITION BY who ORDER BY idx ROWS BETWEEN 1 {0} AND 1 {0})"
         windowed = parse_select(

@@ -31,7 +31,16 @@ from belvedere.query.dates import (
 )
 from belvedere.query.fields import check_field, conditions, number_field
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, register
-from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, regroup_by_person
+from belvedere.query.sql import (
+    EVENT_PERSON,
+    PERSON_KEY,
+    Params,
+    col,
+    fn,
+    parse,
+    parse_select,
+    regroup_by_person,
+)
 
 Period = Literal["day", "week", "month"]
 
@@ -100,20 +109,21 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             ]
             rows = (
                 exp.select(
-                    col(EVENT_PERSON).as_("who"), self._period_of(col("timestamp"), params).as_("cohort")
+                    col(PERSON_KEY).as_("who"), self._period_of(col("timestamp"), params).as_("cohort")
                 )
                 .from_("events")
                 .where(exp.and_(*base, *in_range))
                 .group_by("who", "cohort")
             )
-            return regroup_by_person(rows, ["cohort"])
+            return regroup_by_person(rows, ["cohort"], keyed=True)
         firsts = regroup_by_person(
-            exp.select(col(EVENT_PERSON).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+            exp.select(col(PERSON_KEY).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
             .from_("events")
             .where(exp.and_(*base, exp.LT(this=col("timestamp"), expression=end)))
             .group_by("who"),
             [],
             {"first_ts": "min"},
+            keyed=True,
         )
         return (
             exp.select("who", self._period_of(col("first_ts"), params).as_("cohort"))
@@ -121,17 +131,19 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .where(exp.GTE(this=col("first_ts"), expression=start))
         )
 
-    # The stored ids of people in a cohort: their own, and the ids aliased to them.
+    # The keys of the stored ids of people in a cohort: their own, and the ids aliased to them. People
+    # are told apart by their keys (``PERSON_KEY``): retention only counts them.
     _COHORT_IDS = (
         "SELECT who FROM starts UNION ALL"
-        " SELECT alias AS who FROM person_aliases WHERE person_id IN (SELECT who FROM starts)"
+        " SELECT bv_key64(alias) AS who FROM person_aliases"
+        " WHERE bv_key64(person_id) IN (SELECT who FROM starts)"
     )
 
     @staticmethod
     def _of_cohorts() -> exp.Expr:
         """Only the events of people in a cohort (a superset of what the cells join keeps, so that the
         grouping by person skips everyone else's history)."""
-        return exp.In(this=col(EVENT_PERSON), query=parse_select("SELECT who FROM cohort_ids").subquery())
+        return exp.In(this=col(PERSON_KEY), query=parse_select("SELECT who FROM cohort_ids").subquery())
 
     def _returns(self, params: Params) -> exp.Select:
         where = [
@@ -142,12 +154,12 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             exp.LT(this=col("timestamp"), expression=params.bind(self.horizon.end)),
         ]
         rows = (
-            exp.select(col(EVENT_PERSON).as_("who"), self._period_of(col("timestamp"), params).as_("period"))
+            exp.select(col(PERSON_KEY).as_("who"), self._period_of(col("timestamp"), params).as_("period"))
             .from_("events")
             .where(exp.and_(*where))
             .group_by("who", "period")
         )
-        return regroup_by_person(rows, ["period"])
+        return regroup_by_person(rows, ["period"], keyed=True)
 
     def _revenue(self, params: Params) -> exp.Select:
         assert self.spec.revenue_property is not None
@@ -160,7 +172,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         ]
         rows = (
             exp.select(
-                col(EVENT_PERSON).as_("who"),
+                col(PERSON_KEY).as_("who"),
                 self._period_of(col("timestamp"), params).as_("period"),
                 exp.Sum(this=value).as_("amount"),
             )
@@ -168,7 +180,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .where(exp.and_(*where))
             .group_by("who", "period")
         )
-        return regroup_by_person(rows, ["period"], {"amount": "sum"})
+        return regroup_by_person(rows, ["period"], {"amount": "sum"}, keyed=True)
 
     def _cells(self, params: Params, other: str, name: str, measure: exp.Expr) -> exp.Select:
         joined = exp.and_(parse("o.who = s.who"), parse("o.period >= s.cohort"))
