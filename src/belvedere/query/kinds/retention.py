@@ -37,6 +37,7 @@ from belvedere.query.sql import (
     Params,
     col,
     fn,
+    keyed_aliases,
     parse,
     parse_select,
     regroup_by_person,
@@ -131,13 +132,16 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .where(exp.GTE(this=col("first_ts"), expression=start))
         )
 
-    # The keys of the stored ids of people in a cohort: their own, and the ids aliased to them. People
-    # are told apart by their keys (``PERSON_KEY``): retention only counts them.
-    _COHORT_IDS = (
-        "SELECT who FROM starts UNION ALL"
-        " SELECT bv_key64(alias) AS who FROM person_aliases"
-        " WHERE bv_key64(person_id) IN (SELECT who FROM starts)"
-    )
+    @staticmethod
+    def _cohort_ids() -> exp.Query:
+        """The keys of the stored ids of people in a cohort: their own, and the ids aliased to them. People
+        are told apart by their keys (``PERSON_KEY``): retention only counts them."""
+        aliased = (
+            exp.select(col("alias", "pa").as_("who"))
+            .from_(keyed_aliases())
+            .where(parse("pa.person_id IN (SELECT who FROM starts)"))
+        )
+        return exp.union(parse_select("SELECT who FROM starts"), aliased, distinct=False)
 
     @staticmethod
     def _of_cohorts() -> exp.Expr:
@@ -209,7 +213,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         ]
         tree_ctes = [
             ("starts", self._starts(params)),
-            ("cohort_ids", parse(self._COHORT_IDS)),
+            ("cohort_ids", self._cohort_ids()),
             ("returns", self._returns(params)),
         ]
         if self.spec.revenue_property is not None:
