@@ -81,7 +81,7 @@ class StoreWriter:
 
     def _run(self) -> None:
         pending: list[bytes] = []
-        pending_rows = 0
+        pending_rows = pending_bytes = 0
         first_at = 0.0
         end = self.position
         while True:
@@ -92,16 +92,17 @@ class StoreWriter:
                     first_at = time.monotonic()
                 pending.extend(payloads)
                 pending_rows += sum(p.count(b"\n") for p in payloads)
+                pending_bytes += sum(len(p) for p in payloads)
             due = pending and (
                 pending_rows >= self._batch_rows
                 or time.monotonic() - first_at >= self._interval
                 or stopping
-                or sum(len(p) for p in pending) >= self._max_bytes
+                or pending_bytes >= self._max_bytes
             )
             if due:
                 if not self._flush_with_retry(pending, end):
                     return  # stopping with the store down: the events stay in the spool for next start
-                pending, pending_rows = [], 0
+                pending, pending_rows, pending_bytes = [], 0, 0
                 continue
             if stopping and not payloads:
                 return

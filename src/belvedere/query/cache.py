@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
 
 CacheKey = tuple[int, str, int]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class QueryCache:
-    def __init__(self, max_entries: int = 2048) -> None:
+class LruCache(Generic[K, V]):
+    """At most ``max_entries`` values, the least recently used dropped first; safe across threads."""
+
+    def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[CacheKey, Any] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: CacheKey) -> Any | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
             value = self._entries.get(key)
             if value is not None:
                 self._entries.move_to_end(key)
             return value
 
-    def put(self, key: CacheKey, value: Any) -> None:
+    def put(self, key: K, value: V) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
@@ -38,3 +43,8 @@ class QueryCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class QueryCache(LruCache[CacheKey, Any]):
+    def __init__(self, max_entries: int = 2048) -> None:
+        super().__init__(max_entries)

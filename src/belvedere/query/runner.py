@@ -94,6 +94,10 @@ class QueryRunner(Generic[S]):
         compiled = compile_query(
             tree, params=params, project_id=self.ctx.project_id, dialect=self.ctx.store.dialect
         )
+        return self.fetch_compiled(compiled)
+
+    def fetch_compiled(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
+        """Run a statement the compiler made (``compile_query`` or ``compile_shaped``), timing its SQL."""
         started = time.perf_counter()
         rows = self.ctx.store.fetch(compiled)
         self.ctx.sql_ms += (time.perf_counter() - started) * 1000

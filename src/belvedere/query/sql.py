@@ -27,7 +27,7 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from belvedere.query.cache import LruCache
 from belvedere.store.base import CompiledQuery, Dialect
 from belvedere.store.schema import COLUMN_NAMES
 
@@ -59,6 +60,12 @@ class Params:
     def bind(self, value: Any) -> exp.Placeholder:
         name = f"p{len(self.values)}"
         self.values[name] = value
+        return exp.Placeholder(this=name)
+
+    def slot(self, name: str) -> exp.Placeholder:
+        """The placeholder of a value given by name when the query was started (see ``compile_shaped``)."""
+        if name not in self.values:
+            raise QueryBuildError(f"no value named {name!r}")
         return exp.Placeholder(this=name)
 
 
@@ -440,4 +447,39 @@ def compile_query(
     values = {name: value for name, value in values.items() if name in used}
     return CompiledQuery(
         sql=tree.sql(dialect), params=values, dialect=dialect, timeout_seconds=timeout_seconds
+    )
+
+
+# Compiled statements by shape (``compile_shaped``).
+_SHAPES: LruCache[Hashable, CompiledQuery] = LruCache(512)
+
+
+def compile_shaped(
+    shape: Hashable,
+    build: Callable[[Params], exp.Expr],
+    slots: dict[str, Any],
+    *,
+    project_id: int,
+    dialect: Dialect,
+) -> CompiledQuery:
+    """``compile_query`` for a statement that is asked again and again with new values (realtime, every few
+    seconds): the tree is built and printed once per ``shape``, then only the values change.
+
+    ``build`` binds the changing values with ``params.slot(name)`` from ``slots``, which keep their types
+    from one call to the next; everything else it binds must be decided by ``shape`` alone. The project is
+    a value too, so a statement compiled for one project is scoped to whichever project is asked next."""
+    reserved = [n for n in slots if n == "project" or (n[:1] == "p" and n[1:].isdigit())]
+    if reserved:
+        raise QueryBuildError(f"slot names {reserved} are taken by the compiler")
+    key = (shape, dialect, tuple(sorted(slots)))
+    compiled = _SHAPES.get(key)
+    if compiled is None:
+        params = Params(values=dict(slots))
+        compiled = compile_query(build(params), params=params, project_id=project_id, dialect=dialect)
+        _SHAPES.put(key, compiled)
+    values = {name: slots.get(name, value) for name, value in compiled.params.items()}
+    if "project" in values:
+        values["project"] = project_id
+    return CompiledQuery(
+        sql=compiled.sql, params=values, dialect=dialect, timeout_seconds=compiled.timeout_seconds
     )

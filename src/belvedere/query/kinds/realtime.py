@@ -12,7 +12,7 @@ from sqlglot import exp
 from belvedere.query.dates import to_local, to_utc
 from belvedere.query.fields import Filter, conditions
 from belvedere.query.runner import QueryRunner, QuerySpec, register
-from belvedere.query.sql import Params, col, fn, parse
+from belvedere.query.sql import Params, col, compile_shaped, fn, parse
 
 
 class RealtimeQuery(QuerySpec):
@@ -27,10 +27,10 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
     spec_model = RealtimeQuery
     cacheable = False
 
-    def _since(self, params: Params, start: datetime, end: datetime) -> exp.Expr:
+    def _within(self, params: Params, start: str, end: str) -> exp.Expr:
         return exp.and_(
-            exp.GTE(this=col("timestamp"), expression=params.bind(start)),
-            exp.LT(this=col("timestamp"), expression=params.bind(end)),
+            exp.GTE(this=col("timestamp"), expression=params.slot(start)),
+            exp.LT(this=col("timestamp"), expression=params.slot(end)),
             *conditions(self.spec.filters, params),
         )
 
@@ -59,46 +59,26 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
 
     def calculate(self) -> dict[str, Any]:
         """One statement (each part tagged by name) over the last 30 minutes' events, and the visits of
-        today and of yesterday until the same time."""
+        today and of yesterday until the same time. Its tree is built once per spec (``compile_shaped``):
+        only the times change from one call to the next."""
         now = self.ctx.now
-        end = now + timedelta(minutes=1)
         since30 = now.replace(second=0, microsecond=0) - timedelta(minutes=29)
-        params = Params()
-        five = exp.GTE(this=col("timestamp"), expression=params.bind(now - timedelta(minutes=5)))
-        minute = fn(
-            "int_div",
-            exp.Sub(this=fn("epoch_ms", col("timestamp")), expression=params.bind(_ms(since30))),
-            60_000,
+        slots = {
+            "s_recent": now - timedelta(minutes=30),
+            "s_end": now + timedelta(minutes=1),
+            "s_five": now - timedelta(minutes=5),
+            "s_minute0": since30,
+            "s_minute0_ms": _ms(since30),
+            **self._days(),
+        }
+        query = compile_shaped(
+            ("realtime", self.spec.model_dump_json()),
+            self._tree,
+            slots,
+            project_id=self.ctx.project_id,
+            dialect=self.ctx.store.dialect,
         )
-        visitors = self._part(
-            "visitors",
-            None,
-            exp.Anonymous(this="bv_uniq_exact", expressions=[exp.If(this=five, true=col("person_id"))]),
-            parse("bv_uniq_exact(person_id)"),
-        )
-        per_minute = (
-            exp.select(*self._part("minute", None, minute, exp.Count(this=exp.Star())))
-            .from_("recent")
-            .where(exp.GTE(this=col("timestamp"), expression=params.bind(since30)))
-            .group_by(minute.copy())
-        )
-        parts: list[exp.Select] = [
-            exp.select(*visitors).from_("recent"),
-            per_minute,
-            self._top("page", "path", pages_only=True),
-            self._top("source", "referrer_domain", pages_only=False),
-            *self._visits_so_far(params),
-        ]
-        tree: exp.Query = parts[0]
-        for part in parts[1:]:
-            tree = exp.union(tree, part, distinct=False, copy=False)
-        recent = (
-            exp.select("timestamp", "person_id", "event", "path", "referrer_domain")
-            .from_("events")
-            .where(self._since(params, now - timedelta(minutes=30), end))
-        )
-        rows = self.fetch(tree.with_("recent", as_=recent), params)
-        counts, numbers = self._read(rows)
+        counts, numbers = self._read(self.fetch_compiled(query))
         return {
             "kind": "realtime",
             "visitors_5m": numbers.get("visitors", (0, 0))[0],
@@ -116,6 +96,42 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
             "visits_yesterday_same_time": numbers.get("yesterday", (0, 0))[1],
         }
 
+    def _tree(self, params: Params) -> exp.Expr:
+        five = exp.GTE(this=col("timestamp"), expression=params.slot("s_five"))
+        minute = fn(
+            "int_div",
+            exp.Sub(this=fn("epoch_ms", col("timestamp")), expression=params.slot("s_minute0_ms")),
+            60_000,
+        )
+        visitors = self._part(
+            "visitors",
+            None,
+            exp.Anonymous(this="bv_uniq_exact", expressions=[exp.If(this=five, true=col("person_id"))]),
+            parse("bv_uniq_exact(person_id)"),
+        )
+        per_minute = (
+            exp.select(*self._part("minute", None, minute, exp.Count(this=exp.Star())))
+            .from_("recent")
+            .where(exp.GTE(this=col("timestamp"), expression=params.slot("s_minute0")))
+            .group_by(minute.copy())
+        )
+        parts: list[exp.Select] = [
+            exp.select(*visitors).from_("recent"),
+            per_minute,
+            self._top("page", "path", pages_only=True),
+            self._top("source", "referrer_domain", pages_only=False),
+            *self._visits_so_far(params),
+        ]
+        tree: exp.Query = parts[0]
+        for part in parts[1:]:
+            tree = exp.union(tree, part, distinct=False, copy=False)
+        recent = (
+            exp.select("timestamp", "person_id", "event", "path", "referrer_domain")
+            .from_("events")
+            .where(self._within(params, "s_recent", "s_end"))
+        )
+        return tree.with_("recent", as_=recent)
+
     def _read(
         self, rows: list[tuple[Any, ...]]
     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
@@ -132,8 +148,8 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
             listed.sort(key=lambda item: (-item["visitors"], item["value"]))
         return counts, numbers
 
-    def _visits_so_far(self, params: Params) -> list[exp.Select]:
-        """Visits (distinct sessions) today, and yesterday from midnight until the same time of day."""
+    def _days(self) -> dict[str, datetime]:
+        """Today from midnight until now, and yesterday from midnight until the same time of day."""
         tz = self.ctx.tz
         midnight = to_local(self.ctx.now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
         today_start = to_utc(midnight, tz)
@@ -141,11 +157,20 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
         # Up to now, included, at the events' precision (milliseconds: ClickHouse drops finer bounds).
         now_ms = self.ctx.now.replace(microsecond=self.ctx.now.microsecond // 1000 * 1000)
         elapsed = now_ms - today_start + timedelta(milliseconds=1)
+        return {
+            "s_today": today_start,
+            "s_today_end": today_start + elapsed,
+            "s_yesterday": yesterday_start,
+            "s_yesterday_end": yesterday_start + elapsed,
+        }
+
+    def _visits_so_far(self, params: Params) -> list[exp.Select]:
+        """Visits (distinct sessions) today and yesterday, each until the same time of day."""
         return [
             exp.select(*self._part(name, None, None, parse("bv_uniq_exact(session_id)")))
             .from_("events")
-            .where(self._since(params, start, start + elapsed))
-            for name, start in (("today", today_start), ("yesterday", yesterday_start))
+            .where(self._within(params, f"s_{name}", f"s_{name}_end"))
+            for name in ("today", "yesterday")
         ]
 
 
