@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.server_kit import Server, cli  # noqa: E402
 
 from belvedere.demo.generator import generate  # noqa: E402
+from bench.calibrate import calibrate  # noqa: E402
 from bench.loadgen import percentile  # noqa: E402
 
 
@@ -227,6 +228,8 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
         f"{platform.machine()}, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        # The machine's speed, the server idle (bench/calibrate.py): compare runs by it first.
+        "calibration": calibrate(),
         "seconds_per_phase": args.seconds,
         "settings": settings,
     }

