@@ -19,7 +19,7 @@ from sqlglot import exp
 from belvedere.query.cache import QueryCache
 from belvedere.query.dates import DateRange, Interval, check_date_text, local_time, resolve_range
 from belvedere.query.fields import Filter, conditions
-from belvedere.query.sql import EVENT_PERSON, Params, col, compile_query, through_aliases
+from belvedere.query.sql import PERSON_KEY, Params, col, compile_query, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect
 
 
@@ -149,9 +149,10 @@ class DatedRunner(QueryRunner[D]):
 
     def people(self, where: exp.Expr, name: str = "visitors") -> exp.Select:
         """``SELECT <distinct people> AS name`` of the events matching ``where``: the stored ids are made
-        distinct first, and only those are read through the alias links."""
-        rows = exp.select(col(EVENT_PERSON).as_("who")).distinct().from_("events").where(where)
-        base, person = through_aliases(rows)
+        distinct first (by their 64-bit keys, ``PERSON_KEY``), and only those are read through the alias
+        links."""
+        rows = exp.select(col(PERSON_KEY).as_("who")).distinct().from_("events").where(where)
+        base, person = through_aliases(rows, keyed=True)
         return base.select(exp.Anonymous(this=self.uniq, expressions=[person]).as_(name))
 
 

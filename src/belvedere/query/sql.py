@@ -16,12 +16,12 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
   identified last steps one person's. Joining every event is costly when a query only needs its distinct
   people: such a query reads ``EVENT_PERSON`` (the id as stored), reduces the rows first, and resolves
   the few that are left with ``through_aliases``.
-- A query that only counts people (breakdown, retention, lifecycle, usage) can group them by
-  ``PERSON_KEY``, a 64-bit hash of the stored id, rather than by the id's text: grouping millions of events
-  by an integer is about a fifth cheaper. ``regroup_by_person(..., keyed=True)`` reads the alias links
-  hashed the same way. Two people share a key with a probability of about n²/2⁶⁵ (3e-8 for a million
-  people in one query), the same order as ClickHouse's own ``uniqExact``, which hashes strings to compare
-  them.
+- A query that only counts people (stats, trends' unique users, breakdown, retention, lifecycle, usage)
+  can group them by ``PERSON_KEY``, a 64-bit hash of the stored id, rather than by the id's text: grouping
+  millions of events by an integer is about a fifth cheaper. ``regroup_by_person(..., keyed=True)`` reads
+  the alias links hashed the same way. Two people share a key with a probability of about n²/2⁶⁵ (3e-8 for
+  a million people in one query), the same order as ClickHouse's own ``uniqExact``, which hashes strings to
+  compare them.
 """
 
 from __future__ import annotations

@@ -32,6 +32,12 @@ def test_aliased_ids_are_one_person_by_key(analytics: Analytics) -> None:
     )
     rows = analytics.query({"kind": "breakdown", **DAY, "dimension": "page"})["results"]
     assert [(r["value"], r["visitors"], r["visits"]) for r in rows] == [("/", 2, 2)]
+    stats = analytics.query({"kind": "stats", **DAY, "compare": False, "goal": "$alias"})
+    results = stats["results"]
+    assert (results["visitors"]["value"], results["conversions"]["value"]) == (2, 1)
+    series = {"event": "$pageview", "math": "unique_users"}
+    trend = analytics.query({"kind": "trends", **DAY, "series": [series]})
+    assert trend["series"][0]["data"] == [2]
     cohorts = analytics.query(
         {
             "kind": "retention",

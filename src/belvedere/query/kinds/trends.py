@@ -14,7 +14,7 @@ from belvedere.query.dates import DateRange, bucket, bucket_starts, format_label
 from belvedere.query.fields import Filter, check_dimension, check_field, conditions, number_field, text_field
 from belvedere.query.formula import check_formula, evaluate
 from belvedere.query.runner import DatedQuery, DatedRunner, register
-from belvedere.query.sql import EVENT_PERSON, Params, col, fn, through_aliases
+from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
 
 Math = Literal[
     "total", "unique_users", "unique_sessions", "sum", "avg", "min", "max", "median", "p90", "p95", "p99"
@@ -135,9 +135,9 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             return self._first_seen(series, params, local, grouped, where)
         b = bucket(local, self.spec.interval).as_("b")
         if series.math == "unique_users":
-            # Distinct (bucket, value, stored id) first; only those are read through the alias links.
-            rows = exp.select(b, grouped.as_("bv"), col(EVENT_PERSON).as_("who"))
-            base, person = through_aliases(rows.distinct().from_("events").where(where))
+            # Distinct (bucket, value, stored id's key) first; only those are read through the alias links.
+            rows = exp.select(b, grouped.as_("bv"), col(PERSON_KEY).as_("who"))
+            base, person = through_aliases(rows.distinct().from_("events").where(where), keyed=True)
             count = exp.Anonymous(this=self.uniq, expressions=[person])
             tree = base.select("r.b", "r.bv", count.as_("v")).group_by("r.b", "r.bv")
         else:
