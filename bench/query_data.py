@@ -46,7 +46,7 @@ from belvedere.demo.generator import DemoEvent, generate
 from belvedere.ingest.enrich.geo import GeoStep, make_resolver
 from belvedere.ingest.enrich.source import SourceStep
 from belvedere.ingest.enrich.ua import UserAgentParser, UserAgentStep
-from belvedere.ingest.enrich.visitor import IdentityMap, Sessionizer, VisitorStep
+from belvedere.ingest.enrich.visitor import IdentityMap, Sessionizer, VisitorStep, Visits
 from belvedere.ingest.pipeline import Pipeline
 from belvedere.ingest.service import IngestService
 from belvedere.ingest.validate import Limits
@@ -107,8 +107,7 @@ def make_ingest() -> IngestService:
             SourceStep(),
             VisitorStep(
                 salts=_NoSalts(),  # type: ignore[arg-type]
-                sessions=Sessionizer(),
-                identities=IdentityMap(),
+                visits=Visits(Sessionizer(), IdentityMap()),
                 default_timeout_minutes=30,
             ),
         ]

@@ -32,7 +32,7 @@ from belvedere.web import (
     tracker,
 )
 from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
-from belvedere.web.capture import CaptureEndpoint
+from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.errors import STATUS_CODES, ApiError, error_body
 from belvedere.web.headers import response_headers
@@ -50,9 +50,8 @@ from belvedere.web.pages import (
     share_pages,
 )
 from belvedere.web.pages.render import TEMPLATES, error_page
+from belvedere.web.proxy import peer_from_worker
 from belvedere.web.tracker import STATIC
-
-CAPTURE_PATH = "/api/v1/capture"
 
 
 def _json_error(
@@ -64,7 +63,11 @@ def _json_error(
 
 
 def build_api(
-    runtime: Runtime, *, manage_runtime: bool, on_started: Callable[[], object] | None = None
+    runtime: Runtime,
+    *,
+    manage_runtime: bool,
+    on_started: Callable[[], object] | None = None,
+    on_stopping: Callable[[], object] | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +80,8 @@ def build_api(
             yield
         finally:
             upkeep.cancel()
+            if on_stopping is not None:
+                await asyncio.to_thread(on_stopping)
             if manage_runtime:
                 await asyncio.to_thread(runtime.stop)
 
@@ -162,11 +167,15 @@ class BelvedereApp:
         *,
         manage_runtime: bool = True,
         on_started: Callable[[], object] | None = None,
+        on_stopping: Callable[[], object] | None = None,
     ) -> None:
         """``on_started`` runs once the runtime has started, before the first request (the server
-        process settles its heap there: ``platform.heap``)."""
+        process settles its heap there: ``platform.heap``, and starts its capture workers);
+        ``on_stopping`` at shutdown, before the runtime stops (the capture workers stop there)."""
         self.runtime = runtime
-        self.api = build_api(runtime, manage_runtime=manage_runtime, on_started=on_started)
+        self.api = build_api(
+            runtime, manage_runtime=manage_runtime, on_started=on_started, on_stopping=on_stopping
+        )
         settings = runtime.settings
         self.capture = CaptureEndpoint(
             service=runtime.ingest,
@@ -186,6 +195,7 @@ class BelvedereApp:
             return
         started = time.perf_counter()
         status = [500]
+        peer_from_worker(scope)
 
         capture = scope["path"] == CAPTURE_PATH
 

@@ -26,6 +26,14 @@ class ServerSettings(BaseModel):
         ge=1024,
         description="Largest request body of the management and query API (the capture limit is separate).",
     )
+    capture_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Capture worker processes. 0: one process serves everything. N > 0: N processes share "
+        "the port (SO_REUSEPORT), answer `POST /api/v1/capture` themselves and pass every other request to "
+        "the store owner over a Unix socket in the data folder (Linux).",
+    )
 
 
 class IngestSettings(BaseModel):

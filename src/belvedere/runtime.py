@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 from sqlalchemy import text
@@ -22,12 +23,9 @@ from belvedere.auth.passwords import Passwords
 from belvedere.auth.service import AuthService
 from belvedere.auth.tokens import AccessTokens, key_set
 from belvedere.config import Settings
-from belvedere.ingest.enrich.exclusions import ExclusionStep
-from belvedere.ingest.enrich.geo import GeoStep, make_resolver
-from belvedere.ingest.enrich.source import SourceStep
-from belvedere.ingest.enrich.ua import UserAgentParser, UserAgentStep
-from belvedere.ingest.enrich.visitor import MINUTE_MS, IdentityMap, Sessionizer, VisitorStep
-from belvedere.ingest.pipeline import Pipeline
+from belvedere.ingest.enrich import standard_pipeline
+from belvedere.ingest.enrich.visitor import MINUTE_MS, IdentityMap, Sessionizer, Visits
+from belvedere.ingest.relay import Relay, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
 from belvedere.ingest.service import IngestService, ProjectDirectory
 from belvedere.ingest.spool import Position, Spool
@@ -43,6 +41,8 @@ from belvedere.query.cache import QueryCache
 from belvedere.store.duckdb import DuckDBEventStore
 
 log = structlog.get_logger(__name__)
+
+RELAY_CHUNK_BYTES = 4 * 1024 * 1024  # most bytes relayed from one worker spool in one step
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,37 +66,19 @@ class Runtime:
             checkpoint_threshold=settings.store.checkpoint_threshold,
             max_concurrent_queries=settings.store.max_concurrent_queries,
         )
-        self.spool = Spool(
-            settings.spool_dir,
-            segment_bytes=settings.spool.segment_bytes,
-            max_bytes=settings.spool.max_bytes,
-            fsync=settings.spool.fsync,
-        )
+        self.spool = Spool.from_settings(settings.spool_dir, settings.spool)
         self.queries = QueryService(self.store, QueryCache(settings.query.cache_entries))
         self.salts = SaltRing(self.sessions)
         self.sessionizer = Sessionizer()
         self.identities = IdentityMap()
+        self.visits = Visits(self.sessionizer, self.identities)
         ingest = settings.ingest
-        self.geo = GeoStep(make_resolver(settings.geo.database_path))
-        self.pipeline = Pipeline(
-            [
-                UserAgentStep(UserAgentParser(ingest.ua_cache_size), drop_bots=ingest.drop_bots),
-                self.geo,
-                SourceStep(),
-                ExclusionStep(),
-                VisitorStep(
-                    salts=self.salts,
-                    sessions=self.sessionizer,
-                    identities=self.identities,
-                    default_timeout_minutes=ingest.default_session_timeout_minutes,
-                ),
-            ]
-        )
-        limits = Limits(
-            max_properties_bytes=ingest.max_properties_bytes, max_future_ms=ingest.max_future_seconds * 1000
-        )
+        self.pipeline, self.geo = standard_pipeline(settings, self.salts, self.visits)
         self.ingest = IngestService(
-            pipeline=self.pipeline, spool=self.spool, limits=limits, metrics=self.metrics
+            pipeline=self.pipeline,
+            spool=self.spool,
+            limits=Limits.from_settings(ingest),
+            metrics=self.metrics,
         )
         self.projects = ProjectDirectory(self.sessions, ingest.key_cache_seconds)
         self.writer = StoreWriter(
@@ -122,7 +104,18 @@ class Runtime:
             limiter=self.limiter,
             mailer=self.mailer,
         )
+        self.relay: Relay | None = None
         self.started = False
+
+    def _worker_spools(self) -> list[Path]:
+        """The capture workers' spools: one per configured worker, and any left by an earlier run with more
+        workers (they are relayed too, so that nothing they hold is stranded)."""
+        count = self.settings.server.capture_workers
+        folders = {worker_spool_dir(self.settings.spool_dir, i) for i in range(count)}
+        parent = self.settings.spool_dir / "workers"
+        if parent.is_dir():
+            folders.update(p for p in parent.iterdir() if p.is_dir() and p.name.isdigit())
+        return sorted(folders, key=lambda p: int(p.name))
 
     def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +133,12 @@ class Runtime:
         )
         self.salts.salts()
         self.writer.start(self.writer.position)
+        sources = self._worker_spools()
+        if sources:
+            self.relay = Relay(
+                sources=sources, spool=self.spool, visits=self.visits, max_bytes=RELAY_CHUNK_BYTES
+            )
+            self.relay.start()
         self.metrics.watch(self.metrics.spool_depth, lambda: self.spool.depth_bytes)
         self.metrics.watch(self.metrics.spool_age, lambda: self.spool.oldest_age_seconds)
         self.metrics.watch(self.metrics.open_sessions, lambda: len(self.sessionizer))
@@ -161,6 +160,9 @@ class Runtime:
     def stop(self) -> None:
         if not self.started:
             return
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
         self.writer.stop()
         self.usage.flush()
         self.spool.close()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from belvedere.accounts.service import ProjectInfo
 from belvedere.accounts.settings import ProjectSettings
-from belvedere.ingest.enrich.visitor import IdentityMap, Sessionizer, VisitorStep
+from belvedere.ingest.enrich.visitor import IdentityMap, Sessionizer, VisitorStep, Visits
 from belvedere.ingest.salts import SaltRing, visitor_hash
 from belvedere.ingest.validate import Limits, parse_event
 from belvedere.platform import migrate
@@ -43,9 +43,7 @@ def _event(ip: str, ts_ms: int) -> Any:
 def test_a_visit_open_at_midnight_keeps_yesterdays_id_and_new_visits_use_todays(metadata_url: str) -> None:
     clock = Clock(MIDNIGHT_MS - 10 * MIN_MS)
     salts = SaltRing(_sessions(metadata_url), clock=clock)
-    step = VisitorStep(
-        salts=salts, sessions=Sessionizer(), identities=IdentityMap(), default_timeout_minutes=30
-    )
+    step = VisitorStep(salts=salts, visits=Visits(Sessionizer(), IdentityMap()), default_timeout_minutes=30)
 
     def visit(ip: str) -> tuple[str, str]:
         event = _event(ip, clock.ms)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,16 +12,19 @@ import uvicorn
 
 from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings, metadata_engine
+from belvedere.config import Settings
 from belvedere.platform import heap
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
+from belvedere.web.workers import WorkerPool
 
 
-def run_server(app: BelvedereApp, host: str, port: int) -> None:
+def run_server(app: BelvedereApp, host: str, port: int, uds: str | None = None) -> None:
     uvicorn.run(
         app,
         host=host,
         port=port,
+        uds=uds,
         loop="uvloop",
         http="httptools",
         access_log=False,
@@ -37,12 +43,45 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="Port to listen on [default: BELVEDERE_SERVER__PORT]")
     ] = None,
+    capture_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Capture worker processes; 0 serves everything in one process "
+            "[default: BELVEDERE_SERVER__CAPTURE_WORKERS]",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server (capture endpoint, API, health and metrics)."""
     settings = load_settings(host, port)
+    if capture_workers is not None:
+        settings.server.capture_workers = capture_workers
     typer.echo(f"Belvedere listening on {settings.base_url} (data in {settings.data_dir.resolve()})")
-    app = BelvedereApp(Runtime(settings), on_started=heap.settle)
-    run_server(app, settings.server.host, settings.server.port)
+    if not settings.server.capture_workers:
+        app = BelvedereApp(Runtime(settings), on_started=heap.settle)
+        run_server(app, settings.server.host, settings.server.port)
+        return
+    owner_socket = owner_socket_path(settings)
+    owner_socket.unlink(missing_ok=True)  # left by a server that was killed
+    pool = WorkerPool(settings, owner_socket)
+
+    def started() -> None:
+        heap.settle()
+        pool.start()
+
+    app = BelvedereApp(Runtime(settings), on_started=started, on_stopping=pool.stop)
+    typer.echo(f"{settings.server.capture_workers} capture workers; store owner on {owner_socket}")
+    run_server(app, settings.server.host, settings.server.port, uds=str(owner_socket))
+
+
+def owner_socket_path(settings: Settings) -> Path:
+    """The owner's Unix socket, in the data folder unless that path is too long for a socket address."""
+    path = settings.data_dir.resolve() / "owner.sock"
+    if len(str(path)) < 100:
+        return path
+    digest = hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
+    return Path(tempfile.gettempdir()) / f"belvedere-{digest}.sock"
 
 
 def migrate() -> None:

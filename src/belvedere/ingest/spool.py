@@ -24,6 +24,8 @@ from pathlib import Path
 
 import structlog
 
+from belvedere.config import SpoolSettings
+
 log = structlog.get_logger(__name__)
 
 HEADER = struct.Struct("<II")
@@ -62,6 +64,10 @@ class Spool:
         self._current = 0
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._flushing = False
+
+    @classmethod
+    def from_settings(cls, directory: Path, spool: SpoolSettings) -> Spool:
+        return cls(directory, segment_bytes=spool.segment_bytes, max_bytes=spool.max_bytes, fsync=spool.fsync)
 
     # ------------------------------------------------------------------ start-up
 
@@ -251,6 +257,8 @@ class Spool:
     def release(self, position: Position) -> None:
         """Everything before ``position`` is stored: drop whole segments behind it and update the depth."""
         with self._changed:
+            if position <= self._released:
+                return
             released = self._bytes_between(self._released, position)
             self._depth -= released
             self._released = position

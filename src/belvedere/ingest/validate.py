@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from belvedere.config import IngestSettings
 from belvedere.platform.ids import uuid7_str
 
 MAX_EVENT_NAME = 200
@@ -51,6 +52,10 @@ class Rejected(Exception):
 class Limits:
     max_properties_bytes: int
     max_future_ms: int
+
+    @classmethod
+    def from_settings(cls, ingest: IngestSettings) -> Limits:
+        return cls(ingest.max_properties_bytes, ingest.max_future_seconds * 1000)
 
 
 @dataclass(slots=True)

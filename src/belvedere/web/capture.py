@@ -16,6 +16,7 @@ from belvedere.ingest.service import IngestService, ProjectDirectory, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
 from belvedere.web.errors import error_body
 
+CAPTURE_PATH = "/api/v1/capture"
 Scope = dict[str, Any]
 CORS = [
     (b"access-control-allow-origin", b"*"),

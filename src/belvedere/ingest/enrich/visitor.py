@@ -44,7 +44,7 @@ class Sessionizer:
 
     def __init__(self) -> None:
         self._open: dict[tuple[int, str], Visit] = {}
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def resume(self, sessions: Iterable[ActiveSession], timeout_ms: int) -> int:
         count = 0
@@ -87,7 +87,7 @@ class Sessionizer:
 
     def prune(self, now_ms: int) -> int:
         """Forget visits that have timed out; returns how many remain open."""
-        with self._lock:
+        with self.lock:
             stale = [k for k, v in list(self._open.items()) if now_ms - v.last_ms > v.timeout_ms]
             for key in stale:
                 self._open.pop(key, None)
@@ -116,52 +116,100 @@ class IdentityMap:
         return self._person.get((project_id, distinct_id), distinct_id)
 
 
+@dataclass(slots=True)
+class VisitHints:
+    """What the stateful half needs that only the request knew: the cookieless id under today's and
+    yesterday's salts (never the IP itself), the client's ``$session_id``, an ``$alias`` event's alias and
+    the project's visit timeout. A capture worker spools them with the row (``HINTS_KEY``)."""
+
+    anonymous: tuple[str, str | None] | None
+    given: str | None
+    alias: str | None
+    timeout_ms: int
+
+    def as_list(self) -> list[Any]:
+        today, yesterday = self.anonymous or (None, None)
+        return [today, yesterday, self.given, self.alias, self.timeout_ms]
+
+    @classmethod
+    def from_list(cls, values: list[Any]) -> VisitHints:
+        today, yesterday, given, alias, timeout_ms = values
+        return cls((today, yesterday) if today is not None else None, given, alias, int(timeout_ms))
+
+
+HINTS_KEY = "_visit"
+
+
+class Visits:
+    """The stateful half of the visitor step: which person an event is, and which of their visits it
+    belongs to. It runs where every event of a project passes in order: in the capture path of a
+    single-process server, or in the store owner that relays the capture workers' spools."""
+
+    def __init__(self, sessions: Sessionizer, identities: IdentityMap) -> None:
+        self.sessions = sessions
+        self.identities = identities
+
+    def apply(self, project_id: int, row: dict[str, Any], hints: VisitHints) -> None:
+        with self.sessions.lock:  # the relay thread and upkeep's pruning share the open visits
+            self._apply(project_id, row, hints)
+
+    def _apply(self, project_id: int, row: dict[str, Any], hints: VisitHints) -> None:
+        sessions, identities = self.sessions, self.identities
+        distinct_id: str | None = row.get("distinct_id")
+        if distinct_id is None and hints.anonymous is not None:
+            today, yesterday = hints.anonymous
+            # A visit that started before midnight keeps yesterday's id until it times out.
+            keep = yesterday is not None and sessions.is_open(
+                project_id, yesterday, row["timestamp"], hints.timeout_ms
+            )
+            distinct_id = row["distinct_id"] = yesterday if keep else today
+        if distinct_id is None:
+            row["person_id"] = row["session_id"] = None
+            return
+        person = identities.person(project_id, distinct_id)
+        if hints.alias is not None:
+            before = identities.person(project_id, hints.alias)
+            identities.link(project_id, hints.alias, distinct_id)
+            person = identities.person(project_id, distinct_id)
+            sessions.carry(project_id, before, person, row["timestamp"])
+        row["person_id"] = person
+        visit = sessions.visit(project_id, person, row["timestamp"], hints.timeout_ms, hints.given)
+        row["session_id"] = visit.session_id
+        _attribute(row, visit)
+
+
 class VisitorStep:
+    """Computes the event's visit hints (stateless); applies them at once when given ``visits``, or leaves
+    them in the row for the store owner (a capture worker, which sees only some of the traffic)."""
+
     name = "visitor"
 
-    def __init__(
-        self, *, salts: SaltRing, sessions: Sessionizer, identities: IdentityMap, default_timeout_minutes: int
-    ) -> None:
+    def __init__(self, *, salts: SaltRing, visits: Visits | None, default_timeout_minutes: int) -> None:
         self._salts = salts
-        self._sessions = sessions
-        self._identities = identities
+        self._visits = visits
         self._default_timeout_ms = default_timeout_minutes * MINUTE_MS
 
     def __call__(self, event: ParsedEvent, project: ProjectInfo) -> str | None:
-        row = event.row
-        minutes = project.settings.session_timeout_minutes
-        timeout_ms = minutes * MINUTE_MS if minutes else self._default_timeout_ms
-        distinct_id: str | None = row["distinct_id"]
-        if distinct_id is None and project.settings.visitor_id == "hash":
-            distinct_id = self._anonymous_id(event, project, timeout_ms)
-            row["distinct_id"] = distinct_id
-        if distinct_id is None:
-            row["person_id"] = row["session_id"] = None
-            return None
-        person = self._identities.person(project.id, distinct_id)
-        if row["event"] == "$alias":
-            alias = event.properties["alias"]
-            before = self._identities.person(project.id, alias)
-            self._identities.link(project.id, alias, distinct_id)
-            person = self._identities.person(project.id, distinct_id)
-            self._sessions.carry(project.id, before, person, row["timestamp"])
-        row["person_id"] = person
-        given = event.properties.get("$session_id")
-        given = str(given)[:100] if isinstance(given, str | int) and given != "" else None
-        visit = self._sessions.visit(project.id, person, row["timestamp"], timeout_ms, given)
-        row["session_id"] = visit.session_id
-        _attribute(row, visit)
+        hints = self.hints(event, project)
+        if self._visits is None:
+            event.row[HINTS_KEY] = hints.as_list()
+        else:
+            self._visits.apply(project.id, event.row, hints)
         return None
 
-    def _anonymous_id(self, event: ParsedEvent, project: ProjectInfo, timeout_ms: int) -> str:
-        today, yesterday = self._salts.salts()
-        ip, ua = event.ip or "", event.user_agent or ""
-        if yesterday is not None:
-            # A visit that started before midnight keeps yesterday's id until it times out.
-            previous = visitor_hash(yesterday, project.id, ip, ua)
-            if self._sessions.is_open(project.id, previous, event.row["timestamp"], timeout_ms):
-                return previous
-        return visitor_hash(today, project.id, ip, ua)
+    def hints(self, event: ParsedEvent, project: ProjectInfo) -> VisitHints:
+        minutes = project.settings.session_timeout_minutes
+        timeout_ms = minutes * MINUTE_MS if minutes else self._default_timeout_ms
+        anonymous = None
+        if event.row["distinct_id"] is None and project.settings.visitor_id == "hash":
+            today, yesterday = self._salts.salts()
+            ip, ua = event.ip or "", event.user_agent or ""
+            previous = visitor_hash(yesterday, project.id, ip, ua) if yesterday is not None else None
+            anonymous = (visitor_hash(today, project.id, ip, ua), previous)
+        alias = event.properties["alias"] if event.row["event"] == "$alias" else None
+        given = event.properties.get("$session_id")
+        given = str(given)[:100] if isinstance(given, str | int) and given != "" else None
+        return VisitHints(anonymous, given, alias, timeout_ms)
 
 
 def _attribute(row: dict[str, Any], visit: Visit) -> None:

@@ -1,0 +1,224 @@
+"""The store owner's side of multi-process capture: it relays the capture workers' spools into its own.
+
+Each capture worker (a separate process, see ``belvedere.ingest.worker``) validates, enriches and durably
+spools events in a spool of its own, leaving out what only a process that sees every event can decide: the
+person and the visit. The relay tails those spools, gives each event its person and visit (``Visits``), and
+appends the result to the owner's spool, from which the one store writer moves it into the event store as
+usual.
+
+Exactly once: a worker's record is relayed when it is durable in the owner's spool; only then is the
+worker's ``relayed`` position advanced (a small file in the worker's folder, replaced atomically), and only
+behind that position may the worker's segments be deleted. A crash between the two steps means some records
+are relayed twice after the restart; so everything a worker spool held when the relay started is marked for
+de-duplication on ``uuid`` (each event got its uuid in the worker, before it was spooled).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import zlib
+from pathlib import Path
+
+import orjson
+import structlog
+
+from belvedere.ingest.enrich.visitor import HINTS_KEY, VisitHints, Visits
+from belvedere.ingest.spool import HEADER, SUFFIX, Position, Spool, SpoolFull
+from belvedere.store.schema import CLIENT_UUID_FLAG
+
+log = structlog.get_logger(__name__)
+
+RELAYED_FILE = "relayed"
+
+
+def worker_spool_dir(spool_dir: Path, index: int) -> Path:
+    return spool_dir / "workers" / str(index)
+
+
+def read_relayed(directory: Path) -> Position | None:
+    """How far the owner has relayed this worker spool; None when it has not started (or the file is
+    unreadable: relaying again from the first segment is safe, see the module's docstring)."""
+    try:
+        segment, offset = (int(x) for x in (directory / RELAYED_FILE).read_text().split())
+    except (OSError, ValueError):
+        return None
+    return Position(segment, offset)
+
+
+def write_relayed(directory: Path, position: Position) -> None:
+    temporary = directory / f"{RELAYED_FILE}.tmp"
+    temporary.write_text(f"{position.segment} {position.offset}\n")
+    os.replace(temporary, directory / RELAYED_FILE)
+
+
+def _segments(directory: Path) -> list[int]:
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    return sorted(int(n[: -len(SUFFIX)]) for n in names if n.endswith(SUFFIX) and n[: -len(SUFFIX)].isdigit())
+
+
+class SpoolTail:
+    """Reads, from another process, the records a worker appends to its spool: only whole records whose
+    checksum holds (the worker may be writing the next one at that very moment)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.position = read_relayed(directory) or Position(0, 0)
+        # Everything present now may have been relayed already, by a run that stopped before it recorded so.
+        self.redo_until = self.end()
+
+    def end(self) -> Position:
+        numbers = _segments(self.directory)
+        if not numbers:
+            return self.position
+        last = numbers[-1]
+        return Position(last, (self.directory / f"{last:016d}{SUFFIX}").stat().st_size)
+
+    def read(self, max_bytes: int) -> tuple[list[bytes], Position]:
+        payloads: list[bytes] = []
+        total = 0
+        segment, offset = self.position.segment, self.position.offset
+        while total < max_bytes:
+            # Listed before reading: once a later segment exists, this one will not grow any more.
+            numbers = _segments(self.directory)
+            later = [n for n in numbers if n > segment]
+            if segment not in numbers:
+                if not later:
+                    break
+                segment, offset = later[0], 0
+                continue
+            records, used = self._read_segment(segment, offset, max_bytes - total)
+            payloads.extend(records)
+            offset += used
+            total += used
+            if used and total >= max_bytes:
+                break
+            if later and offset >= (self.directory / f"{segment:016d}{SUFFIX}").stat().st_size:
+                segment, offset = later[0], 0
+                continue
+            break
+        return payloads, Position(segment, offset)
+
+    def _read_segment(self, segment: int, offset: int, budget: int) -> tuple[list[bytes], int]:
+        records: list[bytes] = []
+        with open(self.directory / f"{segment:016d}{SUFFIX}", "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(max(budget, HEADER.size))
+            cursor = 0
+            while cursor + HEADER.size <= len(data):
+                length, crc = HEADER.unpack_from(data, cursor)
+                stop = cursor + HEADER.size + length
+                if stop > len(data):
+                    if cursor == 0:  # one record larger than the budget: read it whole
+                        handle.seek(offset)
+                        data = handle.read(HEADER.size + length)
+                        if len(data) == HEADER.size + length:
+                            continue
+                    break
+                payload = data[cursor + HEADER.size : stop]
+                if zlib.crc32(payload) != crc:
+                    break  # being written, or torn by a crash the worker will cut away when it restarts
+                records.append(payload)
+                cursor = stop
+        return records, cursor
+
+    def release(self) -> None:
+        """Delete the segments wholly behind the relayed position (the worker does so too)."""
+        for number in _segments(self.directory):
+            if number < self.position.segment:
+                (self.directory / f"{number:016d}{SUFFIX}").unlink(missing_ok=True)
+
+
+class Relay:
+    """One thread that moves the workers' spooled events into the owner's spool."""
+
+    def __init__(
+        self, *, sources: list[Path], spool: Spool, visits: Visits, max_bytes: int, interval_ms: int = 5
+    ) -> None:
+        self._sources = sources
+        self._spool = spool
+        self._visits = visits
+        self._max_bytes = max_bytes
+        self._interval = interval_ms / 1000
+        self._tails: list[SpoolTail] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.events_relayed = 0
+        self.last_error: str | None = None
+
+    def open(self) -> None:
+        for directory in self._sources:
+            directory.mkdir(parents=True, exist_ok=True)
+        self._tails = [SpoolTail(d) for d in self._sources]
+
+    def start(self) -> None:
+        self.open()
+        self._thread = threading.Thread(target=self._run, name="spool-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after relaying what the workers have spooled (call once they have stopped)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        delay = self._interval
+        while True:
+            stopping = self._stop.is_set()
+            try:
+                moved = self.relay_once()
+                self.last_error = None
+                delay = self._interval
+            except SpoolFull:
+                moved, delay = 0, min(max(delay * 2, 0.05), 1.0)  # the store writer is behind: wait for it
+            except Exception as exc:  # a disk error: keep the events where they are and try again
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("relay.failed", error=self.last_error)
+                moved, delay = 0, min(max(delay * 2, 0.1), 5.0)
+            if stopping and not moved:
+                return
+            if not moved:
+                self._stop.wait(delay)
+
+    def relay_once(self) -> int:
+        """Relay what every worker spool holds now (up to ``max_bytes`` each); returns the events moved."""
+        reads = []
+        for tail in self._tails:
+            payloads, end = tail.read(self._max_bytes)
+            if payloads:
+                reads.append((tail, payloads, end))
+        if not reads:
+            return 0
+        chunks: list[bytes] = []
+        count = 0
+        for tail, payloads, _ in reads:
+            chunk, n = self._resolve(payloads, redo=tail.position < tail.redo_until)
+            chunks.append(chunk)
+            count += n
+        self._spool.append_sync(b"".join(chunks))
+        for tail, _, end in reads:
+            write_relayed(tail.directory, end)
+            tail.position = end
+            tail.release()
+        self.events_relayed += count
+        return count
+
+    def _resolve(self, payloads: list[bytes], *, redo: bool) -> tuple[bytes, int]:
+        """Give each spooled event its person and visit; the NDJSON the store writer takes."""
+        apply, dumps, loads = self._visits.apply, orjson.dumps, orjson.loads
+        lines: list[bytes] = []
+        for payload in payloads:
+            for line in payload.splitlines():
+                row = loads(line)
+                hints = row.pop(HINTS_KEY, None)
+                if hints is not None:
+                    apply(row["project_id"], row, VisitHints.from_list(hints))
+                if redo:
+                    row[CLIENT_UUID_FLAG] = True
+                lines.append(dumps({k: v for k, v in row.items() if v is not None}))
+        return b"\n".join(lines) + b"\n", len(lines)

@@ -1,0 +1,72 @@
+"""A capture worker: one of the processes that answer ``POST /api/v1/capture`` when the server runs with
+``capture_workers`` > 0.
+
+A worker validates, enriches and durably spools events in a spool of its own; it never opens the event
+store (one process owns it). What needs every event of a project in order — the person and the visit — is
+left as hints in each row for the owner's relay (``belvedere.ingest.relay``). The worker reads the owner's
+``relayed`` position to free its spool and to know when it is full.
+"""
+
+from __future__ import annotations
+
+from belvedere.accounts.plans import Plans
+from belvedere.accounts.quotas import Throttle, UsageMeter
+from belvedere.config import Settings
+from belvedere.ingest.enrich import standard_pipeline
+from belvedere.ingest.relay import read_relayed, worker_spool_dir
+from belvedere.ingest.salts import SaltRing
+from belvedere.ingest.service import IngestService, ProjectDirectory
+from belvedere.ingest.spool import Spool
+from belvedere.ingest.validate import Limits
+from belvedere.platform.db import make_engine, make_session_factory
+from belvedere.platform.mail import Mailer
+from belvedere.platform.metrics import Metrics
+from belvedere.platform.ratelimit import RateLimiter
+
+
+class CaptureWorker:
+    def __init__(self, settings: Settings, index: int) -> None:
+        self.settings = settings
+        self.index = index
+        self.metrics = Metrics()
+        self.engine = make_engine(settings.metadata_url)
+        sessions = make_session_factory(self.engine)
+        self.salts = SaltRing(sessions)
+        self.pipeline, self.geo = standard_pipeline(settings, self.salts, visits=None)
+        self.directory = worker_spool_dir(settings.spool_dir, index)
+        self.spool = Spool.from_settings(self.directory, settings.spool)
+        self.ingest = IngestService(
+            pipeline=self.pipeline,
+            spool=self.spool,
+            limits=Limits.from_settings(settings.ingest),
+            metrics=self.metrics,
+        )
+        self.projects = ProjectDirectory(sessions, settings.ingest.key_cache_seconds)
+        plans = Plans(settings.plans)
+        self.throttle = Throttle(
+            RateLimiter(settings.rate_limit.storage_url), plans, enabled=settings.rate_limit.enabled
+        )
+        self.usage = UsageMeter(
+            sessions, plans, Mailer(settings.mail), grace_percent=settings.rate_limit.quota_grace_percent
+        )
+
+    def start(self) -> None:
+        """Open the spool where the owner's relay stopped (a torn last record is cut away)."""
+        self.spool.open(read_relayed(self.directory))
+        self.salts.salts()
+
+    def follow_relay(self) -> None:
+        """Free what the owner has relayed: the spool's depth drops, whole segments are deleted."""
+        position = read_relayed(self.directory)
+        if position is not None:
+            self.spool.release(position)
+
+    def maintain(self) -> None:
+        self.salts.salts()
+        self.usage.flush()
+        self.pipeline.take_timings()
+
+    def stop(self) -> None:
+        self.usage.flush()
+        self.spool.close()
+        self.engine.dispose()
