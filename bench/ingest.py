@@ -47,24 +47,51 @@ from bench.loadgen import percentile  # noqa: E402
 
 @dataclass
 class Sampler:
-    """CPU and RSS of the server process, sampled every 0.5 s in a thread."""
+    """CPU and RSS of the server, sampled every 0.5 s in a thread: with capture workers, the sum over the
+    owner and its workers (RSS summed counts the pages they share once per process: an upper bound), and
+    the owner's own RSS."""
 
     pid: int
     cpu: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)
+    owner_rss: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> Sampler:
         self._process = psutil.Process(self.pid)
-        self._process.cpu_percent(None)
+        self._known: dict[int, psutil.Process] = {}
+        self._tree()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
 
+    def _tree(self) -> list[psutil.Process]:
+        """The server and its worker processes (not the resource tracker), each kept for cpu_percent."""
+        processes = [self._process]
+        for child in self._process.children(recursive=True):
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    processes.append(child)
+            except psutil.NoSuchProcess:
+                continue
+        for process in processes:
+            if process.pid not in self._known:
+                self._known[process.pid] = process
+                process.cpu_percent(None)
+        return [self._known[p.pid] for p in processes]
+
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            self.cpu.append(self._process.cpu_percent(None))
-            self.rss.append(self._process.memory_info().rss)
+            cpu = rss = 0.0
+            for process in self._tree():
+                try:
+                    cpu += process.cpu_percent(None)
+                    rss += process.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+            self.cpu.append(cpu)
+            self.rss.append(int(rss))
+            self.owner_rss.append(self._process.memory_info().rss)
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
@@ -74,6 +101,7 @@ class Sampler:
         return {
             "cpu_avg_pct": round(statistics.mean(self.cpu), 1) if self.cpu else 0.0,
             "rss_max_mb": round(max(self.rss) / 2**20, 1) if self.rss else 0.0,
+            "owner_rss_max_mb": round(max(self.owner_rss) / 2**20, 1) if self.owner_rss else 0.0,
         }
 
 
@@ -104,7 +132,11 @@ def metric(url: str, name: str) -> float:
 def wait_drained(url: str, timeout: float = 300) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        if metric(url, "belvedere_spool_depth_bytes") == 0:
+        # The workers' backlog first: once it is 0, what it held is already in the owner's spool.
+        if (
+            metric(url, "belvedere_relay_backlog_bytes") == 0
+            and metric(url, "belvedere_spool_depth_bytes") == 0
+        ):
             break
         time.sleep(0.05)
     return time.perf_counter() - started

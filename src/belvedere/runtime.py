@@ -139,6 +139,7 @@ class Runtime:
                 sources=sources, spool=self.spool, visits=self.visits, max_bytes=RELAY_CHUNK_BYTES
             )
             self.relay.start()
+        self.metrics.watch(self.metrics.relay_backlog, self._relay_backlog)
         self.metrics.watch(self.metrics.spool_depth, lambda: self.spool.depth_bytes)
         self.metrics.watch(self.metrics.spool_age, lambda: self.spool.oldest_age_seconds)
         self.metrics.watch(self.metrics.open_sessions, lambda: len(self.sessionizer))
@@ -149,6 +150,10 @@ class Runtime:
             geo=self.geo.resolver.description,
             resumed_sessions=resumed,
         )
+
+    def _relay_backlog(self) -> float:
+        relay = self.relay
+        return relay.backlog_bytes if relay is not None else 0
 
     def _longest_session_timeout_ms(self) -> int:
         minutes = self.settings.ingest.default_session_timeout_minutes

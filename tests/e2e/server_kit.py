@@ -53,6 +53,7 @@ class Server:
                 env=env_for(self.data_dir, **self._extra),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() takes its capture workers too
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -67,8 +68,9 @@ class Server:
         raise TimeoutError(f"server did not start:\n{self.log.read_text()}")
 
     def kill(self) -> None:
+        """SIGKILL to the server and to every process it started (capture workers)."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
     def stop(self) -> int:

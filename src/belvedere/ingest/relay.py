@@ -77,6 +77,18 @@ class SpoolTail:
         last = numbers[-1]
         return Position(last, (self.directory / f"{last:016d}{SUFFIX}").stat().st_size)
 
+    def backlog_bytes(self) -> int:
+        """Bytes spooled behind the relayed position."""
+        total = 0
+        for number in _segments(self.directory):
+            if number >= self.position.segment:
+                try:
+                    size = (self.directory / f"{number:016d}{SUFFIX}").stat().st_size
+                except FileNotFoundError:
+                    continue
+                total += size - (self.position.offset if number == self.position.segment else 0)
+        return max(total, 0)
+
     def read(self, max_bytes: int) -> tuple[list[bytes], Position]:
         payloads: list[bytes] = []
         total = 0
@@ -184,6 +196,10 @@ class Relay:
                 return
             if not moved:
                 self._stop.wait(delay)
+
+    @property
+    def backlog_bytes(self) -> int:
+        return sum(tail.backlog_bytes() for tail in self._tails)
 
     def relay_once(self) -> int:
         """Relay what every worker spool holds now (up to ``max_bytes`` each); returns the events moved."""

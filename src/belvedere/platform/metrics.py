@@ -51,6 +51,9 @@ class Metrics:
         )
         self.spool_age = Gauge("belvedere_spool_age_seconds", "Age of the oldest spooled batch", registry=r)
         self.open_sessions = Gauge("belvedere_open_sessions", "Visits currently open in memory", registry=r)
+        self.relay_backlog = Gauge(
+            "belvedere_relay_backlog_bytes", "Capture workers' spooled bytes not yet relayed", registry=r
+        )
 
     def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
         gauge.set_function(read)
