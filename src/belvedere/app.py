@@ -177,14 +177,7 @@ class BelvedereApp:
             runtime, manage_runtime=manage_runtime, on_started=on_started, on_stopping=on_stopping
         )
         settings = runtime.settings
-        self.capture = CaptureEndpoint(
-            service=runtime.ingest,
-            projects=runtime.projects,
-            settings=settings.ingest,
-            retry_after_seconds=settings.spool.retry_after_seconds,
-            throttle=runtime.throttle,
-            usage=runtime.usage,
-        )
+        self.capture = CaptureEndpoint.of(runtime)
         self._max_body = settings.server.max_body_bytes
         self._latency = runtime.metrics.http_seconds
         self._histograms: dict[tuple[str, str, int], Any] = {}

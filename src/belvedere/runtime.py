@@ -226,6 +226,9 @@ class Runtime:
             "max_bytes": self.spool.max_bytes,
             "oldest_age_seconds": round(self.spool.oldest_age_seconds, 3),
         }
-        return ComponentHealth(
-            "spool", not self.spool.is_full(), (time.perf_counter() - started) * 1000, detail
-        )
+        ok = not self.spool.is_full()
+        if self.relay is not None:
+            detail["relay_backlog_bytes"] = self.relay.backlog_bytes
+            if self.relay.last_error:
+                ok, detail["relay_error"] = False, self.relay.last_error
+        return ComponentHealth("spool", ok, (time.perf_counter() - started) * 1000, detail)

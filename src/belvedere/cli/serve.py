@@ -16,24 +16,11 @@ from belvedere.config import Settings
 from belvedere.platform import heap
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
-from belvedere.web.workers import WorkerPool
+from belvedere.web.workers import SERVER_OPTIONS, WorkerPool
 
 
 def run_server(app: BelvedereApp, host: str, port: int, uds: str | None = None) -> None:
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        uds=uds,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-        # Client addresses from proxy headers are trusted only when BELVEDERE_INGEST__TRUST_PROXY_HEADERS
-        # says so; uvicorn would otherwise believe X-Forwarded-For from any local process.
-        proxy_headers=False,
-    )
+    uvicorn.run(app, host=host, port=port, uds=uds, **SERVER_OPTIONS)
 
 
 def serve(

@@ -148,7 +148,7 @@ class Relay:
     """One thread that moves the workers' spooled events into the owner's spool."""
 
     def __init__(
-        self, *, sources: list[Path], spool: Spool, visits: Visits, max_bytes: int, interval_ms: int = 5
+        self, *, sources: list[Path], spool: Spool, visits: Visits, max_bytes: int, interval_ms: int = 50
     ) -> None:
         self._sources = sources
         self._spool = spool

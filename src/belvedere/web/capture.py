@@ -4,14 +4,14 @@ framework's routing and dependency injection (about four times the cost of the h
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from belvedere.accounts.plans import is_live
 from belvedere.accounts.quotas import Throttle, UsageMeter
 from belvedere.accounts.service import ProjectInfo
-from belvedere.config import IngestSettings
+from belvedere.config import IngestSettings, Settings
 from belvedere.ingest.service import IngestService, ProjectDirectory, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
 from belvedere.web.errors import error_body
@@ -43,7 +43,28 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
+class CaptureParts(Protocol):
+    """What the endpoint is built from: a runtime (one process) or a capture worker."""
+
+    settings: Settings
+    ingest: IngestService
+    projects: ProjectDirectory
+    throttle: Throttle
+    usage: UsageMeter
+
+
 class CaptureEndpoint:
+    @classmethod
+    def of(cls, parts: CaptureParts) -> CaptureEndpoint:
+        return cls(
+            service=parts.ingest,
+            projects=parts.projects,
+            settings=parts.settings.ingest,
+            retry_after_seconds=parts.settings.spool.retry_after_seconds,
+            throttle=parts.throttle,
+            usage=parts.usage,
+        )
+
     def __init__(
         self,
         *,

@@ -33,6 +33,17 @@ from belvedere.web.proxy import OwnerProxy
 
 log = structlog.get_logger(__name__)
 
+# How every Belvedere process serves HTTP. Client addresses from proxy headers are trusted only when
+# BELVEDERE_INGEST__TRUST_PROXY_HEADERS says so; uvicorn would otherwise believe X-Forwarded-For from any
+# local process.
+SERVER_OPTIONS: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "access_log": False,
+    "log_level": "warning",
+    "timeout_graceful_shutdown": 10,
+    "proxy_headers": False,
+}
 UPKEEP_SECONDS = 0.25
 MAINTAIN_EVERY = 60  # upkeep ticks between salt, usage and timing upkeep (15 s)
 
@@ -43,14 +54,7 @@ class WorkerApp:
     def __init__(self, worker: CaptureWorker, owner_socket: Path, parent_pid: int | None = None) -> None:
         settings = worker.settings
         self.worker = worker
-        self.capture = CaptureEndpoint(
-            service=worker.ingest,
-            projects=worker.projects,
-            settings=settings.ingest,
-            retry_after_seconds=settings.spool.retry_after_seconds,
-            throttle=worker.throttle,
-            usage=worker.usage,
-        )
+        self.capture = CaptureEndpoint.of(worker)
         self.proxy = OwnerProxy(owner_socket, max_body_bytes=settings.server.max_body_bytes)
         self._parent = parent_pid
         self.orphaned = asyncio.Event()
@@ -114,18 +118,7 @@ def run_worker(index: int, host: str, port: int, owner_socket: str, parent_pid: 
     configure_logging(settings.log_level, json=settings.log_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied request otherwise
     app = WorkerApp(CaptureWorker(settings, index), Path(owner_socket), parent_pid)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=10,
-            proxy_headers=False,
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **SERVER_OPTIONS))
 
     async def serve() -> None:
         async def watch_owner() -> None:
