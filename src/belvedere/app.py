@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from belvedere import __version__
 from belvedere.accounts.plans import PlanError
 from belvedere.config import Settings
+from belvedere.platform.metrics import RouteTimer
 from belvedere.runtime import Runtime
 from belvedere.web import (
     api_auth,
@@ -179,8 +180,7 @@ class BelvedereApp:
         settings = runtime.settings
         self.capture = CaptureEndpoint.of(runtime)
         self._max_body = settings.server.max_body_bytes
-        self._latency = runtime.metrics.http_seconds
-        self._histograms: dict[tuple[str, str, int], Any] = {}
+        self._timer = RouteTimer(runtime.metrics.http_seconds)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -206,11 +206,7 @@ class BelvedereApp:
                 await self._api(scope, receive, send_and_note)
         finally:
             route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
-            key = (scope["method"], route, status[0])
-            histogram = self._histograms.get(key)
-            if histogram is None:  # labels() costs more than the observation: keep each child
-                histogram = self._histograms[key] = self._latency.labels(key[0], key[1], str(key[2]))
-            histogram.observe(time.perf_counter() - started)
+            self._timer.observe(scope["method"], route, status[0], time.perf_counter() - started)
 
     async def _api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:

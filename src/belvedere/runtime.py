@@ -105,6 +105,8 @@ class Runtime:
             mailer=self.mailer,
         )
         self.relay: Relay | None = None
+        # Capture workers' metric snapshots, merged into /metrics (docs/operations.md).
+        self.worker_metrics = settings.data_dir / "metrics"
         self.started = False
 
     def _worker_spools(self) -> list[Path]:
@@ -133,6 +135,8 @@ class Runtime:
         )
         self.salts.salts()
         self.writer.start(self.writer.position)
+        for stale in self.worker_metrics.glob("*.json"):  # counters of an earlier run's workers
+            stale.unlink()
         sources = self._worker_spools()
         if sources:
             self.relay = Relay(
@@ -181,8 +185,7 @@ class Runtime:
         self.sessionizer.prune(int(time.time() * 1000))
         self.salts.salts()
         self.usage.flush()
-        for step, seconds in self.pipeline.take_timings().items():
-            self.metrics.step_seconds.labels(step).inc(seconds)
+        self.metrics.add_step_timings(self.pipeline.take_timings())
 
     async def maintain_forever(self, every_seconds: float = 15.0) -> None:
         while True:

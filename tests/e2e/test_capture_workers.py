@@ -51,6 +51,13 @@ def _send(url: str, key: str, visitors: range, clients: int) -> int:
     return accepted
 
 
+def _metric(url: str, sample: str) -> float:
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def _stats(url: str, api_key: str, project_id: int) -> dict[str, int]:
     response = httpx.post(
         f"{url}/api/v1/projects/{project_id}/query",
@@ -87,6 +94,13 @@ def test_capture_workers_serve_capture_and_pass_the_rest_to_the_owner(tmp_path: 
             "visitors": 200,
             "pageviews": 200,
         }
+        # The owner's /metrics adds up the workers' counters (they publish every second).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _metric(server.url, "belvedere_events_accepted_total") < 200:
+            time.sleep(0.2)
+        assert _metric(server.url, "belvedere_events_accepted_total") == 200
+        capture = 'belvedere_http_request_seconds_count{method="POST",route="/api/v1/capture",status="202"}'
+        assert _metric(server.url, capture) == 200
         missing = httpx.get(f"{server.url}/api/v1/nothing-here")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
         assert httpx.get(f"{server.url}/ready").json()["status"] == "ok"

@@ -64,9 +64,14 @@ class CaptureWorker:
     def maintain(self) -> None:
         self.salts.salts()
         self.usage.flush()
-        self.pipeline.take_timings()
+
+    def publish_metrics(self) -> None:
+        """Write this worker's metrics where the owner's ``/metrics`` merges them."""
+        self.metrics.add_step_timings(self.pipeline.take_timings())
+        self.metrics.write_snapshot(self.settings.data_dir / "metrics" / f"capture-{self.index}.json")
 
     def stop(self) -> None:
         self.usage.flush()
+        self.publish_metrics()
         self.spool.close()
         self.engine.dispose()

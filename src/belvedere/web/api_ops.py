@@ -33,4 +33,4 @@ def ready(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(runtime: RuntimeDep) -> Response:
-    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(runtime.metrics.render(runtime.worker_metrics), media_type=CONTENT_TYPE_LATEST)

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from belvedere.config import Settings
 from belvedere.ingest.worker import CaptureWorker
 from belvedere.platform import heap
 from belvedere.platform.logging import configure_logging
+from belvedere.platform.metrics import RouteTimer
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
 from belvedere.web.proxy import OwnerProxy
 
@@ -45,7 +47,8 @@ SERVER_OPTIONS: dict[str, Any] = {
     "proxy_headers": False,
 }
 UPKEEP_SECONDS = 0.25
-MAINTAIN_EVERY = 60  # upkeep ticks between salt, usage and timing upkeep (15 s)
+PUBLISH_EVERY = 4  # upkeep ticks between metric snapshots (1 s)
+MAINTAIN_EVERY = 60  # upkeep ticks between salt and usage upkeep (15 s)
 
 
 class WorkerApp:
@@ -55,6 +58,7 @@ class WorkerApp:
         settings = worker.settings
         self.worker = worker
         self.capture = CaptureEndpoint.of(worker)
+        self._timer = RouteTimer(worker.metrics.http_seconds)
         self.proxy = OwnerProxy(owner_socket, max_body_bytes=settings.server.max_body_bytes)
         self._parent = parent_pid
         self.orphaned = asyncio.Event()
@@ -63,9 +67,22 @@ class WorkerApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http" and scope["path"] == CAPTURE_PATH:
-            await self.capture(scope, receive, send)
+            await self._capture(scope, receive, send)
         else:
             await self.proxy(scope, receive, send)
+
+    async def _capture(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started, status = time.perf_counter(), [500]
+
+        async def noting_status(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.capture(scope, receive, noting_status)
+        finally:
+            self._timer.observe(scope["method"], CAPTURE_PATH, status[0], time.perf_counter() - started)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         await receive()  # lifespan.startup
@@ -90,6 +107,8 @@ class WorkerApp:
             ticks += 1
             try:
                 await asyncio.to_thread(self.worker.follow_relay)
+                if ticks % PUBLISH_EVERY == 0:
+                    await asyncio.to_thread(self.worker.publish_metrics)
                 if ticks % MAINTAIN_EVERY == 0:
                     await asyncio.to_thread(self.worker.maintain)
             except Exception:
