@@ -12,7 +12,9 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from belvedere.accounts.service import ProjectInfo, find_project_by_write_key
+from belvedere.ingest.enrich.visitor import HINTS_KEY
 from belvedere.ingest.pipeline import Pipeline
+from belvedere.ingest.relay import worker_line
 from belvedere.ingest.spool import Spool, SpoolFull
 from belvedere.ingest.validate import Limits, Rejected, parse_event
 from belvedere.platform.db import transaction
@@ -96,7 +98,7 @@ class IngestService:
             row = {k: v for k, v in event.row.items() if v is not None}  # absent means NULL: smaller spool
             if event.client_uuid:
                 row[CLIENT_UUID_FLAG] = True
-            lines.append(orjson.dumps(row))
+            lines.append(worker_line(row) if HINTS_KEY in row else orjson.dumps(row))
         result.accepted = len(lines)
         result.dropped = sum(dropped.values())
         for code, count in rejected.items():
