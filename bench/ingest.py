@@ -233,6 +233,9 @@ def ensure_wrk() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
 
 
+PHASES = ("single-max", "single-5k", "batch100-max", "queryable")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -247,7 +250,15 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="a server setting, e.g. BELVEDERE_STORE__MEMORY_LIMIT=256MB (repeatable; defaults otherwise)",
     )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run, in this order: {', '.join(PHASES)} (default: all)",
+    )
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
+    if not phases <= set(PHASES):
+        parser.error(f"unknown phase in {args.phases!r}; choose among {', '.join(PHASES)}")
     settings = dict(item.split("=", 1) for item in args.setting)
     ensure_wrk()
     data_dir = Path(tempfile.mkdtemp(prefix="belvedere-bench-"))
@@ -268,46 +279,23 @@ def main() -> None:
     try:
         assert server.process is not None
         pid = server.process.pid
-        with Sampler(pid) as s:
-            wrk = run_wrk(server.url, key, single, args.seconds, args.connections)
-        results["single-max"] = {**wrk, **s.summary()}
-        wait_drained(server.url)
+        if "single-max" in phases:
+            with Sampler(pid) as s:
+                wrk = run_wrk(server.url, key, single, args.seconds, args.connections)
+            results["single-max"] = {**wrk, **s.summary()}
+            wait_drained(server.url)
 
-        with Sampler(pid) as s:
-            loadgen = run_open_loop(server.url, key, single, 5000, args.seconds)
-            out, _ = loadgen.communicate()
-        results["single-5k"] = {**json.loads(out), **s.summary()}
-        wait_drained(server.url)
+        if "single-5k" in phases:
+            with Sampler(pid) as s:
+                loadgen = run_open_loop(server.url, key, single, 5000, args.seconds)
+                out, _ = loadgen.communicate()
+            results["single-5k"] = {**json.loads(out), **s.summary()}
+            wait_drained(server.url)
 
-        rows_before = metric(server.url, "belvedere_store_rows_total")
-        with Sampler(pid) as s:
-            started = time.perf_counter()
-            wrk = run_wrk(server.url, key, batch, args.seconds, 16)
-            drain = wait_drained(server.url)
-            elapsed = time.perf_counter() - started
-        stored = metric(server.url, "belvedere_store_rows_total") - rows_before
-        results["batch100-max"] = {
-            **wrk,
-            "events_per_s_accepted": wrk["rps"] * 100,
-            "events_stored": stored,
-            "drain_s": drain,
-            "events_per_s_into_store": stored / elapsed,
-            **s.summary(),
-        }
-
-        with Sampler(pid) as s:
-            loadgen = run_open_loop(server.url, key, single, 2000, args.seconds)
-            time.sleep(1)
-            delays = probe_queryable(server.url, key, api_key, project_id, samples=60)
-            out, _ = loadgen.communicate()
-        results["queryable"] = {
-            "background": json.loads(out),
-            "samples": len(delays),
-            "p50_s": percentile(delays, 50),
-            "p99_s": percentile(delays, 99),
-            "max_s": max(delays),
-            **s.summary(),
-        }
+        if "batch100-max" in phases:
+            _batch_phase(results, server.url, key, batch, pid, args.seconds)
+        if "queryable" in phases:
+            _queryable_phase(results, server.url, key, api_key, project_id, single, pid, args.seconds)
         results["events_in_store"] = metric(server.url, "belvedere_store_rows_total")
     finally:
         server.stop()
@@ -317,6 +305,49 @@ def main() -> None:
     print(json.dumps(results, indent=2))
     print(f"\nresults written to {path}")
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _batch_phase(results: dict[str, Any], url: str, key: str, batch: Path, pid: int, seconds: int) -> None:
+    rows_before = metric(url, "belvedere_store_rows_total")
+    with Sampler(pid) as s:
+        started = time.perf_counter()
+        wrk = run_wrk(url, key, batch, seconds, 16)
+        drain = wait_drained(url)
+        elapsed = time.perf_counter() - started
+    stored = metric(url, "belvedere_store_rows_total") - rows_before
+    results["batch100-max"] = {
+        **wrk,
+        "events_per_s_accepted": wrk["rps"] * 100,
+        "events_stored": stored,
+        "drain_s": drain,
+        "events_per_s_into_store": stored / elapsed,
+        **s.summary(),
+    }
+
+
+def _queryable_phase(
+    results: dict[str, Any],
+    url: str,
+    key: str,
+    api_key: str,
+    project_id: int,
+    single: Path,
+    pid: int,
+    seconds: int,
+) -> None:
+    with Sampler(pid) as s:
+        loadgen = run_open_loop(url, key, single, 2000, seconds)
+        time.sleep(1)
+        delays = probe_queryable(url, key, api_key, project_id, samples=60)
+        out, _ = loadgen.communicate()
+    results["queryable"] = {
+        "background": json.loads(out),
+        "samples": len(delays),
+        "p50_s": percentile(delays, 50),
+        "p99_s": percentile(delays, 99),
+        "max_s": max(delays),
+        **s.summary(),
+    }
 
 
 if __name__ == "__main__":
