@@ -16,7 +16,6 @@ de-duplication on ``uuid`` (each event got its uuid in the worker, before it was
 from __future__ import annotations
 
 import os
-import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import structlog
 from belvedere.ingest.enrich.visitor import HINTS_KEY, SOURCE_FIELDS, VisitHints, Visits
 from belvedere.ingest.spool import HEADER, SUFFIX, Position, Spool, SpoolFull
 from belvedere.ingest.writer import needs_dedupe
+from belvedere.platform.threads import Background
 from belvedere.store.schema import CLIENT_UUID_FLAG
 
 log = structlog.get_logger(__name__)
@@ -172,27 +172,19 @@ class Relay:
         self._max_bytes = max_bytes
         self._interval = interval_ms / 1000
         self._tails: list[SpoolTail] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.events_relayed = 0
+        self._background = Background("spool-relay", self._run)
+        self._stop = self._background.stopping
         self.last_error: str | None = None
 
-    def open(self) -> None:
+    def start(self) -> None:
         for directory in self._sources:
             directory.mkdir(parents=True, exist_ok=True)
         self._tails = [SpoolTail(d) for d in self._sources]
-
-    def start(self) -> None:
-        self.open()
-        self._thread = threading.Thread(target=self._run, name="spool-relay", daemon=True)
-        self._thread.start()
+        self._background.start()
 
     def stop(self) -> None:
         """Stop after relaying what the workers have spooled (call once they have stopped)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._background.stop()
 
     def _run(self) -> None:
         delay = self._interval
@@ -237,7 +229,6 @@ class Relay:
             write_relayed(tail.directory, end)
             tail.position = end
             tail.release()
-        self.events_relayed += count
         return count
 
     def _resolve(self, payloads: list[bytes], *, redo: bool) -> tuple[bytes, int]:

@@ -8,7 +8,6 @@ spool position they reach. It flushes when enough rows wait, when the oldest has
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import orjson
 import structlog
 
 from belvedere.ingest.spool import Position, Spool
+from belvedere.platform.threads import Background
 from belvedere.store.base import EventStore
 from belvedere.store.schema import CLIENT_UUID_FLAG
 
@@ -52,22 +52,18 @@ class StoreWriter:
         self._max_bytes = max_batch_bytes
         self._quarantine = quarantine_dir
         self._on_batch = on_batch
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._background = Background("store-writer", self._run)
+        self._stop = self._background.stopping
         self.position = Position(0, 0)
         self.last_error: str | None = None
         self.rows_written = 0
 
     def start(self, position: Position) -> None:
         self.position = position
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self._thread.start()
+        self._background.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._background.stop()
 
     def drain(self, position: Position) -> int:
         """Write everything committed so far, synchronously (start-up replay, tests)."""
