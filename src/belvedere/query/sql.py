@@ -230,6 +230,23 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     # One row per element of a list (a set-returning function in the SELECT list).
     "unnest": {"duckdb": _call("unnest"), "clickhouse": _call("arrayJoin")},
     "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
+    # Bit n of a 64-bit integer set (n < 63), the OR of such integers over a group, and bit n of one.
+    "bit": {
+        "duckdb": lambda n: exp.Paren(
+            this=exp.BitwiseLeftShift(this=exp.cast(exp.Literal.number(1), "BIGINT"), expression=n)
+        ),
+        "clickhouse": lambda n: _call("bitShiftLeft")(_call("toInt64")(exp.Literal.number(1)), n),
+    },
+    "bit_or": {"duckdb": _call("bit_or"), "clickhouse": _call("groupBitOr")},
+    "bit_at": {
+        "duckdb": lambda x, n: exp.Paren(
+            this=exp.BitwiseAnd(
+                this=exp.Paren(this=exp.BitwiseRightShift(this=x, expression=n)),
+                expression=exp.Literal.number(1),
+            )
+        ),
+        "clickhouse": lambda x, n: _call("toInt64")(_call("bitTest")(x, n)),
+    },
     # A 64-bit hash of a text, NULL for NULL (DuckDB's hash(NULL) is a number; ClickHouse's keeps NULL).
     "key64": {
         "duckdb": lambda x: exp.If(
@@ -364,7 +381,12 @@ def through_aliases(rows: exp.Query, who: str = "who", *, keyed: bool = False) -
     return base, exp.Coalesce(this=col("person_id", "pa"), expressions=[col(who, "r")])
 
 
-_COMBINE: dict[str, type[exp.Func]] = {"min": exp.Min, "max": exp.Max, "sum": exp.Sum}
+_COMBINE: dict[str, Callable[..., exp.Expr]] = {
+    "min": exp.Min,
+    "max": exp.Max,
+    "sum": exp.Sum,
+    "bit_or": lambda this: fn("bit_or", this),
+}
 
 
 def regroup_by_person(
@@ -372,7 +394,7 @@ def regroup_by_person(
 ) -> exp.Select:
     """``rows`` grouped by stored id (column ``who``; its key when ``keyed``) and ``keys``, regrouped by
     person: the alias links can make several stored ids one person, whose partial aggregates
-    (``{column: "min" | "max" | "sum"}``) are combined."""
+    (``{column: "min" | "max" | "sum" | "bit_or"}``) are combined."""
     base, person = through_aliases(rows, keyed=keyed)
     combined = [_COMBINE[how](this=col(name, "r")).as_(name) for name, how in (partials or {}).items()]
     return base.select(person.as_("who"), *[col(k, "r").as_(k) for k in keys], *combined).group_by(
