@@ -176,13 +176,18 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
 
     def _pageviews(self, params: Params, where: exp.Expr) -> exp.Select:
-        """For listed dimensions: each value's page views, straight from the events."""
+        """For listed dimensions: each value's key, text and page views, straight from the events."""
         value, carrying = self._event_value(params, where)
+        key = fn("key64", value)
         return (
-            exp.select(value.as_("pv_value"), parse(f"bv_count_if({_PAGEVIEW})").as_("pv_count"))
+            exp.select(
+                key.as_("pv_key"),
+                exp.AnyValue(this=value.copy()).as_("pv_value"),
+                parse(f"bv_count_if({_PAGEVIEW})").as_("pv_count"),
+            )
             .from_("events")
             .where(carrying)
-            .group_by("pv_value")
+            .group_by(key.copy())
         )
 
     def _count_values(self) -> int:
@@ -234,11 +239,16 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         where = exp.and_(*self.where(params))
         visits = self._visits(params, where)
         visit_columns = "v.person AS person, v.n AS n, v.pv AS pv, v.duration_ms AS duration_ms, v.converted"
-        if self._visit_level or self._listed:
-            # A listed dimension's page views per value are counted from the events further down.
-            pv_value = "v.pv" if self._visit_level else "0"
+        if self._visit_level:
             rows = parse_select(
-                f"SELECT v.value AS value, {visit_columns} AS converted, {pv_value} AS pv_value"
+                f"SELECT v.value AS value, {visit_columns} AS converted, v.pv AS pv_value"
+                " FROM visit_rows AS v"
+            )
+        elif self._listed:
+            # Grouped by the value's 64-bit key, not its text (pages: 535 → 490 ms at 30 days of 10 M
+            # events); the text and the page views per value come from the events further down.
+            rows = parse_select(
+                f"SELECT bv_key64(v.value) AS value, {visit_columns} AS converted, 0 AS pv_value"
                 " FROM visit_rows AS v"
             )
         else:
@@ -250,16 +260,16 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
                 on=parse("x.session_id = v.session_id"),
                 join_type="inner",
             )
-        pageviews = "p.pv_count" if self._listed else "g.pageviews"
+        value, pageviews = ("p.pv_value", "p.pv_count") if self._listed else ("g.value", "g.pageviews")
         tree = parse_select(
-            f"SELECT g.value AS value, g.visitors AS visitors, g.visits AS visits, {pageviews} AS pageviews,"
+            f"SELECT {value} AS value, g.visitors AS visitors, g.visits AS visits, {pageviews} AS pageviews,"
             " g.bounce_rate AS bounce_rate, g.visit_duration AS visit_duration,"
             " g.conversion_rate AS conversion_rate, count(*) OVER () AS total_values"
         ).from_(self._grouped_by_value(rows).subquery("g"))
         if self._listed:
             tree = tree.join(
                 self._pageviews(params, where.copy()).subquery("p"),
-                on=exp.NullSafeEQ(this=col("value", "g"), expression=col("pv_value", "p")),
+                on=exp.NullSafeEQ(this=col("value", "g"), expression=col("pv_key", "p")),
                 join_type="inner",
             )
         tree = (
