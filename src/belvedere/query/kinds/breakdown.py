@@ -119,10 +119,16 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             )
         select = select.select(converted.as_("converted"))
         if self._visit_level:
-            select = select.select(col(self.spec.dimension).as_("value"))
-        elif self._listed:
-            select = select.select(fn("unnest", col(_LISTED[self.spec.dimension])).as_("value"))
-        return select
+            return select.select(col(self.spec.dimension).as_("value"))
+        if not self._listed:
+            return select
+        # Unnested outside: the goal's visits are then marked once per visit, not once per (visit, value)
+        # row (pages at 30 days of 10 M events: 540 → 480 ms).
+        listed = select.select(col(_LISTED[self.spec.dimension]).as_("listed"))
+        return exp.select(
+            *(col(c) for c in ("session_id", "who", "n", "pv", "duration_ms", "converted")),
+            fn("unnest", col("listed")).as_("value"),
+        ).from_(listed.subquery("stored"))
 
     def _with_values(self, params: Params, visits: exp.Select, where: exp.Expr) -> exp.Select:
         """Visit rows joined to the values their events (matching ``where``) carry: one row per pair."""
