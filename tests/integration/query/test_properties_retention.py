@@ -35,7 +35,7 @@ class Scenario:
     now: datetime  # naive UTC
     spec: dict[str, Any]
     events: list[ref.Ev]
-    by_mask: bool = True  # first-time cohorts by a mask of periods when they fit (RetentionRunner.MASK_SLOTS)
+    by_mask: bool = True  # cohorts by masks of periods when they fit (RetentionRunner.MASK_SLOTS)
 
 
 @st.composite

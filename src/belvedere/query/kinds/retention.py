@@ -102,10 +102,10 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
 
     @property
     def _by_mask(self) -> bool:
-        """First-time cohorts whose periods, from the first cohort's to the last one followed, fit in the
-        bits of one 64-bit integer are answered from one grouping of the events by person (``_masked``)."""
+        """Cohorts whose periods, from the first cohort's to the last one followed, fit in the bits of one
+        64-bit integer are answered from one grouping of the events by person (``_masked``)."""
         slots = len(self.cohorts) + self.spec.periods
-        return self.spec.retention_type == "first_time" and slots <= self.MASK_SLOTS
+        return slots <= self.MASK_SLOTS
 
     def _starts(self, params: Params) -> exp.Select:
         """(who, cohort): the start periods of each person, for cohorts in range."""
@@ -142,9 +142,10 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         )
 
     def _masked(self, params: Params) -> exp.Select:
-        """(who, cohort, mask) of first-time cohorts in one grouping of the events by person: the first
-        start event's time, and a bit per period (counted from the first cohort's) with a return event.
-        Grouping by (person, period) pairs, as ``_returns`` does, holds about twice the groups."""
+        """(who, cohort, mask) of the cohorts in one grouping of the events by person: a bit per period
+        (counted from the first cohort's) with a return event, and the first start event's time (first
+        time) or a bit per period of the range with a start event (recurring). Grouping by (person,
+        period) pairs, as ``_starts`` and ``_returns`` do, holds about twice the groups."""
         start = [*self._event_is(self.spec.start_event, params)]
         returned = [*self._event_is(self.spec.return_event, params)]
         first_cohort = params.bind(self.cohorts[0])
@@ -164,23 +165,39 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         ]
         if start and returned:
             where.append(exp.or_(*start, *returned))
+
+        def bits(when: exp.Expr) -> exp.Expr:
+            return fn("bit_or", exp.If(this=when, true=fn("bit", index.copy()), false=exp.Literal.number(0)))
+
+        if self.spec.retention_type == "recurring":
+            in_range = exp.GTE(this=col("timestamp"), expression=params.bind(self.range.start))
+            started, how = bits(exp.and_(is_start, in_range)).as_("started"), "bit_or"
+        else:
+            started, how = exp.Min(this=exp.If(this=is_start, true=col("timestamp"))).as_("started"), "min"
         rows = (
-            exp.select(
-                col(PERSON_KEY).as_("who"),
-                exp.Min(this=exp.If(this=is_start, true=col("timestamp"))).as_("first_ts"),
-                fn("bit_or", exp.If(this=is_return, true=fn("bit", index), false=exp.Literal.number(0))).as_(
-                    "mask"
-                ),
-            )
+            exp.select(col(PERSON_KEY).as_("who"), started, bits(is_return).as_("mask"))
             .from_("events")
             .where(exp.and_(*where))
             .group_by("who")
         )
-        people = regroup_by_person(rows, [], {"first_ts": "min", "mask": "bit_or"}, keyed=True)
+        people = regroup_by_person(rows, [], {"started": how, "mask": "bit_or"}, keyed=True)
+        if self.spec.retention_type == "first_time":
+            return (
+                exp.select("who", self._period_of(col("started"), params).as_("cohort"), "mask")
+                .from_(people.subquery("f"))
+                .where(exp.GTE(this=col("started"), expression=params.bind(self.range.start)))
+            )
+        # One row per (person, cohort of a period in which they started): every cohort's label, kept
+        # where the person's bit for it is set.
+        labels = exp.Array(expressions=[params.bind(label) for label in self.cohorts])
+        every = exp.select("who", "started", "mask", fn("unnest", labels).as_("cohort")).from_(
+            people.subquery("f")
+        )
+        started_in = fn("bit_at", col("started"), self._index(first_cohort.copy(), col("cohort")))
         return (
-            exp.select("who", self._period_of(col("first_ts"), params).as_("cohort"), "mask")
-            .from_(people.subquery("f"))
-            .where(exp.GTE(this=col("first_ts"), expression=params.bind(self.range.start)))
+            exp.select("who", "cohort", "mask")
+            .from_(every.subquery("c"))
+            .where(exp.EQ(this=started_in, expression=exp.Literal.number(1)))
         )
 
     def _masked_cells(self, params: Params) -> exp.Select:
