@@ -230,6 +230,8 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     # One row per element of a list (a set-returning function in the SELECT list).
     "unnest": {"duckdb": _call("unnest"), "clickhouse": _call("arrayJoin")},
     "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
+    # Whether a list holds a value.
+    "has": {"duckdb": _call("list_contains"), "clickhouse": _call("has")},
     # Bit n of a 64-bit integer set (n < 63), the OR of such integers over a group, and bit n of one.
     "bit": {
         "duckdb": lambda n: exp.Paren(
@@ -472,8 +474,27 @@ def compile_query(
     )
 
 
-# Compiled statements by shape (``compile_shaped``).
-_SHAPES: LruCache[Hashable, CompiledQuery] = LruCache(512)
+# Compiled statements by what decides them alone (``compile_once``, ``compile_shaped``).
+_COMPILED: LruCache[Hashable, CompiledQuery] = LruCache(512)
+
+
+def compile_once(
+    key: Hashable, build: Callable[[], tuple[exp.Expr, Params]], *, project_id: int, dialect: Dialect
+) -> CompiledQuery:
+    """``compile_query`` for a statement that ``key`` decides alone (with everything it binds): the tree is
+    built and printed the first time, then taken from a cache. The project is a value, never part of the
+    text, so a statement compiled for one project is scoped to whichever project is asked next."""
+    compiled = _COMPILED.get((key, dialect))
+    if compiled is None:
+        tree, params = build()
+        compiled = compile_query(tree, params=params, project_id=project_id, dialect=dialect)
+        _COMPILED.put((key, dialect), compiled)
+    values = dict(compiled.params)
+    if "project" in values:
+        values["project"] = project_id
+    return CompiledQuery(
+        sql=compiled.sql, params=values, dialect=dialect, timeout_seconds=compiled.timeout_seconds
+    )
 
 
 def compile_shaped(
@@ -484,24 +505,23 @@ def compile_shaped(
     project_id: int,
     dialect: Dialect,
 ) -> CompiledQuery:
-    """``compile_query`` for a statement that is asked again and again with new values (realtime, every few
+    """``compile_once`` for a statement that is asked again and again with new values (realtime, every few
     seconds): the tree is built and printed once per ``shape``, then only the values change.
 
     ``build`` binds the changing values with ``params.slot(name)`` from ``slots``, which keep their types
-    from one call to the next; everything else it binds must be decided by ``shape`` alone. The project is
-    a value too, so a statement compiled for one project is scoped to whichever project is asked next."""
+    from one call to the next; everything else it binds must be decided by ``shape`` alone."""
     reserved = [n for n in slots if n == "project" or (n[:1] == "p" and n[1:].isdigit())]
     if reserved:
         raise QueryBuildError(f"slot names {reserved} are taken by the compiler")
-    key = (shape, dialect, tuple(sorted(slots)))
-    compiled = _SHAPES.get(key)
-    if compiled is None:
+
+    def built() -> tuple[exp.Expr, Params]:
         params = Params(values=dict(slots))
-        compiled = compile_query(build(params), params=params, project_id=project_id, dialect=dialect)
-        _SHAPES.put(key, compiled)
+        return build(params), params
+
+    compiled = compile_once(
+        ("shape", shape, tuple(sorted(slots))), built, project_id=project_id, dialect=dialect
+    )
     values = {name: slots.get(name, value) for name, value in compiled.params.items()}
-    if "project" in values:
-        values["project"] = project_id
     return CompiledQuery(
         sql=compiled.sql, params=values, dialect=dialect, timeout_seconds=compiled.timeout_seconds
     )

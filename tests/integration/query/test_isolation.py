@@ -4,6 +4,7 @@ project, and every table in every compiled query is scoped to the project."""
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import sqlglot
@@ -11,7 +12,9 @@ from pydantic import ValidationError
 from sqlglot import exp
 from tests.integration.query.events_kit import Analytics, analytics, pageview
 
-from belvedere.query import REGISTRY, parse_query
+from belvedere.query import REGISTRY, QueryService, parse_query
+from belvedere.query import sql as query_sql
+from belvedere.query.cache import QueryCache
 from belvedere.query.sql import SCOPED_TABLES, Params, QueryBuildError, compile_query, parse
 from belvedere.store.base import CompiledQuery
 
@@ -162,6 +165,37 @@ def test_every_table_of_every_compiled_query_is_scoped(analytics: Analytics, kin
         assert tables, query.sql
         unscoped = [t.sql() for t in tables if not _is_scoped(t)]
         assert not unscoped, (kind, unscoped, query.sql)
+
+
+# The kinds whose statements are compiled once per (spec, range, zone) and reused (``fetch_built``).
+REUSED = {
+    **{kind: EXAMPLES[kind] for kind in ("breakdown", "lifecycle", "paths", "retention", "stats", "usage")},
+    "funnel": {"kind": "funnel", **DAY, "steps": [{"event": "$pageview"}, {"event": "$pageview"}]},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REUSED))
+def test_a_statement_compiled_for_one_project_answers_for_the_next(analytics: Analytics, kind: str) -> None:
+    _two_projects(analytics)
+    service = QueryService(analytics.store, QueryCache(0))  # no result cache: every run reaches the SQL
+    spec = parse_query(REUSED[kind])
+
+    def ask(project_id: int) -> dict[str, Any]:
+        result = service.run(spec, project_id=project_id, timezone="UTC", now=analytics.now)
+        del result["meta"]
+        return result
+
+    query_sql._COMPILED.clear()
+    mine_alone = ask(1)
+    query_sql._COMPILED.clear()
+    theirs_alone = ask(2)
+    query_sql._COMPILED.clear()
+    with patch.object(query_sql, "compile_query", wraps=query_sql.compile_query) as compiled:
+        theirs, mine, theirs_again = ask(2), ask(1), ask(2)
+    assert (mine, theirs, theirs_again) == (mine_alone, theirs_alone, theirs_alone)
+    assert mine != theirs
+    # Built once for all three runs: one statement per part of the kind's answer.
+    assert compiled.call_count == len(query_sql._COMPILED) >= 1
 
 
 def test_the_compiler_refuses_what_it_cannot_scope() -> None:

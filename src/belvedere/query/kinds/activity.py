@@ -120,14 +120,18 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
     def happened(self, index: int) -> bool:
         return index < len(self.labels) and self.labels[index] <= self.current
 
-    def counts(self, params: Params, measures: dict[str, str]) -> dict[int, dict[str, int]]:
+    def counts(self, measures: dict[str, str]) -> dict[int, dict[str, int]]:
         """{bucket index: {measure: count}} for the SQL conditions in ``measures`` over the activity rows."""
-        tree = exp.select(
-            "idx", *[parse(f"bv_count_if({cond})").as_(name) for name, cond in measures.items()]
-        )
-        tree = tree.from_(self.activity(params).subquery("x")).group_by("idx")
+
+        def build() -> tuple[exp.Expr, Params]:
+            params = Params()
+            tree = exp.select(
+                "idx", *[parse(f"bv_count_if({cond})").as_(name) for name, cond in measures.items()]
+            )
+            return tree.from_(self.activity(params).subquery("x")).group_by("idx"), params
+
         out: dict[int, dict[str, int]] = {}
-        for idx, *values in self.fetch(tree, params):
+        for idx, *values in self.fetch_built(tuple(measures.items()), build):
             out[int(idx)] = {name: int(v or 0) for name, v in zip(measures, values, strict=True)}
         return out
 

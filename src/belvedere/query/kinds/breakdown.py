@@ -98,7 +98,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             select = select.select(fn(first, col("path"), when).as_("value"))
         return select.where(where)
 
-    def _stored(self, params: Params, where: exp.Expr, inside: exp.Expr) -> exp.Select:
+    def _stored(self, params: Params, inside: exp.Expr) -> exp.Select:
         """The same rows read from the ``visits`` table (``inside``: the visits wholly inside the range);
         for a listed dimension, one row per (visit, value)."""
         select = parse_select(
@@ -107,13 +107,10 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         ).where(inside)
         converted: exp.Expr = _ZERO.copy()
         if self.spec.goal is not None:
-            reached = (
-                exp.select("session_id")
-                .from_("events")
-                .where(exp.and_(where, exp.EQ(this=col("event"), expression=params.bind(self.spec.goal))))
-            )
+            # The visit lies inside the range, so its event names are those of its events in the range (pages
+            # at 30 days of 10 M events: 526 → 485 ms, against a semi-join to the goal's events).
             converted = exp.If(
-                this=exp.In(this=col("session_id"), query=reached.subquery()),
+                this=fn("has", col("event_names"), params.bind(self.spec.goal)),
                 true=_ONE.copy(),
                 false=_ZERO.copy(),
             )
@@ -151,21 +148,16 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         else:
             split = split_by_range(params, self.range)
             inside = split.inside.copy()
-            again: exp.Expr = split.regroup()
+            again = split.regroup()
             if self._listed and self.spec.dimension == "page":
                 # A page view without a path is in no list: such visits are grouped from their events too.
-                pathless = (
-                    exp.select("session_id")
-                    .from_("visits")
-                    .where(exp.and_(split.inside.copy(), parse("pathless_pageviews > 0")))
-                )
+                again = split.regroup(also=parse("pathless_pageviews > 0"))
                 inside = exp.and_(inside, parse("pathless_pageviews = 0"))
-                again = exp.or_(again, exp.In(this=col("session_id"), query=pathless.subquery()))
             in_events = exp.and_(where.copy(), again)
             regrouped = self._grouped(params, in_events)
             if self._listed:
                 regrouped = self._with_values(params, regrouped, in_events.copy())
-            rows = exp.union(self._stored(params, where.copy(), inside), regrouped, distinct=False)
+            rows = exp.union(self._stored(params, inside), regrouped, distinct=False)
         base, person = through_aliases(rows, keyed=True)
         return base.select("r.*", person.as_("person"))
 
@@ -201,7 +193,8 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         if self.spec.offset == 0:
             return 0
         first_page = self.spec.model_copy(update={"offset": 0, "limit": 1})
-        rows = self.fetch(*BreakdownRunner(first_page, self.ctx)._tree())
+        first = BreakdownRunner(first_page, self.ctx)
+        rows = first.fetch_built("", first._tree)
         return int(rows[0][-1]) if rows else 0
 
     def _grouped_by_value(self, rows: exp.Select) -> exp.Select:
@@ -287,7 +280,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         return tree, params
 
     def calculate(self) -> dict[str, Any]:
-        rows = self.fetch(*self._tree())
+        rows = self.fetch_built("", self._tree)
         columns = (
             "value",
             "visitors",

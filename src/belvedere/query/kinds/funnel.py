@@ -168,16 +168,18 @@ class FunnelRunner(DatedRunner[FunnelQuery]):
             ]
         return exp.select("bv", *aggregates).from_(per_person.subquery("p"))
 
-    def _aggregate(self, *, by_value: bool) -> list[tuple[Any, ...]]:
+    def _tree(self, *, by_value: bool) -> tuple[exp.Select, Params]:
         params = Params()
         tree = self._unordered(params) if self.spec.order == "unordered" else self._ordered(params)
         assert isinstance(tree, exp.Select)
         if by_value:
-            tree = tree.group_by("bv")
-        else:
-            tree.set("expressions", tree.expressions[1:])  # every person together, without "bv"
-            return [(None, *row) for row in self.fetch(tree, params)]
-        return self.fetch(tree, params)
+            return tree.group_by("bv"), params
+        tree.set("expressions", tree.expressions[1:])  # every person together, without "bv"
+        return tree, params
+
+    def _aggregate(self, *, by_value: bool) -> list[tuple[Any, ...]]:
+        rows = self.fetch_built(by_value, lambda: self._tree(by_value=by_value))
+        return rows if by_value else [(None, *row) for row in rows]
 
     def _steps(self, row: tuple[Any, ...]) -> list[dict[str, Any]]:
         steps = []

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from belvedere.query.dates import format_label
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
 from belvedere.query.runner import register
-from belvedere.query.sql import Params
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 
@@ -30,7 +29,6 @@ class LifecycleRunner(ActivityRunner):
 
     def calculate(self) -> dict[str, Any]:
         counts = self.counts(
-            Params(),
             {
                 "new": "first_idx = idx",
                 "returning": "first_idx < idx AND prev_idx = idx - 1",

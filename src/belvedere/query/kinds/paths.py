@@ -135,11 +135,14 @@ class PathsRunner(DatedRunner[PathsQuery]):
             )
         )
 
-    def calculate(self) -> dict[str, Any]:
+    def _statement(self) -> tuple[exp.Expr, Params]:
         params = Params()
+        return self._ranked(params), params
+
+    def calculate(self) -> dict[str, Any]:
         node_visits: dict[tuple[int, str], int] = {}
         edges: list[tuple[int, tuple[int, str], tuple[int, str]]] = []
-        for kind, step, item, following, visits in self.fetch(self._ranked(params), params):
+        for kind, step, item, following, visits in self.fetch_built("", self._statement):
             if kind == "node":
                 node_visits[(int(step), item)] = int(visits)
             else:

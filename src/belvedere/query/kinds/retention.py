@@ -285,7 +285,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             .group_by(col("cohort", "s"), "k")
         )
 
-    def calculate(self) -> dict[str, Any]:
+    def _tree(self) -> tuple[exp.Query, Params]:
         """One statement: cohort sizes (k = -1), then returning people and revenue per (cohort, k) — so the
         people's start periods, the costly part, are found once. On the mask path, a cohort's size row
         also carries its returns, one column per later period (NULL on the other rows)."""
@@ -324,10 +324,13 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             tree = exp.union(tree, part, distinct=False, copy=False)
         for name, cte in tree_ctes:
             tree = tree.with_(name, as_=cte)
+        return tree, params
+
+    def calculate(self) -> dict[str, Any]:
         sizes: dict[Any, int] = {}
         returned: dict[tuple[Any, int], int] = {}
         revenue: dict[tuple[Any, int], float] = {}
-        for cohort, k, measure, value, *later in self.fetch(tree, params):
+        for cohort, k, measure, value, *later in self.fetch_built(self._by_mask, self._tree):
             if measure == "size":
                 sizes[cohort] = int(value)
                 returned.update({(cohort, j): int(n) for j, n in enumerate(later, 1)})

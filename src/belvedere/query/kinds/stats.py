@@ -42,7 +42,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
     kind = "stats"
     spec_model = StatsQuery
 
-    def _values(self, rng: DateRange) -> dict[str, float | None]:
+    def _tree(self, rng: DateRange) -> tuple[exp.Select, Params]:
         params = Params()
         where = exp.and_(*self.where(params, rng))
         totals = parse_select(
@@ -63,7 +63,10 @@ class StatsRunner(DatedRunner[StatsQuery]):
             tree = tree.select("g.*").join(
                 self.people(did_goal, "conversions").subquery("g"), join_type="cross"
             )
-        row = self.fetch(tree, params)[0]
+        return tree, params
+
+    def _values(self, rng: DateRange) -> dict[str, float | None]:
+        row = self.fetch_built((rng.start, rng.end), lambda: self._tree(rng))[0]
         visitors, events, pageviews, n_visits, bounces, duration_ms = row[:6]
         n_visits = int(n_visits or 0)
         goal: dict[str, float | None] = {}

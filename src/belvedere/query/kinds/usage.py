@@ -29,7 +29,6 @@ class UsageRunner(ActivityRunner):
 
     def calculate(self) -> dict[str, Any]:
         counts = self.counts(
-            Params(),
             {
                 "active": "1 = 1",
                 "new": "first_idx = idx",
@@ -60,8 +59,11 @@ class UsageRunner(ActivityRunner):
         """People whose first activity came before the range's first bucket: the starting point of the
         running total (a week or month bucket can start before the range; its own new people are counted
         as new in it, not here)."""
-        params = Params()
-        first_bucket = to_utc(self.origin, self.range.tz)
-        where = [*self.base(params), exp.LT(this=col("timestamp"), expression=params.bind(first_bucket))]
-        tree = self.people(exp.and_(*where))
-        return int(self.fetch(tree, params)[0][0] or 0)
+
+        def build() -> tuple[exp.Expr, Params]:
+            params = Params()
+            first_bucket = to_utc(self.origin, self.range.tz)
+            where = [*self.base(params), exp.LT(this=col("timestamp"), expression=params.bind(first_bucket))]
+            return self.people(exp.and_(*where)), params
+
+        return int(self.fetch_built("before", build)[0][0] or 0)
