@@ -35,6 +35,7 @@ COLUMNS = [
     "pages",
     "pathless_pageviews",
     "event_names",
+    "page_seq",
 ]
 LISTS = ("pages", "event_names")
 
@@ -46,9 +47,20 @@ def _visits_sql(kind: str) -> str:
     return f"SELECT {', '.join(shown)} FROM visits ORDER BY project_id, session_id"
 
 
+def _page_seq(value: Any) -> list[tuple[datetime, str]]:
+    """(time, path) pairs, whether the engine gives structs (dicts) or tuples, times as text or datetimes."""
+    pairs = [(v["t"], v["p"]) if isinstance(v, dict) else tuple(v) for v in value or []]
+    return [(datetime.fromisoformat(t) if isinstance(t, str) else t, p) for t, p in pairs]
+
+
 def _read_visits(store: Any, kind: str = "duckdb") -> list[tuple[Any, ...]]:
+    def shown(column: str, value: Any) -> Any:
+        if column == "page_seq":
+            return _page_seq(value)
+        return list(value or []) if column in LISTS else value
+
     return [
-        tuple(list(v or []) if c in LISTS else v for c, v in zip(COLUMNS, row, strict=True))
+        tuple(shown(c, v) for c, v in zip(COLUMNS, row, strict=True))
         for row in store.execute(_visits_sql(kind))
     ]
 
@@ -128,6 +140,7 @@ def _expected_visits() -> list[tuple[Any, ...]]:
         row.append(sorted({r["path"] for r in pages}))
         row.append(sum(r["event"] == "$pageview" and r.get("path") is None for r in evs))
         row.append(sorted({r["event"] for r in evs}))
+        row.append(sorted((_at(r["timestamp"]), r["path"]) for r in pages))
         rows.append(tuple(row))
     return rows
 
@@ -151,6 +164,8 @@ def test_visits_equal_the_visits_of_the_events(kind: str, tmp_path: Path) -> Non
     assert (s1["channel"], s1["browser"], s1["country"]) == ("Organic Search", "Firefox", "FR")
     assert (s1["entry_page"], s1["exit_page"]) == ("/late", "/b")
     assert (s1["pages"], s1["event_names"]) == (["/a", "/b", "/late"], ["$pageview", "clicked"])
+    # every page view with a path, in time order, the late one first
+    assert [path for _, path in s1["page_seq"]] == ["/late", "/a", "/b"]
     s2 = dict(zip(COLUMNS, visits[1], strict=True))
     assert (s2["person"], s2["channel"], s2["entry_page"]) == ("v", "Referral", "/x")
     assert (s2["pages"], s2["pathless_pageviews"], s2["pageviews"]) == (["/x", "/y"], 1, 3)
@@ -168,6 +183,21 @@ def test_an_older_store_gets_its_visits_on_open(tmp_path: Path) -> None:
     store = open_store("duckdb", tmp_path)
     try:
         assert _read_visits(store) == _expected_visits()
-        assert store.execute("SELECT max(version) FROM store_schema") == [(3,)]
+        assert store.execute("SELECT max(version) FROM store_schema") == [(4,)]
+    finally:
+        store.close()
+
+
+def test_a_version_3_store_gets_its_visits_page_sequences_on_open(tmp_path: Path) -> None:
+    store = open_store("duckdb", tmp_path)
+    assert isinstance(store, DuckDBEventStore)
+    _write(store)
+    store.execute("ALTER TABLE visits DROP COLUMN page_seq")
+    store.execute("DELETE FROM store_schema WHERE version >= 4")
+    store.close()
+    store = open_store("duckdb", tmp_path)
+    try:
+        assert _read_visits(store) == _expected_visits()
+        assert store.execute("SELECT max(version) FROM store_schema") == [(4,)]
     finally:
         store.close()

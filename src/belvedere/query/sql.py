@@ -232,6 +232,24 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
     # Whether a list holds a value.
     "has": {"duckdb": _call("list_contains"), "clickhouse": _call("has")},
+    # The positions 1..n of a list, one row each (NULL or empty list: no row).
+    "each_position": {
+        "duckdb": lambda x: _call("unnest")(
+            _call("range")(
+                exp.Literal.number(1), exp.Add(this=_call("len")(x), expression=exp.Literal.number(1))
+            )
+        ),
+        "clickhouse": lambda x: _call("arrayJoin")(
+            _call("range")(
+                exp.Literal.number(1), exp.Add(this=_call("length")(x), expression=exp.Literal.number(1))
+            )
+        ),
+    },
+    # A named field of the list element at a position (1-based).
+    "field_at": {
+        "duckdb": lambda x, i, name: _call("struct_extract")(_call("list_extract")(x, i), name),
+        "clickhouse": lambda x, i, name: _call("tupleElement")(_call("arrayElement")(x, i), name),
+    },
     # Bit n of a 64-bit integer set (n < 63), the OR of such integers over a group, and bit n of one.
     "bit": {
         "duckdb": lambda n: exp.Paren(

@@ -77,7 +77,8 @@ def _after(first: str) -> str:
     return f"toUnixTimestamp64Milli({first}) - {_START_MS}"
 
 
-_VISITS_VIEW = (
+# Store version 3's view (kept as released: that migration runs this text).
+_VISITS_VIEW_V3 = (
     "CREATE VIEW visits AS SELECT e.project_id AS project_id, e.session_id AS session_id,"
     " min(e.timestamp) AS started_at, max(e.timestamp) AS ended_at, count() AS events,"
     " countIf(e.event = '$pageview') AS pageviews,"
@@ -94,6 +95,12 @@ _VISITS_VIEW = (
     " countIf(e.event = '$pageview' AND e.path IS NULL) AS pathless_pageviews,"
     " groupUniqArray(e.event) AS event_names"
     " FROM events AS e WHERE e.session_id IS NOT NULL GROUP BY e.project_id, e.session_id"
+)
+# The page views with a path in time order (then by path), as (t, p) tuples: DuckDB's `page_seq`.
+_VISITS_VIEW = _VISITS_VIEW_V3.replace(
+    " FROM events AS e",
+    f", arraySort(groupArrayIf(CAST((e.timestamp, assumeNotNull(e.path)),"
+    f" 'Tuple(t DateTime64(3, \\'UTC\\'), p String)'), {_PAGEVIEW})) AS page_seq FROM events AS e",
 )
 
 # Each entry brings the schema one version further; never edit a released entry, append a new one.
@@ -122,6 +129,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " countIf(event = '$pageview') AS pageviews FROM events WHERE session_id IS NOT NULL"
         " GROUP BY project_id, session_id",
     ),
+    ("DROP VIEW IF EXISTS visits", _VISITS_VIEW_V3),
     ("DROP VIEW IF EXISTS visits", _VISITS_VIEW),
 )
 

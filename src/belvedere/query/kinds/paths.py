@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from belvedere.query.runner import DatedQuery, DatedRunner, register
 from belvedere.query.sql import Params, col, fn, parse, parse_select
+from belvedere.query.visits import split_by_range
 
 
 class PathsQuery(DatedQuery):
@@ -40,32 +41,60 @@ class PathsRunner(DatedRunner[PathsQuery]):
 
     def _items(self, params: Params) -> exp.Select:
         """(visit, n, item, next_item, prev_item): each visit's items numbered in time order, repeats
-        folded, each with its neighbours — so edges come from single rows, with no self-join.
-
-        ``visit`` is a 64-bit hash of the session id: the windows partition by an integer, not a 36-character
-        text (a quarter faster; two visits of one query share a key with a probability of about n²/2⁶⁵)."""
-        item = col("path") if self.spec.path_type == "pages" else col("event")
-        where = [*self.where(params), parse("session_id IS NOT NULL")]
-        if self.spec.path_type == "pages":
-            where += [parse("event = '$pageview'"), parse("path IS NOT NULL")]
-        window = "PARTITION BY visit ORDER BY timestamp, item"
-        marked = parse_select(
-            f"SELECT visit, timestamp, item, bv_prev_row(item) OVER ({window}"
-            " ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev FROM raw_items"
-        ).with_(
-            "raw_items",
-            as_=exp.select(fn("key64", col("session_id")).as_("visit"), "timestamp", item.as_("item"))
-            .from_("events")
-            .where(exp.and_(*where)),
+        folded, each with its neighbours — so edges come from single rows, with no self-join."""
+        window = "PARTITION BY visit ORDER BY ord"
+        folded = (
+            exp.select("*").from_(self._ordered(params).subquery("r")).where("prev IS NULL OR prev <> item")
         )
         return parse_select(
             f"SELECT visit, item, row_number() OVER ({window}) AS n,"
             f" bv_next_row(item) OVER ({window} ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS next_item,"
             f" bv_prev_row(item) OVER ({window} ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_item"
             " FROM folded"
-        ).with_(
-            "folded", as_=exp.select("*").from_(marked.subquery("r")).where("prev IS NULL OR prev <> item")
+        ).with_("folded", as_=folded)
+
+    def _ordered(self, params: Params) -> exp.Query:
+        """(visit, ord, item, prev): each visit's items with their place in time order and the item before.
+
+        Page paths without filters come from the ``visits`` table, whose ``page_seq`` keeps each visit's page
+        views in order: no sort of a month's page views by visit and time (30 days of 10 M events: see
+        docs/benchmarks.md). Visits that cross the range's ends are ordered from their events in the range.
+
+        ``visit`` is a 64-bit hash of the session id: the windows partition by an integer, not a 36-character
+        text (a quarter faster; two visits of one query share a key with a probability of about n²/2⁶⁵)."""
+        where = [*self.where(params), parse("session_id IS NOT NULL")]
+        if self.spec.path_type != "pages" or self.spec.filters:
+            return self._from_events(where)
+        split = split_by_range(params, self.range)
+        positions = (
+            exp.select("session_id", "page_seq", fn("each_position", col("page_seq")).as_("i"))
+            .from_("visits")
+            .where(split.inside.copy())
         )
+        before = exp.Sub(this=col("i"), expression=exp.Literal.number(1))
+        stored = exp.select(
+            fn("key64", col("session_id")).as_("visit"),
+            col("i").as_("ord"),
+            fn("field_at", col("page_seq"), col("i"), "p").as_("item"),
+            exp.If(this=parse("i > 1"), true=fn("field_at", col("page_seq"), before, "p")).as_("prev"),
+        ).from_(positions.subquery("s"))
+        return exp.union(stored, self._from_events([*where, split.regroup()]), distinct=False)
+
+    def _from_events(self, where: list[exp.Expr]) -> exp.Select:
+        """(visit, ord, item, prev) from the events matching ``where``, ordered by time, then item."""
+        item = col("path") if self.spec.path_type == "pages" else col("event")
+        if self.spec.path_type == "pages":
+            where = [*where, parse("event = '$pageview'"), parse("path IS NOT NULL")]
+        raw = (
+            exp.select(fn("key64", col("session_id")).as_("visit"), "timestamp", item.as_("item"))
+            .from_("events")
+            .where(exp.and_(*where))
+        )
+        window = "PARTITION BY visit ORDER BY timestamp, item"
+        return parse_select(
+            f"SELECT visit, row_number() OVER ({window}) AS ord, item, bv_prev_row(item) OVER ({window}"
+            " ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev"
+        ).from_(raw.subquery("raw_items"))
 
     def _tree(self, params: Params) -> exp.Select:
         """(step, item, following, visits): how many visits have ``item`` at ``step`` followed by
