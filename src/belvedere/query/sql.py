@@ -182,6 +182,21 @@ def _ch_prop_raw(j: exp.Expr, k: exp.Expr) -> exp.Expr:
 
 
 # Logical function → how each engine writes it. A new engine gap is one entry here.
+def _template(sql: str, dialect: Dialect) -> Callable[..., exp.Expr]:
+    """A call written in ``dialect``'s own SQL (for what has no common form, such as lambdas), whose
+    ``_arg0``, ``_arg1``… columns stand for the arguments."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+
+    def build(*args: exp.Expr) -> exp.Expr:
+        out = tree.copy()
+        for column in list(out.find_all(exp.Column)):
+            if column.name.startswith("_arg") and not column.table:
+                column.replace(args[int(column.name[4:])].copy())
+        return out
+
+    return build
+
+
 FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     "add_seconds": {
         "duckdb": _dk_interval_seconds,
@@ -245,10 +260,22 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
             )
         ),
     },
-    # A named field of the list element at a position (1-based).
-    "field_at": {
-        "duckdb": lambda x, i, name: _call("struct_extract")(_call("list_extract")(x, i), name),
-        "clickhouse": lambda x, i, name: _call("tupleElement")(_call("arrayElement")(x, i), name),
+    # The element of a list at a position (1-based), and a list's length.
+    "at": {"duckdb": _call("list_extract"), "clickhouse": _call("arrayElement")},
+    "list_len": {"duckdb": _call("len"), "clickhouse": _call("length")},
+    # The paths (`p`) of a visit's `page_seq`, in its order, each immediate repeat (a reload) folded.
+    "folded_paths": {
+        "duckdb": _template(
+            "list_transform(list_filter(_arg0, LAMBDA x, i : i = 1 OR x.p <> _arg0[i - 1].p),"
+            " LAMBDA x : x.p)",
+            "duckdb",
+        ),
+        "clickhouse": _template(
+            "arrayMap(x -> tupleElement(x, 'p'), arrayFilter((x, i) -> i = 1"
+            " OR tupleElement(x, 'p') != tupleElement(arrayElement(_arg0, i - 1), 'p'),"
+            " _arg0, arrayEnumerate(_arg0)))",
+            "clickhouse",
+        ),
     },
     # Bit n of a 64-bit integer set (n < 63), the OR of such integers over a group, and bit n of one.
     "bit": {
