@@ -87,7 +87,9 @@ _VISITS_OF_V3 = (
 # `page_seq`: the visit's page views with a path, in time order (then by path), as (t, p) pairs — what
 # `paths` numbers without sorting events; a visit written in parts merges its lists with `list_sort`.
 _PAGE_SEQ_TYPE = "STRUCT(t TIMESTAMP, p VARCHAR)[]"
-_PAGE_SEQ_OF = f"list({{'t': timestamp, 'p': path}} ORDER BY timestamp, path) FILTER (WHERE {_PAGEVIEW})"
+# Each small list sorted after grouping: an ordered aggregate (`list(… ORDER BY …)`) sorts the batch's rows
+# per visit: 2,135 against 523 ms for the visits of a month of 10 M events.
+_PAGE_SEQ_OF = f"list_sort(list({{'t': timestamp, 'p': path}}) FILTER (WHERE {_PAGEVIEW}))"
 # The visits of a set of events, as rows of the `visits` table.
 VISITS_OF = _VISITS_OF_V3.replace(" FROM {source}", f", {_PAGE_SEQ_OF} FROM {{source}}")
 

@@ -45,7 +45,7 @@ class PathsRunner(DatedRunner[PathsQuery]):
 
         Page paths without filters come from the ``visits`` table, whose ``page_seq`` keeps each visit's page
         views in order: folded and numbered by list functions, with no sort of a month's page views (30 days
-        of 10 M events: 1,056 → 526 ms, see docs/benchmarks.md). Visits that cross the range's ends are
+        of 10 M events: 1,076 → 539 ms, see docs/benchmarks.md). Visits that cross the range's ends are
         ordered from their events in the range.
 
         ``visit`` is a 64-bit hash of the session id: the windows partition by an integer, not a 36-character
