@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from tests.integration.query.events_kit import Analytics, analytics, event, pageview
+
+from belvedere.store.base import CompiledQuery
+from belvedere.store.duckdb import DuckDBEventStore
 
 __all__ = ["analytics"]
 
@@ -112,3 +118,28 @@ def test_numbers_are_compared_as_numbers_and_not_grouped(analytics: Analytics) -
     ):
         with pytest.raises(ValidationError):
             parse_query(bad)
+
+
+def test_approximate_paths_count_exactly_and_other_dimensions_sketch(
+    analytics: Analytics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sketch per path costs more than the exact count over a long tail of paths: ``approximate`` keeps
+    the exact count for page, entry and exit page, and estimates for the other dimensions."""
+    _visits(analytics)
+    statements: list[str] = []
+    fetch = analytics.store.fetch
+
+    def spy(query: CompiledQuery) -> list[tuple[Any, ...]]:
+        statements.append(query.sql)
+        return fetch(query)
+
+    monkeypatch.setattr(analytics.store, "fetch", spy)
+    sketch = "approx_count_distinct" if isinstance(analytics.store, DuckDBEventStore) else "uniqhll12"
+    cases = (("page", False), ("entry_page", False), ("exit_page", False), ("channel", True))
+    for dimension, sketched in cases:
+        statements.clear()
+        spec = {**DAY, "dimension": dimension, "goal": "signed_up"}
+        approximate = analytics.query({**spec, "approximate": True})
+        assert any(sketch in sql.lower() for sql in statements) is sketched, dimension
+        if not sketched:
+            assert approximate["results"] == analytics.query(spec)["results"]

@@ -65,6 +65,14 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         return self.spec.dimension in VISIT_DIMENSIONS or self.spec.dimension in _PAGE_ENDS
 
     @property
+    def _sketched(self) -> bool:
+        """Whether distinct people are estimated (``approximate``). Not for paths: a long tail of pages with
+        a visitor or two each makes one HyperLogLog sketch per path cost more than the exact count (page
+        breakdown, 30 days of 10 M events, 198,971 paths: 926 ms sketched against 471 exact; exit page 170
+        against 154)."""
+        return self.spec.approximate and self.spec.dimension not in ("page", *_PAGE_ENDS)
+
+    @property
     def _listed(self) -> bool:
         return not self.spec.filters and self.spec.dimension in _LISTED
 
@@ -206,12 +214,11 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         per visit and few values: the distinct counts are cheaper there."""
         goal = self.spec.goal is not None
         bounce = "bv_count_if(r.n = 1 AND r.pv = 1)"
-        if self.spec.approximate or self._visit_level:
-            conversion = (
-                f"{self.uniq}(CASE WHEN r.converted = 1 THEN r.person END) * 100.0 / {self.uniq}(r.person)"
-            )
+        if self._sketched or self._visit_level:
+            uniq = "bv_uniq_approx" if self._sketched else "bv_uniq_exact"
+            conversion = f"{uniq}(CASE WHEN r.converted = 1 THEN r.person END) * 100.0 / {uniq}(r.person)"
             return parse_select(
-                f"SELECT r.value AS value, {self.uniq}(r.person) AS visitors, count(*) AS visits,"
+                f"SELECT r.value AS value, {uniq}(r.person) AS visitors, count(*) AS visits,"
                 f" sum(r.pv_value) AS pageviews, {bounce} * 100.0 / count(*) AS bounce_rate,"
                 " avg(r.duration_ms) / 1000.0 AS visit_duration,"
                 f" {conversion if goal else 'NULL'} AS conversion_rate FROM rows AS r GROUP BY r.value"
