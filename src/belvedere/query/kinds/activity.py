@@ -107,11 +107,13 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
             [],
             keyed=True,
         )
-        per_person = "OVER (PARTITION BY who ORDER BY idx ROWS BETWEEN 1 {0} AND 1 {0})"
+        # One sort by (person, period) for the three windows.
+        per_person = "OVER (PARTITION BY who ORDER BY idx ROWS BETWEEN {0})".format
         windowed = parse_select(
-            f"SELECT who, idx, max(idx) {per_person.format('PRECEDING')} AS prev_idx,"
-            f" min(idx) {per_person.format('FOLLOWING')} AS next_idx,"
-            " min(idx) OVER (PARTITION BY who) AS first_active FROM active"
+            f"SELECT who, idx, bv_prev_row(idx) {per_person('1 PRECEDING AND 1 PRECEDING')} AS prev_idx,"
+            f" bv_next_row(idx) {per_person('1 FOLLOWING AND 1 FOLLOWING')} AS next_idx,"
+            f" first_value(idx) {per_person('UNBOUNDED PRECEDING AND CURRENT ROW')} AS first_active"
+            " FROM active"
         ).with_("active", as_=active)
         return (
             exp.select(
