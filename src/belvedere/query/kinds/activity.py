@@ -34,7 +34,7 @@ from belvedere.query.sql import (
 )
 
 # The first-ever period of a person active before the scanned periods: before all of them.
-_BEFORE_SCAN = -2
+BEFORE_SCAN = -2
 
 
 class ActivityQuery(DatedQuery):
@@ -77,8 +77,9 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
             base.append(exp.EQ(this=col("event"), expression=params.bind(self.spec.event)))
         return base
 
-    def activity(self, params: Params) -> exp.Select:
-        """Rows (who, idx, prev_idx, next_idx, first_idx) for every person active in a scanned period."""
+    def activity(self, params: Params) -> tuple[exp.Select, exp.Select]:
+        """Rows (who, idx, prev_idx, next_idx, first_idx) for every person active in a scanned period, which
+        read the table ``earlier``; and what ``earlier`` is: the people active before the scanned periods."""
         base = self.base(params)
         active = regroup_by_person(
             exp.select(col(PERSON_KEY).as_("who"), self._index(col("timestamp"), params).as_("idx"))
@@ -115,36 +116,49 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
             f" first_value(idx) {per_person('UNBOUNDED PRECEDING AND CURRENT ROW')} AS first_active"
             " FROM active"
         ).with_("active", as_=active)
-        return (
+        rows = (
             exp.select(
                 "a.who",
                 "a.idx",
                 "a.prev_idx",
                 "a.next_idx",
-                parse(f"CASE WHEN e.who IS NULL THEN a.first_active ELSE {_BEFORE_SCAN} END").as_(
-                    "first_idx"
-                ),
+                parse(f"CASE WHEN e.who IS NULL THEN a.first_active ELSE {BEFORE_SCAN} END").as_("first_idx"),
             )
             .from_(windowed.subquery("a"))
-            .join(earlier.subquery("e"), on=parse("e.who = a.who"), join_type="left")
+            .join(exp.to_table("earlier").as_("e"), on=parse("e.who = a.who"), join_type="left")
         )
+        return rows, earlier
 
     def happened(self, index: int) -> bool:
         return index < len(self.labels) and self.labels[index] <= self.current
 
-    def counts(self, measures: dict[str, str]) -> dict[int, dict[str, int]]:
-        """{bucket index: {measure: count}} for the SQL conditions in ``measures`` over the activity rows."""
+    def counts(self, measures: dict[str, str], *, earlier: bool = False) -> dict[int, dict[str, int]]:
+        """{bucket index: {measure: count}} for the SQL conditions in ``measures`` over the activity rows;
+        with ``earlier``, also {BEFORE_SCAN: {"people": n}}: how many people were active before the scanned
+        periods (read from the same statement, so the events before the range are scanned once)."""
 
         def build() -> tuple[exp.Expr, Params]:
             params = Params()
-            tree = exp.select(
-                "idx", *[parse(f"bv_count_if({cond})").as_(name) for name, cond in measures.items()]
+            rows, people_before = self.activity(params)
+            tree: exp.Query = (
+                exp.select(
+                    "idx", *[parse(f"bv_count_if({cond})").as_(name) for name, cond in measures.items()]
+                )
+                .from_(rows.subquery("x"))
+                .group_by("idx")
             )
-            return tree.from_(self.activity(params).subquery("x")).group_by("idx"), params
+            if earlier:
+                zeros = [exp.Literal.number(0) for _ in list(measures)[1:]]
+                head = exp.select(exp.Literal.number(BEFORE_SCAN), exp.Count(this=exp.Star()), *zeros)
+                tree = exp.union(tree, head.from_("earlier"), distinct=False)
+            return tree.with_("earlier", as_=people_before), params
 
         out: dict[int, dict[str, int]] = {}
-        for idx, *values in self.fetch_built(tuple(measures.items()), build):
-            out[int(idx)] = {name: int(v or 0) for name, v in zip(measures, values, strict=True)}
+        for idx, *values in self.fetch_built((tuple(measures.items()), earlier), build):
+            if idx == BEFORE_SCAN:
+                out[BEFORE_SCAN] = {"people": int(values[0] or 0)}
+            else:
+                out[int(idx)] = {name: int(v or 0) for name, v in zip(measures, values, strict=True)}
         return out
 
 

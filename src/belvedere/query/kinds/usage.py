@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlglot import exp
-
-from belvedere.query.dates import format_label, to_utc
-from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
+from belvedere.query.dates import format_label
+from belvedere.query.kinds.activity import BEFORE_SCAN, ActivityQuery, ActivityRunner
 from belvedere.query.runner import register
-from belvedere.query.sql import Params, col
 
 
 class UsageQuery(ActivityQuery):
@@ -35,8 +32,12 @@ class UsageRunner(ActivityRunner):
                 "retained": "prev_idx = idx - 1",
                 "leaving": "next_idx IS NULL OR next_idx > idx + 1",
             },
+            earlier=True,
         )
-        total = self._people_before_range()
+        # People whose first activity came before the range's first bucket: those active before the bucket
+        # just before it, and those new in that bucket. (A week or month bucket can start before the range;
+        # its own new people are counted as new in it, not here.)
+        total = counts.get(BEFORE_SCAN, {}).get("people", 0) + counts.get(-1, {}).get("new", 0)
         periods = []
         for i, label in enumerate(self.labels):
             here = counts.get(i, {})
@@ -54,16 +55,3 @@ class UsageRunner(ActivityRunner):
                 }
             )
         return {"kind": "usage", "interval": self.spec.interval, "periods": periods}
-
-    def _people_before_range(self) -> int:
-        """People whose first activity came before the range's first bucket: the starting point of the
-        running total (a week or month bucket can start before the range; its own new people are counted
-        as new in it, not here)."""
-
-        def build() -> tuple[exp.Expr, Params]:
-            params = Params()
-            first_bucket = to_utc(self.origin, self.range.tz)
-            where = [*self.base(params), exp.LT(this=col("timestamp"), expression=params.bind(first_bucket))]
-            return self.people(exp.and_(*where)), params
-
-        return int(self.fetch_built("before", build)[0][0] or 0)
