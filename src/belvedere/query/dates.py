@@ -157,19 +157,53 @@ def offset_changes(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[d
     return changes
 
 
-def local_time(ts: exp.Expr, tz: ZoneInfo, rng: DateRange, params: Params) -> exp.Expr:
-    """``ts`` (naive UTC) as local wall-clock time, valid for instants within ``rng`` (give it a margin)."""
+def _offset(ts: exp.Expr, tz: ZoneInfo, rng: DateRange, params: Params, unit: int = 1) -> exp.Expr | None:
+    """The zone's UTC offset at ``ts`` (within ``rng``) in seconds times ``unit``; None where always 0."""
     changes = offset_changes(tz, rng.start, rng.end)
     if len(changes) == 1:
-        seconds: exp.Expr = exp.Literal.number(changes[0][1])
-        if changes[0][1] == 0:
-            return ts
-    else:
-        case = exp.Case()
-        for (at, _), (_, before) in zip(changes[1:], changes, strict=False):
-            case = case.when(exp.LT(this=ts.copy(), expression=params.bind(at)), exp.Literal.number(before))
-        seconds = case.else_(exp.Literal.number(changes[-1][1]))
-    return fn("add_seconds", ts, seconds)
+        return exp.Literal.number(changes[0][1] * unit) if changes[0][1] else None
+    case = exp.Case()
+    for (at, _), (_, before) in zip(changes[1:], changes, strict=False):
+        case = case.when(
+            exp.LT(this=ts.copy(), expression=params.bind(at)), exp.Literal.number(before * unit)
+        )
+    return case.else_(exp.Literal.number(changes[-1][1] * unit))
+
+
+def local_time(ts: exp.Expr, tz: ZoneInfo, rng: DateRange, params: Params) -> exp.Expr:
+    """``ts`` (naive UTC) as local wall-clock time, valid for instants within ``rng`` (give it a margin)."""
+    seconds = _offset(ts, tz, rng, params)
+    return ts if seconds is None else fn("add_seconds", ts, seconds)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_PERIOD_MS = {"day": 86_400_000, "week": 7 * 86_400_000}
+
+
+def periods_since(
+    ts: exp.Expr,
+    origin: datetime,
+    interval: Literal["day", "week"],
+    tz: ZoneInfo,
+    rng: DateRange,
+    params: Params,
+) -> exp.Expr:
+    """How many days or weeks the bucket of ``ts`` (naive UTC, within ``rng``) lies after ``origin`` (a
+    local bucket start, naive): arithmetic on milliseconds, where truncating each time to its bucket and
+    counting the days between buckets takes three times as long (a week index for 10 M events on DuckDB:
+    157 against 49 ms). Local wall-clock days and weeks all have the same length, DST or not.
+
+    Exact for instants from one period before ``origin`` on. Integer division rounds towards zero on both
+    engines, so one period is added before dividing and taken off after: an instant a little before
+    ``origin`` (a clock put back at midnight repeats the hour before it) is then in the period before."""
+    length = _PERIOD_MS[interval]
+    offset = _offset(ts, tz, rng, params, unit=1000)
+    local_ms = fn("epoch_ms", ts) if offset is None else exp.Add(this=fn("epoch_ms", ts), expression=offset)
+    since = exp.Sub(
+        this=local_ms, expression=params.bind(int((origin - _EPOCH).total_seconds()) * 1000 - length)
+    )
+    whole = fn("int_div", exp.Paren(this=since), exp.Literal.number(length))
+    return exp.Paren(this=exp.Sub(this=whole, expression=exp.Literal.number(1)))
 
 
 def bucket(ts_local: exp.Expr, interval: Interval) -> exp.Expr:

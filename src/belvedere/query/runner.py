@@ -10,14 +10,21 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.cache import QueryCache
-from belvedere.query.dates import DateRange, Interval, check_date_text, local_time, resolve_range
+from belvedere.query.dates import (
+    DateRange,
+    Interval,
+    check_date_text,
+    local_time,
+    periods_since,
+    resolve_range,
+)
 from belvedere.query.fields import Filter, conditions
 from belvedere.query.sql import PERSON_KEY, Params, col, compile_once, compile_query, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect
@@ -149,8 +156,14 @@ class DatedRunner(QueryRunner[D]):
     ) -> exp.Expr:
         """The event time (or ``ts_column``) in the project's zone, exact for instants around ``rng``."""
         rng = rng or self.range
-        padded = DateRange(rng.start - timedelta(days=1), rng.end + timedelta(days=1), rng.tz)
-        return local_time(ts_column or col("timestamp", table), self.ctx.tz, padded, params)
+        return local_time(ts_column or col("timestamp", table), self.ctx.tz, _padded(rng), params)
+
+    def periods_since(
+        self, params: Params, ts: exp.Expr, origin: datetime, interval: Literal["day", "week"], rng: DateRange
+    ) -> exp.Expr:
+        """How many days or weeks of the project's zone the bucket of ``ts`` (an instant around ``rng``, from
+        one period before ``origin`` on) lies after the bucket starting at ``origin``."""
+        return periods_since(ts, origin, interval, self.ctx.tz, _padded(rng), params)
 
     @property
     def uniq(self) -> str:
@@ -208,3 +221,8 @@ class QueryService:
         if key is not None:
             self.cache.put(key, result)
         return result
+
+
+def _padded(rng: DateRange) -> DateRange:
+    """``rng`` a day wider on each side: the zone's offsets then hold for instants around it."""
+    return DateRange(rng.start - timedelta(days=1), rng.end + timedelta(days=1), rng.tz)

