@@ -4,6 +4,7 @@ cumulative totals and the previous period."""
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from itertools import accumulate
 from typing import Any, Literal
 
@@ -112,10 +113,23 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         )
         return [str(v) for v, _ in self.fetch(tree, params)]
 
+    def _bucket(self, params: Params, rng: DateRange) -> tuple[exp.Expr, Callable[[Any], Any]]:
+        """Each event's bucket, and how to turn what the statement returns for it into the bucket's label.
+        Days and weeks are returned as indexes among the range's labels, counted on milliseconds (the
+        truncation of each event's local time to its bucket took three times as long); hours (DST gaps)
+        and months (of unequal lengths) as the local bucket start itself."""
+        interval = self.spec.interval
+        if interval in ("day", "week"):
+            labels = bucket_starts(rng, interval)
+            index = self.periods_since(params, col("timestamp"), labels[0], interval, rng)
+            # An index outside the labels (a clock put back at midnight repeats an hour of the day before
+            # the range) has no label, as its bucket start had none.
+            return index, lambda i: labels[int(i)] if 0 <= int(i) < len(labels) else None
+        return bucket(self.local_ts(params, rng), interval), lambda label: label
+
     def _rows(self, series: Series, rng: DateRange) -> dict[str | None, dict[Any, float]]:
         """{breakdown value (None without breakdown): {bucket label: value}}."""
         params = Params()
-        local = self.local_ts(params, rng)
         grouped: exp.Expr = exp.Null()
         if self.spec.breakdown is not None:
             top = self._top_values(series, rng)
@@ -131,9 +145,10 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             else:
                 grouped = exp.Literal.string(OTHER)
         where = self._where(series, params, rng)
+        at, label = self._bucket(params, rng)
         if self.spec.cumulative and series.math in ("unique_users", "unique_sessions"):
-            return self._first_seen(series, params, local, grouped, where)
-        b = bucket(local, self.spec.interval).as_("b")
+            return self._first_seen(series, params, at, label, grouped, where)
+        b = at.as_("b")
         if series.math == "unique_users":
             # Distinct (bucket, value, stored id's key) first; only those are read through the alias links.
             rows = exp.select(b, grouped.as_("bv"), col(PERSON_KEY).as_("who"))
@@ -147,25 +162,21 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 .where(where)
                 .group_by("b", "bv")
             )
-        out: dict[str | None, dict[Any, float]] = {}
-        for b, bv, v in self.fetch(tree, params):
-            out.setdefault(bv, {})[b] = v
-        return out
+        return _by_value(self.fetch(tree, params), label)
 
     def _first_seen(
         self,
         series: Series,
         params: Params,
-        local: exp.Expr,
+        at: exp.Expr,
+        label: Callable[[Any], Any],
         grouped: exp.Expr,
         where: exp.Expr,
     ) -> dict[str | None, dict[Any, float]]:
         """Cumulative distinct counts: each user (or visit) counts from the bucket it was first seen in."""
         who = col("person_id" if series.math == "unique_users" else "session_id")
         firsts = (
-            exp.select(
-                grouped.as_("bv"), who.as_("who"), exp.Min(this=bucket(local, self.spec.interval)).as_("b")
-            )
+            exp.select(grouped.as_("bv"), who.as_("who"), exp.Min(this=at).as_("b"))
             .from_("events")
             .where(where)
             .group_by("bv", "who")
@@ -176,10 +187,7 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             .from_(firsts.subquery("f"))
             .group_by("b", "bv")
         )
-        out: dict[str | None, dict[Any, float]] = {}
-        for b, bv, v in self.fetch(tree, params):
-            out.setdefault(bv, {})[b] = v
-        return out
+        return _by_value(self.fetch(tree, params), label)
 
     def _series(self, rng: DateRange) -> tuple[list[str], list[dict[str, Any]]]:
         labels = bucket_starts(rng, self.spec.interval)
@@ -219,6 +227,14 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             prev_labels, prev_series = self._series(self.range.previous())
             result["previous"] = {"labels": prev_labels, "series": prev_series}
         return result
+
+
+def _by_value(rows: list[tuple[Any, ...]], label: Callable[[Any], Any]) -> dict[str | None, dict[Any, float]]:
+    """(bucket, breakdown value, number) rows as {breakdown value: {bucket label: number}}."""
+    out: dict[str | None, dict[Any, float]] = {}
+    for b, bv, v in rows:
+        out.setdefault(bv, {})[label(b)] = v
+    return out
 
 
 def _number(value: Any) -> float | int | None:
