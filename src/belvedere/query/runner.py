@@ -20,13 +20,14 @@ from belvedere.query.cache import QueryCache
 from belvedere.query.dates import (
     DateRange,
     Interval,
+    bucket,
     check_date_text,
     local_time,
     periods_since,
     resolve_range,
 )
 from belvedere.query.fields import Filter, conditions
-from belvedere.query.sql import PERSON_KEY, Params, col, compile_once, compile_query, through_aliases
+from belvedere.query.sql import PERSON_KEY, Params, col, compile_once, compile_query, fn, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect
 
 
@@ -158,11 +159,21 @@ class DatedRunner(QueryRunner[D]):
         rng = rng or self.range
         return local_time(ts_column or col("timestamp", table), self.ctx.tz, _padded(rng), params)
 
-    def periods_since(
-        self, params: Params, ts: exp.Expr, origin: datetime, interval: Literal["day", "week"], rng: DateRange
+    def bucket_index(
+        self,
+        params: Params,
+        ts: exp.Expr,
+        origin: datetime,
+        interval: Literal["day", "week", "month"],
+        rng: DateRange,
     ) -> exp.Expr:
-        """How many days or weeks of the project's zone the bucket of ``ts`` (an instant around ``rng``, from
-        one period before ``origin`` on) lies after the bucket starting at ``origin``."""
+        """How many buckets of the project's zone the bucket of ``ts`` (an instant around ``rng``, from one
+        bucket before ``origin`` on) lies after the bucket starting at ``origin``: days and weeks by
+        arithmetic on milliseconds (``periods_since``), months (of unequal lengths) between truncated
+        local times."""
+        if interval == "month":
+            local = self.local_ts(params, rng, ts_column=ts)
+            return fn("diff_months", params.bind(origin), bucket(local, "month"))
         return periods_since(ts, origin, interval, self.ctx.tz, _padded(rng), params)
 
     @property

@@ -60,19 +60,14 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
     def _index(self, ts: exp.Expr, params: Params) -> exp.Expr:
         """The bucket index of ``ts`` (a scanned instant) counted from the range's first bucket."""
         interval = self.spec.interval
-        if interval in ("day", "week"):
+        if interval != "hour":
             # Counted from the bucket before the range: the scan's first instant is in it, or (a clock put
             # back at midnight) just before it.
-            since = self.periods_since(params, ts, self.before, interval, self.scan)
+            since = self.bucket_index(params, ts, self.before, interval, self.scan)
             return exp.Sub(this=since, expression=exp.Literal.number(1))
         b = bucket(self.local_ts(params, self.scan, ts_column=ts), interval)
-        origin = params.bind(self.origin)
-        if interval == "month":
-            return fn("diff_months", origin, b)
-        if interval == "hour":
-            return _close_gaps(fn("int_div", fn("diff_seconds", origin, b), 3600), self.gaps)
-        days = fn("diff_days", origin, b)
-        return fn("int_div", days, 7) if interval == "week" else days
+        hours = fn("int_div", fn("diff_seconds", params.bind(self.origin), b), 3600)
+        return _close_gaps(hours, self.gaps)
 
     def base(self, params: Params) -> list[exp.Expr]:
         """What counts as activity: a known person, the activity event, the spec's filters."""

@@ -153,13 +153,8 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         # shift by; the bit is kept only where ``is_return`` holds. DuckDB computes a CASE branch only for
         # its rows (test_retention.py's person d fails loudly should that change; a clamp here costs it
         # about 10 % of the query); ClickHouse may compute it for all, so its `bit` clamps. Days and weeks
-        # are counted on milliseconds (12 weeks of 10 M events: 413 → 322 ms), from the horizon's start:
-        # the first cohort's.
-        period = self.spec.period
-        if period == "month":
-            index = self._index(first_cohort, self._period_of(col("timestamp"), params))
-        else:
-            index = self.periods_since(params, col("timestamp"), self.cohorts[0], period, self.horizon)
+        # are counted on milliseconds (12 weeks of 10 M events: 413 → 322 ms).
+        index = self.bucket_index(params, col("timestamp"), self.cohorts[0], self.spec.period, self.horizon)
         is_start = exp.and_(*start, exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)))
         is_return = exp.and_(
             *returned, exp.GTE(this=col("timestamp"), expression=params.bind(self.horizon.start))

@@ -115,17 +115,17 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
 
     def _bucket(self, params: Params, rng: DateRange) -> tuple[exp.Expr, Callable[[Any], Any]]:
         """Each event's bucket, and how to turn what the statement returns for it into the bucket's label.
-        Days and weeks are returned as indexes among the range's labels, counted on milliseconds (the
-        truncation of each event's local time to its bucket took three times as long); hours (DST gaps)
-        and months (of unequal lengths) as the local bucket start itself."""
+        Days, weeks and months are returned as indexes among the range's labels (days and weeks counted on
+        milliseconds: truncating each event's local time to its bucket took three times as long); hours
+        (with DST gaps) as the local bucket start itself."""
         interval = self.spec.interval
-        if interval in ("day", "week"):
-            labels = bucket_starts(rng, interval)
-            index = self.periods_since(params, col("timestamp"), labels[0], interval, rng)
-            # An index outside the labels (a clock put back at midnight repeats an hour of the day before
-            # the range) has no label, as its bucket start had none.
-            return index, lambda i: labels[int(i)] if 0 <= int(i) < len(labels) else None
-        return bucket(self.local_ts(params, rng), interval), lambda label: label
+        if interval == "hour":
+            return bucket(self.local_ts(params, rng), interval), lambda label: label
+        labels = bucket_starts(rng, interval)
+        index = self.bucket_index(params, col("timestamp"), labels[0], interval, rng)
+        # An index outside the labels (a clock put back at midnight repeats an hour of the day before the
+        # range) has no label, as its bucket start had none.
+        return index, lambda i: labels[int(i)] if 0 <= int(i) < len(labels) else None
 
     def _rows(self, series: Series, rng: DateRange) -> dict[str | None, dict[Any, float]]:
         """{breakdown value (None without breakdown): {bucket label: value}}."""
