@@ -315,6 +315,9 @@ class Bench:
         self.path = path
         self.console = console
         self.store = self._open()
+        # A store built before page marks existed is migrated when opened; anything left unmarked is marked
+        # here, as the server's writer would have done.
+        self.store.mark_pages()
 
     def _open(self) -> DuckDBEventStore:
         store = DuckDBEventStore(self.path, memory_limit=MEMORY_LIMIT, threads=THREADS)

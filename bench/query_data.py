@@ -280,6 +280,10 @@ def _build(folder: Path, spec: DataSpec, console: Console, workers: int) -> Stor
             batches.put(None)
             thread.join()
     stage["total"] = time.perf_counter() - started
+    # The server's writer marks the visits' pages every few seconds; here, once at the end.
+    t0 = time.perf_counter()
+    store.mark_pages()
+    stage["mark_pages"] = time.perf_counter() - t0
     store.execute("CHECKPOINT")
     stored = {p: store.count_events(project_id=p) for p in PRODUCT_OF}
     store.close()

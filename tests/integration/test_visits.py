@@ -173,10 +173,16 @@ def test_visits_equal_the_visits_of_the_events(kind: str, tmp_path: Path) -> Non
 
 
 # How to turn a current store back into an older one: version 1 or 2 (no visits, or visits without their
-# first values), version 3 (visits without their page sequences).
+# first values), version 3 (visits without their page sequences), version 4 (visits without page marks).
+_UNMARKED = (
+    "ALTER TABLE visits DROP COLUMN marked_for",
+    "ALTER TABLE visits DROP COLUMN pages_before",
+    "DROP TABLE remark_people",
+)
 OLDER = {
-    2: ("DROP TABLE visits", "DELETE FROM store_schema WHERE version >= 2"),
-    3: ("ALTER TABLE visits DROP COLUMN page_seq", "DELETE FROM store_schema WHERE version >= 4"),
+    2: ("DROP TABLE visits", "DROP TABLE remark_people", "DELETE FROM store_schema WHERE version >= 2"),
+    3: (*_UNMARKED, "ALTER TABLE visits DROP COLUMN page_seq", "DELETE FROM store_schema WHERE version >= 4"),
+    4: (*_UNMARKED, "DELETE FROM store_schema WHERE version >= 5"),
 }
 
 
@@ -191,6 +197,59 @@ def test_an_older_store_gets_its_visits_on_open(tmp_path: Path, older: int) -> N
     store = open_store("duckdb", tmp_path)
     try:
         assert _read_visits(store) == _expected_visits()
-        assert store.execute("SELECT max(version) FROM store_schema") == [(4,)]
+        assert store.execute("SELECT max(version) FROM store_schema") == [(5,)]
+        if older == 4:  # version 5 marked the visits it found (versions 2 and 3 build them anew, unmarked)
+            assert store.execute("SELECT count(*) = count(pages_before), count(*) > 0 FROM visits") == [
+                (True, True)
+            ]
+    finally:
+        store.close()
+
+
+def _marks(store: DuckDBEventStore) -> dict[str, tuple[dict[str, datetime | None] | None, str | None]]:
+    """Each visit's page marks ({page: mark}, None when unmarked) and whom they were computed for."""
+    rows = store.execute("SELECT session_id, pages, pages_before, marked_for FROM visits")
+    return {
+        s: (None if before is None else dict(zip(pages, before, strict=True)), marked_for)
+        for s, pages, before, marked_for in rows
+    }
+
+
+def test_page_marks_follow_late_visits_and_alias_links(tmp_path: Path) -> None:
+    """Each page of a visit is marked with the start of the same person's previous visit with that page; a
+    visit changed since, or a person whose alias links changed, is marked again on the next pass."""
+    store = open_store("duckdb", tmp_path)
+    assert isinstance(store, DuckDBEventStore)
+    hour = 60 * MIN
+    at = {n: datetime.fromtimestamp((T0 + n * hour) / 1000, UTC).replace(tzinfo=None) for n in range(6)}
+    try:
+        _write(
+            store, ((_row(1, "a2", T0 + 2 * hour, path="/"), _row(2, "a2", T0 + 2 * hour + MIN, path="/p")),)
+        )
+        assert _marks(store) == {"a2": (None, None)}  # written, not marked yet
+        assert store.mark_pages() == 1
+        assert _marks(store) == {"a2": ({"/": None, "/p": None}, "v")}
+        # An earlier visit with "/" arrives late; another id's visit with "/p" too.
+        _write(
+            store,
+            ((_row(3, "a1", T0 + hour, path="/"), _row(4, "b1", T0, path="/p", person="w")),),
+        )
+        assert store.mark_pages() == 3
+        assert _marks(store) == {
+            "a1": ({"/": None}, "v"),
+            "a2": ({"/": at[1], "/p": None}, "v"),
+            "b1": ({"/p": None}, "w"),
+        }
+        # "w" becomes an alias of "v": its visit is now v's, earlier than a2, and a2's "/p" follows it.
+        _write(store, ((_row(5, None, T0 + 5 * hour, "$alias", person="v", properties={"alias": "w"}),),))
+        assert store.execute("SELECT count(*) FROM remark_people") == [(2,)]  # w and v (no link before)
+        store.mark_pages()
+        assert _marks(store) == {
+            "a1": ({"/": None}, "v"),
+            "a2": ({"/": at[1], "/p": at[0]}, "v"),
+            "b1": ({"/p": None}, "v"),
+        }
+        assert store.execute("SELECT count(*) FROM remark_people") == [(0,)]
+        assert store.mark_pages() == 0
     finally:
         store.close()

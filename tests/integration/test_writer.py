@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 from tests.conftest import make_settings
 from tests.integration.capture_kit import running
 
 from belvedere.config import Settings
+from belvedere.ingest import writer as writer_module
 from belvedere.runtime import Runtime
 
 
@@ -102,3 +104,24 @@ def test_store_settings_reach_duckdb(tmp_path: Path) -> None:
     finally:
         runtime.stop()
     assert row == ("45.7 MiB", "286.1 MiB", settings.store.threads)  # DuckDB prints sizes in MiB
+
+
+def test_the_writer_marks_pages_between_batches(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Visits the writer stored get their page marks on its next pass (every ``MARK_EVERY_SECONDS``)."""
+    monkeypatch.setattr(writer_module, "MARK_EVERY_SECONDS", 0.05)
+    with running(settings) as app:
+        response = app.client.post(
+            "/api/v1/capture",
+            json={"type": "page", "distinct_id": "u1", "context": {"page": {"url": "https://a.example/x"}}},
+            headers=app.auth(),
+        )
+        assert response.status_code == 202
+        assert app.wait_stored(1) == 1
+        deadline = time.monotonic() + 5
+        marked: list[tuple[object, ...]] = []
+        while time.monotonic() < deadline and not marked:
+            marked = app.runtime.store.execute(
+                "SELECT pages, pages_before FROM visits WHERE pages_before IS NOT NULL"
+            )
+            time.sleep(0.02)
+        assert marked == [(["/x"], [None])]

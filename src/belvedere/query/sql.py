@@ -7,9 +7,9 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 - Engine differences live in one table, ``FUNCTIONS``: an insight calls a logical function
   (``fn("quantile", x, 0.9)``), and the compiler swaps it for that engine's spelling.
 - The compiler scopes tenants, callers don't: ``compile_query`` replaces every reference to a scoped table
-  (``events``, ``persons``, ``person_aliases``, ``visits``) with a subquery filtered on the project, and
-  refuses any
-  other table. ``CompiledQuery`` is the only thing a store runs, and only this module makes one.
+  (``events``, ``persons``, ``person_aliases``, ``visits``, ``remark_people``) with a subquery filtered
+  on the project, and refuses any other table. ``CompiledQuery`` is the only thing a store runs, and only
+  this module makes one.
 - A person is counted once: when a query reads ``person_id`` from ``events``, an event sent under an id
   that was later aliased to a person (``person_aliases``) gets that person's id. Events keep the person
   known when they arrived, so this join is what makes a sign-up funnel's anonymous first steps and its
@@ -39,7 +39,7 @@ from belvedere.query.cache import LruCache
 from belvedere.store.base import CompiledQuery, Dialect
 from belvedere.store.schema import COLUMN_NAMES
 
-SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits"})
+SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits", "remark_people"})
 # A pseudo-column of ``events``: the person known when the event arrived, not read through the alias links.
 EVENT_PERSON = "event_person_id"
 # Another pseudo-column: a 64-bit hash of EVENT_PERSON, NULL when it is NULL.
@@ -263,6 +263,15 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
             )
         ),
     },
+    # Whether a visit's pages carry marks (`visits.pages_before`, see `store.page_marks`): DuckDB's unmarked
+    # visits hold NULL; ClickHouse keeps no marks, its view gives every visit an empty list.
+    "marked": {
+        "duckdb": lambda x: exp.Not(this=exp.Is(this=x, expression=exp.Null())),
+        "clickhouse": _call("notEmpty"),
+    },
+    # A visit's page marks, one row each beside its pages (``unnest(pages)`` in the same SELECT list: DuckDB
+    # unnests the two lists of a row in step). ClickHouse keeps no marks: NULL beside each page.
+    "marks_beside": {"duckdb": _call("unnest"), "clickhouse": lambda x: exp.Null()},
     # The element of a list at a position (1-based), and a list's length.
     "at": {"duckdb": _call("list_extract"), "clickhouse": _call("arrayElement")},
     "list_len": {"duckdb": _call("len"), "clickhouse": _call("length")},

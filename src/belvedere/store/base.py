@@ -93,6 +93,10 @@ class EventStore(Protocol):
 
     def checkpoint(self) -> Checkpoint | None: ...
 
+    def mark_pages(self) -> int:
+        """Bring the visits' page marks up to date, where the store keeps them (see ``page_marks``); return
+        how many visits were marked again."""
+
     def active_sessions(self, *, since_ms: int) -> list[ActiveSession]:
         """The latest session of each person seen since ``since_ms``, to resume visits after a restart."""
 

@@ -102,6 +102,13 @@ _VISITS_VIEW = _VISITS_VIEW_V3.replace(
     f", arraySort(groupArrayIf(CAST((e.timestamp, assumeNotNull(e.path)),"
     f" 'Tuple(t DateTime64(3, \\'UTC\\'), p String)'), {_PAGEVIEW})) AS page_seq FROM events AS e",
 )
+# DuckDB's page marks (`store.page_marks`) are not kept here: every visit reads as unmarked (an empty list, so
+# the marks are never consulted), and a page breakdown counts its visitors the exact way.
+_VISITS_VIEW_V5 = _VISITS_VIEW.replace(
+    " FROM events AS e",
+    ", CAST([], 'Array(Nullable(DateTime64(3, \\'UTC\\')))') AS pages_before,"
+    " CAST(NULL, 'Nullable(String)') AS marked_for FROM events AS e",
+)
 
 # Each entry brings the schema one version further; never edit a released entry, append a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -131,6 +138,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     ("DROP VIEW IF EXISTS visits", _VISITS_VIEW_V3),
     ("DROP VIEW IF EXISTS visits", _VISITS_VIEW),
+    (
+        "DROP VIEW IF EXISTS visits",
+        _VISITS_VIEW_V5,
+        "CREATE TABLE IF NOT EXISTS remark_people (project_id Int64, person String)"
+        " ENGINE = MergeTree ORDER BY project_id",
+    ),
 )
 
 # Settings of the session every statement runs in: UTC, and DuckDB's (standard SQL's) NULL semantics.
@@ -396,6 +409,10 @@ class ClickHouseEventStore:
     def _insert_json(self, table: str, lines: bytes) -> None:
         self._query(f"INSERT INTO {table} FORMAT JSONEachRow\n" + lines.decode())
 
+    def mark_pages(self) -> int:
+        """No page marks here (see ``_VISITS_VIEW_V5``)."""
+        return 0
+
     def checkpoint(self) -> Checkpoint | None:
         return self._committed
 
@@ -435,7 +452,7 @@ class ClickHouseEventStore:
         return int(rows[0][0]) if rows else 0
 
     def delete_project(self, *, project_id: int) -> None:
-        for table in ("events", "persons_state", "person_aliases_state"):
+        for table in ("events", "persons_state", "person_aliases_state", "remark_people"):
             self.execute(f"DELETE FROM {table} WHERE project_id = {{p:Int64}}", {"p": project_id})
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from belvedere.store import page_marks
 from belvedere.store.base import (
     ActiveSession,
     Alias,
@@ -109,8 +110,9 @@ def _earlier(name: str, after: str, *, later: bool = False) -> str:
 
 _UPSERT_VISITS = (
     "INSERT INTO visits "
-    + VISITS_OF.replace("{source}", "fresh")
-    + " ON CONFLICT (project_id, session_id) DO UPDATE SET"
+    # A new visit has no page marks yet; a changed one loses them (see `page_marks`).
+    + VISITS_OF.replace("{source}", "fresh").replace(" FROM fresh", ", NULL, NULL FROM fresh")
+    + " ON CONFLICT (project_id, session_id) DO UPDATE SET pages_before = NULL,"
     + "".join(_earlier(name, f"{name}_after") for name, _ in VISIT_FIRSTS)
     + _earlier("entry_page", "entry_after")
     + _earlier("exit_page", "exit_after", later=True)
@@ -155,6 +157,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         _VISITS_DDL.replace(" event_names VARCHAR[],", f" event_names VARCHAR[], page_seq {_PAGE_SEQ_TYPE},"),
         "INSERT INTO visits SELECT * FROM (" + VISITS_OF.replace("{source}", "events") + ") ORDER BY 1, 3",
     ),
+    # Visits carry page marks, so that a page breakdown counts visitors without making (page, person) pairs
+    # distinct (see `page_marks`).
+    page_marks.MIGRATION_MARKS,
 )
 
 _COLS = ", ".join(COLUMN_NAMES)
@@ -221,6 +226,8 @@ class DuckDBEventStore:
         # mostly fight over cores and memory (an overview's five panels at 10 M events: 9.0 s at once,
         # 5.3 s in turn, measured by bench/dashboard.py).
         self._turns = threading.BoundedSemaphore(max_concurrent_queries)
+        # Writing a batch and marking pages change the same visits: one at a time.
+        self._writing = threading.Lock()
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "threads": threads,
@@ -274,6 +281,10 @@ class DuckDBEventStore:
     def write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
         """Rows arrive as NDJSON (the spool's shape). DuckDB's own JSON reader parses them about five
         times faster than building Arrow in Python would, so the bytes go to a scratch file it reads."""
+        with self._writing:
+            return self._write_batch(rows, checkpoint=checkpoint, dedupe=dedupe)
+
+    def _write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
         self._scratch.write_bytes(rows)
         con = self._cursor()
         con.begin()
@@ -321,6 +332,14 @@ class DuckDBEventStore:
             )
         if aliases:
             con.execute(
+                page_marks.RECORD_REMARKS,
+                {
+                    "project": [p for p, _ in aliases],
+                    "alias": [a for _, a in aliases],
+                    "person": [person for person, _ in aliases.values()],
+                },
+            )
+            con.execute(
                 _UPSERT_ALIASES,
                 {
                     "project": [p for p, _ in aliases],
@@ -329,6 +348,25 @@ class DuckDBEventStore:
                     "created": [ts for _, ts in aliases.values()],
                 },
             )
+
+    def mark_pages(self) -> int:
+        """Mark the pages of every visit of each person whose marks are missing or may be stale (see
+        ``page_marks``); return how many visits were written again."""
+        with self._writing:
+            con = self._cursor()
+            con.begin()
+            try:
+                for statement in page_marks.MARK_STATEMENTS:
+                    con.execute(statement)
+                row = con.execute(page_marks.MARKED_COUNT).fetchone()
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                for statement in page_marks.DROP_TEMP:
+                    con.execute(statement)
+        return int(row[0]) if row else 0
 
     def checkpoint(self) -> Checkpoint | None:
         row = (
@@ -377,16 +415,20 @@ class DuckDBEventStore:
         return int(row[0]) if row else 0
 
     def delete_project(self, *, project_id: int) -> None:
+        with self._writing:
+            self._delete_project(project_id)
+        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
+
+    def _delete_project(self, project_id: int) -> None:
         con = self._cursor()
         con.begin()
         try:
-            for table in ("events", "visits", "persons", "person_aliases"):
+            for table in ("events", "visits", "persons", "person_aliases", "remark_people"):
                 con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project_id])
             con.commit()
         except BaseException:
             con.rollback()
             raise
-        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""

@@ -20,7 +20,7 @@ import math
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
@@ -80,14 +80,17 @@ class Ev:
         return row
 
 
-def load(analytics: Any, events: Sequence[Ev], *, batches: int = 1) -> int:
+def load(analytics: Any, events: Sequence[Ev], *, batches: int = 1, marks: Collection[int] = ()) -> int:
     """Add the events to a fresh project of the ``analytics`` fixture, in ``batches`` written one after the
-    other (a visit's events then reach the store in several, some late); returns the project id."""
+    other (a visit's events then reach the store in several, some late); returns the project id. After
+    each batch whose index is in ``marks``, the store marks the visits' pages (``store.page_marks``)."""
     project_id = fresh_project()
     rows = [e.row(project_id) for e in events]
     size = -(-len(rows) // batches) if rows else 0
-    for start in range(0, len(rows), size or 1):
+    for index, start in enumerate(range(0, len(rows), size or 1)):
         analytics.add(*rows[start : start + size])
+        if index in marks:
+            analytics.store.mark_pages()
     return project_id
 
 

@@ -1,0 +1,98 @@
+"""Page marks: what lets a page breakdown count each page's visitors without making (page, person) pairs
+distinct (DuckDB's `visits` table; ClickHouse's visits view carries none and is always counted exactly).
+
+For each page of a visit (`visits.pages`), `visits.pages_before` holds when the same person's latest earlier
+visit with that page started (NULL: none). In a date range, a person then counts once under a page: at the
+first visit of the range that has it, the one whose mark is NULL or before the range's start. The marks are
+true only of what they were computed from, so:
+
+- the writer clears a visit's marks whenever it changes the visit (`pages_before` NULL: unmarked);
+- a visit remembers whom its marks were computed for (`marked_for`, the person through the alias links):
+  a late event can make it another person's visit;
+- a new or changed alias link records the ids it touches in `remark_people`.
+
+`DuckDBEventStore.mark_pages` computes the marks again for every visit of each person that these name; a
+breakdown counts those people the exact way until then (`query.kinds.breakdown`).
+"""
+
+from __future__ import annotations
+
+_RESOLVED = "coalesce(a.person_id, {t}.person)"
+_ALIAS_OF = " LEFT JOIN person_aliases AS a ON a.project_id = {t}.project_id AND a.alias = {t}.person"
+
+# The marks of the visits in `theirs` (visit_row, project_id, session_id, started_at, pages, person): one
+# window over (person, page) in order of start, folded back into a list in the order of `pages`.
+# Kept as released: store version 5's migration runs this text.
+_MARKS_OF = (
+    "{theirs}, each_page AS (SELECT project_id, session_id, started_at, person, unnest(pages) AS page,"
+    " generate_subscripts(pages, 1) AS i FROM theirs),"
+    " marked AS (SELECT project_id, session_id, i, lag(started_at)"
+    " OVER (PARTITION BY project_id, person, page ORDER BY started_at, session_id) AS before FROM each_page)"
+    " SELECT t.visit_row, t.person,"
+    " coalesce(list(m.before ORDER BY m.i) FILTER (WHERE m.i IS NOT NULL), []::TIMESTAMP[]) AS before"
+    " FROM theirs AS t LEFT JOIN marked AS m ON m.project_id = t.project_id AND m.session_id = t.session_id"
+    " GROUP BY t.visit_row, t.person"
+)
+_ALL_VISITS = (
+    "WITH theirs AS (SELECT v.rowid AS visit_row, v.project_id, v.session_id, v.started_at, v.pages,"
+    f" {_RESOLVED.format(t='v')} AS person FROM visits AS v{_ALIAS_OF.format(t='v')}"
+    " WHERE v.person IS NOT NULL)"
+)
+# Store version 5: the visits table again, each visit marked (a visit without a person stays unmarked: it
+# counts no visitor). Rewritten in order of start, as the writer adds visits.
+MIGRATION_MARKS = (
+    "CREATE TEMP TABLE page_marks AS " + _MARKS_OF.format(theirs=_ALL_VISITS),
+    "CREATE TEMP TABLE marked_visits AS SELECT v.*, m.before AS pages_before, m.person AS marked_for"
+    " FROM visits AS v LEFT JOIN page_marks AS m ON m.visit_row = v.rowid",
+    "DELETE FROM visits",
+    "ALTER TABLE visits ADD COLUMN pages_before TIMESTAMP[]",
+    "ALTER TABLE visits ADD COLUMN marked_for VARCHAR",
+    "INSERT INTO visits SELECT * FROM marked_visits ORDER BY project_id, started_at",
+    "DROP TABLE page_marks",
+    "DROP TABLE marked_visits",
+    "CREATE TABLE remark_people (project_id BIGINT NOT NULL, person VARCHAR NOT NULL)",
+)
+
+# The people whose visits need marks: those of the unmarked visits (as the alias links now say, and as they
+# were when last marked), and each id an alias change touched, as itself and as its person now.
+_PEOPLE = (
+    "CREATE TEMP TABLE mark_people AS SELECT DISTINCT project_id, person FROM ("
+    f" SELECT v.project_id, {_RESOLVED.format(t='v')} AS person FROM visits AS v{_ALIAS_OF.format(t='v')}"
+    " WHERE v.pages_before IS NULL AND v.person IS NOT NULL"
+    " UNION ALL SELECT project_id, marked_for FROM visits"
+    " WHERE pages_before IS NULL AND marked_for IS NOT NULL"
+    " UNION ALL SELECT project_id, person FROM remark_people"
+    f" UNION ALL SELECT r.project_id, {_RESOLVED.format(t='r')}"
+    f" FROM remark_people AS r{_ALIAS_OF.format(t='r')}"
+    ")"
+)
+_THEIRS = (
+    "WITH theirs AS (SELECT v.rowid AS visit_row, v.project_id, v.session_id, v.started_at, v.pages, p.person"
+    f" FROM visits AS v{_ALIAS_OF.format(t='v')} JOIN mark_people AS p ON p.project_id = v.project_id"
+    f" AND p.person = {_RESOLVED.format(t='v')})"
+)
+# Only the visits whose marks change are written again, as a delete and an insert: DuckDB updates a list
+# column of a table with a primary key at about 200 µs a row, and deletes and inserts the row at about 20.
+MARK_STATEMENTS = (
+    _PEOPLE,
+    "CREATE TEMP TABLE page_marks AS " + _MARKS_OF.format(theirs=_THEIRS),
+    "CREATE TEMP TABLE remarked AS SELECT v.rowid AS visit_row,"
+    " v.* REPLACE (m.before AS pages_before, m.person AS marked_for)"
+    " FROM visits AS v JOIN page_marks AS m ON m.visit_row = v.rowid"
+    " WHERE v.pages_before IS DISTINCT FROM m.before OR v.marked_for IS DISTINCT FROM m.person",
+    "DELETE FROM visits WHERE rowid IN (SELECT visit_row FROM remarked)",
+    "INSERT INTO visits SELECT * EXCLUDE (visit_row) FROM remarked ORDER BY project_id, started_at",
+    "DELETE FROM remark_people",
+)
+MARKED_COUNT = "SELECT count(*) FROM remarked"
+DROP_TEMP = tuple(f"DROP TABLE IF EXISTS {t}" for t in ("remarked", "page_marks", "mark_people"))
+
+# Before the writer changes alias links: the ids they touch (the alias, its new person, its old person).
+RECORD_REMARKS = (
+    "INSERT INTO remark_people SELECT project_id, person FROM ("
+    " SELECT unnest($project) AS project_id, unnest($alias) AS person"
+    " UNION ALL SELECT unnest($project), unnest($person)"
+    " UNION ALL SELECT a.project_id, a.person_id FROM person_aliases AS a"
+    " JOIN (SELECT unnest($project) AS project_id, unnest($alias) AS alias) AS n"
+    " ON n.project_id = a.project_id AND n.alias = a.alias)"
+)
