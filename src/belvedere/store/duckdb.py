@@ -8,7 +8,8 @@ updated in the same transaction as the rows it covers: a crash leaves both or ne
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -281,14 +282,9 @@ class DuckDBEventStore:
     def write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
         """Rows arrive as NDJSON (the spool's shape). DuckDB's own JSON reader parses them about five
         times faster than building Arrow in Python would, so the bytes go to a scratch file it reads."""
-        with self._writing:
-            return self._write_batch(rows, checkpoint=checkpoint, dedupe=dedupe)
-
-    def _write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
-        self._scratch.write_bytes(rows)
-        con = self._cursor()
-        con.begin()
-        try:
+        cleanup = (f"DROP {'TABLE' if dedupe else 'VIEW'} IF EXISTS fresh", "DROP TABLE IF EXISTS batch")
+        with self._write(*cleanup) as con:
+            self._scratch.write_bytes(rows)
             con.execute(_LOAD_BATCH, {"path": str(self._scratch), "columns": _JSON_COLUMNS})
             con.execute(_FRESH_DEDUPED if dedupe else _FRESH)
             row = con.execute(_INSERT).fetchone()
@@ -299,16 +295,26 @@ class DuckDBEventStore:
                 "INSERT OR REPLACE INTO ingest_checkpoint VALUES (1, ?, ?)", [checkpoint[0], checkpoint[1]]
             )
             touched = [p for (p,) in con.execute("SELECT DISTINCT project_id FROM batch").fetchall()]
-            con.commit()
-            for project_id in touched:
-                self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            con.execute(f"DROP {'TABLE' if dedupe else 'VIEW'} IF EXISTS fresh")
-            con.execute("DROP TABLE IF EXISTS batch")
+        for project_id in touched:
+            self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
         return inserted
+
+    @contextmanager
+    def _write(self, *cleanup: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction, one at a time (a batch, page marks and a deletion change the same visits),
+        rolled back on any error; the ``cleanup`` statements (temporary tables dropped) run after either."""
+        with self._writing:
+            con = self._cursor()
+            con.begin()
+            try:
+                yield con
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                for statement in cleanup:
+                    con.execute(statement)
 
     def _apply_identities(self, con: duckdb.DuckDBPyConnection) -> None:
         """Fold the batch's $identify traits into `persons` and its $alias links into `person_aliases`,
@@ -352,20 +358,10 @@ class DuckDBEventStore:
     def mark_pages(self) -> int:
         """Mark the pages of every visit of each person whose marks are missing or may be stale (see
         ``page_marks``); return how many visits were written again."""
-        with self._writing:
-            con = self._cursor()
-            con.begin()
-            try:
-                for statement in page_marks.MARK_STATEMENTS:
-                    con.execute(statement)
-                row = con.execute(page_marks.MARKED_COUNT).fetchone()
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-            finally:
-                for statement in page_marks.DROP_TEMP:
-                    con.execute(statement)
+        with self._write(*page_marks.DROP_TEMP) as con:
+            for statement in page_marks.MARK_STATEMENTS:
+                con.execute(statement)
+            row = con.execute(page_marks.MARKED_COUNT).fetchone()
         return int(row[0]) if row else 0
 
     def checkpoint(self) -> Checkpoint | None:
@@ -415,20 +411,10 @@ class DuckDBEventStore:
         return int(row[0]) if row else 0
 
     def delete_project(self, *, project_id: int) -> None:
-        with self._writing:
-            self._delete_project(project_id)
-        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
-
-    def _delete_project(self, project_id: int) -> None:
-        con = self._cursor()
-        con.begin()
-        try:
+        with self._write() as con:
             for table in ("events", "visits", "persons", "person_aliases", "remark_people"):
                 con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project_id])
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""
