@@ -6,6 +6,7 @@ that arrive late or earlier than the stored ones, and a migrated old store inclu
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,17 @@ COLUMNS = [
     "pathless_pageviews",
     "event_names",
     "page_seq",
+    "page_views",
 ]
 LISTS = ("pages", "event_names")
 
 
 def _visits_sql(kind: str) -> str:
-    """Every column, the lists sorted (they are sets)."""
+    """Every column, the lists sorted (they are sets); `page_views` as a map from each page."""
     sort = "arraySort" if kind == "clickhouse" else "list_sort"
-    shown = [f"{sort}({c})" if c in LISTS else c for c in COLUMNS]
+    to_map = "mapFromArrays" if kind == "clickhouse" else "map_from_entries(list_zip"
+    views = f"{to_map}(pages, page_views){')' if kind != 'clickhouse' else ''}"
+    shown = [f"{sort}({c})" if c in LISTS else views if c == "page_views" else c for c in COLUMNS]
     return f"SELECT {', '.join(shown)} FROM visits ORDER BY project_id, session_id"
 
 
@@ -57,6 +61,8 @@ def _read_visits(store: Any, kind: str = "duckdb") -> list[tuple[Any, ...]]:
     def shown(column: str, value: Any) -> Any:
         if column == "page_seq":
             return _page_seq(value)
+        if column == "page_views":
+            return dict(value or {})
         return list(value or []) if column in LISTS else value
 
     return [
@@ -141,6 +147,7 @@ def _expected_visits() -> list[tuple[Any, ...]]:
         row.append(sum(r["event"] == "$pageview" and r.get("path") is None for r in evs))
         row.append(sorted({r["event"] for r in evs}))
         row.append(sorted((_at(r["timestamp"]), r["path"]) for r in pages))
+        row.append(dict(Counter(r["path"] for r in pages)))
         rows.append(tuple(row))
     return rows
 
@@ -173,8 +180,10 @@ def test_visits_equal_the_visits_of_the_events(kind: str, tmp_path: Path) -> Non
 
 
 # How to turn a current store back into an older one: version 1 or 2 (no visits, or visits without their
-# first values), version 3 (visits without their page sequences), version 4 (visits without page marks).
+# first values), version 3 (visits without their page sequences), version 4 (visits without page marks),
+# version 5 (visits without their page views per page).
 _UNMARKED = (
+    "ALTER TABLE visits DROP COLUMN page_views",
     "ALTER TABLE visits DROP COLUMN marked_for",
     "ALTER TABLE visits DROP COLUMN pages_before",
     "DROP TABLE remark_people",
@@ -183,6 +192,7 @@ OLDER = {
     2: ("DROP TABLE visits", "DROP TABLE remark_people", "DELETE FROM store_schema WHERE version >= 2"),
     3: (*_UNMARKED, "ALTER TABLE visits DROP COLUMN page_seq", "DELETE FROM store_schema WHERE version >= 4"),
     4: (*_UNMARKED, "DELETE FROM store_schema WHERE version >= 5"),
+    5: ("ALTER TABLE visits DROP COLUMN page_views", "DELETE FROM store_schema WHERE version >= 6"),
 }
 
 
@@ -197,7 +207,7 @@ def test_an_older_store_gets_its_visits_on_open(tmp_path: Path, older: int) -> N
     store = open_store("duckdb", tmp_path)
     try:
         assert _read_visits(store) == _expected_visits()
-        assert store.execute("SELECT max(version) FROM store_schema") == [(5,)]
+        assert store.execute("SELECT max(version) FROM store_schema") == [(6,)]
         if older == 4:  # version 5 marked the visits it found (versions 2 and 3 build them anew, unmarked)
             assert store.execute("SELECT count(*) = count(pages_before), count(*) > 0 FROM visits") == [
                 (True, True)

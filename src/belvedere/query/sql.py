@@ -272,6 +272,15 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     # A visit's page marks, one row each beside its pages (``unnest(pages)`` in the same SELECT list: DuckDB
     # unnests the two lists of a row in step). ClickHouse keeps no marks: NULL beside each page.
     "marks_beside": {"duckdb": _call("unnest"), "clickhouse": lambda x: exp.Null()},
+    # A visit's page views of each page (`visits.page_views`, in the order of `pages`), beside the page
+    # (``value``, unnested from ``pages`` in the same SELECT list): DuckDB unnests the two lists in step;
+    # ClickHouse, whose `arrayJoin` cannot, looks the page up in the list.
+    "views_beside": {
+        "duckdb": lambda views, pages, value: _call("unnest")(views),
+        "clickhouse": lambda views, pages, value: _call("arrayElement")(
+            views, _call("indexOf")(pages, value)
+        ),
+    },
     # The element of a list at a position (1-based), and a list's length.
     "at": {"duckdb": _call("list_extract"), "clickhouse": _call("arrayElement")},
     "list_len": {"duckdb": _call("len"), "clickhouse": _call("length")},

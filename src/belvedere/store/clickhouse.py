@@ -109,6 +109,12 @@ _VISITS_VIEW_V5 = _VISITS_VIEW.replace(
     ", CAST([], 'Array(Nullable(DateTime64(3, \\'UTC\\')))') AS pages_before,"
     " CAST(NULL, 'Nullable(String)') AS marked_for FROM events AS e",
 )
+# Store version 6: how many page views each page of `pages` had, in the same order (DuckDB's `page_views`).
+_VISITS_VIEW_V6 = _VISITS_VIEW_V5.replace(
+    " FROM events AS e",
+    f", arrayMap(p -> countEqual(groupArrayIf(e.path, {_PAGEVIEW}), p), pages) AS page_views"
+    " FROM events AS e",
+)
 
 # Each entry brings the schema one version further; never edit a released entry, append a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -144,6 +150,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE IF NOT EXISTS remark_people (project_id Int64, person String)"
         " ENGINE = MergeTree ORDER BY project_id",
     ),
+    ("DROP VIEW IF EXISTS visits", _VISITS_VIEW_V6),
 )
 
 # Settings of the session every statement runs in: UTC, and DuckDB's (standard SQL's) NULL semantics.

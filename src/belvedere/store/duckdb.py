@@ -109,15 +109,25 @@ def _earlier(name: str, after: str, *, later: bool = False) -> str:
     )
 
 
+# `page_views`: how many page views each page of `pages` had, in the same order. Both come from one histogram
+# of the visit's paths (a map ordered by path), so that they stay aligned; a visit written in parts counts
+# them again from its merged `page_seq`.
+_HISTOGRAM = "histogram(path) FILTER (WHERE " + _PAGEVIEW + ")"
+_MERGED_HISTOGRAM = (
+    "list_aggregate(list_transform(list_concat(visits.page_seq, excluded.page_seq), lambda s: s.p),"
+    " 'histogram')"
+)
 _UPSERT_VISITS = (
     "INSERT INTO visits "
     # A new visit has no page marks yet; a changed one loses them (see `page_marks`).
-    + VISITS_OF.replace("{source}", "fresh").replace(" FROM fresh", ", NULL, NULL FROM fresh")
+    + VISITS_OF.replace("{source}", "fresh")
+    .replace(f"list(DISTINCT path) FILTER (WHERE {_PAGEVIEW})", f"map_keys({_HISTOGRAM})")
+    .replace(" FROM fresh", f", NULL, NULL, map_values({_HISTOGRAM}) FROM fresh")
     + " ON CONFLICT (project_id, session_id) DO UPDATE SET pages_before = NULL,"
     + "".join(_earlier(name, f"{name}_after") for name, _ in VISIT_FIRSTS)
     + _earlier("entry_page", "entry_after")
     + _earlier("exit_page", "exit_after", later=True)
-    + " pages = list_distinct(list_concat(visits.pages, excluded.pages)),"
+    + f" pages = map_keys({_MERGED_HISTOGRAM}), page_views = map_values({_MERGED_HISTOGRAM}),"
     " pathless_pageviews = visits.pathless_pageviews + excluded.pathless_pageviews,"
     " event_names = list_distinct(list_concat(visits.event_names, excluded.event_names)),"
     " page_seq = list_sort(list_concat(visits.page_seq, excluded.page_seq)),"
@@ -161,6 +171,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # Visits carry page marks, so that a page breakdown counts visitors without making (page, person) pairs
     # distinct (see `page_marks`).
     page_marks.MIGRATION_MARKS,
+    (
+        # Visits count the page views of each of their pages (`page_views`), so that a page breakdown reads
+        # them instead of grouping the page views of the range. The table written again, as for version 5.
+        "CREATE TEMP TABLE counted_visits AS SELECT *, list_transform(pages,"
+        " lambda p: len(list_filter(page_seq, lambda s: s.p = p))) AS page_views FROM visits",
+        "DELETE FROM visits",
+        "ALTER TABLE visits ADD COLUMN page_views BIGINT[]",
+        "INSERT INTO visits SELECT * FROM counted_visits ORDER BY project_id, started_at",
+        "DROP TABLE counted_visits",
+    ),
 )
 
 _COLS = ", ".join(COLUMN_NAMES)

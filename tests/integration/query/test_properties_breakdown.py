@@ -168,6 +168,18 @@ REVISITED_AFTER_MARKING = Scenario(  # a visit marked first, then an earlier vis
     marks=frozenset({0, 1}),
 )
 
+CONVERTED_AFTER_MARKING = Scenario(  # marked, counted from the marks: the goal's rate still counts the person
+    "UTC",
+    _day("page", goal="signed_up"),
+    [
+        _pv(datetime(2025, 3, 10, 10), "p1.a"),
+        ref.Ev("signed_up", datetime(2025, 3, 10, 10, 1), "p1", "p1.a", {}),
+        _pv(datetime(2025, 3, 10, 11), "p1.b"),
+        _pv(datetime(2025, 3, 10, 12), "p2.a"),
+    ],
+    marks=frozenset({0}),
+)
+
 
 def _assert_matches_reference(analytics: Analytics, scenario: Scenario) -> None:
     project_id = ref.load(analytics, scenario.events, batches=scenario.batches, marks=scenario.marks)
@@ -191,6 +203,7 @@ def test_breakdown_matches_the_reference(analytics: Analytics, scenario: Scenari
 @given(scenario=marked_pages())
 @example(LINKED_AFTER_MARKING)
 @example(REVISITED_AFTER_MARKING)
+@example(CONVERTED_AFTER_MARKING)
 def test_page_breakdown_from_marks_matches_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     """Visitors per page counted from the page marks (``store.page_marks``), whether they are up to date
     or not: marked after any batch, and the people of what came later counted exactly."""
