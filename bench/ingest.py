@@ -129,6 +129,22 @@ def metric(url: str, name: str) -> float:
     return 0.0
 
 
+_MARKS = (
+    "belvedere_page_marks_seconds_count",
+    "belvedere_page_marks_seconds_sum",
+    "belvedere_page_marks_visits_total",
+)
+
+
+def page_marks(url: str, before: tuple[float, ...] = (0.0, 0.0, 0.0)) -> dict[str, Any]:
+    """The writer's page-marking passes since ``before`` (the raw counters, kept in ``raw``): while they
+    run, batches wait."""
+    now = tuple(metric(url, name) for name in _MARKS)
+    passes, seconds, visits = (a - b for a, b in zip(now, before, strict=True))
+    mean = seconds / passes if passes else None
+    return {"passes": passes, "seconds": seconds, "mean_s": mean, "visits": visits, "raw": now}
+
+
 def wait_drained(url: str, timeout: float = 300) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
@@ -309,6 +325,7 @@ def main() -> None:
 
 def _batch_phase(results: dict[str, Any], url: str, key: str, batch: Path, pid: int, seconds: int) -> None:
     rows_before = metric(url, "belvedere_store_rows_total")
+    marks_before = page_marks(url)["raw"]
     with Sampler(pid) as s:
         started = time.perf_counter()
         wrk = run_wrk(url, key, batch, seconds, 16)
@@ -321,6 +338,7 @@ def _batch_phase(results: dict[str, Any], url: str, key: str, batch: Path, pid: 
         "events_stored": stored,
         "drain_s": drain,
         "events_per_s_into_store": stored / elapsed,
+        "page_marks": {k: v for k, v in page_marks(url, marks_before).items() if k != "raw"},
         **s.summary(),
     }
 

@@ -89,6 +89,7 @@ class Runtime:
             max_batch_bytes=settings.writer.max_batch_bytes,
             quarantine_dir=settings.data_dir / "quarantine",
             on_batch=self.metrics.observe_batch,
+            on_marks=self.metrics.observe_marks,
         )
         self.plans = Plans(settings.plans)
         self.mailer = Mailer(settings.mail)

@@ -48,6 +48,7 @@ class StoreWriter:
         max_batch_bytes: int,
         quarantine_dir: Path,
         on_batch: BatchObserver | None = None,
+        on_marks: BatchObserver | None = None,
     ) -> None:
         self._spool = spool
         self._store = store
@@ -56,6 +57,7 @@ class StoreWriter:
         self._max_bytes = max_batch_bytes
         self._quarantine = quarantine_dir
         self._on_batch = on_batch
+        self._on_marks = on_marks  # (visits written again, seconds) of each marking pass
         self._background = Background("store-writer", self._run)
         self._stop = self._background.stopping
         self.position = Position(0, 0)
@@ -120,10 +122,11 @@ class StoreWriter:
         except Exception as exc:  # marks are a shortcut: queries stay exact without them
             log.warning("writer.mark_pages_failed", error=f"{type(exc).__name__}: {exc}")
             return
+        seconds = time.monotonic() - self._marked_at
+        if self._on_marks is not None:
+            self._on_marks(marked, seconds)
         if marked:
-            log.info(
-                "writer.pages_marked", visits=marked, seconds=round(time.monotonic() - self._marked_at, 3)
-            )
+            log.info("writer.pages_marked", visits=marked, seconds=round(seconds, 3))
 
     def _flush_with_retry(self, payloads: list[bytes], end: Position) -> bool:
         delay = 0.1

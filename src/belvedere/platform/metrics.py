@@ -47,6 +47,15 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
         )
         self.batch_rows = Counter("belvedere_store_rows", "Rows written into the event store", registry=r)
+        self.marks_seconds = Histogram(
+            "belvedere_page_marks_seconds",
+            "Time of one pass marking the visits' pages (it holds off the batches meanwhile)",
+            registry=r,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.marked_visits = Counter(
+            "belvedere_page_marks_visits", "Visits written again with new page marks", registry=r
+        )
         self.step_seconds = Counter(
             "belvedere_ingest_step_seconds", "Time spent in each ingest pipeline step", ["step"], registry=r
         )
@@ -72,6 +81,10 @@ class Metrics:
     def observe_batch(self, rows: int, seconds: float) -> None:
         self.batch_rows.inc(rows)
         self.batch_seconds.observe(seconds)
+
+    def observe_marks(self, visits: int, seconds: float) -> None:
+        self.marked_visits.inc(visits)
+        self.marks_seconds.observe(seconds)
 
     def add_step_timings(self, timings: dict[str, float]) -> None:
         for step, seconds in timings.items():
