@@ -4,6 +4,7 @@ retried without losing anything, and /ready says so meanwhile."""
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -135,3 +136,34 @@ def test_the_writer_marks_pages_between_batches(settings: Settings, monkeypatch:
             line for line in text.splitlines() if line.startswith("belvedere_page_marks_seconds_count")
         )
         assert float(passes.split()[-1]) >= 1
+
+
+def test_the_writer_marks_pages_while_a_backlog_lasts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When every read of the spool fills a batch (a backlog), marking passes still come between batches."""
+    monkeypatch.setattr(writer_module, "MARK_EVERY_SECONDS", 0.0)
+    writer = {"flush_interval_ms": 50, "batch_rows": 1, "max_batch_bytes": 1024}
+    with running(make_settings(tmp_path, writer=writer)) as app:
+        pid = app.project.project.id
+        passes: list[int] = []  # visits written again by each marking pass
+        passes_at_batch: list[int] = []  # how many passes had run when each batch was written
+        monkeypatch.setattr(app.runtime.writer, "_on_marks", lambda visits, seconds: passes.append(visits))
+        monkeypatch.setattr(
+            app.runtime.writer, "_on_batch", lambda rows, s: passes_at_batch.append(len(passes))
+        )
+        app.runtime.writer.stop()
+        for visit in range(5):  # each record over 1,024 bytes: one read, one batch
+            rows = [_page_view(pid, f"s{visit}", visit * 8 + i) for i in range(8)]
+            app.runtime.spool.append_sync(b"".join(rows))
+        app.runtime.writer.start(app.runtime.writer.position)
+        assert app.wait_stored(40) == 40
+        assert len(passes_at_batch) == 5
+        between = [b - a for a, b in pairwise(passes_at_batch)]
+        assert all(n >= 1 for n in between), (between, passes_at_batch)
+
+
+def _page_view(project_id: int, session: str, n: int) -> bytes:
+    row = orjson.loads(_row(project_id, "$pageview", n))
+    row.update(session_id=session, person_id="u1", distinct_id="u1", path=f"/p{n % 3}")
+    return orjson.dumps(row) + b"\n"

@@ -106,12 +106,12 @@ class StoreWriter:
                 if not self._flush_with_retry(pending, end):
                     return  # stopping with the store down: the events stay in the spool for next start
                 pending, pending_rows, pending_bytes = [], 0, 0
-                continue
-            if stopping and not payloads:
+            elif stopping and not payloads:
                 return
-            if time.monotonic() - self._marked_at >= MARK_EVERY_SECONDS:
+            # Between batches, also when a backlog brings one after the other (`due` every time).
+            if not stopping and time.monotonic() - self._marked_at >= MARK_EVERY_SECONDS:
                 self._mark_pages()
-            if not payloads:
+            if not due and not payloads:
                 wait = self._interval - (time.monotonic() - first_at) if pending else self._interval
                 self._spool.wait(end, max(wait, 0.005))
 

@@ -14,6 +14,7 @@ class Background:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.stopping.clear()  # started again after a stop: run, not finish
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 
