@@ -274,7 +274,8 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
 
     def _pageviews(self, params: Params, where: exp.Expr) -> exp.Select:
-        """For listed dimensions: each value's key, text and page views, straight from the events."""
+        """For listed dimensions without page marks (event names): each value's key, text and page views,
+        straight from the events (pages read theirs from the visits, see ``_stored``)."""
         value, carrying = self._event_value(params, where)
         key = fn("key64", value)
         return (
@@ -343,7 +344,9 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         converted visits for the goal's rate). Breakdown by page, 30 days of 10 M events: 2,334,334 rows,
         of which 177,435 go to the second grouping; 357 → 279 ms of SQL with the page views read from the
         visits, against one grouping by (page, person where needed) and the page views of the range's
-        events."""
+        events. Not kept: that one grouping with the page views from the visits (349 ms), or with page keys
+        stored per visit and the text from a dictionary (326 ms); the distinct people gathered as lists per
+        page in the one grouping by page (350 ms, against 317 for this form in the same runs)."""
         start = params.bind(self.range.start)
         first = exp.and_(
             parse("r.exact = 0 AND r.person IS NOT NULL"),
