@@ -136,13 +136,16 @@ _MARKS = (
 )
 
 
-def page_marks(url: str, before: tuple[float, ...] = (0.0, 0.0, 0.0)) -> dict[str, Any]:
-    """The writer's page-marking passes since ``before`` (the raw counters, kept in ``raw``): while they
-    run, batches wait."""
-    now = tuple(metric(url, name) for name in _MARKS)
-    passes, seconds, visits = (a - b for a, b in zip(now, before, strict=True))
+def mark_counters(url: str) -> tuple[float, ...]:
+    """The server's page-marking counters: passes, seconds, visits marked again."""
+    return tuple(metric(url, name) for name in _MARKS)
+
+
+def marks_since(url: str, before: tuple[float, ...]) -> dict[str, Any]:
+    """The writer's page-marking passes since ``before`` (``mark_counters``): while they run, batches wait."""
+    passes, seconds, visits = (a - b for a, b in zip(mark_counters(url), before, strict=True))
     mean = seconds / passes if passes else None
-    return {"passes": passes, "seconds": seconds, "mean_s": mean, "visits": visits, "raw": now}
+    return {"passes": passes, "seconds": seconds, "mean_s": mean, "visits": visits}
 
 
 def wait_drained(url: str, timeout: float = 300) -> float:
@@ -325,7 +328,7 @@ def main() -> None:
 
 def _batch_phase(results: dict[str, Any], url: str, key: str, batch: Path, pid: int, seconds: int) -> None:
     rows_before = metric(url, "belvedere_store_rows_total")
-    marks_before = page_marks(url)["raw"]
+    marks_before = mark_counters(url)
     with Sampler(pid) as s:
         started = time.perf_counter()
         wrk = run_wrk(url, key, batch, seconds, 16)
@@ -338,7 +341,7 @@ def _batch_phase(results: dict[str, Any], url: str, key: str, batch: Path, pid: 
         "events_stored": stored,
         "drain_s": drain,
         "events_per_s_into_store": stored / elapsed,
-        "page_marks": {k: v for k, v in page_marks(url, marks_before).items() if k != "raw"},
+        "page_marks": marks_since(url, marks_before),
         **s.summary(),
     }
 
