@@ -318,6 +318,8 @@ def main() -> None:
         results["events_in_store"] = metric(server.url, "belvedere_store_rows_total")
     finally:
         server.stop()
+    # Again with the server stopped: whether the machine changed speed during the run.
+    results["calibration_end"] = calibrate()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2))

@@ -630,6 +630,8 @@ def main() -> None:
         measures.append(
             replace(best, pg_ms=first.pg_ms, pg_error=first.pg_error, mismatches=first.mismatches)
         )
+    # Taken again at the end: a VM can change speed during a run, and the two readings show whether it did.
+    facts["calibration_end"] = calibrate()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     md = [f"# Query benchmark, {stamp} UTC\n", table(measures), ""]
     md.append(
