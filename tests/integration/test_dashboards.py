@@ -310,6 +310,38 @@ def test_retention_page_shows_cohorts_as_a_heatmap_and_can_be_saved(app: Running
     assert "Save this retention table" in page.text
 
 
+def test_retention_page_shows_revenue_per_person_when_asked(app: Running) -> None:
+    world = build_world(app)
+    # Cohort of 2 November: A (30, then 10 the next week) and B (nothing); cohort of 9 November: C (8).
+    logins = [("A", "2026-11-02T09:00:00Z", 30), ("B", "2026-11-03T09:00:00Z", None)]
+    logins += [("A", "2026-11-10T09:00:00Z", 10), ("C", "2026-11-10T10:00:00Z", 8)]
+    batch = [
+        {
+            "event": "login",
+            "distinct_id": who,
+            "timestamp": when,
+            "properties": {"revenue": paid} if paid else {},
+        }
+        for who, when, paid in logins
+    ]
+    app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert app.wait_stored(len(batch), world.project_id) == len(batch)
+    member = world.people["member"].auth()
+    url = f"/app/projects/{world.project_id}/retention?start_event=login&return_event=login&period=week"
+    without = app.client.get(url, headers=member)
+    assert without.status_code == 200 and "Revenue per person" not in without.text
+    page = app.client.get(url + "&ltv=1", headers=member)
+    assert page.status_code == 200, page.text
+    ltv = page.text.split("Revenue per person, cumulative (LTV)", 1)[1]
+    rows = {r[0]: r[1:] for r in _cells(ltv)}
+    first = next(v for k, v in rows.items() if "11-02" in k or "Nov 2" in k or "2 Nov" in k)
+    second = next(v for k, v in rows.items() if "11-09" in k or "Nov 9" in k or "9 Nov" in k)
+    assert first[:2] == ["15.00", "20.00"]  # (30) / 2 people, then (30 + 10) / 2
+    assert second[:2] == ["8.00", "8.00"]
+
+
 def test_paths_page_draws_the_visits_steps_as_a_sankey(app: Running) -> None:
     world = build_world(app)
     _capture_journeys(app, world)
