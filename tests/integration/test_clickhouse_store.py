@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlglot import exp
 from tests.integration.query import reference as ref
+from tests.integration.query.events_kit import property_settings
 
 from belvedere.query import QueryService, parse_query
 from belvedere.query.fields import Filter, number_field, text_field
@@ -518,12 +519,7 @@ def _answer(service: QueryService, spec: dict[str, Any], project_id: int, zone: 
     return result
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@property_settings(60)
 @given(scenario=kind_scenarios())
 def test_every_kind_answers_the_same_on_both_stores(
     both: tuple[DuckDBEventStore, ClickHouseEventStore], scenario: tuple[str, dict[str, Any], list[ref.Ev]]

@@ -6,6 +6,7 @@ query must give the same numbers on both."""
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,12 +16,25 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, settings
 
 from belvedere.query import QueryService, parse_query
 from belvedere.store.clickhouse import ClickHouseEventStore
 from belvedere.store.duckdb import DuckDBEventStore
 
 _counter = itertools.count(1)
+
+
+def property_settings(max_examples: int) -> settings:
+    """Hypothesis settings of the property tests: no deadline (a store is written per example), no example
+    database, and ``max_examples`` times ``PROPERTY_TESTS_SCALE`` (default 1; e.g. 10 for a soak run)."""
+    scale = float(os.environ.get("PROPERTY_TESTS_SCALE", "1"))
+    return settings(
+        max_examples=max(1, round(max_examples * scale)),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
 
 
 def ms(when: str | datetime) -> int:

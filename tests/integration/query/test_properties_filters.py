@@ -9,22 +9,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from tests.integration.query import reference as ref
-from tests.integration.query.events_kit import Analytics, analytics
+from tests.integration.query.events_kit import Analytics, analytics, property_settings
 
 from belvedere.query import parse_query
 
 __all__ = ["analytics"]
 
-SETTINGS = settings(
-    max_examples=50,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+SETTINGS = property_settings(50)
 FIRST, LAST = date(2025, 3, 3), date(2025, 3, 9)
 
 

@@ -9,21 +9,16 @@ from typing import Any
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.integration.query import reference as ref
-from tests.integration.query.events_kit import Analytics, analytics
+from tests.integration.query.events_kit import Analytics, analytics, property_settings
 
 from belvedere.query.kinds.retention import RetentionRunner
 
 __all__ = ["analytics"]
 
-SETTINGS = settings(
-    max_examples=50,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+SETTINGS = property_settings(50)
 MAX_DAYS = {"day": 10, "week": 35, "month": 90}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 31}
 NAMES = ("$pageview", "signed_up", "purchase")

@@ -10,19 +10,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.query import reference as ref
-from tests.integration.query.events_kit import Analytics, analytics
+from tests.integration.query.events_kit import Analytics, analytics, property_settings
 
 __all__ = ["analytics"]
 
-SETTINGS = settings(
-    max_examples=40,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+SETTINGS = property_settings(40)
 
 
 @dataclass

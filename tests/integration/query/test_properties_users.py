@@ -9,19 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.integration.query import reference as ref
-from tests.integration.query.events_kit import Analytics, analytics
+from tests.integration.query.events_kit import Analytics, analytics, property_settings
 
 __all__ = ["analytics"]
 
-SETTINGS = settings(
-    max_examples=50,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+SETTINGS = property_settings(50)
 
 
 @dataclass
