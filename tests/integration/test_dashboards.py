@@ -286,24 +286,46 @@ def test_moving_and_arranging_keep_positions_dense() -> None:
         service.move_widget(board, 99, 1)
 
 
+_RETENTION = "/app/projects/{}/retention?start_event=login&return_event=login&period=week"
+
+
+def _capture_logins(app: Running, world: World, logins: list[tuple[str, str, int | None]]) -> None:
+    """`login` events: (person, time, revenue or None)."""
+    batch = [
+        {
+            "event": "login",
+            "distinct_id": who,
+            "timestamp": when,
+            "properties": {"revenue": paid} if paid else {},
+        }
+        for who, when, paid in logins
+    ]
+    response = app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert response.json()["accepted"] == len(batch)
+    assert app.wait_stored(len(batch), world.project_id) == len(batch)
+
+
+def _weeks(table: str) -> tuple[list[str], list[str]]:
+    """The cells of the first table in ``table`` for the cohorts of 2 and 9 November 2026."""
+    rows = {r[0]: r[1:] for r in _cells(table)}
+    first = next(v for k, v in rows.items() if "11-02" in k or "Nov 2" in k or "2 Nov" in k)
+    second = next(v for k, v in rows.items() if "11-09" in k or "Nov 9" in k or "9 Nov" in k)
+    return first, second
+
+
 def test_retention_page_shows_cohorts_as_a_heatmap_and_can_be_saved(app: Running) -> None:
     world = build_world(app)
     # Weeks start on Monday: 2 and 9 November 2026. A and B start in the first week, A comes back the next;
     # C starts in the second week.
     logins = [("A", "2026-11-02T09:00:00Z"), ("B", "2026-11-03T09:00:00Z"), ("A", "2026-11-10T09:00:00Z")]
     logins.append(("C", "2026-11-10T10:00:00Z"))
-    batch = [{"event": "login", "distinct_id": who, "timestamp": when} for who, when in logins]
-    app.client.post(
-        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
-    )
-    assert app.wait_stored(len(batch), world.project_id) == len(batch)
+    _capture_logins(app, world, [(who, when, None) for who, when in logins])
     member = world.people["member"].auth()
-    url = f"/app/projects/{world.project_id}/retention?start_event=login&return_event=login&period=week"
-    page = app.client.get(url, headers=member)
+    page = app.client.get(_RETENTION.format(world.project_id), headers=member)
     assert page.status_code == 200, page.text
-    rows = {r[0]: r[1:] for r in _cells(page.text.split('id="retention-title"', 1)[1])}
-    first = next(v for k, v in rows.items() if "11-02" in k or "Nov 2" in k or "2 Nov" in k)
-    second = next(v for k, v in rows.items() if "11-09" in k or "Nov 9" in k or "9 Nov" in k)
+    first, second = _weeks(page.text.split('id="retention-title"', 1)[1])
     assert first[:3] == ["2", "100.0%", "50.0%"]  # size, week 0, week 1
     assert second[:3] == ["1", "100.0%", "0.0%"]
     assert 'class="num heat-5"' in page.text  # 50 % is drawn half-way up the scale
@@ -315,29 +337,14 @@ def test_retention_page_shows_revenue_per_person_when_asked(app: Running) -> Non
     # Cohort of 2 November: A (30, then 10 the next week) and B (nothing); cohort of 9 November: C (8).
     logins = [("A", "2026-11-02T09:00:00Z", 30), ("B", "2026-11-03T09:00:00Z", None)]
     logins += [("A", "2026-11-10T09:00:00Z", 10), ("C", "2026-11-10T10:00:00Z", 8)]
-    batch = [
-        {
-            "event": "login",
-            "distinct_id": who,
-            "timestamp": when,
-            "properties": {"revenue": paid} if paid else {},
-        }
-        for who, when, paid in logins
-    ]
-    app.client.post(
-        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
-    )
-    assert app.wait_stored(len(batch), world.project_id) == len(batch)
+    _capture_logins(app, world, logins)
     member = world.people["member"].auth()
-    url = f"/app/projects/{world.project_id}/retention?start_event=login&return_event=login&period=week"
+    url = _RETENTION.format(world.project_id)
     without = app.client.get(url, headers=member)
     assert without.status_code == 200 and "Revenue per person" not in without.text
     page = app.client.get(url + "&ltv=1", headers=member)
     assert page.status_code == 200, page.text
-    ltv = page.text.split("Revenue per person, cumulative (LTV)", 1)[1]
-    rows = {r[0]: r[1:] for r in _cells(ltv)}
-    first = next(v for k, v in rows.items() if "11-02" in k or "Nov 2" in k or "2 Nov" in k)
-    second = next(v for k, v in rows.items() if "11-09" in k or "Nov 9" in k or "9 Nov" in k)
+    first, second = _weeks(page.text.split("Revenue per person, cumulative (LTV)", 1)[1])
     assert first[:2] == ["15.00", "20.00"]  # (30) / 2 people, then (30 + 10) / 2
     assert second[:2] == ["8.00", "8.00"]
 
