@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,18 @@ from belvedere.app import BelvedereApp
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
+
+TODAY = datetime.now(UTC).date()
+# Two weeks ago: inside every "last 30 days", whatever day the suite runs on.
+DAY = TODAY - timedelta(days=14)
+# The Monday five weeks before this week's: its week and the next are whole cohorts of "the last 12 weeks".
+MONDAY = TODAY - timedelta(days=TODAY.weekday() + 35)
+
+
+def at(day: date, clock: str, *, plus_days: int = 0) -> str:
+    """An ISO timestamp (UTC) on ``day`` (+ ``plus_days``) at ``clock`` (HH:MM:SS)."""
+    return f"{(day + timedelta(days=plus_days)).isoformat()}T{clock}Z"
+
 
 # Three people: A goes / → signup → purchase, B goes / → signup, C only sees /.
 JOURNEYS = {
@@ -30,7 +43,7 @@ def _capture_journeys(app: Running, world: World) -> None:
         for i, (event, path) in enumerate(steps):
             item = {
                 "distinct_id": person,
-                "timestamp": f"2026-11-20T10:0{i}:00Z",
+                "timestamp": at(DAY, f"10:0{i}:00"),
                 "context": {"page": {"url": f"https://shop.example{path}"}},
             }
             batch.append({"type": "page", **item} if event == "page" else {"event": event, **item})
@@ -308,19 +321,20 @@ def _capture_logins(app: Running, world: World, logins: list[tuple[str, str, int
 
 
 def _weeks(table: str) -> tuple[list[str], list[str]]:
-    """The cells of the first table in ``table`` for the cohorts of 2 and 9 November 2026."""
+    """The cells of the first table in ``table`` for the cohorts of the weeks of MONDAY and the next."""
     rows = {r[0]: r[1:] for r in _cells(table)}
-    first = next(v for k, v in rows.items() if "11-02" in k or "Nov 2" in k or "2 Nov" in k)
-    second = next(v for k, v in rows.items() if "11-09" in k or "Nov 9" in k or "9 Nov" in k)
-    return first, second
+    first, second = (MONDAY + timedelta(days=d) for d in (0, 7))
+    return (
+        next(v for k, v in rows.items() if first.isoformat() in k),
+        next(v for k, v in rows.items() if second.isoformat() in k),
+    )
 
 
 def test_retention_page_shows_cohorts_as_a_heatmap_and_can_be_saved(app: Running) -> None:
     world = build_world(app)
-    # Weeks start on Monday: 2 and 9 November 2026. A and B start in the first week, A comes back the next;
-    # C starts in the second week.
-    logins = [("A", "2026-11-02T09:00:00Z"), ("B", "2026-11-03T09:00:00Z"), ("A", "2026-11-10T09:00:00Z")]
-    logins.append(("C", "2026-11-10T10:00:00Z"))
+    # Weeks start on Monday. A and B start in MONDAY's week, A comes back the next; C starts in the next.
+    logins = [("A", at(MONDAY, "09:00:00")), ("B", at(MONDAY, "09:00:00", plus_days=1))]
+    logins += [("A", at(MONDAY, "09:00:00", plus_days=8)), ("C", at(MONDAY, "10:00:00", plus_days=8))]
     _capture_logins(app, world, [(who, when, None) for who, when in logins])
     member = world.people["member"].auth()
     page = app.client.get(_RETENTION.format(world.project_id), headers=member)
@@ -334,9 +348,9 @@ def test_retention_page_shows_cohorts_as_a_heatmap_and_can_be_saved(app: Running
 
 def test_retention_page_shows_revenue_per_person_when_asked(app: Running) -> None:
     world = build_world(app)
-    # Cohort of 2 November: A (30, then 10 the next week) and B (nothing); cohort of 9 November: C (8).
-    logins = [("A", "2026-11-02T09:00:00Z", 30), ("B", "2026-11-03T09:00:00Z", None)]
-    logins += [("A", "2026-11-10T09:00:00Z", 10), ("C", "2026-11-10T10:00:00Z", 8)]
+    # MONDAY's cohort: A (30, then 10 the next week) and B (nothing); the next week's: C (8).
+    logins = [("A", at(MONDAY, "09:00:00"), 30), ("B", at(MONDAY, "09:00:00", plus_days=1), None)]
+    logins += [("A", at(MONDAY, "09:00:00", plus_days=8), 10), ("C", at(MONDAY, "10:00:00", plus_days=8), 8)]
     _capture_logins(app, world, logins)
     member = world.people["member"].auth()
     url = _RETENTION.format(world.project_id)
@@ -415,13 +429,13 @@ def test_funnel_steps_filter_on_any_field_or_property(app: Running) -> None:
         {
             "event": "signup",
             "distinct_id": who,
-            "timestamp": "2026-11-20T10:00:00Z",
+            "timestamp": at(DAY, "10:00:00"),
             "properties": {"plan": plan},
         }
         for who, plan in (("a", "pro"), ("b", "free"))
     ]
     batch += [
-        {"event": "purchase", "distinct_id": who, "timestamp": "2026-11-20T10:05:00Z"} for who in ("a", "b")
+        {"event": "purchase", "distinct_id": who, "timestamp": at(DAY, "10:05:00")} for who in ("a", "b")
     ]
     app.client.post(
         "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from tests.integration.accounts.kit import World, build_world
 from tests.integration.capture_kit import Running
+
+# Two weeks ago, and the day after: inside "the last 30 days" whatever day the suite runs on.
+DAY = datetime.now(UTC).date() - timedelta(days=14)
+NEXT = DAY + timedelta(days=1)
 
 
 def _send(app: Running, world: World, batch: list[dict[str, object]]) -> None:
@@ -26,7 +31,7 @@ def _rows(html: str) -> list[list[str]]:
 def test_people_list_searches_and_pages(app: Running) -> None:
     world = build_world(app)
     batch = [
-        {"event": "opened", "distinct_id": f"user-{i:03d}", "timestamp": f"2026-11-20T10:{i % 60:02d}:00Z"}
+        {"event": "opened", "distinct_id": f"user-{i:03d}", "timestamp": f"{DAY}T10:{i % 60:02d}:00Z"}
         for i in range(55)
     ]
     _send(app, world, batch)
@@ -56,19 +61,19 @@ def test_a_persons_profile_counts_their_activity(app: Running) -> None:
         {
             "type": "identify",
             "distinct_id": "ada",
-            "timestamp": "2026-11-20T08:59:00Z",
+            "timestamp": f"{DAY}T08:59:00Z",
             "properties": {"name": "Ada Lovelace", "plan": "pro"},
         },
-        {"type": "page", "distinct_id": "ada", "timestamp": "2026-11-20T09:00:00Z", **url},
-        {"event": "search", "distinct_id": "ada", "timestamp": "2026-11-20T09:01:00Z"},
-        {"event": "search", "distinct_id": "ada", "timestamp": "2026-11-20T09:02:00Z"},
+        {"type": "page", "distinct_id": "ada", "timestamp": f"{DAY}T09:00:00Z", **url},
+        {"event": "search", "distinct_id": "ada", "timestamp": f"{DAY}T09:01:00Z"},
+        {"event": "search", "distinct_id": "ada", "timestamp": f"{DAY}T09:02:00Z"},
         {
             "event": "purchase",
             "distinct_id": "ada",
-            "timestamp": "2026-11-21T15:00:00Z",
+            "timestamp": f"{NEXT}T15:00:00Z",
             "properties": {"revenue": 30},
         },
-        {"event": "search", "distinct_id": "bob", "timestamp": "2026-11-21T15:00:00Z"},
+        {"event": "search", "distinct_id": "bob", "timestamp": f"{NEXT}T15:00:00Z"},
     ]
     _send(app, world, batch)
     assert app.wait_stored(6, world.project_id) >= 5
@@ -81,7 +86,7 @@ def test_a_persons_profile_counts_their_activity(app: Running) -> None:
     # By hand: 5 events (identify, page view, two searches, purchase) in 2 visits (the purchase is a day
     # later) on 2 days.
     assert kpis["Events"] == "5" and kpis["Visits"] == "2" and kpis["Days active"] == "2"
-    assert kpis["Revenue"] == "30.00" and kpis["First seen"] == "2026-11-20 08:59"
+    assert kpis["Revenue"] == "30.00" and kpis["First seen"] == f"{DAY} 08:59"
     top = page.text.split("Most used features", 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<td>(\w+)</td><td class=\"num\">(\d+)</td>", top) == [
         ("search", "2"),
@@ -89,7 +94,7 @@ def test_a_persons_profile_counts_their_activity(app: Running) -> None:
     ]
     assert "<dt>plan</dt><dd>pro</dd>" in page.text
     timeline = page.text.split('id="timeline-title"', 1)[1]
-    assert timeline.index("2026-11-21") < timeline.index("2026-11-20")  # newest day first
+    assert timeline.index(str(NEXT)) < timeline.index(str(DAY))  # newest day first
     assert (
         app.client.get(f"/app/projects/{world.project_id}/person?id=nobody", headers=viewer).status_code
         == 404
