@@ -650,6 +650,17 @@ def main() -> None:
             )
             + "."
         )
+    yardstick = facts["calibration"]["duckdb_ms"]
+    md.append(
+        f"\nUncached time ÷ the yardstick `duckdb_ms` ({yardstick:.1f} at the start; compare runs on "
+        "different machines by these): "
+        + "; ".join(
+            f"{m.question.kind} {m.uncached / yardstick:.2f}"
+            for m in measures
+            if not m.skipped and m.uncached is not None
+        )
+        + "."
+    )
     s = {k: min(p["scoping"][k] for p in passes) for k in passes[0]["scoping"]}
     md.append(
         "\nScoping (best of the phases): stats (30 days vs previous) for project 1 "
