@@ -467,10 +467,12 @@ def verdict(m: Measure) -> str:
         checks.append(m.uncached <= q.target_ms)
     if m.cached is not None:
         checks.append(m.cached <= CACHED_TARGET_MS)
-    if m.pg is not None and m.uncached:
+    # Issue #3 ends its list of latency targets with a ratio of at least 10 to PostgreSQL "on each": on each
+    # question it gives a target for. The others' ratios (lifecycle, usage, realtime): reported, not judged.
+    if q.target_ms is not None and m.pg is not None and m.uncached:
         checks.append(m.pg / m.uncached >= RATIO_TARGET)
     if not checks:
-        return "—"
+        return "no target"
     return "met" if all(checks) else "**not met**"
 
 
@@ -637,7 +639,8 @@ def main() -> None:
     md.append(
         f"Times in ms, wall clock around `QueryService.run` in-process. Uncached and cached: median of "
         f"{args.runs} runs; PostgreSQL: median of {args.pg_runs}. Targets: the uncached target shown; cached "
-        f"≤ {CACHED_TARGET_MS:.0f} ms; PostgreSQL ≥ {RATIO_TARGET:.0f} times slower."
+        f"≤ {CACHED_TARGET_MS:.0f} ms; PostgreSQL ≥ {RATIO_TARGET:.0f} times slower on each question with "
+        "an uncached target (issue #3's list); the other ratios are reported, not judged."
     )
     if len(passes) > 1:
         md.append(
