@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.integration.capture_kit import Running, running
+from tests.integration.capture_kit import Running, eventually, running
 
 from belvedere.config import Settings
 
@@ -33,6 +33,8 @@ def test_metrics_count_events_batches_and_requests(app: Running) -> None:
     app.client.post("/api/v1/capture", content=b"[", headers=app.auth())
     app.wait_stored(2)
     app.runtime.maintain()
+    # The writer counts its batch just after committing it.
+    assert eventually(lambda: "belvedere_store_rows_total 2.0" in app.client.get("/metrics").text)
     text = app.client.get("/metrics").text
     assert "belvedere_events_accepted_total 2.0" in text
     assert 'belvedere_events_rejected_total{reason="invalid_type"} 1.0' in text
