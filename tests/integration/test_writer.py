@@ -127,11 +127,8 @@ def test_the_writer_marks_pages_between_batches(settings: Settings, monkeypatch:
             time.sleep(0.02)
         assert marked == [(["/x"], [None])]
         # Each pass is timed in the metrics, and the visits it wrote again are counted.
-        text = ""
-        while time.monotonic() < deadline and "belvedere_page_marks_visits_total 1.0" not in text:
-            text = app.client.get("/metrics").text
-            time.sleep(0.02)
-        assert "belvedere_page_marks_visits_total 1.0" in text
+        assert eventually(lambda: "belvedere_page_marks_visits_total 1.0" in app.client.get("/metrics").text)
+        text = app.client.get("/metrics").text
         passes = next(
             line for line in text.splitlines() if line.startswith("belvedere_page_marks_seconds_count")
         )
