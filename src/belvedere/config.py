@@ -108,11 +108,35 @@ class StoreSettings(BaseModel):
         description="Analytics queries DuckDB runs at once; more wait their turn. One query already uses "
         "every thread, so running several at once mostly adds contention.",
     )
+    max_sql_queries: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="User SQL queries (the `sql` kind) DuckDB runs at once, in a lane of their own beside "
+        "the insights' `max_concurrent_queries`, so that dashboards never wait behind them.",
+    )
 
 
 class QuerySettings(BaseModel):
     cache_entries: int = Field(
         2048, ge=0, description="Query results kept in the in-process cache (0 turns caching off)."
+    )
+    time_limit_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="Longest time one query may take, its wait for a turn included; past it the query is "
+        "stopped and answered 503 (user SQL: 422, and its own `timeout_seconds` may be shorter).",
+    )
+    per_tenant: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="Queries one organisation may have running or waiting in each lane (insights, SQL) of "
+        "the query API; one more is answered 429 with `Retry-After`.",
+    )
+    queue_length: int = Field(
+        64, ge=1, le=10_000, description="Queries that may wait in each lane; past it, 429 (`Retry-After`)."
     )
 
 

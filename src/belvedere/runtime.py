@@ -38,6 +38,7 @@ from belvedere.platform.metrics import Metrics
 from belvedere.platform.ratelimit import RateLimiter
 from belvedere.query import QueryService
 from belvedere.query.cache import QueryCache
+from belvedere.query.gate import GateLimits, QueryGate
 from belvedere.store.duckdb import DuckDBEventStore
 
 log = structlog.get_logger(__name__)
@@ -65,9 +66,18 @@ class Runtime:
             threads=settings.store.threads,
             checkpoint_threshold=settings.store.checkpoint_threshold,
             max_concurrent_queries=settings.store.max_concurrent_queries,
+            max_sql_queries=settings.store.max_sql_queries,
         )
         self.spool = Spool.from_settings(settings.spool_dir, settings.spool)
-        self.queries = QueryService(self.store, QueryCache(settings.query.cache_entries))
+        self.queries = QueryService(
+            self.store,
+            QueryCache(settings.query.cache_entries),
+            time_limit_seconds=settings.query.time_limit_seconds,
+        )
+        self.gate = QueryGate(
+            {"insights": settings.store.max_concurrent_queries, "sql": settings.store.max_sql_queries},
+            GateLimits(per_tenant=settings.query.per_tenant, queue=settings.query.queue_length),
+        )
         self.salts = SaltRing(self.sessions)
         self.sessionizer = Sessionizer()
         self.identities = IdentityMap()

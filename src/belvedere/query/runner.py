@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from belvedere.query.dates import (
 )
 from belvedere.query.fields import Filter, conditions
 from belvedere.query.sql import PERSON_KEY, Params, col, compile_once, compile_query, fn, through_aliases
-from belvedere.store.base import CompiledQuery, Dialect
+from belvedere.store.base import CompiledQuery, Dialect, QueryTimedOut
 
 
 class QueryError(ValueError):
@@ -51,6 +51,10 @@ class QuerySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str
 
+    def time_limit(self) -> float | None:
+        """The spec's own time limit in seconds, if it sets one (user SQL does)."""
+        return None
+
 
 class DatedQuery(QuerySpec):
     date_from: str = Field("-7d", description="ISO date/datetime or relative: -7d, -4w, -12m, today, mtd…")
@@ -71,6 +75,17 @@ class QueryContext:
     store: QueryStore
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     sql_ms: float = 0.0
+    # When the answer is due (``time.monotonic()``): every statement gets what is left of it.
+    deadline: float | None = None
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline; ``QueryTimedOut`` if none are."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise QueryTimedOut("the query ran out of time")
+        return left
 
     @property
     def tz(self) -> ZoneInfo:
@@ -116,6 +131,9 @@ class QueryRunner(Generic[S]):
 
     def fetch_compiled(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a statement the compiler made (``compile_query`` or ``compile_shaped``), timing its SQL."""
+        left = self.ctx.remaining()
+        if left is not None:
+            compiled = replace(compiled, timeout_seconds=left)
         started = time.perf_counter()
         rows = self.ctx.store.fetch(compiled)
         self.ctx.sql_ms += (time.perf_counter() - started) * 1000
@@ -209,14 +227,32 @@ def spec_models() -> Sequence[type[QuerySpec]]:
 class QueryService:
     """Parses, runs and caches queries for one event store."""
 
-    def __init__(self, store: QueryStore, cache: QueryCache | None = None) -> None:
+    def __init__(
+        self, store: QueryStore, cache: QueryCache | None = None, *, time_limit_seconds: float = 30.0
+    ) -> None:
         self.store = store
         self.cache = cache if cache is not None else QueryCache()
+        self.time_limit_seconds = time_limit_seconds
+
+    def time_limit(self, spec: QuerySpec) -> float:
+        """How long ``spec`` may take, waiting for its turn included."""
+        own = spec.time_limit()
+        return min(own, self.time_limit_seconds) if own is not None else self.time_limit_seconds
 
     def run(
-        self, spec: QuerySpec, *, project_id: int, timezone: str, now: datetime | None = None
+        self,
+        spec: QuerySpec,
+        *,
+        project_id: int,
+        timezone: str,
+        now: datetime | None = None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
-        ctx = QueryContext(project_id=project_id, timezone=timezone, store=self.store)
+        """The answer to ``spec``, due by ``deadline`` (``time.monotonic()``; default: its time limit from
+        now). ``QueryTimedOut`` when it is not ready by then."""
+        if deadline is None:
+            deadline = time.monotonic() + self.time_limit(spec)
+        ctx = QueryContext(project_id=project_id, timezone=timezone, store=self.store, deadline=deadline)
         if now is not None:
             ctx.now = now
         runner = REGISTRY[spec.kind](spec, ctx)

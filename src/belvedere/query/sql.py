@@ -406,7 +406,7 @@ def _reads_person(table: exp.Table) -> bool:
     return any(isinstance(e, exp.Star) or isinstance(e.this, exp.Star) for e in select.expressions)
 
 
-def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str], every_person: bool) -> exp.Expr:
+def _scope_tables(tree: exp.Expr, project: exp.Placeholder, every_person: bool) -> exp.Expr:
     # Decided on the tree as written, before any table is replaced.
     by_person = {
         id(t)
@@ -420,7 +420,7 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str], ever
         name = node.name.lower()
         if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
             raise QueryBuildError(f"table {node.sql()!r} is not allowed")
-        if name in ctes and name not in SCOPED_TABLES:
+        if name not in SCOPED_TABLES and cte_in_scope(node):
             return node
         if name not in SCOPED_TABLES:
             raise QueryBuildError(f"unknown table {node.name!r}; only events can be queried")
@@ -431,6 +431,30 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, ctes: set[str], ever
 
     # Scoped subqueries are built from fresh Table nodes, which the transform does not revisit.
     return tree.transform(scope, copy=False)
+
+
+def cte_in_scope(table: exp.Table) -> bool:
+    """Whether ``table`` names a WITH query visible where it stands: one of an enclosing query's WITH, and,
+    inside a WITH query's own definition, only those defined before it (recursion is not followed).
+
+    A name that any WITH anywhere defines is not enough: out of that WITH's scope, the engine reads the
+    name as a catalog table, or even as a file path (DuckDB's replacement scans)."""
+    name = table.name.lower()
+    child: exp.Expr = table
+    node = table.parent
+    while node is not None:
+        visible: list[exp.Expr] = []
+        if isinstance(node, exp.With) and isinstance(child, exp.CTE):
+            position = next(i for i, cte in enumerate(node.expressions) if cte is child)
+            visible = node.expressions[:position]
+        elif isinstance(node, exp.Query):
+            with_ = node.args.get("with_")
+            if isinstance(with_, exp.With) and child is not with_:
+                visible = with_.expressions
+        if any(cte.alias_or_name.lower() == name for cte in visible):
+            return True
+        child, node = node, node.parent
+    return False
 
 
 def keyed_aliases() -> exp.Subquery:
@@ -506,11 +530,14 @@ def compile_query(
     dialect: Dialect,
     timeout_seconds: float | None = None,
     every_person: bool = False,
+    untrusted: bool = False,
 ) -> CompiledQuery:
     """Scope every table to ``project_id``, spell logical functions for ``dialect``, print the SQL.
 
     ``person_id`` is read through the alias links wherever a SELECT over ``events`` uses it — or, with
-    ``every_person`` (user SQL, which can reach a row's columns in ways not worth tracing), everywhere."""
+    ``every_person`` (user SQL, which can reach a row's columns in ways not worth tracing), everywhere.
+    ``untrusted`` marks a statement written by a user (checked by ``query.sandbox``): the store runs it
+    under its sandbox's settings."""
     tree = tree.copy()
     values = dict(params.values)
     values["project"] = project_id
@@ -519,7 +546,7 @@ def compile_query(
     if ctes & SCOPED_TABLES:
         # Inside the scoping subquery, the name would mean the CTE, not the table: refuse the ambiguity.
         raise QueryBuildError(f"a WITH name may not be {', '.join(sorted(ctes & SCOPED_TABLES))}")
-    tree = _scope_tables(tree, project, ctes, every_person)
+    tree = _scope_tables(tree, project, every_person)
     for column in list(tree.find_all(exp.Column)):
         if column.name == EVENT_PERSON:
             column.set("this", exp.to_identifier("person_id"))
@@ -540,7 +567,11 @@ def compile_query(
     used = {node.name for node in tree.find_all(exp.Placeholder)}
     values = {name: value for name, value in values.items() if name in used}
     return CompiledQuery(
-        sql=tree.sql(dialect), params=values, dialect=dialect, timeout_seconds=timeout_seconds
+        sql=tree.sql(dialect),
+        params=values,
+        dialect=dialect,
+        timeout_seconds=timeout_seconds,
+        untrusted=untrusted,
     )
 
 

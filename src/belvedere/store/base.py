@@ -23,6 +23,10 @@ Dialect = Literal["duckdb", "clickhouse"]
 Checkpoint = tuple[int, int]
 
 
+class QueryTimedOut(Exception):
+    """A query's time limit passed while it waited for its turn or while it ran; the engine stopped it."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
     """Analytics SQL ready for one engine, with its bound values. Made only by the query layer's compiler
@@ -33,6 +37,8 @@ class CompiledQuery:
     dialect: Dialect
     # A query still running after this long is cancelled (user SQL); None: no limit of its own.
     timeout_seconds: float | None = None
+    # Written by a user (the sql kind): the store runs it under its sandbox's limits and settings.
+    untrusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from belvedere.store.base import (
     Checkpoint,
     CompiledQuery,
     Dialect,
+    QueryTimedOut,
     fold_identities,
 )
 from belvedere.store.clickhouse_wire import Convert, param_text, quote, result_rows, text_time
@@ -198,14 +199,26 @@ _INSERT_DEDUPED = (
 )
 
 
+# What user SQL runs under besides read-only mode and its memory bound: no introspection functions, no
+# dictionaries or external tables, and no distributed or remote reads.
+_SANDBOX_SETTINGS = {
+    "allow_introspection_functions": "0",
+    "allow_ddl": "0",
+    "max_result_rows": "100000",
+    "result_overflow_mode": "'throw'",
+}
+
+
 class ClickHouseEventStore:
     name = "clickhouse"
     dialect: Dialect = "clickhouse"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, sandbox_memory_bytes: int = 512 * 1024 * 1024) -> None:
         """``path`` is a directory holding the database. chdb runs one database per process: only one
-        store (one path) can be open at a time."""
+        store (one path) can be open at a time. User SQL may use ``sandbox_memory_bytes`` at most
+        (ClickHouse counts every allocation of a query and stops it past its ``max_memory_usage``)."""
         self.path = path
+        self.sandbox_memory_bytes = sandbox_memory_bytes
         self._session: Any = None
         self._scratch = path.with_name(path.name + ".batch.ndjson")
         self._write_lock = threading.Lock()
@@ -469,11 +482,25 @@ class ClickHouseEventStore:
     def fetch_table(self, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]:
         if query.dialect != self.dialect:
             raise ValueError(f"a {query.dialect} query cannot run on ClickHouse")
-        sql = query.sql
+        settings: dict[str, str] = {}
         if query.timeout_seconds is not None:
             # ClickHouse checks the limit as the query runs, and cancels it with TIMEOUT_EXCEEDED.
-            sql += f" SETTINGS max_execution_time = {float(query.timeout_seconds)!r}"
-        return self._table(sql, query.params)
+            settings["max_execution_time"] = repr(float(query.timeout_seconds))
+        if query.untrusted:
+            settings.update(_SANDBOX_SETTINGS)
+            settings["max_memory_usage"] = str(self.sandbox_memory_bytes)
+            # Last: once read-only, the query may change no setting (nor call a table function such as
+            # file() or url(), nor write).
+            settings["readonly"] = "1"
+        sql = query.sql
+        if settings:
+            sql += " SETTINGS " + ", ".join(f"{name} = {value}" for name, value in settings.items())
+        try:
+            return self._table(sql, query.params)
+        except Exception as exc:
+            if "TIMEOUT_EXCEEDED" in str(exc):
+                raise QueryTimedOut(f"stopped after {query.timeout_seconds:g} s") from None
+            raise
 
     def watermark(self, project_id: int) -> int:
         """Bumped whenever events of the project are committed; cached query results key on it."""

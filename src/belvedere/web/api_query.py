@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
 from belvedere.query.dates import DateRangeError
+from belvedere.query.gate import Lane, QueryBusy, QueryTimedOut
 from belvedere.query.kinds import AnyQuery
 from belvedere.query.runner import QueryError
 from belvedere.web.access import ProjectReader, RuntimeDep
+from belvedere.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["query"])
 
@@ -21,9 +24,22 @@ async def run_query(grant: ProjectReader, runtime: RuntimeDep, query: AnyQuery) 
     assert project is not None
     if query.kind == "sql":
         runtime.plans.require_feature(grant.org.plan, "sql")
+    # The time limit starts now: waiting for a turn counts (see query.gate).
+    deadline = time.monotonic() + runtime.queries.time_limit(query)
+    lane: Lane = "sql" if query.kind == "sql" else "insights"
     try:
-        return await run_in_threadpool(
-            runtime.queries.run, query, project_id=project.id, timezone=project.timezone
-        )
+        async with runtime.gate.turn(tenant=grant.org.id, lane=lane, deadline=deadline):
+            return await run_in_threadpool(
+                runtime.queries.run,
+                query,
+                project_id=project.id,
+                timezone=project.timezone,
+                deadline=deadline,
+            )
     except (DateRangeError, QueryError) as exc:
         raise HTTPException(422, str(exc)) from None
+    except QueryBusy as exc:
+        raise ApiError(429, "busy", str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except QueryTimedOut as exc:
+        message = f"the query did not finish within its time limit ({exc}); narrow it, or retry later"
+        raise ApiError(503, "query_timeout", message, headers={"Retry-After": "5"}) from None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from pydantic import ValidationError
 from tests.integration.query.events_kit import Analytics, analytics, event
@@ -122,3 +125,30 @@ def test_person_id_is_read_through_the_alias_links(analytics: Analytics) -> None
     rows = _sql(analytics, "SELECT * FROM events ORDER BY timestamp")
     column = rows["columns"].index("person_id")  # type: ignore[union-attr]
     assert [r[column] for r in rows["rows"]] == ["alice"] * 3  # type: ignore[union-attr]
+
+
+ENDLESS = (
+    "WITH x AS (SELECT 1 AS one FROM events a, events b, events c, events d)"
+    " SELECT count(*) FROM x p, x q, x r, x s, x t, x u"
+)
+
+
+def test_the_time_limit_counts_the_wait_for_a_turn_and_insights_have_their_own(analytics: Analytics) -> None:
+    """Finding 5 of issue #25: a query's time limit ran from its turn, so queued queries waited unbounded."""
+    _data(analytics)
+    if analytics.store.dialect != "duckdb":
+        pytest.skip("turns are the embedded store's")
+    with ThreadPoolExecutor(1) as pool:
+        hog = pool.submit(_sql, analytics, ENDLESS, timeout_seconds=3)
+        time.sleep(0.3)  # the hog has the one SQL turn
+        started = time.monotonic()
+        with pytest.raises(QueryError, match=r"longer than 0\.5 s"):
+            _sql(analytics, "SELECT count(*) FROM events", timeout_seconds=0.5)
+        assert time.monotonic() - started < 1.5
+        # Meanwhile an insight runs in its own lane, without waiting for the hog.
+        started = time.monotonic()
+        stats = analytics.query({"kind": "stats", "date_from": "2025-03-10", "date_to": "2025-03-10"})
+        assert stats["results"]["visitors"]["value"] == 2
+        assert time.monotonic() - started < 1.5
+        with pytest.raises(QueryError):
+            hog.result()

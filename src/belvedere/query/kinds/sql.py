@@ -1,62 +1,33 @@
-"""``sql``: a read-only SELECT of the user's own over ``events`` (and ``persons``) of this project only.
+"""``sql``: a read-only SELECT of the user's own over this project's views, and nothing else.
 
-The text is parsed with sqlglot and refused unless it is one SELECT (or UNION of SELECTs). It never runs as
-written: the tree goes through the same compiler as every insight, which replaces each ``events`` or
-``persons`` with a subquery of this project's rows and refuses any other table, schema-qualified name or
-table function (``read_csv``, ``file``, ``url``…). Functions that read the server's environment or files
-are refused by name. The result is capped in rows and the query in time.
+The text is checked by the sandbox's allowlists (``query.sandbox.policy``): one query, reviewed functions
+only, and only the project's views or WITH queries in scope as relations. It never runs as written: the
+tree goes through the same compiler as every insight, which replaces each view with a subquery of this
+project's rows. Underneath, the engine itself cannot reach files, extensions or settings (docs/security.md).
+The result is capped in rows and bytes, the query in time.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-import sqlglot
+import orjson
 from pydantic import Field, field_validator
 from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from belvedere.query.runner import QueryError, QueryRunner, QuerySpec, register
+from belvedere.query.sandbox.policy import check_sql
 from belvedere.query.sql import Params, QueryBuildError, compile_query
+from belvedere.store.base import QueryTimedOut
 
-# Functions that could reach beyond the project's rows: files, settings, the environment, other databases.
-_REFUSED = re.compile(
-    r"^(read_|scan_|parquet_|sniff_|glob$|getenv$|current_setting$|file$|url$|s3$|hdfs$|remote|cluster|"
-    r"mysql|postgres|sqlite|iceberg|delta|query$|query_table$|duckdb_|pragma_|dictget|joinget|"
-    r"getsetting$|system|input$|executable$|load|install)",
-    re.IGNORECASE,
-)
 MAX_ROWS = 10_000
-
-
-class SqlRefused(ValueError):
-    pass
-
-
-def check_sql(text: str) -> exp.Query:
-    """The query's tree, or ``SqlRefused`` saying why it cannot run."""
-    try:
-        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
-    except ParseError as exc:
-        raise SqlRefused(f"not valid SQL: {exc.errors[0]['description'] if exc.errors else exc}") from None
-    if len(statements) != 1:
-        raise SqlRefused("send exactly one SELECT statement")
-    tree = statements[0]
-    if not isinstance(tree, exp.Query):
-        raise SqlRefused("only SELECT queries are allowed")
-    for node in tree.walk():
-        if isinstance(node, exp.Into | exp.Command | exp.Pragma | exp.Set):
-            raise SqlRefused("only SELECT queries are allowed")
-        if isinstance(node, exp.Func):
-            name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
-            if _REFUSED.match(name or ""):
-                raise SqlRefused(f"function {name!r} is not allowed")
-    return tree
+# The largest answer, as JSON: beyond it the query is refused rather than sent.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
 class SqlQuery(QuerySpec):
@@ -66,6 +37,9 @@ class SqlQuery(QuerySpec):
     timeout_seconds: float = Field(10.0, gt=0, le=60)
 
     _check_query = field_validator("query")(classmethod(lambda cls, v: _checked(v)))
+
+    def time_limit(self) -> float:
+        return self.timeout_seconds
 
 
 def _checked(text: str) -> str:
@@ -89,26 +63,34 @@ class SqlRunner(QueryRunner[SqlQuery]):
                 dialect=self.ctx.store.dialect,
                 timeout_seconds=self.spec.timeout_seconds,
                 every_person=True,
+                untrusted=True,
             )
         except QueryBuildError as exc:
             raise QueryError(str(exc)) from None
+        left = self.ctx.remaining()
+        if left is not None:
+            compiled = replace(compiled, timeout_seconds=left)
         started = time.perf_counter()
         try:
             columns, rows = self.ctx.store.fetch_table(compiled)
-        except Exception as exc:  # the engine's own message is the useful one: unknown column, timeout…
-            elapsed = time.perf_counter() - started
-            if elapsed >= self.spec.timeout_seconds:
-                raise QueryError(f"the query ran longer than {self.spec.timeout_seconds:g} s") from None
+        except QueryTimedOut:
+            raise QueryError(
+                f"the query ran longer than {self.spec.timeout_seconds:g} s (its wait for a turn included):"
+                " narrow its date range, or aggregate earlier"
+            ) from None
+        except Exception as exc:  # the engine's own message is the useful one: unknown column…
             raise QueryError(f"the query failed: {str(exc).splitlines()[0]}") from None
         finally:
             self.ctx.sql_ms += (time.perf_counter() - started) * 1000
         truncated = len(rows) > self.spec.limit
-        return {
-            "kind": "sql",
-            "columns": columns,
-            "rows": [[_jsonable(v) for v in row] for row in rows[: self.spec.limit]],
-            "truncated": truncated,
-        }
+        answer = [[_jsonable(v) for v in row] for row in rows[: self.spec.limit]]
+        size = len(orjson.dumps(answer, default=str))
+        if size > MAX_ANSWER_BYTES:
+            raise QueryError(
+                f"the answer is {size // 1024 // 1024} MB, more than {MAX_ANSWER_BYTES // 1024 // 1024} MB:"
+                " select fewer columns or rows, or aggregate"
+            )
+        return {"kind": "sql", "columns": columns, "rows": answer, "truncated": truncated}
 
 
 def _jsonable(value: Any) -> Any:

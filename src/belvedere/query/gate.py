@@ -1,0 +1,96 @@
+"""Who may query the event store now: lanes, a bound per tenant, a bounded queue, and deadlines.
+
+Queries wait their turn in the event loop, not on a thread: a request that waits holds no worker thread, so
+a flood of slow queries cannot starve logins, health checks or capture of threads. Three rules keep one
+tenant from stalling the others:
+
+- **Lanes.** User SQL has a lane of its own, beside the insights lane that dashboards and pages use, each
+  with its own turns in the store: a dashboard never waits behind someone's SQL.
+- **A bound per tenant.** An organisation may have only so many queries running or waiting in a lane; one
+  more is refused at once (429 with ``Retry-After``) instead of joining the queue.
+- **A bounded queue.** A lane's waiting line has a length; past it, 429 too.
+
+A query's deadline starts when it arrives, so time spent waiting counts: one that cannot start before its
+deadline is refused (503), and one that starts gets only what is left of it (see ``QueryContext.deadline``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from belvedere.store.base import QueryTimedOut
+
+Lane = Literal["insights", "sql"]
+
+__all__ = ["GateLimits", "Lane", "QueryBusy", "QueryGate", "QueryTimedOut"]
+
+
+class QueryBusy(Exception):
+    """Refused before it waited: the tenant has too many queries in the lane, or the lane's queue is full."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class GateLimits:
+    per_tenant: int = 4  # queries running or waiting, per organisation and lane
+    queue: int = 64  # queries waiting, per lane
+    retry_after_seconds: int = 2
+
+
+class QueryGate:
+    def __init__(self, slots: dict[Lane, int], limits: GateLimits | None = None) -> None:
+        self.limits = limits or GateLimits()
+        self._slots = dict(slots)
+        self._turns: dict[Lane, asyncio.Semaphore] = {}
+        self._tenants: Counter[tuple[Lane, int]] = Counter()
+        self._waiting: Counter[Lane] = Counter()
+
+    def _semaphore(self, lane: Lane) -> asyncio.Semaphore:
+        # Made on first use, inside the running loop (a semaphore belongs to one loop).
+        if lane not in self._turns:
+            self._turns[lane] = asyncio.Semaphore(self._slots[lane])
+        return self._turns[lane]
+
+    @asynccontextmanager
+    async def turn(self, *, tenant: int, lane: Lane, deadline: float) -> AsyncIterator[None]:
+        """Hold one of ``lane``'s turns for ``tenant`` while the block runs; ``deadline`` is a
+        ``time.monotonic()`` instant."""
+        key = (lane, tenant)
+        if self._tenants[key] >= self.limits.per_tenant:
+            raise QueryBusy(
+                f"this organisation already has {self.limits.per_tenant} {lane} queries running or waiting;"
+                " retry when one has finished",
+                self.limits.retry_after_seconds,
+            )
+        if self._waiting[lane] >= self.limits.queue:
+            raise QueryBusy(f"the {lane} queue is full; retry shortly", self.limits.retry_after_seconds)
+        turns = self._semaphore(lane)
+        self._tenants[key] += 1
+        try:
+            self._waiting[lane] += 1
+            try:
+                await asyncio.wait_for(turns.acquire(), timeout=max(deadline - time.monotonic(), 0.0))
+            except TimeoutError:
+                raise QueryTimedOut("the query could not start before its time limit; retry later") from None
+            finally:
+                self._waiting[lane] -= 1
+            try:
+                yield
+            finally:
+                turns.release()
+        finally:
+            self._tenants[key] -= 1
+            if not self._tenants[key]:
+                del self._tenants[key]
+
+    def waiting(self, lane: Lane) -> int:
+        return self._waiting[lane]

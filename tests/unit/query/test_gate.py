@@ -1,0 +1,69 @@
+"""The query gate: a bound per tenant and lane, a bounded queue, and deadlines that count the wait."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from belvedere.query.gate import GateLimits, QueryBusy, QueryGate, QueryTimedOut
+
+
+def _gate(**limits: int) -> QueryGate:
+    return QueryGate({"insights": 1, "sql": 1}, GateLimits(**limits))
+
+
+def test_a_tenant_past_its_bound_is_refused_at_once_and_others_still_queue() -> None:
+    async def scenario() -> None:
+        gate = _gate(per_tenant=2, queue=10)
+        release = asyncio.Event()
+        later = time.monotonic() + 5
+
+        async def hold(tenant: int) -> None:
+            async with gate.turn(tenant=tenant, lane="sql", deadline=later):
+                await release.wait()
+
+        first = asyncio.create_task(hold(1))
+        second = asyncio.create_task(hold(1))  # waits for the one turn
+        await asyncio.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(QueryBusy) as busy:
+            async with gate.turn(tenant=1, lane="sql", deadline=later):
+                pass
+        assert time.monotonic() - started < 0.05 and busy.value.retry_after >= 1
+        # Another tenant queues in the same lane, and the insights lane is free meanwhile.
+        other = asyncio.create_task(hold(2))
+        async with gate.turn(tenant=1, lane="insights", deadline=later):
+            pass
+        release.set()
+        await asyncio.gather(first, second, other)
+
+    asyncio.run(scenario())
+
+
+def test_a_full_queue_refuses_and_a_wait_past_the_deadline_times_out() -> None:
+    async def scenario() -> None:
+        gate = _gate(per_tenant=10, queue=1)
+        release = asyncio.Event()
+
+        async def hold(deadline: float) -> None:
+            async with gate.turn(tenant=1, lane="sql", deadline=deadline):
+                await release.wait()
+
+        running = asyncio.create_task(hold(time.monotonic() + 5))
+        await asyncio.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(QueryTimedOut):
+            await hold(time.monotonic() + 0.2)  # waits in the queue; its deadline passes there
+        assert 0.15 < time.monotonic() - started < 1.0
+        waiting = asyncio.create_task(hold(time.monotonic() + 5))
+        await asyncio.sleep(0.01)
+        assert gate.waiting("sql") == 1
+        with pytest.raises(QueryBusy, match="queue is full"):
+            await hold(time.monotonic() + 5)
+        release.set()
+        await asyncio.gather(running, waiting)
+        assert gate.waiting("sql") == 0
+
+    asyncio.run(scenario())
