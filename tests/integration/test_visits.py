@@ -251,7 +251,21 @@ def test_page_marks_follow_late_visits_and_alias_links(tmp_path: Path) -> None:
             "b1": ({"/p": None}, "w"),
         }
         # "w" becomes an alias of "v": its visit is now v's, earlier than a2, and a2's "/p" follows it.
-        _write(store, ((_row(5, None, T0 + 5 * hour, "$alias", person="v", properties={"alias": "w"}),),))
+        _write(
+            store,
+            (
+                (
+                    _row(
+                        5,
+                        None,
+                        T0 + 5 * hour,
+                        "$alias",
+                        person="v",
+                        properties=orjson.dumps({"alias": "w"}).decode(),
+                    ),
+                ),
+            ),
+        )
         assert store.execute("SELECT count(*) FROM remark_people") == [(2,)]  # w and v (no link before)
         store.mark_pages()
         assert _marks(store) == {
