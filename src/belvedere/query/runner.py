@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.cache import QueryCache
+from belvedere.query.compiled import compile_once
 from belvedere.query.dates import (
     DateRange,
     Interval,
@@ -27,7 +28,7 @@ from belvedere.query.dates import (
     resolve_range,
 )
 from belvedere.query.fields import Filter, conditions
-from belvedere.query.sql import PERSON_KEY, Params, col, compile_once, compile_query, fn, through_aliases
+from belvedere.query.sql import PERSON_KEY, Params, col, compile_query, fn, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect, QueryTimedOut
 
 

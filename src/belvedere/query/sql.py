@@ -27,7 +27,7 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,7 +35,6 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from belvedere.query.cache import LruCache
 from belvedere.store.base import CompiledQuery, Dialect
 from belvedere.store.schema import COLUMN_NAMES
 
@@ -63,7 +62,7 @@ class Params:
         return exp.Placeholder(this=name)
 
     def slot(self, name: str) -> exp.Placeholder:
-        """The placeholder of a value given by name when the query was started (see ``compile_shaped``)."""
+        """The placeholder of a value given by name when the query was started (see ``query.compiled.compile_shaped``)."""
         if name not in self.values:
             raise QueryBuildError(f"no value named {name!r}")
         return exp.Placeholder(this=name)
@@ -572,57 +571,4 @@ def compile_query(
         dialect=dialect,
         timeout_seconds=timeout_seconds,
         untrusted=untrusted,
-    )
-
-
-# Compiled statements by what decides them alone (``compile_once``, ``compile_shaped``).
-_COMPILED: LruCache[Hashable, CompiledQuery] = LruCache(512)
-
-
-def compile_once(
-    key: Hashable, build: Callable[[], tuple[exp.Expr, Params]], *, project_id: int, dialect: Dialect
-) -> CompiledQuery:
-    """``compile_query`` for a statement that ``key`` decides alone (with everything it binds): the tree is
-    built and printed the first time, then taken from a cache. The project is a value, never part of the
-    text, so a statement compiled for one project is scoped to whichever project is asked next."""
-    compiled = _COMPILED.get((key, dialect))
-    if compiled is None:
-        tree, params = build()
-        compiled = compile_query(tree, params=params, project_id=project_id, dialect=dialect)
-        _COMPILED.put((key, dialect), compiled)
-    values = dict(compiled.params)
-    if "project" in values:
-        values["project"] = project_id
-    return CompiledQuery(
-        sql=compiled.sql, params=values, dialect=dialect, timeout_seconds=compiled.timeout_seconds
-    )
-
-
-def compile_shaped(
-    shape: Hashable,
-    build: Callable[[Params], exp.Expr],
-    slots: dict[str, Any],
-    *,
-    project_id: int,
-    dialect: Dialect,
-) -> CompiledQuery:
-    """``compile_once`` for a statement that is asked again and again with new values (realtime, every few
-    seconds): the tree is built and printed once per ``shape``, then only the values change.
-
-    ``build`` binds the changing values with ``params.slot(name)`` from ``slots``, which keep their types
-    from one call to the next; everything else it binds must be decided by ``shape`` alone."""
-    reserved = [n for n in slots if n == "project" or (n[:1] == "p" and n[1:].isdigit())]
-    if reserved:
-        raise QueryBuildError(f"slot names {reserved} are taken by the compiler")
-
-    def built() -> tuple[exp.Expr, Params]:
-        params = Params(values=dict(slots))
-        return build(params), params
-
-    compiled = compile_once(
-        ("shape", shape, tuple(sorted(slots))), built, project_id=project_id, dialect=dialect
-    )
-    values = {name: slots.get(name, value) for name, value in compiled.params.items()}
-    return CompiledQuery(
-        sql=compiled.sql, params=values, dialect=dialect, timeout_seconds=compiled.timeout_seconds
     )

@@ -13,6 +13,7 @@ from sqlglot import exp
 from tests.integration.query.events_kit import Analytics, analytics, pageview
 
 from belvedere.query import REGISTRY, QueryService, parse_query
+from belvedere.query import compiled as compiled_statements
 from belvedere.query import sql as query_sql
 from belvedere.query.cache import QueryCache
 from belvedere.query.sql import SCOPED_TABLES, Params, QueryBuildError, compile_query, parse
@@ -185,17 +186,17 @@ def test_a_statement_compiled_for_one_project_answers_for_the_next(analytics: An
         del result["meta"]
         return result
 
-    query_sql._COMPILED.clear()
+    compiled_statements._COMPILED.clear()
     mine_alone = ask(1)
-    query_sql._COMPILED.clear()
+    compiled_statements._COMPILED.clear()
     theirs_alone = ask(2)
-    query_sql._COMPILED.clear()
-    with patch.object(query_sql, "compile_query", wraps=query_sql.compile_query) as compiled:
+    compiled_statements._COMPILED.clear()
+    with patch.object(compiled_statements, "compile_query", wraps=query_sql.compile_query) as compiled:
         theirs, mine, theirs_again = ask(2), ask(1), ask(2)
     assert (mine, theirs, theirs_again) == (mine_alone, theirs_alone, theirs_alone)
     assert mine != theirs
     # Built once for all three runs: one statement per part of the kind's answer.
-    assert compiled.call_count == len(query_sql._COMPILED) >= 1
+    assert compiled.call_count == len(compiled_statements._COMPILED) >= 1
 
 
 def test_the_compiler_refuses_what_it_cannot_scope() -> None:

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 from sqlglot import exp
 
-from belvedere.query.sql import Params, QueryBuildError, col, compile_shaped
+from belvedere.query.compiled import compile_shaped
+from belvedere.query.sql import Params, QueryBuildError, col
 
 
 def test_built_once_per_shape_and_dialect_with_each_calls_values() -> None:

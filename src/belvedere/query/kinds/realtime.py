@@ -9,10 +9,11 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlglot import exp
 
+from belvedere.query.compiled import compile_shaped
 from belvedere.query.dates import to_local, to_utc
 from belvedere.query.fields import Filter, conditions
 from belvedere.query.runner import QueryRunner, QuerySpec, register
-from belvedere.query.sql import Params, col, compile_shaped, fn, parse
+from belvedere.query.sql import Params, col, fn, parse
 
 
 class RealtimeQuery(QuerySpec):
