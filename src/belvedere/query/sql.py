@@ -62,7 +62,7 @@ class Params:
         return exp.Placeholder(this=name)
 
     def slot(self, name: str) -> exp.Placeholder:
-        """The placeholder of a value given by name when the query was started (see ``query.compiled.compile_shaped``)."""
+        """The placeholder of a value given by name when the query was started (``compile_shaped``)."""
         if name not in self.values:
             raise QueryBuildError(f"no value named {name!r}")
         return exp.Placeholder(this=name)
