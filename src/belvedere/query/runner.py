@@ -79,14 +79,14 @@ class QueryContext:
     # When the answer is due (``time.monotonic()``): every statement gets what is left of it.
     deadline: float | None = None
 
-    def remaining(self) -> float | None:
-        """Seconds left before the deadline; ``QueryTimedOut`` if none are."""
+    def in_time(self, compiled: CompiledQuery) -> CompiledQuery:
+        """``compiled`` limited to the time left before the deadline; ``QueryTimedOut`` if none is."""
         if self.deadline is None:
-            return None
+            return compiled
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise QueryTimedOut("the query ran out of time")
-        return left
+        return replace(compiled, timeout_seconds=left)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -132,9 +132,7 @@ class QueryRunner(Generic[S]):
 
     def fetch_compiled(self, compiled: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a statement the compiler made (``compile_query`` or ``compile_shaped``), timing its SQL."""
-        left = self.ctx.remaining()
-        if left is not None:
-            compiled = replace(compiled, timeout_seconds=left)
+        compiled = self.ctx.in_time(compiled)
         started = time.perf_counter()
         rows = self.ctx.store.fetch(compiled)
         self.ctx.sql_ms += (time.perf_counter() - started) * 1000

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -67,9 +66,7 @@ class SqlRunner(QueryRunner[SqlQuery]):
             )
         except QueryBuildError as exc:
             raise QueryError(str(exc)) from None
-        left = self.ctx.remaining()
-        if left is not None:
-            compiled = replace(compiled, timeout_seconds=left)
+        compiled = self.ctx.in_time(compiled)
         started = time.perf_counter()
         try:
             columns, rows = self.ctx.store.fetch_table(compiled)
