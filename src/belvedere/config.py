@@ -138,6 +138,21 @@ class QuerySettings(BaseModel):
     queue_length: int = Field(
         64, ge=1, le=10_000, description="Queries that may wait in each lane; past it, 429 (`Retry-After`)."
     )
+    sql_memory_mb: int = Field(
+        512,
+        ge=64,
+        le=1024 * 1024,
+        description="Memory one user SQL statement may use, in MiB, enforced by the kernel on the sandbox "
+        "process it runs in (`RLIMIT_DATA`, above what the process needs idle); past it the statement is "
+        "stopped with a 422 and the server is untouched.",
+    )
+    sql_input_mb: int = Field(
+        2048,
+        ge=16,
+        le=1024 * 1024,
+        description="Most bytes of project rows (Arrow, only the columns the statement names) copied out "
+        "to the sandbox for one user SQL statement; past it the statement is refused with a 422.",
+    )
 
 
 class GeoSettings(BaseModel):

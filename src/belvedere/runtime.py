@@ -67,6 +67,8 @@ class Runtime:
             checkpoint_threshold=settings.store.checkpoint_threshold,
             max_concurrent_queries=settings.store.max_concurrent_queries,
             max_sql_queries=settings.store.max_sql_queries,
+            sql_memory_bytes=settings.query.sql_memory_mb << 20,
+            sql_input_bytes=settings.query.sql_input_mb << 20,
         )
         self.spool = Spool.from_settings(settings.spool_dir, settings.spool)
         self.queries = QueryService(

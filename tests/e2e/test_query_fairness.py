@@ -4,10 +4,15 @@ request holds no thread (health keeps answering)."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import statistics
 import threading
 import time
 import uuid
+from collections import Counter
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import httpx
@@ -17,8 +22,11 @@ from tests.e2e.server_kit import Server, cli
 
 pytestmark = pytest.mark.slow
 
-# Minutes of constant-memory work on a few hundred events: stopped by its own time limit.
-SLOW_SQL = "WITH x AS (SELECT 1 AS one FROM events a, events b) SELECT count(*) FROM x p, x q, x r, x s, x t"
+# Hours of constant-memory work on a few hundred events (300^4 rows, none kept): stopped by its time limit.
+SLOW_SQL = (
+    "SELECT count(*) FROM events a, events b, events c, events d"
+    " WHERE md5(a.event || b.event || c.event || d.event) = 'x'"
+)
 
 
 def _project(data: Path, org: str) -> dict[str, object]:
@@ -75,46 +83,68 @@ def test_a_flood_of_slow_sql_leaves_other_tenants_dashboards_at_speed(tmp_path: 
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and _stats_ms(client, b) and _count(client, b) < 2000:
                 time.sleep(0.2)
-            idle = statistics.median(_stats_ms(client, b) for _ in range(15))
+            idle = statistics.median(_stats_ms(client, b) for _ in range(25))
 
-            statuses: list[int] = []
-            stop = threading.Event()
-
-            def flood() -> None:
-                with httpx.Client(base_url=server.url, timeout=60) as flooder:
-                    while not stop.is_set():
-                        r = flooder.post(
-                            f"/api/v1/projects/{a['project_id']}/query",
-                            json={"kind": "sql", "query": SLOW_SQL, "timeout_seconds": 4},
-                            headers={"Authorization": f"Bearer {a['api_key']}"},
-                        )
-                        statuses.append(r.status_code)
-                        if r.status_code == 429:
-                            time.sleep(0.05)
-
-            flooders = [threading.Thread(target=flood) for _ in range(12)]
-            for t in flooders:
-                t.start()
+            # The flood comes from another process, as it would: in this one, its threads would hold the
+            # interpreter lock that the neighbour's client needs to time its own requests.
+            spawn = multiprocessing.get_context("spawn")
+            stop, statuses = spawn.Event(), spawn.Queue()
+            flooder = spawn.Process(target=_flood, args=(server.url, a, stop, statuses))
+            flooder.start()
             try:
-                time.sleep(1.0)  # the SQL lane is busy and the flooder's bound is reached
-                busy = [_stats_ms(client, b) for _ in range(15)]
+                time.sleep(2.5)  # the flooder has started: the SQL lane is busy, its bound reached
+                busy = [_stats_ms(client, b) for _ in range(25)]
                 health = time.perf_counter()
                 assert client.get("/health").status_code == 200
                 health_ms = (time.perf_counter() - health) * 1000
             finally:
                 stop.set()
-                for t in flooders:
-                    t.join(30)
+                seen = statuses.get(timeout=60)
+                flooder.join(10)
     finally:
         server.stop()
     during = statistics.median(busy)
     print(f"idle {idle:.1f} ms, during the flood {during:.1f} ms, health {health_ms:.1f} ms")
-    assert 429 in statuses  # the flooder was held to its bound rather than queued without end
+    print(f"flood answers: {dict(seen)}")
+    assert seen[429] > 0  # the flooder was held to its bound rather than queued without end
     # Before the lanes, the neighbour queued behind every slow statement (4 s each, 131 s in the review).
-    # Issue #25 asks for 2x idle; sharing two cores with a running statement costs ~2-4x here, which only
-    # the planned sandbox process (lower CPU priority) can close: docs/security.md, "Known gaps".
-    assert during < 1500, (idle, during, busy)
+    # Now the statements run in the sandbox process at the lowest CPU priority, and refusals are cheap:
+    # bench/fairness.py measures issue #25's target (2x idle) alone on the machine; here, beside another
+    # test worker on two cores, the bound has room for that neighbour's noise.
+    assert during <= 3 * idle, (idle, during, busy)
     assert health_ms < 500
+
+
+def _flood(
+    url: str, project: dict[str, object], stop: Event, statuses: Queue[Counter[int]], pause: float = 0.05
+) -> None:
+    """Twelve clients sending slow SQL as fast as they are answered (one that is refused waits ``pause``
+    seconds: by default 50 ms, ignoring Retry-After).
+
+    An attacker's clients run on their own machines; here they share the server's two cores, so they run at
+    the lowest CPU priority: what is measured is what the flood costs the server, not what it costs to send.
+    """
+    os.nice(19)
+    seen: Counter[int] = Counter()
+
+    def one() -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            while not stop.is_set():
+                r = client.post(
+                    f"/api/v1/projects/{project['project_id']}/query",
+                    json={"kind": "sql", "query": SLOW_SQL, "timeout_seconds": 4},
+                    headers={"Authorization": f"Bearer {project['api_key']}"},
+                )
+                seen[r.status_code] += 1
+                if r.status_code == 429:
+                    time.sleep(pause)
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses.put(seen)
 
 
 def _count(client: httpx.Client, project: dict[str, object]) -> int:

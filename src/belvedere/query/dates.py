@@ -115,6 +115,11 @@ def _parse_point(value: str, tz: ZoneInfo, today: date, now_local: datetime, *, 
     return start + timedelta(days=1) if is_end else start
 
 
+# Dates a range may name: wide enough for any analytics history, narrow enough that a range padded by days
+# on each side (for the zones' offsets) never leaves what datetime can hold.
+_EARLIEST, _LATEST = date(1970, 1, 1), date(2999, 12, 31)
+
+
 def check_date_text(value: str) -> str:
     """Raise ``DateRangeError`` unless ``value`` is a date form ``resolve_range`` understands."""
     probe = datetime(2000, 1, 1)
@@ -126,10 +131,18 @@ def resolve_range(date_from: str, date_to: str | None, tz: ZoneInfo, now_utc: da
     """Resolve a user's range (``date_to`` defaults to the end of today) to UTC instants."""
     now_local = to_local(now_utc, tz)
     today = now_local.date()
-    start_local = _parse_point(date_from, tz, today, now_local, is_end=False)
-    end_local = _parse_point(date_to or "today", tz, today, now_local, is_end=True)
+    try:
+        start_local = _parse_point(date_from, tz, today, now_local, is_end=False)
+        end_local = _parse_point(date_to or "today", tz, today, now_local, is_end=True)
+    except DateRangeError:
+        raise
+    except (OverflowError, ValueError):  # -99999d, a year before 1: outside what datetime holds
+        raise DateRangeError("the date is out of range") from None
     if end_local <= start_local:
         raise DateRangeError("date_to must come after date_from")
+    for point in (start_local, end_local):
+        if not _EARLIEST <= point.date() <= _LATEST:
+            raise DateRangeError(f"dates must lie between {_EARLIEST} and {_LATEST}")
     return DateRange(to_utc(start_local, tz), to_utc(end_local, tz), tz)
 
 
@@ -210,8 +223,26 @@ def bucket(ts_local: exp.Expr, interval: Interval) -> exp.Expr:
     return fn(f"trunc_{interval}", ts_local)
 
 
+# The most buckets one answer may have (hourly over 125 days, daily over 8 years): a small request must not
+# cost much (issue #25, finding 8).
+MAX_BUCKETS = 3000
+_BUCKET_SIZE = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+
+
+def check_buckets(rng: DateRange, interval: Interval) -> None:
+    """Refuse a range of more than ``MAX_BUCKETS`` buckets of ``interval``, before any is made."""
+    size = _BUCKET_SIZE.get(interval, timedelta(days=28))
+    estimate = (rng.end - rng.start) / size
+    if estimate > MAX_BUCKETS + 1:
+        raise DateRangeError(
+            f"this range has about {int(estimate):,} {interval}s, more than the {MAX_BUCKETS:,} one answer"
+            " may have: choose a longer interval or a shorter range"
+        )
+
+
 def bucket_starts(rng: DateRange, interval: Interval) -> list[datetime]:
-    """Every bucket's local start label in the range, for zero-filling."""
+    """Every bucket's local start label in the range, for zero-filling (at most ``MAX_BUCKETS``)."""
+    check_buckets(rng, interval)
     if interval == "hour":
         return _hour_labels(rng)
     first, last = rng.local_start(), rng.local_end()

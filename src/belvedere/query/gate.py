@@ -65,14 +65,7 @@ class QueryGate:
         """Hold one of ``lane``'s turns for ``tenant`` while the block runs; ``deadline`` is a
         ``time.monotonic()`` instant."""
         key = (lane, tenant)
-        if self._tenants[key] >= self.limits.per_tenant:
-            raise QueryBusy(
-                f"this organisation already has {self.limits.per_tenant} {lane} queries running or waiting;"
-                " retry when one has finished",
-                self.limits.retry_after_seconds,
-            )
-        if self._waiting[lane] >= self.limits.queue:
-            raise QueryBusy(f"the {lane} queue is full; retry shortly", self.limits.retry_after_seconds)
+        self.check(tenant=tenant, lane=lane)
         turns = self._semaphore(lane)
         self._tenants[key] += 1
         try:
@@ -91,6 +84,18 @@ class QueryGate:
             self._tenants[key] -= 1
             if not self._tenants[key]:
                 del self._tenants[key]
+
+    def check(self, *, tenant: int, lane: Lane) -> None:
+        """Raise ``QueryBusy`` if ``tenant`` could not take a turn in ``lane`` now: callers ask before any
+        costly work (validating a query), so that a flood of refused requests stays cheap."""
+        if self._tenants[(lane, tenant)] >= self.limits.per_tenant:
+            raise QueryBusy(
+                f"this organisation already has {self.limits.per_tenant} {lane} queries running or waiting;"
+                " retry when one has finished",
+                self.limits.retry_after_seconds,
+            )
+        if self._waiting[lane] >= self.limits.queue:
+            raise QueryBusy(f"the {lane} queue is full; retry shortly", self.limits.retry_after_seconds)
 
     def waiting(self, lane: Lane) -> int:
         return self._waiting[lane]

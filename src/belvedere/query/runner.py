@@ -27,7 +27,7 @@ from belvedere.query.dates import (
     periods_since,
     resolve_range,
 )
-from belvedere.query.fields import Filter, conditions
+from belvedere.query.fields import MAX_FILTERS, Filter, conditions
 from belvedere.query.sql import PERSON_KEY, Params, col, compile_query, fn, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect, QueryTimedOut
 
@@ -61,7 +61,9 @@ class DatedQuery(QuerySpec):
     date_from: str = Field("-7d", description="ISO date/datetime or relative: -7d, -4w, -12m, today, mtd…")
     date_to: str | None = Field(None, description="Inclusive end date (default: today).")
     interval: Interval = "day"
-    filters: list[Filter] = Field(default_factory=list, description="Every filter must hold (AND).")
+    filters: list[Filter] = Field(
+        default_factory=list, max_length=MAX_FILTERS, description="Every filter must hold (AND)."
+    )
     approximate: bool = Field(False, description="Count distinct users/visits with HyperLogLog (faster).")
 
     _check_dates = field_validator("date_from", "date_to")(

@@ -35,7 +35,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from belvedere.store.base import CompiledQuery, Dialect
+from belvedere.store.base import CompiledQuery, Dialect, Reads
 from belvedere.store.schema import COLUMN_NAMES
 
 SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits", "remark_people"})
@@ -545,6 +545,7 @@ def compile_query(
     if ctes & SCOPED_TABLES:
         # Inside the scoping subquery, the name would mean the CTE, not the table: refuse the ambiguity.
         raise QueryBuildError(f"a WITH name may not be {', '.join(sorted(ctes & SCOPED_TABLES))}")
+    reads = _reads(tree, project_id) if untrusted else None
     tree = _scope_tables(tree, project, every_person)
     for column in list(tree.find_all(exp.Column)):
         if column.name == EVENT_PERSON:
@@ -571,4 +572,24 @@ def compile_query(
         dialect=dialect,
         timeout_seconds=timeout_seconds,
         untrusted=untrusted,
+        reads=reads,
     )
+
+
+def _reads(tree: exp.Expr, project_id: int) -> Reads:
+    """The tables and column names a user statement reads (see ``Reads``): every identifier in it counts as
+    a column it may name, which can only over-approximate."""
+    tables = {t.name.lower() for t in tree.find_all(exp.Table)} & SCOPED_TABLES
+    relations = {node.alias_or_name.lower() for node in tree.find_all(exp.Table, exp.Subquery, exp.CTE)}
+    named = {c.name.lower() for c in tree.find_all(exp.Column)}
+    everything = any(isinstance(s.parent, exp.Select | exp.Column) for s in tree.find_all(exp.Star))
+    if everything or named & relations:
+        columns = None
+    else:
+        columns = {i.name.lower() for i in tree.find_all(exp.Identifier)}
+        if columns & {"person_id", EVENT_PERSON, PERSON_KEY}:
+            columns |= {"person_id", "alias"}
+    if "events" in tables and (columns is None or "person_id" in columns):
+        tables.add("person_aliases")  # the compiler reads person_id through the alias links
+    frozen = None if columns is None else frozenset(columns)
+    return Reads(project_id=project_id, tables=tuple(sorted(tables)), columns=frozen)

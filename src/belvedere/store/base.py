@@ -27,6 +27,21 @@ class QueryTimedOut(Exception):
     """A query's time limit passed while it waited for its turn or while it ran; the engine stopped it."""
 
 
+class QueryTooCostly(Exception):
+    """A query needed more than its sandbox allows (memory, input or answer size); the message says which
+    and what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What an untrusted statement reads: the tables of one project, and the column names it mentions
+    (None: it may reach every column, through ``*`` or a table used as a value)."""
+
+    project_id: int
+    tables: tuple[str, ...]
+    columns: frozenset[str] | None
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
     """Analytics SQL ready for one engine, with its bound values. Made only by the query layer's compiler
@@ -39,6 +54,8 @@ class CompiledQuery:
     timeout_seconds: float | None = None
     # Written by a user (the sql kind): the store runs it under its sandbox's limits and settings.
     untrusted: bool = False
+    # For untrusted statements: the rows they may read, which a sandboxing store copies out for them.
+    reads: Reads | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ updated in the same transaction as the rows it covers: a crash leaves both or ne
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,8 +31,12 @@ from belvedere.store.base import (
     CompiledQuery,
     Dialect,
     QueryTimedOut,
+    QueryTooCostly,
     fold_identities,
 )
+from belvedere.store.sandbox import LOCKED_DOWN, MAX_ANSWER_BYTES
+from belvedere.store.sandbox.export import InputTooLarge, export, table_columns
+from belvedere.store.sandbox.pool import SandboxFailed, SqlSandbox
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS, VISIT_FIRSTS
 
 _DUCK_TYPES = {
@@ -239,14 +245,10 @@ _UPSERT_ALIASES = (
 # The database reaches nothing outside its own file and temporary folder: no files, URLs or other databases
 # (``read_*``, ``COPY``, ``ATTACH``, replacement scans of paths), no extension installed or loaded, and no
 # setting changed once open. The sandbox's allowlists stop user SQL first; this holds if they ever fail.
-_LOCKED_DOWN: dict[str, str | bool | int | float | list[str]] = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    "allow_unsigned_extensions": False,
-    "lock_configuration": True,
-}
+
+
+# User SQL always has a deadline: this one when it brings none of its own.
+_SQL_TIME_LIMIT = 60.0
 
 
 class DuckDBEventStore:
@@ -262,6 +264,8 @@ class DuckDBEventStore:
         checkpoint_threshold: str = "32MB",
         max_concurrent_queries: int = 1,
         max_sql_queries: int = 1,
+        sql_memory_bytes: int = 512 << 20,
+        sql_input_bytes: int = 2048 << 20,
     ) -> None:
         self.path = path
         # Queries take turns: one already spreads over every thread, and on a small machine several at once
@@ -275,11 +279,15 @@ class DuckDBEventStore:
             "memory_limit": memory_limit,
             "threads": threads,
             "checkpoint_threshold": checkpoint_threshold,
-            **_LOCKED_DOWN,
+            **LOCKED_DOWN,
         }
         self._db: duckdb.DuckDBPyConnection | None = None
         self._local = threading.local()
         self._watermarks: dict[int, int] = {}
+        # User SQL runs in worker processes, over copies of its project's rows written here.
+        self._sandbox = SqlSandbox(path.parent / "sandbox", memory_bytes=sql_memory_bytes)
+        self._sql_input_bytes = sql_input_bytes
+        self._schemas: dict[str, list[tuple[str, str]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -287,6 +295,8 @@ class DuckDBEventStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = duckdb.connect(str(self.path), config=self._config)
         self._migrate(self._db)
+        shutil.rmtree(self._sandbox.directory, ignore_errors=True)  # copies a crash left behind
+        self._sandbox.directory.mkdir(mode=0o700)
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS store_schema (version INTEGER NOT NULL)")
@@ -302,6 +312,7 @@ class DuckDBEventStore:
             con.commit()
 
     def close(self) -> None:
+        self._sandbox.close()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -323,7 +334,7 @@ class DuckDBEventStore:
 
     def write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
         """Rows arrive as NDJSON (the spool's shape), parsed by Arrow's JSON reader in memory and scanned by
-        DuckDB from there: the database cannot read files at all (``_LOCKED_DOWN``), so no scratch file."""
+        DuckDB from there: the database cannot read files at all (``LOCKED_DOWN``), so no scratch file."""
         arrived = pa_json.read_json(io.BytesIO(rows), read_options=_READ, parse_options=_PARSE)
         cleanup = (f"DROP {'TABLE' if dedupe else 'VIEW'} IF EXISTS fresh", "DROP TABLE IF EXISTS batch")
         with self._write(*cleanup) as con:
@@ -471,29 +482,82 @@ class DuckDBEventStore:
             raise ValueError(f"a {query.dialect} query cannot run on DuckDB")
         # User SQL takes its turns apart from the insights', so that dashboards never wait behind it.
         turns = self._sql_turns if query.untrusted else self._turns
-        if query.timeout_seconds is None:
+        timeout = query.timeout_seconds
+        if timeout is None and not query.untrusted:
             with turns:
                 cursor = self._cursor().execute(query.sql, query.params)
                 return [d[0] for d in cursor.description or []], cursor.fetchall()
+        timeout = timeout or _SQL_TIME_LIMIT
         # The time limit counts the wait for a turn too; the query gets what is left of it.
-        deadline = time.monotonic() + query.timeout_seconds
-        if not turns.acquire(timeout=query.timeout_seconds):
-            raise QueryTimedOut(f"no turn to run within {query.timeout_seconds:g} s")
-        assert self._db is not None
+        deadline = time.monotonic() + timeout
+        if not turns.acquire(timeout=timeout):
+            raise QueryTimedOut(f"no turn to run within {timeout:g} s")
         try:
-            # A connection of its own, so that a late interrupt can reach no other query.
-            with self._db.cursor() as cursor:
-                timer = threading.Timer(max(deadline - time.monotonic(), 0.0), cursor.interrupt)
-                timer.start()
-                try:
-                    cursor.execute(query.sql, query.params)
-                    return [d[0] for d in cursor.description or []], cursor.fetchall()
-                except duckdb.InterruptException:
-                    raise QueryTimedOut(f"stopped after {query.timeout_seconds:g} s") from None
-                finally:
-                    timer.cancel()
+            if query.untrusted:
+                return self._sandboxed(query, deadline)
+            with self._timed(deadline) as cursor:
+                cursor.execute(query.sql, query.params)
+                return [d[0] for d in cursor.description or []], cursor.fetchall()
+        except duckdb.InterruptException:
+            raise QueryTimedOut(f"stopped after {timeout:g} s") from None
         finally:
             turns.release()
+
+    @contextmanager
+    def _timed(self, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection of its own (so that a late interrupt can reach no other query), interrupted at
+        ``deadline``."""
+        assert self._db is not None
+        with self._db.cursor() as cursor:
+            timer = threading.Timer(max(deadline - time.monotonic(), 0.0), cursor.interrupt)
+            timer.start()
+            try:
+                yield cursor
+            finally:
+                timer.cancel()
+
+    def _sandboxed(self, query: CompiledQuery, deadline: float) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """User SQL: the project's rows it reads are copied out, and it runs in a sandbox worker process
+        (``store.sandbox``), never on this database."""
+        if query.reads is None:
+            raise ValueError("an untrusted query must say what it reads")
+        sandbox = self._sandbox
+        with tempfile.TemporaryDirectory(dir=sandbox.directory) as scratch:
+            try:
+                with self._timed(deadline) as cursor:
+                    tables = export(
+                        cursor,
+                        query.reads,
+                        Path(scratch),
+                        max_bytes=self._sql_input_bytes,
+                        columns_of=self._columns_of,
+                    )
+            except InputTooLarge:
+                raise QueryTooCostly(
+                    f"the rows this query reads are more than {self._sql_input_bytes >> 20} MB:"
+                    " name fewer columns (not *), or read fewer tables"
+                ) from None
+            request = {"sql": query.sql, "params": query.params, "tables": tables}
+            try:
+                answer = sandbox.run({**request, "max_answer_bytes": MAX_ANSWER_BYTES}, deadline)
+            except SandboxFailed as exc:
+                if exc.reason == "memory":
+                    raise QueryTooCostly(
+                        f"the query needed more memory than its sandbox allows ({sandbox.memory_bytes >> 20}"
+                        " MB): aggregate earlier, or read fewer rows or columns"
+                    ) from None
+                if exc.reason == "too_large":
+                    raise QueryTooCostly(
+                        f"the answer is {exc}, more than {MAX_ANSWER_BYTES >> 20} MB: select fewer columns"
+                        " or rows, or aggregate"
+                    ) from None
+                raise RuntimeError(str(exc)) from None
+        return answer["columns"], [tuple(row) for row in answer["rows"]]
+
+    def _columns_of(self, table: str) -> list[tuple[str, str]]:
+        if table not in self._schemas:
+            self._schemas[table] = table_columns(self._cursor(), table)
+        return self._schemas[table]
 
     def watermark(self, project_id: int) -> int:
         """Bumped whenever events of the project are committed; cached query results key on it."""

@@ -17,7 +17,7 @@ from tests.integration.query.events_kit import Analytics, analytics, event, prop
 from belvedere.query import parse_query
 from belvedere.query.runner import QueryError
 from belvedere.query.sql import Params, QueryBuildError, compile_query, parse
-from belvedere.store.base import CompiledQuery
+from belvedere.store.base import CompiledQuery, Reads
 from belvedere.store.duckdb import DuckDBEventStore
 
 __all__ = ["analytics"]
@@ -91,8 +91,11 @@ def test_a_with_query_names_a_table_only_where_it_is_in_scope(analytics: Analyti
     assert answer is not None and answer["rows"] == [[2]]
 
 
-def test_the_engine_itself_reads_no_file_and_changes_no_setting(tmp_path: Path) -> None:
-    """The layer under the allowlists: a statement that got past them still cannot leave the database."""
+@pytest.mark.parametrize("where", ["server", "sandbox"])
+def test_the_engine_itself_reads_no_file_and_changes_no_setting(tmp_path: Path, where: str) -> None:
+    """The layer under the allowlists: a statement that got past them still cannot leave the database —
+    neither the server's (which insights use) nor the sandbox worker's (which user SQL uses)."""
+    reads = Reads(project_id=1, tables=("events",), columns=None) if where == "sandbox" else None
     secret = tmp_path / "secret.txt"
     secret.write_text(FILE_SECRET)
     metadata = tmp_path / "belvedere.db"
@@ -112,13 +115,46 @@ def test_the_engine_itself_reads_no_file_and_changes_no_setting(tmp_path: Path) 
             "SET memory_limit = '100GB'",
         ):
             with pytest.raises(Exception, match=r"disabled|locked|Permission|Catalog|not") as caught:
-                store.fetch_table(CompiledQuery(sql=sql, params={}, dialect="duckdb", untrusted=True))
+                store.fetch_table(
+                    CompiledQuery(
+                        sql=sql, params={}, dialect="duckdb", untrusted=reads is not None, reads=reads
+                    )
+                )
             assert FILE_SECRET not in str(caught.value)
         assert not (tmp_path / "out.csv").exists()
         setting = "SELECT current_setting('enable_external_access')"
         assert store.execute(setting) == [(False,)]
     finally:
         store.close()
+
+
+def test_a_statement_past_the_compiler_still_sees_only_its_projects_rows(analytics: Analytics) -> None:
+    """The sandbox process holds a copy of one project's rows and nothing else: a statement that reached it
+    unscoped (as if the compiler had failed) reads no other project, and no table it was not given."""
+    if analytics.store.dialect != "duckdb":
+        pytest.skip("the embedded store's sandbox process")
+    _data(analytics)
+    reads = Reads(project_id=1, tables=("events",), columns=None)
+
+    def run(sql: str) -> list[tuple[Any, ...]]:
+        query = CompiledQuery(sql=sql, params={}, dialect="duckdb", untrusted=True, reads=reads)
+        return analytics.store.fetch_table(query)[1]
+
+    assert run("SELECT count(*), count(DISTINCT project_id) FROM events") == [(2, 1)]
+    assert THEIR_SECRET not in str(run("SELECT * FROM events"))
+    for table in ("persons", "visits", "store_schema", "ingest_checkpoint"):
+        with pytest.raises(RuntimeError, match="does not exist"):
+            run(f"SELECT * FROM {table}")
+    # Only the named columns are copied out; the others read as NULL, never as another row's value.
+    narrow = Reads(project_id=1, tables=("events",), columns=frozenset({"event"}))
+    query = CompiledQuery(
+        sql="SELECT event, person_id FROM events ORDER BY event",
+        params={},
+        dialect="duckdb",
+        untrusted=True,
+        reads=narrow,
+    )
+    assert analytics.store.fetch_table(query)[1] == [("a", None), ("b", None)]
 
 
 def test_clickhouse_runs_user_sql_read_only(analytics: Analytics, tmp_path: Path) -> None:

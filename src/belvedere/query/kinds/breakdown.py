@@ -40,7 +40,7 @@ class BreakdownQuery(DatedQuery):
     goal: str | None = Field(None, max_length=200, description="Event whose conversion rate to report.")
     sort_by: SortBy = "visitors"
     limit: int = Field(20, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000)
 
     _check_dimension = field_validator("dimension")(classmethod(lambda cls, v: _check_dimension(v)))
 

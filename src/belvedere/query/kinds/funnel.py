@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
-from belvedere.query.fields import Filter, check_dimension, conditions, text_field
+from belvedere.query.fields import MAX_FILTERS, Filter, check_dimension, conditions, text_field
 from belvedere.query.kinds.trends import NONE
 from belvedere.query.runner import DatedQuery, DatedRunner, register
 from belvedere.query.sql import Params, col, fn, parse
@@ -25,7 +25,7 @@ Order = Literal["ordered", "strict", "unordered"]
 
 class FunnelStep(BaseModel):
     event: str = Field(max_length=200)
-    filters: list[Filter] = Field(default_factory=list)
+    filters: list[Filter] = Field(default_factory=list, max_length=MAX_FILTERS)
 
 
 class FunnelQuery(DatedQuery):

@@ -11,14 +11,14 @@ from sqlglot import exp
 
 from belvedere.query.compiled import compile_shaped
 from belvedere.query.dates import to_local, to_utc
-from belvedere.query.fields import Filter, conditions
+from belvedere.query.fields import MAX_FILTERS, Filter, conditions
 from belvedere.query.runner import QueryRunner, QuerySpec, register
 from belvedere.query.sql import Params, col, fn, parse
 
 
 class RealtimeQuery(QuerySpec):
     kind: Literal["realtime"] = "realtime"
-    filters: list[Filter] = Field(default_factory=list)
+    filters: list[Filter] = Field(default_factory=list, max_length=MAX_FILTERS)
     top: int = Field(10, ge=1, le=100, description="How many pages and sources to list.")
 
 

@@ -10,9 +10,6 @@ The result is capped in rows and bytes, the query in time.
 from __future__ import annotations
 
 import time
-import uuid
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
@@ -22,11 +19,11 @@ from sqlglot import exp
 from belvedere.query.runner import QueryError, QueryRunner, QuerySpec, register
 from belvedere.query.sandbox.policy import check_sql
 from belvedere.query.sql import Params, QueryBuildError, compile_query
-from belvedere.store.base import QueryTimedOut
+from belvedere.store.base import QueryTimedOut, QueryTooCostly
+from belvedere.store.sandbox import MAX_ANSWER_BYTES
+from belvedere.store.sandbox.values import jsonable
 
 MAX_ROWS = 10_000
-# The largest answer, as JSON: beyond it the query is refused rather than sent.
-MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
 class SqlQuery(QuerySpec):
@@ -70,6 +67,8 @@ class SqlRunner(QueryRunner[SqlQuery]):
         started = time.perf_counter()
         try:
             columns, rows = self.ctx.store.fetch_table(compiled)
+        except QueryTooCostly as exc:
+            raise QueryError(str(exc)) from None
         except QueryTimedOut:
             raise QueryError(
                 f"the query ran longer than {self.spec.timeout_seconds:g} s (its wait for a turn included):"
@@ -80,7 +79,7 @@ class SqlRunner(QueryRunner[SqlQuery]):
         finally:
             self.ctx.sql_ms += (time.perf_counter() - started) * 1000
         truncated = len(rows) > self.spec.limit
-        answer = [[_jsonable(v) for v in row] for row in rows[: self.spec.limit]]
+        answer = [[jsonable(v) for v in row] for row in rows[: self.spec.limit]]
         size = len(orjson.dumps(answer, default=str))
         if size > MAX_ANSWER_BYTES:
             raise QueryError(
@@ -88,17 +87,3 @@ class SqlRunner(QueryRunner[SqlQuery]):
                 " select fewer columns or rows, or aggregate"
             )
         return {"kind": "sql", "columns": columns, "rows": answer, "truncated": truncated}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return value

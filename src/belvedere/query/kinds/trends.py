@@ -12,7 +12,15 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlglot import exp
 
 from belvedere.query.dates import DateRange, bucket, bucket_starts, format_label
-from belvedere.query.fields import Filter, check_dimension, check_field, conditions, number_field, text_field
+from belvedere.query.fields import (
+    MAX_FILTERS,
+    Filter,
+    check_dimension,
+    check_field,
+    conditions,
+    number_field,
+    text_field,
+)
 from belvedere.query.formula import check_formula, evaluate
 from belvedere.query.runner import DatedQuery, DatedRunner, register
 from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
@@ -31,7 +39,7 @@ class Series(BaseModel):
     event: str | None = Field(None, description="Event name; omit for every event.", max_length=200)
     math: Math = "total"
     math_property: str | None = Field(None, description="Numeric field for sum/avg/min/max/quantiles.")
-    filters: list[Filter] = Field(default_factory=list)
+    filters: list[Filter] = Field(default_factory=list, max_length=MAX_FILTERS)
 
     _check_property = field_validator("math_property")(
         classmethod(lambda cls, v: None if v is None else check_field(v))

@@ -24,7 +24,7 @@ class UsersQuery(DatedQuery):
     date_from: str = "-30d"
     search: str | None = Field(None, max_length=200, description="Only ids containing this text.")
     limit: int = Field(50, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,0 +1,117 @@
+"""The server's side of the sandbox: worker processes, started when needed, kept while they behave.
+
+A worker that misses its deadline is killed (the kernel stops it wherever it is, which no interrupt inside
+the server could promise); one that dies — its memory cap reached where DuckDB could not fail cleanly — is
+replaced by the next query. Either way the server process itself never held the statement's memory."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from belvedere.store.base import QueryTimedOut
+
+# What the worker inherits of the server's environment: enough to start Python, no secret.
+_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+class SandboxFailed(Exception):
+    """The statement could not run in the sandbox; ``reason`` is ``memory``, ``too_large`` or ``failed``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class _Worker:
+    def __init__(self, memory_bytes: int, directory: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "belvedere.store.sandbox.worker", str(memory_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=directory,
+            env={k: v for k, v in os.environ.items() if k in _ENVIRONMENT},
+            bufsize=0,
+        )
+
+    def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        body = orjson.dumps(request)
+        self.process.stdin.write(struct.pack(">I", len(body)) + body)
+        self.process.stdin.flush()
+        (size,) = struct.unpack(">I", self._read(4, deadline))
+        answer: dict[str, Any] = orjson.loads(self._read(size, deadline))
+        return answer
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        chunks, left = [], size
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while left:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    raise QueryTimedOut("the sandbox did not answer in time")
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    raise EOFError
+                chunks.append(chunk)
+                left -= len(chunk)
+        return b"".join(chunks)
+
+    def kill(self) -> int:
+        self.process.kill()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+        return self.process.wait()
+
+
+class SqlSandbox:
+    def __init__(self, directory: Path, *, memory_bytes: int) -> None:
+        self.directory = directory
+        self.memory_bytes = memory_bytes
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def run(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """The worker's answer to ``request`` (see ``worker``); raises ``QueryTimedOut`` past ``deadline``,
+        ``SandboxFailed`` when the statement fails or its worker dies."""
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or worker.process.poll() is not None:
+            worker = _Worker(self.memory_bytes, self.directory)
+        try:
+            answer = worker.ask(request, deadline)
+        except QueryTimedOut:
+            worker.kill()
+            raise
+        except (EOFError, BrokenPipeError, OSError, ValueError):
+            code = worker.kill()
+            raise SandboxFailed(
+                "memory",
+                f"the query stopped its sandbox process (exit {code}): it most likely needed more than"
+                f" {self.memory_bytes // (1 << 20)} MB",
+            ) from None
+        with self._lock:
+            self._idle.append(worker)
+        if not answer.get("ok"):
+            raise SandboxFailed(str(answer.get("reason")), str(answer.get("message")))
+        return answer
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
