@@ -210,7 +210,10 @@ class AuthSettings(BaseModel):
 
 class MailSettings(BaseModel):
     smtp_host: str | None = Field(
-        None, description="SMTP server. Unset: emails go to the outbox in the metadata DB and the log."
+        None,
+        description="SMTP server. Unset: emails stay in the outbox of the metadata DB (admins read it); the "
+        "log gets their text (reset, verification and invitation links) only when `env` is `development`, "
+        "and otherwise just notes that an email was queued.",
     )
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
     smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")

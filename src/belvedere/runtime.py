@@ -104,7 +104,7 @@ class Runtime:
             on_marks=self.metrics.observe_marks,
         )
         self.plans = Plans(settings.plans)
-        self.mailer = Mailer(settings.mail)
+        self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         self.limiter = RateLimiter(settings.rate_limit.storage_url)
         self.throttle = Throttle(self.limiter, self.plans, enabled=settings.rate_limit.enabled)
         self.usage = UsageMeter(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from structlog.testing import capture_logs
 from tests.integration.accounts.kit import fast_settings
 from tests.integration.capture_kit import running
 
@@ -111,3 +112,19 @@ def test_admins_read_the_organisations_outbox(tmp_path: Path) -> None:
         mails = app.client.get(f"/api/v1/orgs/{org_id}/outbox", headers=auth).json()["results"]
         assert [(m["to"], m["sent_at"]) for m in mails] == [("bob@example.test", None)]
         assert "invitations/accept?token=bi_" in mails[0]["body"]
+
+
+@pytest.mark.parametrize("env", ["test", "production", "development"])
+def test_without_smtp_links_reach_the_log_only_in_development(tmp_path: Path, env: str) -> None:
+    """Issue #25, finding 1's takeover: the log held password-reset links, which user SQL could read. Now
+    only a developer's log gets a message's body; elsewhere it says an email was queued."""
+    settings = fast_settings(tmp_path).model_copy(update={"env": env, "secret_key": "x" * 40})
+    with running(settings) as app, capture_logs() as logs:
+        _signup(app.client)
+    mails = [entry for entry in logs if entry["event"].startswith("mail.")]
+    assert len(mails) == 1
+    if env == "development":
+        assert mails[0]["event"] == "mail.outbox" and "verify-email?token=bt_" in mails[0]["body"]
+    else:
+        assert mails[0]["event"] == "mail.queued"
+        assert "bt_" not in str(mails[0]) and "body" not in mails[0]

@@ -47,7 +47,10 @@ class CaptureWorker:
             RateLimiter(settings.rate_limit.storage_url), plans, enabled=settings.rate_limit.enabled
         )
         self.usage = UsageMeter(
-            sessions, plans, Mailer(settings.mail), grace_percent=settings.rate_limit.quota_grace_percent
+            sessions,
+            plans,
+            Mailer(settings.mail, log_bodies=settings.env == "development"),
+            grace_percent=settings.rate_limit.quota_grace_percent,
         )
 
     def start(self) -> None:
