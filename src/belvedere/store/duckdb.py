@@ -296,7 +296,8 @@ class DuckDBEventStore:
         self._db = duckdb.connect(str(self.path), config=self._config)
         self._migrate(self._db)
         shutil.rmtree(self._sandbox.directory, ignore_errors=True)  # copies a crash left behind
-        self._sandbox.directory.mkdir(mode=0o700)
+        self._sandbox.directory.mkdir(exist_ok=True)  # exists still only if it could not be emptied
+        self._sandbox.directory.chmod(0o700)
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS store_schema (version INTEGER NOT NULL)")
