@@ -182,9 +182,18 @@ class AuthSettings(BaseModel):
     argon2_memory_kib: int = Field(65536, ge=8, description="Argon2id memory per hash, in KiB.")
     argon2_parallelism: int = Field(2, ge=1, description="Argon2id lanes.")
     login_attempts: int = Field(
-        5, ge=1, description="Failed logins allowed per account and per IP within the window below."
+        5,
+        ge=1,
+        description="Failed logins allowed per account within the window below (a successful login clears "
+        "them). Each attempt is counted before the password is checked, so simultaneous guesses count too.",
     )
-    login_window_minutes: int = Field(15, ge=1, description="Window over which failed logins are counted.")
+    login_ip_attempts: int = Field(
+        30,
+        ge=1,
+        description="Login attempts, successful or not, allowed per client address within the window below "
+        "(the address is the proxy's client when `server.trusted_proxies` names the proxy).",
+    )
+    login_window_minutes: int = Field(15, ge=1, description="Window over which login attempts are counted.")
     public_requests_per_hour: int = Field(
         30,
         ge=1,

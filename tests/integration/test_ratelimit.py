@@ -44,14 +44,12 @@ def test_fixed_window_counts_and_refuses(limiter: RateLimiter) -> None:
     assert limiter.hit("other", 3, 1).allowed  # keys are independent
 
 
-def test_moving_window_peek_and_clear(limiter: RateLimiter) -> None:
-    for _ in range(2):
-        assert limiter.peek("login", 2, 15).allowed
-        limiter.hit("login", 2, 15, exact=True)
-    blocked = limiter.peek("login", 2, 15)
+def test_moving_window_counts_and_clears(limiter: RateLimiter) -> None:
+    assert [limiter.hit("login", 2, 15, exact=True).allowed for _ in range(3)] == [True, True, False]
+    blocked = limiter.hit("login", 2, 15, exact=True)
     assert not blocked.allowed and 0 < blocked.reset_seconds <= 900
     limiter.clear("login", 2, 15)
-    assert limiter.peek("login", 2, 15).allowed
+    assert limiter.hit("login", 2, 15, exact=True).allowed
 
 
 def test_two_limiters_on_redis_share_counters() -> None:

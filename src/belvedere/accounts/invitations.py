@@ -12,6 +12,7 @@ from belvedere.accounts.models import Invitation, Membership, User
 from belvedere.accounts.organisations import Conflict, membership, normalise_email
 from belvedere.accounts.roles import ROLES
 from belvedere.auth.tokens import new_secret
+from belvedere.platform.db import claim
 
 
 def _aware(moment: datetime) -> datetime:
@@ -74,18 +75,19 @@ def accept(session: Session, *, token: str, user: User) -> Invitation:
     """Join the organisation with the invited role. The invitation must be live and addressed to the user's
     email, so a forwarded or leaked link is useless to anyone else."""
     inv = session.scalar(select(Invitation).where(Invitation.token_hash == hash_key(token)))
+    now = datetime.now(UTC)
     if (
         inv is None
-        or inv.accepted_at is not None
         or inv.revoked_at is not None
-        or _aware(inv.expires_at) <= datetime.now(UTC)
+        or _aware(inv.expires_at) <= now
         or inv.email != user.email
+        or not claim(session, Invitation.accepted_at, Invitation.id == inv.id, value=now)  # used once
     ):
         raise LookupError(
             "This invitation is not valid: it expired, was used or revoked, or is for another email."
         )
     if membership(session, organisation_id=inv.organisation_id, user_id=user.id) is None:
         session.add(Membership(organisation_id=inv.organisation_id, user_id=user.id, role=inv.role))
-    inv.accepted_at = datetime.now(UTC)
     session.flush()
+    session.refresh(inv)
     return inv

@@ -26,6 +26,7 @@ from belvedere.auth.passwords import Passwords
 from belvedere.auth.securitylog import Origin
 from belvedere.auth.tokens import AccessTokens, InvalidToken, new_secret
 from belvedere.config import Settings
+from belvedere.platform.db import claim
 from belvedere.platform.mail import Mailer
 from belvedere.platform.ratelimit import RateLimiter
 
@@ -106,11 +107,17 @@ class AuthService:
     def login(
         self, session: Session, *, email: str, password: str, ip: str | None, where: Origin
     ) -> TokenPair:
+        """Each attempt is counted before the password is checked (one atomic step of the limiter), so
+        guesses sent at once cannot all be checked before the first is counted. Per address, every attempt
+        counts (``login_ip_attempts``); per account, failures (a success clears them)."""
         email = normalise_email(email)
         auth = self.settings.auth
-        keys = [f"login:account:{hash_key(email)}"] + ([f"login:ip:{where.ip_hash}"] if ip else [])
-        for key in keys:
-            verdict = self.limiter.peek(key, auth.login_attempts, auth.login_window_minutes)
+        account = f"login:account:{hash_key(email)}"
+        budgets = ([(f"login:ip:{where.ip_hash}", auth.login_ip_attempts)] if ip else []) + [
+            (account, auth.login_attempts)
+        ]
+        for key, limit in budgets:
+            verdict = self.limiter.hit(key, limit, auth.login_window_minutes, exact=True)
             if not verdict.allowed:
                 user = find_user(session, email=email)
                 if user is not None:
@@ -120,14 +127,12 @@ class AuthService:
                 raise Throttled(verdict.reset_seconds)
         user = find_user(session, email=email)
         if not self.passwords.verify(user.password_hash if user else None, password) or user is None:
-            for key in keys:
-                self.limiter.hit(key, auth.login_attempts, auth.login_window_minutes, exact=True)
             if user is not None:
                 securitylog.record(
                     session, _org_ids(session, user.id), "login_failed", actor=user.id, where=where
                 )
             raise AuthFailed("Wrong email or password.")
-        self.limiter.clear(keys[0], auth.login_attempts, auth.login_window_minutes)
+        self.limiter.clear(account, auth.login_attempts, auth.login_window_minutes)
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = self.passwords.hash(password)
         securitylog.record(session, _org_ids(session, user.id), "login", actor=user.id, where=where)
@@ -167,7 +172,9 @@ class AuthService:
         now = datetime.now(UTC)
         if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
             raise AuthFailed("The refresh token is not valid; log in again.")
-        if row.used_at is not None:
+        if row.used_at is not None or not claim(
+            session, RefreshToken.used_at, RefreshToken.id == row.id, value=now
+        ):  # spent already, or by a request running at this moment
             self._revoke_family(session, row.family, now)
             securitylog.record(
                 session,
@@ -178,7 +185,6 @@ class AuthService:
                 family=row.family,
             )
             raise AuthFailed("The refresh token is not valid; log in again.")
-        row.used_at = now
         user = session.get(User, row.user_id)
         assert user is not None
         return self._issue(session, user, family=row.family)
@@ -288,7 +294,11 @@ class AuthService:
     def _spend(session: Session, token: str, purpose: str) -> OneTimeToken:
         row = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == hash_key(token)))
         now = datetime.now(UTC)
-        if row is None or row.purpose != purpose or row.used_at is not None or _aware(row.expires_at) <= now:
+        if (
+            row is None
+            or row.purpose != purpose
+            or _aware(row.expires_at) <= now
+            or not claim(session, OneTimeToken.used_at, OneTimeToken.id == row.id, value=now)
+        ):
             raise AuthFailed("This link is not valid: it expired or was already used. Ask for a new one.")
-        row.used_at = now
         return row

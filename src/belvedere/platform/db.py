@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -56,3 +56,13 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def claim(session: Session, column: Any, *where: Any, value: Any) -> bool:
+    """Set ``column`` to ``value`` on the one row ``where`` picks, if the column is still NULL there, and say
+    whether this call did it. One ``UPDATE … WHERE column IS NULL``: of callers racing for a single-use
+    thing (a reset link, a refresh token, an invitation), exactly one wins, on SQLite and PostgreSQL alike."""
+    table = column.class_
+    statement = update(table).where(column.is_(None), *where).values({column.key: value})
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -47,16 +47,12 @@ class RateLimiter:
         self._moving = MovingWindowRateLimiter(self.storage)
 
     def hit(self, key: str, limit: int, window_minutes: int, *, exact: bool = False) -> Verdict:
-        """Count one request against ``key``; refused requests are not counted."""
+        """Count one request against ``key`` and say whether it is within the limit, in one atomic step (so
+        a check made this way holds under concurrency); refused requests are not counted."""
         item, key = RateLimitItemPerMinute(limit, window_minutes), f"{self._ns}:{key}"
         strategy = self._moving if exact else self._fixed
         allowed = strategy.hit(item, key)
         return self._verdict(strategy, item, key, allowed)
-
-    def peek(self, key: str, limit: int, window_minutes: int) -> Verdict:
-        """Whether one more hit on a moving window would pass, without counting it."""
-        item, key = RateLimitItemPerMinute(limit, window_minutes), f"{self._ns}:{key}"
-        return self._verdict(self._moving, item, key, self._moving.test(item, key))
 
     def clear(self, key: str, limit: int, window_minutes: int) -> None:
         self._moving.clear(RateLimitItemPerMinute(limit, window_minutes), f"{self._ns}:{key}")

@@ -21,7 +21,7 @@ from belvedere.web.pages.periods import PERIODS
 from belvedere.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)
-# Wrong passwords a visitor may try on one shared dashboard per 15 minutes.
+# Passwords a visitor may try on one shared dashboard per 15 minutes (the right one included).
 PASSWORD_ATTEMPTS = 10
 
 
@@ -87,7 +87,7 @@ def unlock(
     if board is None or board.share_password_hash is None:
         return _gone(request)
     key = f"share:{board.id}:{request_origin(request).ip_hash}"
-    verdict = runtime.limiter.peek(key, PASSWORD_ATTEMPTS, 15)
+    verdict = runtime.limiter.hit(key, PASSWORD_ATTEMPTS, 15, exact=True)  # counted before it is checked
     if not verdict.allowed:
         return page(
             request,
@@ -98,7 +98,6 @@ def unlock(
             error=f"Too many wrong passwords; try again in {verdict.reset_seconds} s.",
         )
     if not runtime.auth.passwords.verify(board.share_password_hash, password):
-        runtime.limiter.hit(key, PASSWORD_ATTEMPTS, 15, exact=True)
         return page(
             request, "share_password.html", 403, token=token, name=board.name, error="Wrong password."
         )
