@@ -102,7 +102,7 @@ class AuthService:
         )
         securitylog.record(session, [org.id], "signup", actor=user.id, where=where)
         self.send_verification(session, user=user)
-        return user, org, self._issue(session, user, family=None)
+        return user, org, self.issue(session, user, family=None)
 
     def login(
         self, session: Session, *, email: str, password: str, ip: str | None, where: Origin
@@ -136,18 +136,32 @@ class AuthService:
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = self.passwords.hash(password)
         securitylog.record(session, _org_ids(session, user.id), "login", actor=user.id, where=where)
-        return self._issue(session, user, family=None)
+        return self.issue(session, user, family=None)
 
     def user_for_access_token(self, session: Session, token: str) -> User:
+        """The token's user, if the token is genuine, unexpired, and its login session is still open: an
+        access token dies with its refresh family (logout, reuse detected, password change)."""
         claims = self.tokens.verify(token)
         user = session.get(User, claims.user_id)
         if user is None or user.token_version != claims.token_version:
             raise InvalidToken("the token was issued before a password change, or its user is gone")
+        live = session.scalar(
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family == claims.family,
+                RefreshToken.user_id == user.id,
+                RefreshToken.revoked_at.is_(None),
+            )
+            .limit(1)
+        )
+        if live is None:
+            raise InvalidToken("the token's session was logged out or revoked")
         return user
 
     # ----------------------------------------------------------------- refresh tokens
 
-    def _issue(self, session: Session, user: User, *, family: str | None) -> TokenPair:
+    def issue(self, session: Session, user: User, *, family: str | None = None) -> TokenPair:
+        """A token pair in ``family`` (a new login session when None)."""
         family = family or secrets.token_hex(16)
         access, access_expires = self.tokens.issue(
             user_id=user.id, token_version=user.token_version, family=family
@@ -187,7 +201,7 @@ class AuthService:
             raise AuthFailed("The refresh token is not valid; log in again.")
         user = session.get(User, row.user_id)
         assert user is not None
-        return self._issue(session, user, family=row.family)
+        return self.issue(session, user, family=row.family)
 
     def logout(self, session: Session, *, refresh_token: str, where: Origin) -> None:
         row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_key(refresh_token)))
@@ -225,7 +239,7 @@ class AuthService:
         securitylog.record(
             session, _org_ids(session, user.id), "password_changed", actor=user.id, where=where
         )
-        return self._issue(session, user, family=None)
+        return self.issue(session, user, family=None)
 
     def request_reset(self, session: Session, *, email: str) -> None:
         """Send a reset link if the account exists; the caller answers the same either way."""

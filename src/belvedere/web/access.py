@@ -137,10 +137,19 @@ def current_caller(
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-async def signed_in(caller: CallerDep) -> Caller:
-    """Any user, through a token, cookie or personal key; project read keys are not users."""
+async def signed_in(request: Request, caller: CallerDep) -> Caller:
+    """Any user, through a token, cookie or personal key; project read keys are not users. A personal key
+    acts only within its organisation: it may read the account (``GET /me``) but not change it (new
+    organisations, password, invitations), which takes the user's own session."""
     if caller.user_id is None:
         raise ApiError(403, "forbidden", "This endpoint needs a user's credentials, not a project key.")
+    if caller.key is not None and request.method not in SAFE_METHODS:
+        raise ApiError(
+            403,
+            "session_required",
+            "A personal API key acts only within its organisation; log in (or use an access token) to "
+            "change the account itself.",
+        )
     return caller
 
 

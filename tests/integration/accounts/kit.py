@@ -79,8 +79,7 @@ def add_person(app: Running, org_id: int | None, role: str | None, email: str | 
         )
         if org_id is not None and role is not None:
             session.add(Membership(organisation_id=org_id, user_id=user.id, role=role))
-        user_id = user.id
-    token, _ = runtime.auth.tokens.issue(user_id=user_id, token_version=0, family="test")
+        user_id, token = user.id, runtime.auth.issue(session, user).access_token
     return Person(user_id, email, token)
 
 

@@ -405,3 +405,51 @@ def test_a_cookie_session_refreshes_and_logs_out_with_its_cookies(app: Running) 
     assert app.client.cookies.get("bv_access") is None
     assert app.client.get("/api/v1/me").status_code == 401
     assert app.client.post("/api/v1/auth/refresh", json={}).status_code == 401
+
+
+def test_access_tokens_die_with_their_session(app: Running) -> None:
+    """Issue #25 (finding 9): an access token stops working when its login session (refresh family) is
+    logged out or revoked for reuse, not only when it expires."""
+    first = signup(app)
+    assert app.client.get("/api/v1/me", headers=bearer(first["access_token"])).status_code == 200
+    app.client.post("/api/v1/auth/logout", json={"refresh_token": first["refresh_token"]})
+    after_logout = app.client.get("/api/v1/me", headers=bearer(first["access_token"]))
+    assert after_logout.status_code == 401 and after_logout.json()["error"]["code"] == "unauthorized"
+
+    second = login(app).json()
+    rotated = app.client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}).json()
+    assert app.client.get("/api/v1/me", headers=bearer(rotated["access_token"])).status_code == 200
+    # The spent token comes back (a thief's copy): the family is revoked, and its access tokens with it.
+    app.client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    for token in (second["access_token"], rotated["access_token"]):
+        assert app.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    # Another session of the same user lives on.
+    third = login(app).json()
+    assert app.client.get("/api/v1/me", headers=bearer(third["access_token"])).status_code == 200
+
+
+@pytest.mark.parametrize("scope", ["read", "admin"])
+def test_personal_keys_cannot_change_the_account(app: Running, scope: str) -> None:
+    """Issue #25 (finding 9): a personal key acts within its organisation and scopes; the account's own
+    routes (new organisations, password, invitations) need the user's session."""
+    owner = signup(app)
+    org_id = owner["organisation"]["id"]
+    key = app.client.post(
+        f"/api/v1/orgs/{org_id}/api-keys",
+        json={"label": "ci", "scopes": [scope]},
+        headers=bearer(owner["access_token"]),
+    ).json()["key"]
+    assert app.client.get("/api/v1/me", headers=bearer(key)).status_code == 200
+    refused = [
+        app.client.post("/api/v1/orgs", json={"name": "Shadow"}, headers=bearer(key)),
+        app.client.post(
+            "/api/v1/auth/password",
+            json={"current_password": STRONG, "new_password": "a takeover passphrase 1"},
+            headers=bearer(key),
+        ),
+        app.client.post("/api/v1/invitations/accept", json={"token": "bt_" + "x" * 43}, headers=bearer(key)),
+        app.client.post("/api/v1/auth/verify/resend", headers=bearer(key)),
+    ]
+    assert [(r.status_code, r.json()["error"]["code"]) for r in refused] == [(403, "session_required")] * 4
+    orgs = app.client.get("/api/v1/me", headers=bearer(owner["access_token"])).json()["organisations"]
+    assert [o["name"] for o in orgs] == ["Analytical Engines"]

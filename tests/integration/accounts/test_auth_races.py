@@ -103,7 +103,7 @@ def test_a_refresh_token_spent_twice_at_once_yields_one_session(app: Running) ->
     with transaction(runtime.sessions) as session:
         user = session.get(User, person.user_id)
         assert user is not None
-        pair = runtime.auth._issue(session, user, family=None)
+        pair = runtime.auth.issue(session, user)
 
     def rotate(_: int) -> object:
         with transaction(runtime.sessions) as session:
