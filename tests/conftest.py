@@ -17,9 +17,13 @@ from belvedere.config import Settings
 PG_ADMIN_URL = os.environ.get("BELVEDERE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+TEST_SECRET = "test-secret-key-of-the-test-suite-0123456789"
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "env": "test",
+        "secret_key": TEST_SECRET,
         "data_dir": data_dir,
         "writer": {"flush_interval_ms": 50, "batch_rows": 5000},
     }

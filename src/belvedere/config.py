@@ -307,7 +307,9 @@ class Settings(BaseSettings):
     )
 
     env: Literal["development", "production", "test"] = Field(
-        "development", description="`production` refuses insecure defaults such as the development secret."
+        "development",
+        description="Anything but `development` refuses insecure defaults such as the public development "
+        "secret; `development` warns when it serves other machines with them.",
     )
     data_dir: Path = Field(
         Path("./belvedere-data"), description="Folder for the embedded parts: event store, spool, SQLite."
@@ -320,7 +322,11 @@ class Settings(BaseSettings):
     events_path: Path | None = Field(
         None, description="DuckDB event-store file. Default: `<data_dir>/events.duckdb`."
     )
-    secret_key: str = Field(INSECURE_SECRET, description="Key for signing; must be set in production.")
+    secret_key: str = Field(
+        INSECURE_SECRET,
+        description="Key for signing tokens and hashing addresses; must be set (long, random) unless `env` "
+        "is `development`.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Lowest level logged."
     )
@@ -352,13 +358,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
-        if self.env == "production" and self.secret_key == INSECURE_SECRET:
+        if self.env != "development" and self.secret_key == INSECURE_SECRET:
             raise ValueError(
-                "BELVEDERE_SECRET_KEY must be set to a random value when BELVEDERE_ENV=production"
+                f"BELVEDERE_SECRET_KEY must be set to a long random value when BELVEDERE_ENV={self.env} "
+                "(the default one is public), e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         if self.auth.signup_plan not in self.plans:
             raise ValueError(f"auth.signup_plan {self.auth.signup_plan!r} is not one of the plans")
         return self
+
+    def exposure_warning(self) -> str | None:
+        """What to tell a development server that listens beyond this machine with the public secret."""
+        loopback = self.server.host in ("localhost", "::1") or self.server.host.startswith("127.")
+        if self.secret_key != INSECURE_SECRET or loopback:
+            return None
+        return (
+            f"Listening on {self.server.host} with the public development secret: anyone who can reach this "
+            "server can forge logins. Set BELVEDERE_SECRET_KEY to a long random value (and "
+            "BELVEDERE_ENV=production), or listen on 127.0.0.1."
+        )
 
     @property
     def metadata_url(self) -> str:

@@ -33,6 +33,7 @@ from belvedere.ingest.validate import Limits
 from belvedere.ingest.writer import StoreWriter
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
+from belvedere.platform.errands import Errands
 from belvedere.platform.mail import Mailer
 from belvedere.platform.metrics import Metrics
 from belvedere.platform.ratelimit import RateLimiter
@@ -104,6 +105,7 @@ class Runtime:
             on_marks=self.metrics.observe_marks,
         )
         self.plans = Plans(settings.plans)
+        self.errands = Errands()
         self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         self.limiter = RateLimiter(settings.rate_limit.storage_url)
         self.throttle = Throttle(self.limiter, self.plans, enabled=settings.rate_limit.enabled)
@@ -160,6 +162,7 @@ class Runtime:
         self.metrics.watch(self.metrics.spool_depth, lambda: self.spool.depth_bytes)
         self.metrics.watch(self.metrics.spool_age, lambda: self.spool.oldest_age_seconds)
         self.metrics.watch(self.metrics.open_sessions, lambda: len(self.sessionizer))
+        self.errands.start()
         self.started = True
         log.info(
             "runtime.started",
@@ -185,6 +188,7 @@ class Runtime:
         if self.relay is not None:
             self.relay.stop()
             self.relay = None
+        self.errands.stop()
         self.writer.stop()
         self.usage.flush()
         self.spool.close()

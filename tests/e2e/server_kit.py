@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.conftest import TEST_SECRET
 
 
 def free_port() -> int:
@@ -22,6 +23,7 @@ def free_port() -> int:
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BELVEDERE_")}
     env.update({"BELVEDERE_DATA_DIR": str(data_dir), "BELVEDERE_ENV": "test", **extra})
+    env.setdefault("BELVEDERE_SECRET_KEY", TEST_SECRET)
     return env
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -10,9 +12,10 @@ import orjson
 import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
-from tests.e2e.server_kit import Server, cli
+from tests.e2e.server_kit import Server, cli, env_for, free_port
 
 from belvedere.accounts.service import get_project
+from belvedere.config import INSECURE_SECRET, Settings
 from belvedere.platform.db import make_engine, make_session_factory, transaction
 
 pytestmark = pytest.mark.slow
@@ -70,9 +73,28 @@ def test_migrate_reports_the_revision(tmp_path: Path) -> None:
     assert result.returncode == 0 and "revision 0003" in result.stdout
 
 
-def test_production_refuses_the_development_secret(tmp_path: Path) -> None:
-    result = cli(tmp_path, "migrate", BELVEDERE_ENV="production")
-    assert result.returncode == 2 and "BELVEDERE_SECRET_KEY" in result.stderr
+@pytest.mark.parametrize("env", ["production", "test"])
+def test_only_development_accepts_the_public_secret(tmp_path: Path, env: str) -> None:
+    result = cli(tmp_path, "migrate", BELVEDERE_ENV=env, BELVEDERE_SECRET_KEY=INSECURE_SECRET)
+    assert result.returncode == 2 and "BELVEDERE_SECRET_KEY must be set" in result.stderr
+
+
+def test_development_warns_when_it_serves_other_machines_with_the_public_secret(tmp_path: Path) -> None:
+    """Issue #25 (finding 9): the server used to run silently with the public default secret."""
+    env = env_for(tmp_path, BELVEDERE_ENV="development", BELVEDERE_SECRET_KEY=INSECURE_SECRET)
+    command = [sys.executable, "-m", "belvedere", "serve", "--host", "0.0.0.0", "--port", str(free_port())]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        first = server.stderr.readline()
+        assert "WARNING: Listening on 0.0.0.0 with the public development secret" in first
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    local = Settings(env="development", server={"host": "127.0.0.1"})  # type: ignore[arg-type]
+    assert local.exposure_warning() is None
+    keyed = Settings(env="development", secret_key="k" * 40, server={"host": "0.0.0.0"})  # type: ignore[arg-type]
+    assert keyed.exposure_warning() is None
 
 
 def test_import_feeds_the_running_server_and_reports_rejections(tmp_path: Path) -> None:

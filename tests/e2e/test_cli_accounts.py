@@ -14,6 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.conftest import TEST_SECRET
 from typer.testing import CliRunner, Result
 
 from belvedere.accounts.keys import hash_key
@@ -39,6 +40,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name)
     monkeypatch.setenv("BELVEDERE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BELVEDERE_ENV", "test")
+    monkeypatch.setenv("BELVEDERE_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("BELVEDERE_AUTH__ARGON2_MEMORY_KIB", "1024")  # fast hashing
     monkeypatch.setenv("BELVEDERE_AUTH__ARGON2_TIME_COST", "1")
     return tmp_path

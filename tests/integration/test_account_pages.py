@@ -26,6 +26,7 @@ def test_forgotten_password_from_the_email_link_to_a_new_login(app: Running) -> 
     for email in (person.email, "nobody@example.test"):  # the same answer either way
         sent = app.client.post("/forgot-password", data={"email": email, "form_token": token})
         assert sent.status_code == 200 and "a reset link is on its way" in sent.text
+    app.runtime.errands.settle()
     [mail] = outbox(app, person.email)
     page = app.client.get(_link_path(mail.body, "/reset-password"))
     assert page.status_code == 200 and 'name="token" value="' in page.text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
@@ -13,7 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from structlog.testing import capture_logs
 from tests.integration.accounts.kit import fast_settings
-from tests.integration.capture_kit import running
+from tests.integration.capture_kit import Running, running
 
 from belvedere.platform.db import transaction
 from belvedere.platform.mail import OutboxEmail
@@ -43,8 +45,9 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
-def _reset(client: Any, email: str) -> None:
-    assert client.post("/api/v1/auth/password/reset", json={"email": email}).status_code == 202
+def _reset(app: Running, email: str) -> None:
+    assert app.client.post("/api/v1/auth/password/reset", json={"email": email}).status_code == 202
+    app.runtime.errands.settle()
 
 
 def _signup(client: Any) -> None:
@@ -64,7 +67,7 @@ def test_emails_go_through_smtp(tmp_path: Path, smtp: tuple[Inbox, int]) -> None
     mail = {"smtp_host": "127.0.0.1", "smtp_port": port, "sender": "Belvedere <noreply@example.test>"}
     with running(fast_settings(tmp_path, mail=mail)) as app:
         _signup(app.client)
-        _reset(app.client, "ada@example.test")
+        _reset(app, "ada@example.test")
         with transaction(app.runtime.sessions) as s:
             rows = s.scalars(select(OutboxEmail).order_by(OutboxEmail.id)).all()
             assert all(r.sent_at is not None and r.error is None for r in rows) and len(rows) == 2
@@ -74,6 +77,40 @@ def test_emails_go_through_smtp(tmp_path: Path, smtp: tuple[Inbox, int]) -> None
     assert reset["Subject"] == "Reset your Belvedere password"
     assert reset["From"] == "Belvedere <noreply@example.test>"
     assert "/reset-password?token=bt_" in reset.get_payload(decode=True).decode()
+
+
+class SlowInbox(Inbox):
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.6)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_reset_request_answers_alike_for_any_email(tmp_path: Path) -> None:
+    """Issue #25 (finding 9): the answer, and the time it takes, do not tell whether an account exists.
+    With a mail server that takes 0.6 s per message, a reset for a real account used to answer 0.6 s
+    later than one for an unknown email; now both answer before the account is looked up."""
+    inbox, port = SlowInbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with running(fast_settings(tmp_path, mail={"smtp_host": "127.0.0.1", "smtp_port": port})) as app:
+            _signup(app.client)
+            timings: dict[str, list[float]] = {"ada@example.test": [], "nobody@example.test": []}
+            for _ in range(3):
+                for email, seconds in timings.items():
+                    started = time.perf_counter()
+                    response = app.client.post("/api/v1/auth/password/reset", json={"email": email})
+                    seconds.append(time.perf_counter() - started)
+                    assert response.status_code == 202
+                    assert response.json() == {
+                        "status": "If an account uses this email, a reset link is on its way."
+                    }
+            assert max(max(s) for s in timings.values()) < 0.3, timings
+            app.runtime.errands.settle()
+        resets = [m for to, m in inbox.messages if m["Subject"] == "Reset your Belvedere password"]
+        assert len(resets) == 3 and all(to == ["ada@example.test"] for to, _ in inbox.messages)
+    finally:
+        controller.stop()
 
 
 def test_a_failing_smtp_server_never_fails_the_request(tmp_path: Path) -> None:

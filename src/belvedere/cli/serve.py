@@ -45,6 +45,9 @@ def serve(
     if capture_workers is not None:
         settings.server.capture_workers = capture_workers
     typer.echo(f"Belvedere listening on {settings.base_url} (data in {settings.data_dir.resolve()})")
+    warning = settings.exposure_warning()
+    if warning:
+        typer.secho(f"WARNING: {warning}", fg=typer.colors.RED, bold=True, err=True)
     if not settings.server.capture_workers:
         app = BelvedereApp(Runtime(settings), on_started=heap.settle)
         run_server(app, settings.server.host, settings.server.port)

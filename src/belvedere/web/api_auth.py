@@ -20,6 +20,7 @@ from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.securitylog import Origin
 from belvedere.auth.service import AuthFailed, Throttled, TokenPair
 from belvedere.platform.db import transaction
+from belvedere.runtime import Runtime
 from belvedere.web.access import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -259,9 +260,15 @@ def change_password(
     summary="Email a reset link (same answer for any email)",
 )
 def request_reset(body: ResetRequestBody, runtime: RuntimeDep) -> dict[str, str]:
-    with transaction(runtime.sessions) as session:
-        runtime.auth.request_reset(session, email=body.email)
+    """Answered before the account is even looked up: the lookup, the link and the mail are an errand, so
+    the answer and its timing are the same whether or not the email has an account."""
+    runtime.errands.run("password_reset", _send_reset_link, runtime, body.email)
     return {"status": "If an account uses this email, a reset link is on its way."}
+
+
+def _send_reset_link(runtime: Runtime, email: str) -> None:
+    with transaction(runtime.sessions) as session:
+        runtime.auth.request_reset(session, email=email)
 
 
 @router.post(
