@@ -35,6 +35,7 @@ from belvedere.web import (
 from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
+from belvedere.web.client_address import ClientAddress
 from belvedere.web.errors import STATUS_CODES, ApiError, error_body
 from belvedere.web.headers import response_headers
 from belvedere.web.pages import (
@@ -180,6 +181,7 @@ class BelvedereApp:
         settings = runtime.settings
         self.capture = CaptureEndpoint.of(runtime)
         self._max_body = settings.server.max_body_bytes
+        self._client_address = ClientAddress(settings.server.trusted_proxies, settings.server.proxy_ip_header)
         self._timer = RouteTimer(runtime.metrics.http_seconds)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -188,7 +190,8 @@ class BelvedereApp:
             return
         started = time.perf_counter()
         status = [500]
-        peer_from_worker(scope)
+        if not peer_from_worker(scope):
+            self._client_address.resolve(scope)
 
         capture = scope["path"] == CAPTURE_PATH
 

@@ -6,10 +6,11 @@ Nested groups use a double underscore: ``BELVEDERE_SPOOL__MAX_BYTES``. Every fie
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INSECURE_SECRET = "dev-insecure-secret-change-me"
@@ -34,6 +35,26 @@ class ServerSettings(BaseModel):
         "the port (SO_REUSEPORT), answer `POST /api/v1/capture` themselves and pass every other request to "
         "the store owner over a Unix socket in the data folder (Linux).",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies you run, as addresses or networks (JSON list, e.g. "
+        '`["10.0.0.0/8", "127.0.0.1"]`). A request from one of them is taken to come from the address its '
+        "forwarding header reports (read from the right, past trusted proxies): for capture, throttles, "
+        "rate limits and the security log alike. Empty: the header is ignored everywhere.",
+    )
+    proxy_ip_header: str = Field(
+        "x-forwarded-for", description="Header the trusted proxies write the client's address into."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP address or network") from None
+        return value
 
 
 class IngestSettings(BaseModel):
@@ -48,13 +69,6 @@ class IngestSettings(BaseModel):
         3600, ge=0, description="Events stamped further than this in the future are rejected."
     )
     drop_bots: bool = Field(True, description="Drop events from bots, crawlers and headless browsers.")
-    trust_proxy_headers: bool = Field(
-        False,
-        description="Take the client IP from the proxy header below. Enable only behind a proxy you run.",
-    )
-    proxy_ip_header: str = Field(
-        "x-forwarded-for", description="Header holding the client IP when proxy headers are trusted."
-    )
     ua_cache_size: int = Field(20_000, ge=0, description="Parsed user agents kept in the LRU cache.")
     default_session_timeout_minutes: int = Field(
         30, ge=1, le=24 * 60, description="Inactivity that ends a session, unless the project overrides it."

@@ -156,7 +156,7 @@ class CaptureEndpoint:
             result = await self.service.capture(
                 project,
                 events,
-                request_ip=self._client_ip(scope, headers),
+                request_ip=self._client_ip(scope),
                 request_user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
             )
         except SpoolFull:
@@ -224,16 +224,11 @@ class CaptureEndpoint:
             "Send the project's write key as `Authorization: Bearer <key>` or as `api_key` in the body.",
         )
 
-    def _client_ip(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
-        candidate: str | None = None
-        if self.settings.trust_proxy_headers:
-            forwarded = headers.get(self.settings.proxy_ip_header.lower().encode())
-            if forwarded:
-                candidate = forwarded.split(b",")[0].strip().decode("latin-1")
-        if candidate is None:
-            client = scope.get("client")
-            candidate = client[0] if client else None
+    @staticmethod
+    def _client_ip(scope: Scope) -> str | None:
+        """The request's address: the client itself, or what trusted proxies report (``client_address``)."""
+        client = scope.get("client")
         try:
-            return canonical_ip(candidate) if candidate else None
+            return canonical_ip(client[0]) if client else None
         except Rejected:
             return None

@@ -30,15 +30,16 @@ _NOT_FORWARDED = {
 }
 
 
-def peer_from_worker(scope: dict[str, Any]) -> None:
+def peer_from_worker(scope: dict[str, Any]) -> bool:
     """On the owner: a request that came through its Unix socket (a worker's) gets the client address the
-    worker saw."""
+    worker saw (already resolved past trusted proxies). Whether it did."""
     server = scope.get("server")
     if scope.get("client") is None and server is not None and server[1] is None:
         for name, value in scope["headers"]:
             if name == PEER_HEADER:
                 scope["client"] = (value.decode("latin-1"), 0)
-                return
+                return True
+    return False
 
 
 async def _answer(send: Any, status: int, code: str, message: str) -> None:

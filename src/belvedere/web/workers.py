@@ -31,13 +31,14 @@ from belvedere.platform import heap
 from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
+from belvedere.web.client_address import ClientAddress
 from belvedere.web.proxy import OwnerProxy
 
 log = structlog.get_logger(__name__)
 
-# How every Belvedere process serves HTTP. Client addresses from proxy headers are trusted only when
-# BELVEDERE_INGEST__TRUST_PROXY_HEADERS says so; uvicorn would otherwise believe X-Forwarded-For from any
-# local process.
+# How every Belvedere process serves HTTP. Client addresses from proxy headers are believed only from the
+# proxies BELVEDERE_SERVER__TRUSTED_PROXIES names (web.client_address); uvicorn's own proxy_headers would
+# believe X-Forwarded-For from any local process.
 SERVER_OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
     "http": "httptools",
@@ -60,13 +61,16 @@ class WorkerApp:
         self.capture = CaptureEndpoint.of(worker)
         self._timer = RouteTimer(worker.metrics.http_seconds)
         self.proxy = OwnerProxy(owner_socket, max_body_bytes=settings.server.max_body_bytes)
+        self._client_address = ClientAddress(settings.server.trusted_proxies, settings.server.proxy_ip_header)
         self._parent = parent_pid
         self.orphaned = asyncio.Event()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
-        elif scope["type"] == "http" and scope["path"] == CAPTURE_PATH:
+            return
+        self._client_address.resolve(scope)
+        if scope["type"] == "http" and scope["path"] == CAPTURE_PATH:
             await self._capture(scope, receive, send)
         else:
             await self.proxy(scope, receive, send)
