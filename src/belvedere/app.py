@@ -9,12 +9,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from belvedere import __version__
@@ -36,7 +38,14 @@ from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capp
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
 from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.client_address import ClientAddress
-from belvedere.web.errors import STATUS_CODES, ApiError, error_body
+from belvedere.web.errors import (
+    STATUS_CODES,
+    UNEXPECTED,
+    ApiError,
+    error_body,
+    request_id_of,
+    unexpected_error,
+)
 from belvedere.web.headers import response_headers
 from belvedere.web.pages import (
     account_pages,
@@ -55,13 +64,69 @@ from belvedere.web.pages.render import TEMPLATES, error_page
 from belvedere.web.proxy import peer_from_worker
 from belvedere.web.tracker import STATIC
 
+log = structlog.get_logger(__name__)
+
 
 def _json_error(
-    status: int, code: str, message: str, details: Any = None, headers: Mapping[str, str] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
-    return Response(
-        error_body(code, message, details), status_code=status, media_type="application/json", headers=headers
-    )
+    # Every answer has its X-Request-Id header; a server-side failure repeats it in the body, for the report.
+    request_id = request_id_of(request.scope) if status >= 500 else None
+    body = error_body(code, message, details, request_id)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _install_error_handlers(api: FastAPI) -> None:
+    """Every error is the JSON envelope (an HTML page for page routes), with the request id."""
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        return _json_error(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @api.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if not request.url.path.startswith("/api/"):  # a page: an HTML answer, or the login page
+            return error_page(request, exc.status, exc.message)
+        return _json_error(request, exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
+
+    @api.exception_handler(PlanError)
+    async def plan_error(request: Request, exc: PlanError) -> Response:
+        return _json_error(request, 403, exc.code, exc.message, exc.details)
+
+    @api.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return _json_error(request, 422, "invalid_request", "The request is not valid; see details.", details)
+
+    @api.exception_handler(IntegrityError)
+    async def conflict(request: Request, exc: IntegrityError) -> Response:
+        # Two requests raced to create the same thing (a unique name, a membership): one of them lost.
+        log.info("request.conflict", request_id=request_id_of(request.scope), error=str(exc.orig)[:200])
+        message = "Another request changed the same thing at the same moment; reload it and retry."
+        return _answer(request, ApiError(409, "conflict", message))
+
+    @api.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        log.warning("request.database_unavailable", request_id=request_id_of(request.scope), error=str(exc))
+        message = "The database is busy or unreachable; retry in a few seconds."
+        return _answer(request, ApiError(503, "unavailable", message, headers={"Retry-After": "5"}))
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette's outermost middleware answers with this, then re-raises; BelvedereApp logs it.
+        return _answer(request, ApiError(500, "internal_error", UNEXPECTED))
+
+    def _answer(request: Request, exc: ApiError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            message = f"{exc.message} (request id {request_id_of(request.scope)})"
+            return error_page(request, exc.status, message)
+        return _json_error(request, exc.status, exc.code, exc.message, headers=exc.headers)
 
 
 def build_api(
@@ -102,25 +167,7 @@ def build_api(
     async def api_docs(request: Request) -> Response:
         return TEMPLATES.TemplateResponse(request, "api_docs.html", {})
 
-    @api.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        code = STATUS_CODES.get(exc.status_code, "error")
-        return _json_error(exc.status_code, code, str(exc.detail), headers=exc.headers)
-
-    @api.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
-        if not request.url.path.startswith("/api/"):  # a page: an HTML answer, or the login page
-            return error_page(request, exc.status, exc.message)
-        return _json_error(exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
-
-    @api.exception_handler(PlanError)
-    async def plan_error(_: Request, exc: PlanError) -> Response:
-        return _json_error(403, exc.code, exc.message, exc.details)
-
-    @api.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        return _json_error(422, "invalid_request", "The request is not valid; see details.", details)
+    _install_error_handlers(api)
 
     for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query, api_dashboards, tracker):
         api.include_router(module.router)
@@ -189,17 +236,19 @@ class BelvedereApp:
             await self.api(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [500]
+        status = [0]
         if not peer_from_worker(scope):
             self._client_address.resolve(scope)
-
+        request_id = request_id_of(scope)
         capture = scope["path"] == CAPTURE_PATH
 
         async def send_and_note(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                extra = [(b"x-request-id", request_id.encode())]
                 if not capture:
-                    message["headers"] = [*message.get("headers", []), *response_headers(scope)]
+                    extra += response_headers(scope)
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
@@ -207,9 +256,12 @@ class BelvedereApp:
                 await self.capture(scope, receive, send_and_note)
             else:
                 await self._api(scope, receive, send_and_note)
+        except Exception:
+            # Answered already when the error came through FastAPI (its handler above); else answered here.
+            await unexpected_error(scope, send_and_note, answered=bool(status[0]))
         finally:
             route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
-            self._timer.observe(scope["method"], route, status[0], time.perf_counter() - started)
+            self._timer.observe(scope["method"], route, status[0] or 500, time.perf_counter() - started)
 
     async def _api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -217,7 +269,8 @@ class BelvedereApp:
                 raise BodyTooLarge(self._max_body)
             receive = await read_capped(receive, self._max_body)
         except BodyTooLarge as exc:
-            await _json_error(413, "payload_too_large", str(exc))(scope, receive, send)
+            body = error_body("payload_too_large", str(exc))
+            await Response(body, 413, media_type="application/json")(scope, receive, send)
             return
         await self.api(scope, receive, send)
 

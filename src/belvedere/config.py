@@ -45,6 +45,20 @@ class ServerSettings(BaseModel):
     proxy_ip_header: str = Field(
         "x-forwarded-for", description="Header the trusted proxies write the client's address into."
     )
+    header_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="Time a connection has to send a request's complete headers (from opening, or from the "
+        "previous answer); past it the connection is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Time a request has to send its whole body once its headers are in; past it the "
+        "connection is closed.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

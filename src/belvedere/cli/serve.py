@@ -16,11 +16,11 @@ from belvedere.config import Settings
 from belvedere.platform import heap
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
-from belvedere.web.workers import SERVER_OPTIONS, WorkerPool
+from belvedere.web.workers import WorkerPool, server_options
 
 
 def run_server(app: BelvedereApp, host: str, port: int, uds: str | None = None) -> None:
-    uvicorn.run(app, host=host, port=port, uds=uds, **SERVER_OPTIONS)
+    uvicorn.run(app, host=host, port=port, uds=uds, **server_options(app.runtime.settings.server))
 
 
 def serve(

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from belvedere.web.errors import error_body
+from belvedere.web.errors import error_body, send_error
 
 PEER_HEADER = b"x-belvedere-peer"
 # Hop-by-hop headers belong to one connection, not to the request; the length is recomputed.
@@ -43,10 +43,7 @@ def peer_from_worker(scope: dict[str, Any]) -> bool:
 
 
 async def _answer(send: Any, status: int, code: str, message: str) -> None:
-    body = error_body(code, message)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, status, error_body(code, message))
 
 
 class OwnerProxy:

@@ -25,28 +25,35 @@ import structlog
 import uvicorn
 import uvloop
 
-from belvedere.config import Settings
+from belvedere.config import ServerSettings, Settings
 from belvedere.ingest.worker import CaptureWorker
 from belvedere.platform import heap
 from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
 from belvedere.web.client_address import ClientAddress
+from belvedere.web.errors import unexpected_error
+from belvedere.web.http_protocol import protocol
 from belvedere.web.proxy import OwnerProxy
 
 log = structlog.get_logger(__name__)
 
-# How every Belvedere process serves HTTP. Client addresses from proxy headers are believed only from the
-# proxies BELVEDERE_SERVER__TRUSTED_PROXIES names (web.client_address); uvicorn's own proxy_headers would
-# believe X-Forwarded-For from any local process.
-SERVER_OPTIONS: dict[str, Any] = {
-    "loop": "uvloop",
-    "http": "httptools",
-    "access_log": False,
-    "log_level": "warning",
-    "timeout_graceful_shutdown": 10,
-    "proxy_headers": False,
-}
+
+def server_options(settings: ServerSettings) -> dict[str, Any]:
+    """How every Belvedere process serves HTTP. Client addresses from proxy headers are believed only from the
+    proxies ``server.trusted_proxies`` names (``web.client_address``); uvicorn's own ``proxy_headers`` would
+    believe X-Forwarded-For from any local process. Half-sent requests meet ``web.http_protocol``'s
+    deadlines."""
+    return {
+        "loop": "uvloop",
+        "http": protocol(settings.header_timeout_seconds, settings.body_timeout_seconds),
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 10,
+        "proxy_headers": False,
+    }
+
+
 UPKEEP_SECONDS = 0.25
 PUBLISH_EVERY = 4  # upkeep ticks between metric snapshots (1 s)
 MAINTAIN_EVERY = 60  # upkeep ticks between salt and usage upkeep (15 s)
@@ -76,7 +83,7 @@ class WorkerApp:
             await self.proxy(scope, receive, send)
 
     async def _capture(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        started, status = time.perf_counter(), [500]
+        started, status = time.perf_counter(), [0]
 
         async def noting_status(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -85,8 +92,12 @@ class WorkerApp:
 
         try:
             await self.capture(scope, receive, noting_status)
+        except Exception:
+            await unexpected_error(scope, noting_status, answered=status[0] != 0)
         finally:
-            self._timer.observe(scope["method"], CAPTURE_PATH, status[0], time.perf_counter() - started)
+            self._timer.observe(
+                scope["method"], CAPTURE_PATH, status[0] or 500, time.perf_counter() - started
+            )
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         await receive()  # lifespan.startup
@@ -141,7 +152,7 @@ def run_worker(index: int, host: str, port: int, owner_socket: str, parent_pid: 
     configure_logging(settings.log_level, json=settings.log_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied request otherwise
     app = WorkerApp(CaptureWorker(settings, index), Path(owner_socket), parent_pid)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **SERVER_OPTIONS))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **server_options(settings.server)))
 
     async def serve() -> None:
         async def watch_owner() -> None:
