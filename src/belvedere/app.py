@@ -13,7 +13,6 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -36,7 +35,6 @@ from belvedere.web import (
 )
 from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
-from belvedere.web.capture_doc import CAPTURE_PATH_ITEM
 from belvedere.web.client_address import ClientAddress
 from belvedere.web.errors import (
     STATUS_CODES,
@@ -47,6 +45,7 @@ from belvedere.web.errors import (
     unexpected_error,
 )
 from belvedere.web.headers import response_headers
+from belvedere.web.openapi import install_openapi
 from belvedere.web.pages import (
     account_pages,
     analysis_pages,
@@ -192,21 +191,8 @@ def build_api(
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
             expose_headers=["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
         )
-    _document_capture(api)
+    install_openapi(api)
     return api
-
-
-def _document_capture(api: FastAPI) -> None:
-    def openapi() -> dict[str, Any]:
-        if api.openapi_schema is None:
-            schema = get_openapi(
-                title=api.title, version=api.version, description=api.description, routes=api.routes
-            )
-            schema["paths"] = {CAPTURE_PATH: CAPTURE_PATH_ITEM, **schema["paths"]}
-            api.openapi_schema = schema
-        return api.openapi_schema
-
-    api.openapi = openapi  # type: ignore[method-assign]
 
 
 class BelvedereApp:

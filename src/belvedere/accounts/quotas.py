@@ -106,7 +106,11 @@ class UsageMeter:
             return
         try:
             with transaction(self._sessions) as session:
+                # An organisation deleted since its events were counted has no usage to keep.
+                live = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(pending))))
                 for org_id, events in pending.items():
+                    if org_id not in live:
+                        continue
                     total = self._add(session, org_id, month, events)
                     with self._lock:
                         self._stored[org_id] = total

@@ -14,6 +14,7 @@ from belvedere.dashboards.models import Dashboard, Insight
 from belvedere.platform.db import transaction
 from belvedere.web.access import Grant, Member, RuntimeDep, Viewer, audit
 from belvedere.web.errors import ApiError
+from belvedere.web.ids import Id, PathId
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["dashboards"])
 
@@ -29,11 +30,11 @@ class DashboardBody(BaseModel):
 
 class DashboardPatch(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
-    order: list[int] | None = Field(None, description="Every widget id of the dashboard, in the new order.")
+    order: list[Id] | None = Field(None, description="Every widget id of the dashboard, in the new order.")
 
 
 class WidgetBody(BaseModel):
-    insight_id: int
+    insight_id: Id
     display: str | None = Field(None, max_length=20, description="Default: the insight kind's first display.")
     width: Literal[1, 2] = 1
 
@@ -96,13 +97,13 @@ def create_insight(body: InsightBody, grant: Member, runtime: RuntimeDep) -> dic
 
 
 @router.get("/insights/{insight_id}", summary="One saved insight")
-def get_insight(insight_id: int, grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
+def get_insight(insight_id: PathId, grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         return service.insight_json(_insight(session, grant, insight_id))
 
 
 @router.delete("/insights/{insight_id}", status_code=204, summary="Delete an insight (and its widgets)")
-def delete_insight(insight_id: int, grant: Member, runtime: RuntimeDep) -> Response:
+def delete_insight(insight_id: PathId, grant: Member, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         session.delete(_insight(session, grant, insight_id))
     return Response(status_code=204)
@@ -127,14 +128,14 @@ def create_dashboard(body: DashboardBody, grant: Member, runtime: RuntimeDep) ->
 
 
 @router.get("/dashboards/{dashboard_id}", summary="A dashboard and its widgets, in order")
-def get_dashboard(dashboard_id: int, grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
+def get_dashboard(dashboard_id: PathId, grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         return service.dashboard_json(_board(session, grant, dashboard_id))
 
 
 @router.patch("/dashboards/{dashboard_id}", summary="Rename a dashboard or reorder its widgets")
 def update_dashboard(
-    dashboard_id: int, body: DashboardPatch, grant: Member, runtime: RuntimeDep
+    dashboard_id: PathId, body: DashboardPatch, grant: Member, runtime: RuntimeDep
 ) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
@@ -149,14 +150,14 @@ def update_dashboard(
 
 
 @router.delete("/dashboards/{dashboard_id}", status_code=204, summary="Delete a dashboard")
-def delete_dashboard(dashboard_id: int, grant: Member, runtime: RuntimeDep) -> Response:
+def delete_dashboard(dashboard_id: PathId, grant: Member, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         session.delete(_board(session, grant, dashboard_id))
     return Response(status_code=204)
 
 
 @router.post("/dashboards/{dashboard_id}/widgets", status_code=201, summary="Add a saved insight as a widget")
-def add_widget(dashboard_id: int, body: WidgetBody, grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
+def add_widget(dashboard_id: PathId, body: WidgetBody, grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
         item = _insight(session, grant, body.insight_id)
@@ -169,7 +170,7 @@ def add_widget(dashboard_id: int, body: WidgetBody, grant: Member, runtime: Runt
 
 
 @router.delete("/dashboards/{dashboard_id}/widgets/{widget_id}", status_code=204, summary="Remove a widget")
-def remove_widget(dashboard_id: int, widget_id: int, grant: Member, runtime: RuntimeDep) -> Response:
+def remove_widget(dashboard_id: PathId, widget_id: PathId, grant: Member, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         try:
             service.remove_widget(_board(session, grant, dashboard_id), widget_id)
@@ -180,7 +181,7 @@ def remove_widget(dashboard_id: int, widget_id: int, grant: Member, runtime: Run
 
 @router.post("/dashboards/{dashboard_id}/share", summary="Make (or remake) the public read-only link")
 def share(
-    dashboard_id: int, body: ShareBody, grant: Member, request: Request, runtime: RuntimeDep
+    dashboard_id: PathId, body: ShareBody, grant: Member, request: Request, runtime: RuntimeDep
 ) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
@@ -194,7 +195,7 @@ def share(
 @router.delete(
     "/dashboards/{dashboard_id}/share", status_code=204, summary="Stop sharing: the link stops working"
 )
-def unshare(dashboard_id: int, grant: Member, request: Request, runtime: RuntimeDep) -> Response:
+def unshare(dashboard_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
         sharing.revoke(board)

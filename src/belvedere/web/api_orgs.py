@@ -19,6 +19,7 @@ from belvedere.platform.db import transaction
 from belvedere.platform.mail import outbox as mail_outbox
 from belvedere.web.access import Admin, Grant, Member, Owner, RuntimeDep, SignedIn, Viewer, audit
 from belvedere.web.errors import ApiError
+from belvedere.web.ids import Id, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 ORG = "/orgs/{org_id}"
@@ -33,7 +34,7 @@ class RoleBody(BaseModel):
 
 
 class TransferBody(BaseModel):
-    user_id: int = Field(gt=0)
+    user_id: Id
 
 
 class InviteBody(BaseModel):
@@ -117,7 +118,7 @@ def _touches_owner(grant: Grant, current: str, new: str | None) -> None:
 
 @router.patch(ORG + "/members/{user_id}", summary="Change a member's role")
 def change_role(
-    user_id: int, body: RoleBody, grant: Admin, request: Request, runtime: RuntimeDep
+    user_id: PathId, body: RoleBody, grant: Admin, request: Request, runtime: RuntimeDep
 ) -> dict[str, Any]:
     try:
         with transaction(runtime.sessions) as session:
@@ -134,7 +135,7 @@ def change_role(
 
 
 @router.delete(ORG + "/members/{user_id}", status_code=204, summary="Remove a member")
-def remove_member(user_id: int, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
+def remove_member(user_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
     try:
         with transaction(runtime.sessions) as session:
             member = organisations.membership(session, organisation_id=grant.org.id, user_id=user_id)
@@ -188,7 +189,7 @@ def list_invitations(grant: Admin, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.delete(ORG + "/invitations/{invitation_id}", status_code=204, summary="Revoke an invitation")
-def revoke_invitation(invitation_id: int, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
+def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
     with transaction(runtime.sessions) as session:
         inv = invitations.get_invitation(session, organisation_id=grant.org.id, invitation_id=invitation_id)
         if inv is None:
@@ -223,7 +224,7 @@ def list_keys(grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.delete(ORG + "/api-keys/{key_id}", status_code=204, summary="Revoke a personal API key")
-def revoke_key(key_id: int, grant: Member, request: Request, runtime: RuntimeDep) -> None:
+def revoke_key(key_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> None:
     with transaction(runtime.sessions) as session:
         key = personal_keys.get_key(session, organisation_id=grant.org.id, key_id=key_id)
         if key is None or (key.user_id != grant.user_id and not at_least(grant.role, "admin")):

@@ -52,10 +52,11 @@ CAPTURE_PATH_ITEM: dict[str, Any] = {
             "content": {
                 "application/json": {
                     "schema": {
-                        "oneOf": [
+                        "anyOf": [
                             _EVENT,
                             {
                                 "type": "object",
+                                "required": ["batch"],
                                 "properties": {
                                     "batch": {"type": "array", "items": _EVENT, "maxItems": 1000},
                                     "api_key": {"type": "string"},

@@ -10,6 +10,7 @@ from pathlib import Path
 import jwt
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.integration.accounts.kit import World, add_person, build_world, fast_settings
 from tests.integration.capture_kit import Running, running
@@ -230,6 +231,24 @@ def test_path_ids_that_are_not_ids(app: Running, world: World) -> None:
         "/api/v1/orgs/0",
     ):
         assert app.client.get(path, headers=owner.auth()).status_code in (404, 422), path
+    # Ids past what the database holds, in every other place an id goes (found by test_api_fuzz).
+    huge, org, project = 2**70, world.org_id, world.project_id
+    client = TestClient(app.client.app, raise_server_exceptions=False)
+    attempts = [
+        ("POST", f"/api/v1/orgs/{org}/transfer", {"user_id": huge}),
+        ("PATCH", f"/api/v1/orgs/{org}/members/{huge}", {"role": "admin"}),
+        ("DELETE", f"/api/v1/orgs/{org}/members/{huge}", None),
+        ("DELETE", f"/api/v1/orgs/{org}/invitations/{huge}", None),
+        ("DELETE", f"/api/v1/orgs/{org}/api-keys/{huge}", None),
+        ("GET", f"/api/v1/projects/{project}/dashboards/{huge}", None),
+        ("POST", f"/api/v1/projects/{project}/dashboards/{world.dashboard_id}/widgets", {"insight_id": huge}),
+        ("PATCH", f"/api/v1/projects/{project}/dashboards/{world.dashboard_id}", {"order": [huge]}),
+        ("GET", f"/api/v1/projects/{project}/insights/{huge}", None),
+        ("GET", f"/app/projects/{project}/dashboards/{huge}", None),
+    ]
+    for method, path, body in attempts:
+        answer = client.request(method, path, json=body, headers=owner.auth())
+        assert answer.status_code in (404, 422), (method, path, answer.status_code, answer.text[:200])
 
 
 def test_a_sql_injection_in_login_is_just_a_wrong_email(app: Running, world: World) -> None:

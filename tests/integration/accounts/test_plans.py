@@ -122,6 +122,22 @@ def test_the_monthly_quota_warns_then_refuses(app: Running) -> None:
     assert app.wait_stored(10, world.project_id) == 10  # nothing refused was stored
 
 
+def test_a_deleted_organisations_uncounted_events_do_not_stop_metering(app: Running) -> None:
+    """Found by test_api_fuzz: events counted for an organisation deleted before the next flush made every
+    flush fail (a foreign key), so no organisation's usage was stored again until a restart."""
+    gone, kept = build_world(app), build_world(app)
+    _capture(app, gone, 3)
+    _capture(app, kept, 2)
+    owner = gone.people["owner"].auth()
+    assert app.client.delete(f"/api/v1/orgs/{gone.org_id}", headers=owner).status_code == 204
+    app.runtime.usage.flush()
+    _capture(app, kept, 1)
+    app.runtime.usage.flush()
+    with transaction(app.runtime.sessions) as s:
+        rows = {r.organisation_id: r.events for r in s.scalars(select(UsageMonth))}
+    assert rows == {kept.org_id: 3}
+
+
 def _serial_of(app: Running, world: World) -> str:
     with transaction(app.runtime.sessions) as s:
         org = s.get(Organisation, world.org_id)

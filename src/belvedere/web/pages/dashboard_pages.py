@@ -16,6 +16,7 @@ from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web.access import Grant, Member, RuntimeDep, Viewer, audit
+from belvedere.web.ids import MAX_ID, PathId
 from belvedere.web.pages.insight_pages import render_widget
 from belvedere.web.pages.periods import PERIODS
 from belvedere.web.pages.project_pages import nav
@@ -80,7 +81,7 @@ def create_dashboard(grant: Member, request: Request, runtime: RuntimeDep, name:
 
 @router.get(BASE + "/{dashboard_id}")
 def dashboard_page(
-    grant: Viewer, request: Request, runtime: RuntimeDep, dashboard_id: int, period: str = ""
+    grant: Viewer, request: Request, runtime: RuntimeDep, dashboard_id: PathId, period: str = ""
 ) -> Response:
     assert grant.project is not None
     with transaction(runtime.sessions) as session:
@@ -111,7 +112,12 @@ def dashboard_page(
 
 @router.get(BASE + "/{dashboard_id}/widgets/{widget_id}")
 async def widget(
-    grant: Viewer, request: Request, runtime: RuntimeDep, dashboard_id: int, widget_id: int, period: str = ""
+    grant: Viewer,
+    request: Request,
+    runtime: RuntimeDep,
+    dashboard_id: PathId,
+    widget_id: PathId,
+    period: str = "",
 ) -> Response:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
@@ -151,14 +157,16 @@ def _change(
 
 
 @router.post(BASE + "/{dashboard_id}/rename")
-def rename(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: int, name: Name) -> Response:
+def rename(
+    grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId, name: Name
+) -> Response:
     return _change(
         request, runtime, grant, dashboard_id, lambda _, board: setattr(board, "name", name.strip())
     )
 
 
 @router.post(BASE + "/{dashboard_id}/delete")
-def delete(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: int) -> Response:
+def delete(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId) -> Response:
     return _change(
         request, runtime, grant, dashboard_id, lambda session, board: session.delete(board), then=_home(grant)
     )
@@ -181,8 +189,8 @@ def add_widget(
     grant: Member,
     request: Request,
     runtime: RuntimeDep,
-    dashboard_id: int,
-    insight_id: Annotated[int, Form()],
+    dashboard_id: PathId,
+    insight_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     display: Display = "",
 ) -> Response:
     return _add(request, runtime, grant, dashboard_id, insight_id, display)
@@ -193,8 +201,8 @@ def add_to_dashboard(
     grant: Member,
     request: Request,
     runtime: RuntimeDep,
-    insight_id: int,
-    dashboard_id: Annotated[int, Form()],
+    insight_id: PathId,
+    dashboard_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     display: Display = "",
 ) -> Response:
     """From an insight's page: put it on the chosen dashboard, drawn the chosen way."""
@@ -206,8 +214,8 @@ def move_widget(
     grant: Member,
     request: Request,
     runtime: RuntimeDep,
-    dashboard_id: int,
-    widget_id: int,
+    dashboard_id: PathId,
+    widget_id: PathId,
     direction: Annotated[Literal["up", "down"], Form()],
 ) -> Response:
     steps = -1 if direction == "up" else 1
@@ -226,8 +234,8 @@ def resize_widget(
     grant: Member,
     request: Request,
     runtime: RuntimeDep,
-    dashboard_id: int,
-    widget_id: int,
+    dashboard_id: PathId,
+    widget_id: PathId,
     width: Annotated[int, Form(ge=1, le=2)],
 ) -> Response:
     return _change(
@@ -242,7 +250,7 @@ def resize_widget(
 
 @router.post(BASE + "/{dashboard_id}/widgets/{widget_id}/remove")
 def remove_widget(
-    grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: int, widget_id: int
+    grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId, widget_id: PathId
 ) -> Response:
     return _change(
         request,
@@ -259,7 +267,7 @@ def arrange(
     grant: Member,
     request: Request,
     runtime: RuntimeDep,
-    dashboard_id: int,
+    dashboard_id: PathId,
     order: Annotated[str, Form(max_length=2000, pattern=r"^[0-9]+(,[0-9]+)*$")],
 ) -> Response:
     """The whole order at once, as a drag and drop sends it (comma-separated widget ids)."""
@@ -276,7 +284,7 @@ def share(
     grant: Member,
     request: Request,
     runtime: RuntimeDep,
-    dashboard_id: int,
+    dashboard_id: PathId,
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Make (or remake, which revokes the earlier link) the public link."""
@@ -290,7 +298,7 @@ def share(
 
 
 @router.post(BASE + "/{dashboard_id}/unshare")
-def unshare(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: int) -> Response:
+def unshare(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId) -> Response:
     def apply(session: Session, board: Dashboard) -> None:
         sharing.revoke(board)
         audit(session, grant, request, "dashboard_unshared", dashboard_id=board.id)

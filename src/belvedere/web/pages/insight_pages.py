@@ -16,6 +16,7 @@ from belvedere.dashboards.models import Insight
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web.access import Grant, Member, RuntimeDep, Viewer
+from belvedere.web.ids import PathId
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import QUERY, known_events, nav
 from belvedere.web.pages.render import page, redirect
@@ -204,7 +205,7 @@ def insight_list(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respon
 
 
 @router.get(BASE + "/insights/{insight_id}")
-def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_id: int) -> Response:
+def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_id: PathId) -> Response:
     assert grant.project is not None
     with transaction(runtime.sessions) as session:
         item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
@@ -225,7 +226,12 @@ def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_i
 
 @router.get(BASE + "/insights/{insight_id}/view")
 async def insight_view(
-    grant: Viewer, request: Request, runtime: RuntimeDep, insight_id: int, display: str = "", period: str = ""
+    grant: Viewer,
+    request: Request,
+    runtime: RuntimeDep,
+    insight_id: PathId,
+    display: str = "",
+    period: str = "",
 ) -> Response:
     """The insight drawn, loaded after its page so the page itself is never slow."""
     item = _insight_or_404(runtime, grant, insight_id)
@@ -251,7 +257,7 @@ async def render_widget(
 
 
 @router.post(BASE + "/insights/{insight_id}/delete")
-def delete_insight(grant: Member, request: Request, runtime: RuntimeDep, insight_id: int) -> Response:
+def delete_insight(grant: Member, request: Request, runtime: RuntimeDep, insight_id: PathId) -> Response:
     assert grant.project is not None
     with transaction(runtime.sessions) as session:
         item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)

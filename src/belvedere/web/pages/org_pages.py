@@ -18,6 +18,7 @@ from belvedere.accounts.roles import at_least
 from belvedere.web import api_orgs
 from belvedere.web.access import Admin, Grant, Member, RuntimeDep, Viewer
 from belvedere.web.errors import ApiError
+from belvedere.web.ids import PathId
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
 
@@ -77,7 +78,7 @@ def invite(
 
 
 @router.post(SETTINGS + "/invitations/{invitation_id}/revoke")
-def revoke_invitation(invitation_id: int, grant: Admin, request: Request, runtime: RuntimeDep) -> Response:
+def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> Response:
     return _act(
         request,
         runtime,
@@ -89,7 +90,7 @@ def revoke_invitation(invitation_id: int, grant: Admin, request: Request, runtim
 
 @router.post(SETTINGS + "/members/{user_id}/role")
 def change_role(
-    user_id: int,
+    user_id: PathId,
     grant: Admin,
     request: Request,
     runtime: RuntimeDep,
@@ -105,7 +106,7 @@ def change_role(
 
 
 @router.post(SETTINGS + "/members/{user_id}/remove")
-def remove_member(user_id: int, grant: Admin, request: Request, runtime: RuntimeDep) -> Response:
+def remove_member(user_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> Response:
     return _act(
         request,
         runtime,
@@ -134,7 +135,7 @@ def create_key(
 
 
 @router.post(SETTINGS + "/api-keys/{key_id}/revoke")
-def revoke_key(key_id: int, grant: Member, request: Request, runtime: RuntimeDep) -> Response:
+def revoke_key(key_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> Response:
     return _act(
         request, runtime, grant, lambda: api_orgs.revoke_key(key_id, grant, request, runtime), "Key revoked."
     )

@@ -16,6 +16,7 @@ from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web.access import Grant, RuntimeDep, request_origin
+from belvedere.web.ids import PathId
 from belvedere.web.pages.insight_pages import render_widget
 from belvedere.web.pages.periods import PERIODS
 from belvedere.web.pages.render import page, redirect
@@ -117,7 +118,7 @@ def unlock(
 
 @router.get("/share/{token}/widgets/{widget_id}")
 async def shared_widget(
-    request: Request, runtime: RuntimeDep, token: str, widget_id: int, period: str = ""
+    request: Request, runtime: RuntimeDep, token: str, widget_id: PathId, period: str = ""
 ) -> Response:
     board, unlocked = _open(runtime, request, token)
     if board is None or not unlocked:
