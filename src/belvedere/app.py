@@ -42,6 +42,7 @@ from belvedere.web.errors import (
     ApiError,
     error_body,
     request_id_of,
+    send_error,
     unexpected_error,
 )
 from belvedere.web.headers import response_headers
@@ -61,6 +62,7 @@ from belvedere.web.pages import (
 )
 from belvedere.web.pages.render import TEMPLATES, error_page
 from belvedere.web.proxy import peer_from_worker
+from belvedere.web.query_door import QueryDoor
 from belvedere.web.tracker import STATIC
 
 log = structlog.get_logger(__name__)
@@ -161,6 +163,7 @@ def build_api(
         redoc_url=None,
     )
     api.state.runtime = runtime
+    api.state.query_door = QueryDoor(runtime.gate)
 
     @api.get("/docs", include_in_schema=False)
     async def api_docs(request: Request) -> Response:
@@ -216,6 +219,7 @@ class BelvedereApp:
         self._max_body = settings.server.max_body_bytes
         self._client_address = ClientAddress(settings.server.trusted_proxies, settings.server.proxy_ip_header)
         self._timer = RouteTimer(runtime.metrics.http_seconds)
+        self._door: QueryDoor = self.api.state.query_door
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -253,10 +257,14 @@ class BelvedereApp:
         try:
             if declared_too_large(scope, self._max_body):
                 raise BodyTooLarge(self._max_body)
-            receive = await read_capped(receive, self._max_body)
+            receive, body = await read_capped(receive, self._max_body)
         except BodyTooLarge as exc:
-            body = error_body("payload_too_large", str(exc))
-            await Response(body, 413, media_type="application/json")(scope, receive, send)
+            await send_error(send, 413, error_body("payload_too_large", str(exc)))
+            return
+        busy = self._door.refusal(scope, body)
+        if busy is not None:
+            retry = [(b"retry-after", str(busy.retry_after).encode())]
+            await send_error(send, 429, error_body("busy", str(busy)), retry)
             return
         await self.api(scope, receive, send)
 

@@ -228,6 +228,12 @@ class AuthSettings(BaseModel):
         description="Sign-ups, password-reset and verification requests allowed per IP per hour "
         "(they send email and need no account).",
     )
+    account_emails_per_hour: int = Field(
+        5,
+        ge=1,
+        description="Password-reset and verification emails sent to one account per hour, whoever asks and "
+        "from wherever: the per-address budget above does not stop many addresses flooding one inbox.",
+    )
     reset_token_minutes: int = Field(60, ge=5, description="Lifetime of a password-reset link.")
     verify_token_hours: int = Field(48, ge=1, description="Lifetime of an email-verification link.")
     invitation_days: int = Field(7, ge=1, description="Lifetime of an invitation.")

@@ -30,6 +30,7 @@ from belvedere.cli.org import Status
 from belvedere.cli.user import Role
 from belvedere.config import AuthSettings
 from belvedere.platform.db import make_engine, make_session_factory, transaction
+from belvedere.platform.mail import OutboxEmail
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -289,3 +290,26 @@ def test_org_set_changes_plan_status_and_expiry(data_dir: Path) -> None:
     ):
         refused = run("org", "set", *args)
         assert refused.exit_code == 2 and message in refused.stderr, (args, refused.stderr)
+
+
+def test_mail_outbox_shows_the_operator_every_email_even_without_an_organisation(data_dir: Path) -> None:
+    """Issue #25 (finding 9): without SMTP, a reset link stays in the outbox and no longer reaches the log
+    outside development; the operator reads it here (an organisation's admins see only their own)."""
+    assert run("mail", "outbox").stdout.startswith("The outbox is empty")
+    run_json("org", "create", "--name", "Acme")  # creates the database
+    with db(data_dir) as session, session.begin():
+        # Rows as the mailer writes them (not through it: the CLI configured logging in this process).
+        reset = "Reset your Belvedere password"
+        session.add(OutboxEmail(recipient="ada@example.com", subject=reset, body="token=bt_x1"))
+        invited = {"organisation_id": 1, "subject": "Invitation", "body": "token=bi_y2"}
+        session.add(OutboxEmail(recipient="bob@example.com", **invited))
+    listed = run("mail", "outbox")
+    assert listed.exit_code == 0 and "Reset your Belvedere password" in listed.stdout
+    assert "bt_x1" not in listed.stdout  # bodies only when asked for
+    mine = run("mail", "outbox", "--to", "ADA@example.com", "--body")
+    assert "token=bt_x1" in mine.stdout and "bob@example.com" not in mine.stdout
+    everything = orjson.loads(run("mail", "outbox", "--json").stdout)
+    assert [(m["to"], m["body"]) for m in everything] == [
+        ("bob@example.com", "token=bi_y2"),
+        ("ada@example.com", "token=bt_x1"),
+    ]

@@ -3,11 +3,13 @@ verification. Methods take the caller's session and never commit."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,7 @@ from belvedere.platform.mail import Mailer
 from belvedere.platform.ratelimit import RateLimiter
 
 REFRESH_PREFIX = "br_"
+log = structlog.get_logger(__name__)
 
 
 class AuthFailed(Exception):
@@ -38,8 +41,10 @@ class AuthFailed(Exception):
 
 
 class Throttled(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many failed logins; wait before trying again.")
+    def __init__(
+        self, retry_after: int, message: str = "Too many failed logins; wait before trying again."
+    ) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 
@@ -101,7 +106,8 @@ class AuthService:
             trial_days=self.settings.auth.trial_days,
         )
         securitylog.record(session, [org.id], "signup", actor=user.id, where=where)
-        self.send_verification(session, user=user)
+        with contextlib.suppress(Throttled):  # an address that was signed up and deleted this hour
+            self.send_verification(session, user=user)
         return user, org, self.issue(session, user, family=None)
 
     def login(
@@ -241,10 +247,19 @@ class AuthService:
         )
         return self.issue(session, user, family=None)
 
+    def _may_email(self, user: User) -> bool:
+        """Whether the account's hourly budget of reset and verification emails allows one more."""
+        limit = self.settings.auth.account_emails_per_hour
+        allowed = self.limiter.hit(f"mail:account:{hash_key(user.email)}", limit, 60).allowed
+        if not allowed:
+            log.info("mail.account_throttled", user_id=user.id)
+        return allowed
+
     def request_reset(self, session: Session, *, email: str) -> None:
-        """Send a reset link if the account exists; the caller answers the same either way."""
+        """Send a reset link if the account exists and its hourly email budget allows; the caller answers
+        the same either way."""
         user = find_user(session, email=email)
-        if user is None:
+        if user is None or not self._may_email(user):
             return
         token = self._one_time(
             session, user, "reset", timedelta(minutes=self.settings.auth.reset_token_minutes)
@@ -272,6 +287,9 @@ class AuthService:
     # ----------------------------------------------------------------- email verification
 
     def send_verification(self, session: Session, *, user: User) -> None:
+        """Email a verification link, within the account's hourly email budget (else ``Throttled``)."""
+        if not self._may_email(user):
+            raise Throttled(3600, "Enough emails went to this account in the last hour; try again later.")
         token = self._one_time(
             session, user, "verify", timedelta(hours=self.settings.auth.verify_token_hours)
         )

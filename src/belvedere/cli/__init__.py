@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from belvedere.cli import apikey, demo, importer, org, project, serve, user
+from belvedere.cli import apikey, demo, importer, mail, org, project, serve, user
 
 app = typer.Typer(
     name="belvedere",
@@ -21,6 +21,7 @@ app.add_typer(project.app, name="project")
 app.add_typer(org.app, name="org")
 app.add_typer(user.app, name="user")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(mail.app, name="mail")
 
 
 def main() -> None:

@@ -83,14 +83,18 @@ class Mailer:
             smtp.send_message(message)
 
 
-def outbox(session: Session, *, organisation_id: int, limit: int = 100) -> list[dict[str, object]]:
-    """The organisation's emails, newest first (invitations, quota warnings)."""
-    rows = session.scalars(
-        select(OutboxEmail)
-        .where(OutboxEmail.organisation_id == organisation_id)
-        .order_by(OutboxEmail.id.desc())
-        .limit(limit)
-    )
+def outbox(
+    session: Session, *, organisation_id: int | None, recipient: str | None = None, limit: int = 100
+) -> list[dict[str, object]]:
+    """Emails, newest first: one organisation's (invitations, quota warnings), or with ``None`` every one —
+    password resets and verifications belong to no organisation, and only the operator reads them
+    (``belvedere mail outbox``)."""
+    query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(limit)
+    if organisation_id is not None:
+        query = query.where(OutboxEmail.organisation_id == organisation_id)
+    if recipient is not None:
+        query = query.where(OutboxEmail.recipient == recipient)
+    rows = session.scalars(query)
     return [
         {
             "id": m.id,

@@ -302,10 +302,14 @@ def verify_email(body: TokenBody, request: Request, runtime: RuntimeDep) -> dict
 
 @router.post("/auth/verify/resend", status_code=202, summary="Send the verification email again")
 def resend_verification(caller: SignedIn, runtime: RuntimeDep) -> dict[str, str]:
-    with transaction(runtime.sessions) as session:
-        user = _user(session, caller)
-        if user.email_verified_at is None:
-            runtime.auth.send_verification(session, user=user)
+    try:
+        with transaction(runtime.sessions) as session:
+            user = _user(session, caller)
+            if user.email_verified_at is None:
+                runtime.auth.send_verification(session, user=user)
+    except Throttled as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise ApiError(429, "too_many_emails", str(exc), headers=headers) from None
     return {"status": "sent"}
 
 

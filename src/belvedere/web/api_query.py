@@ -10,30 +10,30 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from belvedere.query.dates import DateRangeError
-from belvedere.query.gate import Lane, QueryBusy, QueryTimedOut
+from belvedere.query.gate import QueryBusy, QueryTimedOut
 from belvedere.query.kinds import AnyQuery
 from belvedere.query.runner import QueryError
 from belvedere.web.access import ProjectReader, RuntimeDep
 from belvedere.web.errors import ApiError
+from belvedere.web.query_door import QueryDoor, lane_of
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["query"])
 
 
 async def _room(request: Request, grant: ProjectReader, runtime: RuntimeDep) -> None:
-    """A tenant at its bound is refused before its body is validated (user SQL is parsed then): a flood of
-    refused requests must cost the server next to nothing."""
+    """A tenant at its bound is refused before its body is validated (user SQL is parsed then); and the
+    door remembers this credential, so that its next refusals cost less still (``web.query_door``)."""
+    assert grant.project is not None
+    door: QueryDoor = request.app.state.query_door
+    door.remember(request.scope, grant.project.id, grant.org.id)
     try:
         kind = orjson.loads(await request.body()).get("kind")
     except (orjson.JSONDecodeError, AttributeError):
         return  # validation answers it
     try:
-        runtime.gate.check(tenant=grant.org.id, lane=_lane(kind))
+        runtime.gate.check(tenant=grant.org.id, lane=lane_of(kind))
     except QueryBusy as exc:
         raise _busy(exc) from None
-
-
-def _lane(kind: object) -> Lane:
-    return "sql" if kind == "sql" else "insights"
 
 
 def _busy(exc: QueryBusy) -> ApiError:
@@ -52,7 +52,7 @@ async def run_query(grant: ProjectReader, runtime: RuntimeDep, query: AnyQuery) 
         runtime.plans.require_feature(grant.org.plan, "sql")
     # The time limit starts now: waiting for a turn counts (see query.gate).
     deadline = time.monotonic() + runtime.queries.time_limit(query)
-    lane = _lane(query.kind)
+    lane = lane_of(query.kind)
     try:
         async with runtime.gate.turn(tenant=grant.org.id, lane=lane, deadline=deadline):
             return await run_in_threadpool(

@@ -25,8 +25,8 @@ def declared_too_large(scope: dict[str, Any], limit: int) -> bool:
     return False
 
 
-async def read_capped(receive: Receive, limit: int) -> Receive:
-    """Read the whole body (at most ``limit`` bytes) and return a ``receive`` that replays it."""
+async def read_capped(receive: Receive, limit: int) -> tuple[Receive, bytes]:
+    """Read the whole body (at most ``limit`` bytes); return a ``receive`` that replays it, and the body."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -51,4 +51,4 @@ async def read_capped(receive: Receive, limit: int) -> Receive:
             return first
         return await receive()
 
-    return replay
+    return replay, first.get("body", b"")

@@ -72,9 +72,15 @@ STATUS_CODES = {
 }
 
 
-async def send_error(send: Any, status: int, body: bytes) -> None:
+async def send_error(
+    send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Answer a raw ASGI request with an error body made by ``error_body``."""
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(headers or []),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

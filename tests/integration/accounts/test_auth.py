@@ -454,3 +454,22 @@ def test_personal_keys_cannot_change_the_account(app: Running, scope: str) -> No
     assert [(r.status_code, r.json()["error"]["code"]) for r in refused] == [(403, "session_required")] * 4
     orgs = app.client.get("/api/v1/me", headers=bearer(owner["access_token"])).json()["organisations"]
     assert [o["name"] for o in orgs] == ["Analytical Engines"]
+
+
+def test_one_inbox_gets_a_bounded_number_of_emails(tmp_path: Path) -> None:
+    """Per-account limit: resets and verifications sent to one account per hour are capped, whoever asks
+    (the per-address budget alone let many addresses flood one inbox)."""
+    auth = {"account_emails_per_hour": 3, "public_requests_per_hour": 1000}
+    with running(fast_settings(tmp_path, auth=auth)) as app:
+        created = signup(app)  # the verification email: 1 of 3
+        for _ in range(5):
+            assert (
+                app.client.post("/api/v1/auth/password/reset", json={"email": "ada@example.test"}).status_code
+                == 202
+            )
+        app.runtime.errands.settle()
+        subjects = [m.subject for m in outbox(app, "ada@example.test")]
+        assert subjects.count("Reset your Belvedere password") == 2 and len(subjects) == 3
+        again = app.client.post("/api/v1/auth/verify/resend", headers=bearer(created["access_token"]))
+        assert again.status_code == 429 and again.json()["error"]["code"] == "too_many_emails"
+        assert int(again.headers["Retry-After"]) > 0
