@@ -72,6 +72,7 @@ def _stats_ms(client: httpx.Client, project: dict[str, object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+@pytest.mark.alone
 def test_a_flood_of_slow_sql_leaves_other_tenants_dashboards_at_speed(tmp_path: Path) -> None:
     data = tmp_path / "data"
     a, b = _project(data, "Flooder"), _project(data, "Neighbour")
@@ -108,10 +109,10 @@ def test_a_flood_of_slow_sql_leaves_other_tenants_dashboards_at_speed(tmp_path: 
     print(f"flood answers: {dict(seen)}")
     assert seen[429] > 0  # the flooder was held to its bound rather than queued without end
     # Before the lanes, the neighbour queued behind every slow statement (4 s each, 131 s in the review).
-    # Now the statements run in the sandbox process at the lowest CPU priority, and refusals are cheap:
-    # bench/fairness.py measures issue #25's target (2x idle) alone on the machine; here, beside another
-    # test worker on two cores, the bound has room for that neighbour's noise.
-    assert during <= 3 * idle, (idle, during, busy)
+    # Now the statements run in the sandbox process at the lowest CPU priority, and refusals are answered
+    # at the door, before authentication: issue #25's target, 2x the idle latency. (The test command runs
+    # this test on its own, after the others: `alone`.)
+    assert during <= 2 * idle, (idle, during, busy)
     assert health_ms < 500
 
 
