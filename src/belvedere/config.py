@@ -88,7 +88,10 @@ class IngestSettings(BaseModel):
         30, ge=1, le=24 * 60, description="Inactivity that ends a session, unless the project overrides it."
     )
     key_cache_seconds: float = Field(
-        30.0, ge=0, description="How long a write-key lookup (hit or miss) is cached in memory."
+        30.0,
+        ge=0,
+        description="How long a write-key lookup (hit or miss) is cached in memory, per process. A rotated "
+        "key, or a deleted project or organisation, stops working at once all the same.",
     )
 
 

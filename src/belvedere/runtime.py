@@ -27,9 +27,10 @@ from belvedere.ingest.enrich import standard_pipeline
 from belvedere.ingest.enrich.visitor import MINUTE_MS, IdentityMap, Sessionizer, Visits
 from belvedere.ingest.relay import Relay, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
-from belvedere.ingest.service import IngestService, ProjectDirectory
+from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Position, Spool
 from belvedere.ingest.validate import Limits
+from belvedere.ingest.write_keys import ProjectDirectory, epoch_file
 from belvedere.ingest.writer import StoreWriter
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
@@ -93,7 +94,9 @@ class Runtime:
             limits=Limits.from_settings(ingest),
             metrics=self.metrics,
         )
-        self.projects = ProjectDirectory(self.sessions, ingest.key_cache_seconds)
+        self.projects = ProjectDirectory(
+            self.sessions, ingest.key_cache_seconds, epoch_file(settings.data_dir)
+        )
         self.writer = StoreWriter(
             spool=self.spool,
             store=self.store,

@@ -9,19 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session, sessionmaker
 
-from belvedere.accounts.service import ProjectInfo, find_project_by_write_key
+from belvedere.accounts.service import ProjectInfo
 from belvedere.ingest.enrich.visitor import HINTS_KEY
 from belvedere.ingest.pipeline import Pipeline
 from belvedere.ingest.relay import worker_line
 from belvedere.ingest.spool import Spool, SpoolFull
 from belvedere.ingest.validate import Limits, Rejected, parse_event
-from belvedere.platform.db import transaction
 from belvedere.platform.metrics import Metrics
 from belvedere.store.schema import CLIENT_UUID_FLAG
 
-__all__ = ["CaptureResult", "IngestService", "ProjectDirectory", "SpoolFull"]
+__all__ = ["CaptureResult", "IngestService", "SpoolFull"]
 
 
 @dataclass(slots=True)
@@ -32,30 +30,6 @@ class CaptureResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "dropped": self.dropped, "rejected": self.rejected}
-
-
-class ProjectDirectory:
-    """Write key → project, cached briefly (hits and misses alike) to keep the hot path off the DB."""
-
-    def __init__(self, sessions: sessionmaker[Session], ttl_seconds: float) -> None:
-        self._sessions = sessions
-        self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, ProjectInfo | None]] = {}
-
-    def by_write_key(self, write_key: str) -> ProjectInfo | None:
-        now = time.monotonic()
-        hit = self._cache.get(write_key)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        with transaction(self._sessions) as session:
-            project = find_project_by_write_key(session, write_key=write_key)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[write_key] = (now, project)
-        return project
-
-    def forget(self) -> None:
-        self._cache.clear()
 
 
 class IngestService:

@@ -15,9 +15,10 @@ from belvedere.config import Settings
 from belvedere.ingest.enrich import standard_pipeline
 from belvedere.ingest.relay import read_relayed, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
-from belvedere.ingest.service import IngestService, ProjectDirectory
+from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Spool
 from belvedere.ingest.validate import Limits
+from belvedere.ingest.write_keys import ProjectDirectory, epoch_file
 from belvedere.platform.db import make_engine, make_session_factory
 from belvedere.platform.mail import Mailer
 from belvedere.platform.metrics import Metrics
@@ -41,7 +42,9 @@ class CaptureWorker:
             limits=Limits.from_settings(settings.ingest),
             metrics=self.metrics,
         )
-        self.projects = ProjectDirectory(sessions, settings.ingest.key_cache_seconds)
+        self.projects = ProjectDirectory(
+            sessions, settings.ingest.key_cache_seconds, epoch_file(settings.data_dir)
+        )
         plans = Plans(settings.plans)
         self.throttle = Throttle(
             RateLimiter(settings.rate_limit.storage_url), plans, enabled=settings.rate_limit.enabled

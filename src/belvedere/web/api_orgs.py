@@ -86,6 +86,7 @@ def delete_org(grant: Owner, runtime: RuntimeDep) -> None:
         org = session.get(Organisation, grant.org.id)
         project_ids = [p.id for p in org.projects] if org else []
         session.delete(org)
+    runtime.projects.forget()  # its write keys stop working now, in every process
     for project_id in project_ids:
         runtime.store.delete_project(project_id=project_id)
 

@@ -12,8 +12,9 @@ from belvedere.accounts.plans import is_live
 from belvedere.accounts.quotas import Throttle, UsageMeter
 from belvedere.accounts.service import ProjectInfo
 from belvedere.config import IngestSettings, Settings
-from belvedere.ingest.service import IngestService, ProjectDirectory, SpoolFull
+from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
+from belvedere.ingest.write_keys import ProjectDirectory
 from belvedere.web.errors import error_body
 
 CAPTURE_PATH = "/api/v1/capture"
