@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from belvedere import __version__
-from belvedere.accounts.plans import PlanError
 from belvedere.config import Settings
+from belvedere.platform.errors import BelvedereError
 from belvedere.platform.metrics import RouteTimer
 from belvedere.runtime import Runtime
 from belvedere.web import (
@@ -90,15 +90,11 @@ def _install_error_handlers(api: FastAPI) -> None:
         code = STATUS_CODES.get(exc.status_code, "error")
         return _json_error(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
-    @api.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
+    @api.exception_handler(BelvedereError)
+    async def refused(request: Request, exc: BelvedereError) -> Response:
         if not request.url.path.startswith("/api/"):  # a page: an HTML answer, or the login page
             return error_page(request, exc.status, exc.message)
         return _json_error(request, exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
-
-    @api.exception_handler(PlanError)
-    async def plan_error(request: Request, exc: PlanError) -> Response:
-        return _json_error(request, 403, exc.code, exc.message, exc.details)
 
     @api.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from belvedere.accounts.models import Invitation, Membership, Organisation, Project, User
 from belvedere.accounts.roles import ROLES, Role
 from belvedere.accounts.service import slugify
+from belvedere.platform import errors
 
 
-class Conflict(ValueError):
+class Conflict(errors.Conflict, ValueError):
     """The change clashes with existing data (a taken email or slug, the last owner leaving…)."""
 
 

@@ -6,17 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from belvedere.config import PlanLimits
+from belvedere.platform.errors import Forbidden
 
 STATUSES = ("trial", "active", "past_due", "suspended", "expired")
 LIMITS = ("projects", "members", "events_per_month", "dashboards", "alert_rules")
 
 
-class PlanError(Exception):
+class PlanError(Forbidden):
     """Raised when a plan does not allow an action; ``code`` and ``details`` go into the API error."""
 
     def __init__(self, code: str, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.code, self.message, self.details = code, message, details
+        super().__init__(message, code=code, details=details)
 
 
 class Plans:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +44,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_AFTER_COMMIT = "belvedere.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run ``action`` once the session's transaction has committed (never if it rolls back): for what must
+    follow a change but is not in the database — forgetting cached keys, deleting a project's events."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """The unit-of-work boundary: commit on success, roll back on error. Services never commit."""
@@ -55,7 +64,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        actions = session.info.pop(_AFTER_COMMIT, [])
         session.close()
+    for action in actions:
+        action()
 
 
 def claim(session: Session, column: Any, *where: Any, value: Any) -> bool:

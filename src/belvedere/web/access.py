@@ -18,13 +18,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import audit as record
 from belvedere.accounts.models import Organisation, User
 from belvedere.accounts.organisations import OrgView, membership
 from belvedere.accounts.personal_keys import KeyOwner, authenticate_key
 from belvedere.accounts.plans import is_live
 from belvedere.accounts.roles import Role, at_least, capped
 from belvedere.accounts.service import ProjectInfo, find_project_by_api_key, get_project
-from belvedere.auth import securitylog
 from belvedere.auth.securitylog import Origin, origin
 from belvedere.auth.tokens import InvalidToken
 from belvedere.platform.db import transaction
@@ -156,16 +157,6 @@ async def signed_in(request: Request, caller: CallerDep) -> Caller:
 SignedIn = Annotated[Caller, Depends(signed_in)]
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """What a request may act on: one organisation (and project), with the role the caller holds there."""
-
-    org: OrgView
-    role: Role
-    user_id: int | None
-    project: ProjectInfo | None = None
-
-
 def subdomain_slug(request: Request, base: str | None) -> str | None:
     """The organisation slug a host such as ``acme.example.com`` names, with ``base`` = ``example.com``."""
     if not base:
@@ -184,9 +175,7 @@ def request_origin(request: Request) -> Origin:
 
 def audit(session: Session, grant: Grant, request: Request, kind: str, **detail: Any) -> None:
     """One line in the security log of the organisation the request acts on."""
-    securitylog.record(
-        session, [grant.org.id], kind, actor=grant.user_id, where=request_origin(request), **detail
-    )
+    record(session, grant, request_origin(request), kind, **detail)
 
 
 def _not_found(what: str) -> ApiError:

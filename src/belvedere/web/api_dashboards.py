@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from belvedere.accounts.grants import Grant
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard, Insight
 from belvedere.platform.db import transaction
-from belvedere.web.access import Grant, Member, RuntimeDep, Viewer, audit
+from belvedere.web.access import Member, RuntimeDep, Viewer, audit
 from belvedere.web.errors import ApiError
 from belvedere.web.ids import Id, PathId
 

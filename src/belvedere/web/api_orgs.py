@@ -10,15 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from belvedere.accounts import invitations, organisations, personal_keys
+from belvedere.accounts import organisations, team
 from belvedere.accounts.models import Organisation, User
-from belvedere.accounts.organisations import Conflict, OrgView
-from belvedere.accounts.roles import at_least
+from belvedere.accounts.organisations import OrgView
 from belvedere.auth import securitylog
 from belvedere.platform.db import transaction
 from belvedere.platform.mail import outbox as mail_outbox
-from belvedere.web.access import Admin, Grant, Member, Owner, RuntimeDep, SignedIn, Viewer, audit
-from belvedere.web.errors import ApiError
+from belvedere.web.access import Admin, Member, Owner, RuntimeDep, SignedIn, Viewer, audit, request_origin
 from belvedere.web.ids import Id, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
@@ -38,17 +36,13 @@ class TransferBody(BaseModel):
 
 
 class InviteBody(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(min_length=3, max_length=320, pattern=team.EMAIL_PATTERN)
     role: Literal["admin", "member", "viewer"] = "member"
 
 
 class KeyBody(BaseModel):
     label: str = Field("", max_length=200)
     scopes: list[Literal["read", "write", "admin"]] = Field(min_length=1, max_length=3)
-
-
-def _conflict(exc: Conflict) -> ApiError:
-    return ApiError(409, "conflict", str(exc))
 
 
 @router.post("/orgs", status_code=201, summary="Create another organisation, owned by the caller")
@@ -94,13 +88,8 @@ def delete_org(grant: Owner, runtime: RuntimeDep) -> None:
 @router.post(ORG + "/transfer", summary="Make another member the owner; the caller becomes an admin")
 def transfer(body: TransferBody, grant: Owner, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
-        if organisations.membership(session, organisation_id=grant.org.id, user_id=body.user_id) is None:
-            raise ApiError(404, "not_found", "No such member.")
-        organisations.change_role(session, organisation_id=grant.org.id, user_id=body.user_id, role="owner")
-        assert grant.user_id is not None
-        organisations.change_role(session, organisation_id=grant.org.id, user_id=grant.user_id, role="admin")
-        audit(session, grant, request, "ownership_transferred", to_user_id=body.user_id)
-        return {"members": organisations.members(session, organisation_id=grant.org.id)}
+        where = request_origin(request)
+        return {"members": team.transfer_ownership(session, grant, user_id=body.user_id, where=where)}
 
 
 # ------------------------------------------------------------------------------------------------ members
@@ -109,44 +98,23 @@ def transfer(body: TransferBody, grant: Owner, request: Request, runtime: Runtim
 @router.get(ORG + "/members", summary="Members and their roles")
 def list_members(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
-        return {"results": organisations.members(session, organisation_id=grant.org.id)}
-
-
-def _touches_owner(grant: Grant, current: str, new: str | None) -> None:
-    if (current == "owner" or new == "owner") and grant.role != "owner":
-        raise ApiError(403, "forbidden", "Only an owner can grant, change or remove the owner role.")
+        return {"results": team.list_members(session, grant)}
 
 
 @router.patch(ORG + "/members/{user_id}", summary="Change a member's role")
 def change_role(
     user_id: PathId, body: RoleBody, grant: Admin, request: Request, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    try:
-        with transaction(runtime.sessions) as session:
-            member = organisations.membership(session, organisation_id=grant.org.id, user_id=user_id)
-            if member is None:
-                raise ApiError(404, "not_found", "No such member.")
-            old = member.role
-            _touches_owner(grant, old, body.role)
-            organisations.change_role(session, organisation_id=grant.org.id, user_id=user_id, role=body.role)
-            audit(session, grant, request, "role_changed", user_id=user_id, old=old, new=body.role)
-            return {"user_id": user_id, "role": body.role}
-    except Conflict as exc:
-        raise _conflict(exc) from None
+    with transaction(runtime.sessions) as session:
+        return team.change_role(
+            session, grant, user_id=user_id, role=body.role, where=request_origin(request)
+        )
 
 
 @router.delete(ORG + "/members/{user_id}", status_code=204, summary="Remove a member")
 def remove_member(user_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
-    try:
-        with transaction(runtime.sessions) as session:
-            member = organisations.membership(session, organisation_id=grant.org.id, user_id=user_id)
-            if member is None:
-                raise ApiError(404, "not_found", "No such member.")
-            _touches_owner(grant, member.role, None)
-            organisations.remove_member(session, organisation_id=grant.org.id, user_id=user_id)
-            audit(session, grant, request, "member_removed", user_id=user_id)
-    except Conflict as exc:
-        raise _conflict(exc) from None
+    with transaction(runtime.sessions) as session:
+        team.remove_member(session, grant, user_id=user_id, where=request_origin(request))
 
 
 # ------------------------------------------------------------------------------------------------ invitations
@@ -154,49 +122,29 @@ def remove_member(user_id: PathId, grant: Admin, request: Request, runtime: Runt
 
 @router.post(ORG + "/invitations", status_code=201, summary="Invite someone by email")
 def invite(body: InviteBody, grant: Admin, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    settings = runtime.settings
-    try:
-        with transaction(runtime.sessions) as session:
-            used = organisations.seats_used(session, organisation_id=grant.org.id)
-            runtime.plans.check_limit(grant.org.plan, "members", used)
-            assert grant.user_id is not None
-            inv, token = invitations.invite(
-                session,
-                organisation_id=grant.org.id,
-                email=body.email,
-                role=body.role,
-                invited_by=grant.user_id,
-                days=settings.auth.invitation_days,
-            )
-            runtime.mailer.send(
-                session,
-                organisation_id=grant.org.id,
-                to=inv.email,
-                subject=f"You are invited to {grant.org.name} on Belvedere",
-                body=f"You are invited to join {grant.org.name} as {inv.role}.\n"
-                f"Accept within {settings.auth.invitation_days} days:\n"
-                f"{settings.base_url}/invitations/accept?token={token}\n",
-            )
-            audit(session, grant, request, "invitation_sent", email=inv.email, role=inv.role)
-            return invitations.view(inv)
-    except Conflict as exc:
-        raise _conflict(exc) from None
+    with transaction(runtime.sessions) as session:
+        return team.invite(
+            session,
+            grant,
+            email=body.email,
+            role=body.role,
+            where=request_origin(request),
+            plans=runtime.plans,
+            mailer=runtime.mailer,
+            settings=runtime.settings,
+        )
 
 
 @router.get(ORG + "/invitations", summary="Invitations, pending and past")
 def list_invitations(grant: Admin, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
-        return {"results": invitations.list_invitations(session, organisation_id=grant.org.id)}
+        return {"results": team.list_invitations(session, grant)}
 
 
 @router.delete(ORG + "/invitations/{invitation_id}", status_code=204, summary="Revoke an invitation")
 def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
     with transaction(runtime.sessions) as session:
-        inv = invitations.get_invitation(session, organisation_id=grant.org.id, invitation_id=invitation_id)
-        if inv is None:
-            raise ApiError(404, "not_found", "No such invitation.")
-        invitations.revoke(session, invitation=inv)
-        audit(session, grant, request, "invitation_revoked", email=inv.email)
+        team.revoke_invitation(session, grant, invitation_id=invitation_id, where=request_origin(request))
 
 
 # ------------------------------------------------------------------------------------------------ API keys
@@ -204,34 +152,27 @@ def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, run
 
 @router.post(ORG + "/api-keys", status_code=201, summary="Create a personal API key (shown once)")
 def create_key(body: KeyBody, grant: Member, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    runtime.plans.require_feature(grant.org.plan, "api")
-    if grant.user_id is None:
-        raise ApiError(403, "forbidden", "Personal keys belong to users.")
-    if "admin" in body.scopes and not at_least(grant.role, "admin"):
-        raise ApiError(403, "forbidden", "The admin scope needs the admin role.")
     with transaction(runtime.sessions) as session:
-        view, secret = personal_keys.create_key(
-            session, organisation_id=grant.org.id, user_id=grant.user_id, label=body.label, scopes=body.scopes
+        return team.create_key(
+            session,
+            grant,
+            label=body.label,
+            scopes=list(body.scopes),
+            where=request_origin(request),
+            plans=runtime.plans,
         )
-        audit(session, grant, request, "key_created", key_id=view["id"], scopes=" ".join(body.scopes))
-    return {**view, "key": secret}
 
 
 @router.get(ORG + "/api-keys", summary="Personal API keys: your own, or everyone's for admins")
 def list_keys(grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
-    mine_only = None if at_least(grant.role, "admin") else grant.user_id
     with transaction(runtime.sessions) as session:
-        return {"results": personal_keys.list_keys(session, organisation_id=grant.org.id, user_id=mine_only)}
+        return {"results": team.list_keys(session, grant)}
 
 
 @router.delete(ORG + "/api-keys/{key_id}", status_code=204, summary="Revoke a personal API key")
 def revoke_key(key_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> None:
     with transaction(runtime.sessions) as session:
-        key = personal_keys.get_key(session, organisation_id=grant.org.id, key_id=key_id)
-        if key is None or (key.user_id != grant.user_id and not at_least(grant.role, "admin")):
-            raise ApiError(404, "not_found", "No such key.")
-        personal_keys.revoke_key(session, key=key)
-        audit(session, grant, request, "key_revoked", key_id=key_id)
+        team.revoke_key(session, grant, key_id=key_id, where=request_origin(request))
 
 
 # ------------------------------------------------------------------------------------------------ log, usage
@@ -264,14 +205,8 @@ def security_log(
 
 @router.get(ORG + "/usage", summary="The plan, its limits and what is used")
 def usage(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    plan = runtime.plans.get(grant.org.plan)
     with transaction(runtime.sessions) as session:
-        used = {
-            "projects": organisations.project_count(session, organisation_id=grant.org.id),
-            "members": organisations.seats_used(session, organisation_id=grant.org.id),
-        }
-    used["events_this_month"] = runtime.usage.used(grant.org.id)
-    return {"plan": grant.org.plan, "status": grant.org.status, "limits": plan.model_dump(), "used": used}
+        return team.usage(session, grant, plans=runtime.plans, meter=runtime.usage)
 
 
 @router.get(ORG + "/outbox", summary="Emails sent (or kept, without SMTP) on behalf of the organisation")

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import organisations
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.keys import new_write_key
 from belvedere.accounts.models import Organisation, Project
 from belvedere.accounts.service import create_project_in, project_json
 from belvedere.accounts.settings import ProjectSettings, check_timezone
 from belvedere.platform.db import transaction
-from belvedere.web.access import Admin, Grant, RuntimeDep, Viewer, audit
+from belvedere.web.access import Admin, RuntimeDep, Viewer, audit
 from belvedere.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])

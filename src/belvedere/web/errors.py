@@ -10,11 +10,14 @@ from typing import Any
 import orjson
 import structlog
 
+from belvedere.platform.errors import BelvedereError
+
 log = structlog.get_logger(__name__)
 
 
-class ApiError(Exception):
-    """An error the API answers with as is: status, stable code, a message saying what to do next."""
+class ApiError(BelvedereError):
+    """An error an adapter raises as is: status, stable code, a message saying what to do next. (Use cases
+    raise the kinds of ``platform.errors``; both are answered by the same handler.)"""
 
     def __init__(
         self,
@@ -24,9 +27,7 @@ class ApiError(Exception):
         details: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details, self.headers = details, headers
+        super().__init__(message, code=code, status=status, details=details, headers=headers)
 
 
 def error_body(code: str, message: str, details: Any = None, request_id: str | None = None) -> bytes:

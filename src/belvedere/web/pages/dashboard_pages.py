@@ -10,12 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.plans import PlanError
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
-from belvedere.web.access import Grant, Member, RuntimeDep, Viewer, audit
+from belvedere.web.access import Member, RuntimeDep, Viewer, audit
 from belvedere.web.ids import MAX_ID, PathId
 from belvedere.web.pages.insight_pages import render_widget
 from belvedere.web.pages.periods import PERIODS

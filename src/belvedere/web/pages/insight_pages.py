@@ -11,11 +11,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from belvedere.accounts.grants import Grant
 from belvedere.dashboards import service
 from belvedere.dashboards.models import Insight
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
-from belvedere.web.access import Grant, Member, RuntimeDep, Viewer
+from belvedere.web.access import Member, RuntimeDep, Viewer
 from belvedere.web.ids import PathId
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import QUERY, known_events, nav

@@ -1,7 +1,7 @@
 """The organisation's settings page: plan usage, members and roles, invitations, personal API keys.
 
-Each action is a thin form handler over the JSON API's own handler (same checks, same security log), so the
-page and the API cannot drift apart; a refusal is shown on the page instead of as JSON.
+Each action is a thin form handler over the same use case the JSON API calls (``accounts.team``: same checks,
+same security log), so the page and the API cannot drift apart; a refusal is shown on the page.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from belvedere.accounts.plans import PlanError
+from belvedere.accounts import team
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.roles import at_least
-from belvedere.web import api_orgs
-from belvedere.web.access import Admin, Grant, Member, RuntimeDep, Viewer
-from belvedere.web.errors import ApiError
+from belvedere.auth.securitylog import Origin
+from belvedere.platform.db import transaction
+from belvedere.platform.errors import BelvedereError
+from belvedere.web.access import Admin, Member, RuntimeDep, Viewer, request_origin
 from belvedere.web.ids import PathId
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
@@ -28,29 +30,27 @@ SETTINGS = "/app/orgs/{org_id}/settings"
 
 def _settings(request: Request, runtime: Any, grant: Grant, status: int = 200, **extra: Any) -> Response:
     admin = at_least(grant.role, "admin")
-    context: dict[str, Any] = {
-        "usage": api_orgs.usage(grant, runtime),
-        "members": api_orgs.list_members(grant, runtime)["results"],
-        "invitations": api_orgs.list_invitations(grant, runtime)["results"] if admin else [],
-        "keys": api_orgs.list_keys(grant, runtime)["results"] if at_least(grant.role, "member") else [],
-        "is_admin": admin,
-        "is_owner": grant.role == "owner",
-        "me": grant.user_id,
-    }
+    with transaction(runtime.sessions) as session:
+        context: dict[str, Any] = {
+            "usage": team.usage(session, grant, plans=runtime.plans, meter=runtime.usage),
+            "members": team.list_members(session, grant),
+            "invitations": team.list_invitations(session, grant) if admin else [],
+            "keys": team.list_keys(session, grant) if at_least(grant.role, "member") else [],
+        }
+    context.update(is_admin=admin, is_owner=grant.role == "owner", me=grant.user_id)
     return page(request, "org_settings.html", status, **nav(runtime, grant), project=None, **context, **extra)
 
 
-def _act(request: Request, runtime: Any, grant: Grant, action: Callable[[], Any], done: str) -> Response:
-    """Run an API handler; show the page again with a confirmation, or with the refusal and its status
-    (HTMX swaps 4xx answers in too: see the htmx-config in base.html)."""
+def _act(
+    request: Request, runtime: Any, grant: Grant, action: Callable[[Session, Origin], Any], done: str
+) -> Response:
+    """Run a use case in one transaction; show the page again with a confirmation, or with the refusal and
+    its status (HTMX swaps 4xx answers in too: see the htmx-config in base.html)."""
     try:
-        result = action()
-    except ApiError as exc:
+        with transaction(runtime.sessions) as session:
+            result = action(session, request_origin(request))
+    except BelvedereError as exc:
         return _settings(request, runtime, grant, exc.status, error=exc.message)
-    except PlanError as exc:
-        return _settings(request, runtime, grant, 403, error=exc.message)
-    except ValidationError as exc:
-        return _settings(request, runtime, grant, 422, error=exc.errors()[0]["msg"])
     extra = {"new_key": result["key"]} if isinstance(result, dict) and "key" in result else {}
     return _settings(request, runtime, grant, notice=done, **extra)
 
@@ -72,7 +72,16 @@ def invite(
         request,
         runtime,
         grant,
-        lambda: api_orgs.invite(api_orgs.InviteBody(email=email, role=role), grant, request, runtime),
+        lambda session, where: team.invite(
+            session,
+            grant,
+            email=email,
+            role=role,
+            where=where,
+            plans=runtime.plans,
+            mailer=runtime.mailer,
+            settings=runtime.settings,
+        ),
         f"Invitation sent to {email}.",
     )
 
@@ -83,7 +92,9 @@ def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, run
         request,
         runtime,
         grant,
-        lambda: api_orgs.revoke_invitation(invitation_id, grant, request, runtime),
+        lambda session, where: team.revoke_invitation(
+            session, grant, invitation_id=invitation_id, where=where
+        ),
         "Invitation revoked.",
     )
 
@@ -100,7 +111,7 @@ def change_role(
         request,
         runtime,
         grant,
-        lambda: api_orgs.change_role(user_id, api_orgs.RoleBody(role=role), grant, request, runtime),
+        lambda session, where: team.change_role(session, grant, user_id=user_id, role=role, where=where),
         "Role changed.",
     )
 
@@ -111,7 +122,7 @@ def remove_member(user_id: PathId, grant: Admin, request: Request, runtime: Runt
         request,
         runtime,
         grant,
-        lambda: api_orgs.remove_member(user_id, grant, request, runtime),
+        lambda session, where: team.remove_member(session, grant, user_id=user_id, where=where),
         "Member removed.",
     )
 
@@ -124,12 +135,13 @@ def create_key(
     scope: Annotated[Literal["read", "write", "admin"], Form()] = "read",
     label: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    body = api_orgs.KeyBody(label=label, scopes=[scope])
     return _act(
         request,
         runtime,
         grant,
-        lambda: api_orgs.create_key(body, grant, request, runtime),
+        lambda session, where: team.create_key(
+            session, grant, label=label, scopes=[scope], where=where, plans=runtime.plans
+        ),
         "Key created: copy it now, it is shown only once.",
     )
 
@@ -137,5 +149,9 @@ def create_key(
 @router.post(SETTINGS + "/api-keys/{key_id}/revoke")
 def revoke_key(key_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> Response:
     return _act(
-        request, runtime, grant, lambda: api_orgs.revoke_key(key_id, grant, request, runtime), "Key revoked."
+        request,
+        runtime,
+        grant,
+        lambda session, where: team.revoke_key(session, grant, key_id=key_id, where=where),
+        "Key revoked.",
     )

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from belvedere.accounts import organisations
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.models import Organisation
 from belvedere.accounts.plans import PlanError
 from belvedere.accounts.service import create_project_in
@@ -21,7 +22,7 @@ from belvedere.accounts.settings import check_timezone
 from belvedere.platform.db import transaction
 from belvedere.query.kinds import AnyQuery
 from belvedere.runtime import Runtime
-from belvedere.web.access import Admin, Grant, RuntimeDep, SignedIn, Viewer, audit
+from belvedere.web.access import Admin, RuntimeDep, SignedIn, Viewer, audit
 from belvedere.web.pages import periods
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect

@@ -13,13 +13,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.models import Project
 from belvedere.accounts.roles import at_least
 from belvedere.accounts.service import project_json
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web import api_projects
-from belvedere.web.access import Admin, Grant, RuntimeDep, Viewer
+from belvedere.web.access import Admin, RuntimeDep, Viewer
 from belvedere.web.errors import ApiError
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.models import Project
 from belvedere.accounts.organisations import OrgView
 from belvedere.accounts.service import get_project
@@ -15,7 +16,7 @@ from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
-from belvedere.web.access import Grant, RuntimeDep, request_origin
+from belvedere.web.access import RuntimeDep, request_origin
 from belvedere.web.ids import PathId
 from belvedere.web.pages.insight_pages import render_widget
 from belvedere.web.pages.periods import PERIODS
