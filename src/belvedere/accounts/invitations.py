@@ -11,8 +11,11 @@ from belvedere.accounts.keys import hash_key
 from belvedere.accounts.models import Invitation, Membership, User
 from belvedere.accounts.organisations import Conflict, membership, normalise_email
 from belvedere.accounts.roles import ROLES
+from belvedere.auth import securitylog
+from belvedere.auth.securitylog import Origin
 from belvedere.auth.tokens import new_secret
 from belvedere.platform.db import claim
+from belvedere.platform.errors import BelvedereError
 
 
 def _aware(moment: datetime) -> datetime:
@@ -71,6 +74,19 @@ def revoke(session: Session, *, invitation: Invitation) -> None:
         session.flush()
 
 
+class InvalidInvitation(BelvedereError, LookupError):
+    status, code = 400, "invalid_token"
+
+
+def accept_invitation(session: Session, *, token: str, user: User, where: Origin) -> dict[str, object]:
+    """The use case: join, and note it in the organisation's security log."""
+    inv = accept(session, token=token, user=user)
+    securitylog.record(
+        session, [inv.organisation_id], "invitation_accepted", actor=user.id, where=where, role=inv.role
+    )
+    return {"organisation_id": inv.organisation_id, "role": inv.role}
+
+
 def accept(session: Session, *, token: str, user: User) -> Invitation:
     """Join the organisation with the invited role. The invitation must be live and addressed to the user's
     email, so a forwarded or leaked link is useless to anyone else."""
@@ -83,7 +99,7 @@ def accept(session: Session, *, token: str, user: User) -> Invitation:
         or inv.email != user.email
         or not claim(session, Invitation.accepted_at, Invitation.id == inv.id, value=now)  # used once
     ):
-        raise LookupError(
+        raise InvalidInvitation(
             "This invitation is not valid: it expired, was used or revoked, or is for another email."
         )
     if membership(session, organisation_id=inv.organisation_id, user_id=user.id) is None:

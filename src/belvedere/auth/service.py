@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from belvedere.accounts.keys import hash_key
 from belvedere.accounts.models import Organisation, User
@@ -28,7 +28,8 @@ from belvedere.auth.passwords import Passwords
 from belvedere.auth.securitylog import Origin
 from belvedere.auth.tokens import AccessTokens, InvalidToken, new_secret
 from belvedere.config import Settings
-from belvedere.platform.db import claim
+from belvedere.platform.db import claim, transaction
+from belvedere.platform.errands import Errands
 from belvedere.platform.mail import Mailer
 from belvedere.platform.ratelimit import RateLimiter
 
@@ -334,3 +335,20 @@ class AuthService:
         ):
             raise AuthFailed("This link is not valid: it expired or was already used. Ask for a new one.")
         return row
+
+
+RESET_REQUESTED = "If an account uses this email, a reset link is on its way."
+
+
+def reset_link_later(
+    errands: Errands, sessions: sessionmaker[Session], auth: AuthService, email: str
+) -> None:
+    """Hand a reset request to the errand thread and return at once: the lookup, the link and the mail
+    happen after the answer, so that the answer and its timing are the same whether or not the email has an
+    account."""
+
+    def send() -> None:
+        with transaction(sessions) as session:
+            auth.request_reset(session, email=email)
+
+    errands.run("password_reset", send)

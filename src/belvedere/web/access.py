@@ -264,3 +264,20 @@ Member = Annotated[Grant, Depends(Access("member"))]
 Admin = Annotated[Grant, Depends(Access("admin"))]
 Owner = Annotated[Grant, Depends(Access("owner"))]
 ProjectReader = Annotated[Grant, Depends(Access("viewer", project_key=True, reads=True))]
+
+
+def public_throttle(request: Request, runtime: RuntimeDep) -> None:
+    """Endpoints that need no account but send email or create accounts: a budget per IP per hour."""
+    limit = runtime.settings.auth.public_requests_per_hour
+    verdict = runtime.limiter.hit(f"public:{request_origin(request).ip_hash}", limit, 60)
+    request.state.rate_limit_headers = verdict.headers()
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests from this address; retry after {verdict.reset_seconds} s.",
+            headers=verdict.headers(),
+        )
+
+
+PUBLIC_THROTTLE = [Depends(public_throttle)]

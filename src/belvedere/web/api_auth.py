@@ -8,32 +8,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from belvedere.accounts.invitations import accept
+from belvedere.accounts import invitations
 from belvedere.accounts.models import User
 from belvedere.accounts.organisations import Conflict, organisations_of
-from belvedere.auth import securitylog
 from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.securitylog import Origin
-from belvedere.auth.service import AuthFailed, Throttled, TokenPair
+from belvedere.auth.service import RESET_REQUESTED, AuthFailed, Throttled, TokenPair, reset_link_later
 from belvedere.platform.db import transaction
-from belvedere.runtime import Runtime
 from belvedere.web.access import (
-    ACCESS_COOKIE,
-    CSRF_COOKIE,
+    PUBLIC_THROTTLE,
     REFRESH_COOKIE,
-    REFRESH_COOKIE_PATH,
     Caller,
     RuntimeDep,
     SignedIn,
-    csrf_token,
     request_origin,
     subdomain_slug,
 )
 from belvedere.web.errors import ApiError
+from belvedere.web.sessions import close_session, open_session
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -85,23 +81,6 @@ def _origin(request: Request, runtime: Any) -> tuple[str | None, Origin]:
     return (request.client.host if request.client else None), request_origin(request)
 
 
-def public_throttle(request: Request, runtime: RuntimeDep) -> None:
-    """Endpoints that need no account but send email or create accounts: a budget per IP per hour."""
-    limit = runtime.settings.auth.public_requests_per_hour
-    verdict = runtime.limiter.hit(f"public:{request_origin(request).ip_hash}", limit, 60)
-    request.state.rate_limit_headers = verdict.headers()
-    if not verdict.allowed:
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"Too many requests from this address; retry after {verdict.reset_seconds} s.",
-            headers=verdict.headers(),
-        )
-
-
-PUBLIC_THROTTLE = [Depends(public_throttle)]
-
-
 def _user(session: Session, caller: Caller) -> User:
     user = session.get(User, caller.user_id)
     if user is None:  # deleted between authentication and now
@@ -120,33 +99,6 @@ def _user_json(user: User) -> dict[str, Any]:
 
 def _policy_error(exc: PasswordRejected) -> ApiError:
     return ApiError(422, "weak_password", str(exc), [{"field": "body.password", "message": str(exc)}])
-
-
-def open_session(response: Response, runtime: Any, pair: TokenPair) -> dict[str, Any]:
-    secure = runtime.settings.auth.cookie_secure
-    csrf = csrf_token(runtime.settings.secret_key, pair.family)
-    max_age = runtime.settings.auth.refresh_token_days * 86400
-    response.set_cookie(
-        ACCESS_COOKIE, pair.access_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
-    )
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict")
-    # Never sent from another site's pages (SameSite=Strict), never readable by scripts.
-    response.set_cookie(
-        REFRESH_COOKIE,
-        pair.refresh_token,
-        max_age=max_age,
-        path=REFRESH_COOKIE_PATH,
-        httponly=True,
-        secure=secure,
-        samesite="strict",
-    )
-    return {"csrf_token": csrf}
-
-
-def close_session(response: Response) -> None:
-    response.delete_cookie(ACCESS_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
-    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH)
 
 
 def _refresh_token(body: RefreshBody, request: Request) -> tuple[str, bool]:
@@ -260,15 +212,8 @@ def change_password(
     summary="Email a reset link (same answer for any email)",
 )
 def request_reset(body: ResetRequestBody, runtime: RuntimeDep) -> dict[str, str]:
-    """Answered before the account is even looked up: the lookup, the link and the mail are an errand, so
-    the answer and its timing are the same whether or not the email has an account."""
-    runtime.errands.run("password_reset", _send_reset_link, runtime, body.email)
-    return {"status": "If an account uses this email, a reset link is on its way."}
-
-
-def _send_reset_link(runtime: Runtime, email: str) -> None:
-    with transaction(runtime.sessions) as session:
-        runtime.auth.request_reset(session, email=email)
+    reset_link_later(runtime.errands, runtime.sessions, runtime.auth, body.email)
+    return {"status": RESET_REQUESTED}
 
 
 @router.post(
@@ -338,19 +283,8 @@ def me(caller: SignedIn, request: Request, runtime: RuntimeDep) -> dict[str, Any
 def accept_invitation(
     body: TokenBody, caller: SignedIn, request: Request, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    _, where = _origin(request, runtime)
-    try:
-        with transaction(runtime.sessions) as session:
-            user = _user(session, caller)
-            inv = accept(session, token=body.token, user=user)
-            securitylog.record(
-                session,
-                [inv.organisation_id],
-                "invitation_accepted",
-                actor=user.id,
-                where=where,
-                role=inv.role,
-            )
-            return {"organisation_id": inv.organisation_id, "role": inv.role}
-    except LookupError as exc:
-        raise ApiError(400, "invalid_token", str(exc)) from None
+    with transaction(runtime.sessions) as session:
+        user = _user(session, caller)
+        return invitations.accept_invitation(
+            session, token=body.token, user=user, where=request_origin(request)
+        )

@@ -1,5 +1,6 @@
 """The pages the account emails link to: forgotten password, reset, email verification, and accepting an
-invitation. Each acts through the JSON API's own handler, so checks, throttles and the security log match."""
+invitation. Each calls the use case the JSON API calls (``auth.service``, ``accounts.invitations``), with the
+same throttles, so checks and the security log match."""
 
 from __future__ import annotations
 
@@ -9,27 +10,34 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from belvedere.web import api_auth
-from belvedere.web.access import ACCESS_COOKIE, RuntimeDep, SignedIn
-from belvedere.web.errors import ApiError
+from belvedere.accounts import invitations
+from belvedere.accounts.models import User
+from belvedere.auth.passwords import PasswordRejected
+from belvedere.auth.service import RESET_REQUESTED, AuthFailed, reset_link_later
+from belvedere.platform.db import transaction
+from belvedere.platform.errors import BelvedereError, Unauthorized
+from belvedere.runtime import Runtime
+from belvedere.web.access import ACCESS_COOKIE, RuntimeDep, SignedIn, public_throttle, request_origin
 from belvedere.web.pages.render import form_token_ok, page, redirect, signed_out_form
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=1024)]
 
 
-def _attempt(action: Callable[[], Any]) -> tuple[Any, str | None, int]:
-    """Run an API handler: (its answer, None, 200), or (None, the reason to show, the status)."""
+def _attempt(runtime: Runtime, action: Callable[[Session], Any]) -> tuple[Any, str | None, int]:
+    """Run a use case in one transaction: (its answer, None, 200), or (None, the reason to show, the
+    status)."""
     try:
-        return action(), None, 200
-    except ApiError as exc:
+        with transaction(runtime.sessions) as session:
+            return action(session), None, 200
+    except BelvedereError as exc:
         return None, exc.message, exc.status
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        return None, f"{field}: {first['msg']}" if field else str(first["msg"]), 422
+    except AuthFailed as exc:  # a reset or verification link that expired or was used
+        return None, str(exc), 400
+    except PasswordRejected as exc:
+        return None, str(exc), 422
 
 
 def _expired(request: Request, template: str, **context: Any) -> Response:
@@ -46,12 +54,12 @@ def forgot(request: Request, runtime: RuntimeDep, email: Field, form_token: Fiel
     if not form_token_ok(request, form_token):
         return _expired(request, "forgot_password.html", email=email)
 
-    def send() -> Any:
-        api_auth.public_throttle(request, runtime)
-        return api_auth.request_reset(api_auth.ResetRequestBody(email=email), runtime)
+    def send(_: Session) -> str:
+        public_throttle(request, runtime)
+        reset_link_later(runtime.errands, runtime.sessions, runtime.auth, email.strip())
+        return RESET_REQUESTED
 
-    answer, error, status = _attempt(send)
-    notice = answer["status"] if answer else None
+    notice, error, status = _attempt(runtime, send)
     return signed_out_form(request, "forgot_password.html", status, error=error, notice=notice, email=email)
 
 
@@ -66,9 +74,10 @@ def reset(
 ) -> Response:
     if not form_token_ok(request, form_token):
         return _expired(request, "reset_password.html", token=token)
-    body = {"token": token, "new_password": password}
+    where = request_origin(request)
     _, error, status = _attempt(
-        lambda: api_auth.reset_password(api_auth.ResetBody.model_validate(body), request, runtime)
+        runtime,
+        lambda session: runtime.auth.reset_password(session, token=token, new=password, where=where),
     )
     if error:
         return signed_out_form(request, "reset_password.html", status, error=error, token=token)
@@ -85,12 +94,13 @@ def verify_page(request: Request, token: str = "") -> Response:
 def verify(request: Request, runtime: RuntimeDep, token: Field, form_token: Field) -> Response:
     if not form_token_ok(request, form_token):
         return _expired(request, "verify_email.html", token=token)
-    answer, error, status = _attempt(
-        lambda: api_auth.verify_email(api_auth.TokenBody(token=token), request, runtime)
+    where = request_origin(request)
+    email, error, status = _attempt(
+        runtime, lambda session: runtime.auth.verify_email(session, token=token, where=where).email
     )
     if error:
         return signed_out_form(request, "verify_email.html", status, error=error, token=token)
-    return signed_out_form(request, "verify_email.html", verified=answer["email"], token="")
+    return signed_out_form(request, "verify_email.html", verified=email, token="")
 
 
 @router.get("/invitations/accept")
@@ -109,9 +119,13 @@ def invitation_page(caller: SignedIn, request: Request, token: str = "") -> Resp
 
 @router.post("/app/invitations/accept")
 def accept_invitation(caller: SignedIn, request: Request, runtime: RuntimeDep, token: Field) -> Response:
-    answer, error, status = _attempt(
-        lambda: api_auth.accept_invitation(api_auth.TokenBody(token=token), caller, request, runtime)
-    )
+    def join(session: Session) -> dict[str, object]:
+        user = session.get(User, caller.user_id)
+        if user is None:
+            raise Unauthorized("This account no longer exists.")
+        return invitations.accept_invitation(session, token=token, user=user, where=request_origin(request))
+
+    answer, error, status = _attempt(runtime, join)
     if error:
         return page(request, "invitation_accept.html", status, token=token, error=error)
     return redirect(f"/app/orgs/{answer['organisation_id']}/settings", request)

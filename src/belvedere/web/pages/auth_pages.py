@@ -12,8 +12,8 @@ from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.service import AuthFailed, Throttled
 from belvedere.platform.db import transaction
 from belvedere.web.access import REFRESH_COOKIE, RuntimeDep, SignedIn, request_origin
-from belvedere.web.api_auth import close_session, open_session
 from belvedere.web.pages.render import form_token_ok, redirect, signed_out_form
+from belvedere.web.sessions import close_session, open_session
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=1024)]

@@ -13,16 +13,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
-from belvedere.accounts import organisations
+from belvedere.accounts import organisations, projects
 from belvedere.accounts.grants import Grant
 from belvedere.accounts.models import Organisation
-from belvedere.accounts.plans import PlanError
-from belvedere.accounts.service import create_project_in
-from belvedere.accounts.settings import check_timezone
+from belvedere.accounts.settings import ProjectSettings
 from belvedere.platform.db import transaction
+from belvedere.platform.errors import BelvedereError
 from belvedere.query.kinds import AnyQuery
 from belvedere.runtime import Runtime
-from belvedere.web.access import Admin, RuntimeDep, SignedIn, Viewer, audit
+from belvedere.web.access import Admin, RuntimeDep, SignedIn, Viewer, request_origin
 from belvedere.web.pages import periods
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
@@ -349,18 +348,18 @@ def create_project(
     name: Annotated[str, Form(min_length=1, max_length=200)],
     timezone: Annotated[str, Form(max_length=64)] = "UTC",
 ) -> Response:
-    error = None
     try:
-        check_timezone(timezone)
         with transaction(runtime.sessions) as session:
-            used = organisations.project_count(session, organisation_id=grant.org.id)
-            runtime.plans.check_limit(grant.org.plan, "projects", used)
-            created = create_project_in(session, organisation_id=grant.org.id, name=name, timezone=timezone)
-            audit(session, grant, request, "project_created", project_id=created.project.id)
-    except (ValueError, PlanError) as exc:
-        error = exc.message if isinstance(exc, PlanError) else str(exc)
-    if error:
-        return page(
-            request, "project_new.html", 422, **nav(runtime, grant), project=None, error=error, name=name
-        )
-    return redirect(f"/app/projects/{created.project.id}/settings", request)
+            created = projects.create_project(
+                session,
+                grant,
+                name=name,
+                timezone=timezone,
+                settings=ProjectSettings(),
+                where=request_origin(request),
+                plans=runtime.plans,
+            )
+    except BelvedereError as exc:
+        context = {**nav(runtime, grant), "project": None, "error": exc.message, "name": name}
+        return page(request, "project_new.html", 422, **context)
+    return redirect(f"/app/projects/{created['project_id']}/settings", request)

@@ -12,16 +12,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from belvedere.accounts import projects
 from belvedere.accounts.grants import Grant
-from belvedere.accounts.models import Project
 from belvedere.accounts.roles import at_least
-from belvedere.accounts.service import project_json
+from belvedere.accounts.settings import ProjectSettings
+from belvedere.auth.securitylog import Origin
 from belvedere.platform.db import transaction
+from belvedere.platform.errors import BelvedereError
 from belvedere.runtime import Runtime
-from belvedere.web import api_projects
-from belvedere.web.access import Admin, RuntimeDep, Viewer
-from belvedere.web.errors import ApiError
+from belvedere.web.access import Admin, RuntimeDep, Viewer, request_origin
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 
@@ -35,11 +36,8 @@ def _lines(text: str) -> list[str]:
 
 
 def _settings(request: Request, runtime: Runtime, grant: Grant, status: int = 200, **extra: Any) -> Response:
-    assert grant.project is not None
     with transaction(runtime.sessions) as session:
-        project = session.get(Project, grant.project.id)
-        assert project is not None
-        details = project_json(project)
+        details = projects.get_project(session, grant)
     return page(
         request,
         "project_settings.html",
@@ -54,10 +52,14 @@ def _settings(request: Request, runtime: Runtime, grant: Grant, status: int = 20
     )
 
 
-def _act(request: Request, runtime: Runtime, grant: Grant, action: Callable[[], Any], done: str) -> Response:
+def _act(
+    request: Request, runtime: Runtime, grant: Grant, action: Callable[[Session, Origin], Any], done: str
+) -> Response:
+    """Run a use case in one transaction; show the page again with a confirmation or the refusal."""
     try:
-        action()
-    except ApiError as exc:
+        with transaction(runtime.sessions) as session:
+            action(session, request_origin(request))
+    except BelvedereError as exc:
         return _settings(request, runtime, grant, exc.status, error=exc.message)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -84,22 +86,25 @@ def save_settings(
     excluded_ips: Annotated[str, Form(max_length=20_000)] = "",
     excluded_paths: Annotated[str, Form(max_length=30_000)] = "",
 ) -> Response:
-    def save() -> None:
+    def save(session: Session, _: Origin) -> None:
         timeout = session_timeout_minutes.strip()
-        body = api_projects.ProjectPatch.model_validate(
+        settings = ProjectSettings.model_validate(
             {
-                "name": name,
-                "timezone": timezone,
-                "settings": {
-                    "visitor_id": visitor_id,
-                    "session_timeout_minutes": int(timeout) if timeout.isdigit() else None,
-                    "domains": _lines(domains),
-                    "excluded_ips": _lines(excluded_ips),
-                    "excluded_paths": _lines(excluded_paths),
-                },
+                "visitor_id": visitor_id,
+                "session_timeout_minutes": int(timeout) if timeout.isdigit() else None,
+                "domains": _lines(domains),
+                "excluded_ips": _lines(excluded_ips),
+                "excluded_paths": _lines(excluded_paths),
             }
         )
-        api_projects.update(body, grant, runtime)
+        projects.update_project(
+            session,
+            grant,
+            name=name.strip() or None,
+            timezone=timezone,
+            settings=settings,
+            keys=runtime.projects,
+        )
 
     return _act(request, runtime, grant, save, "Settings saved. New events follow them within a minute.")
 
@@ -110,7 +115,7 @@ def rotate_write_key(grant: Admin, request: Request, runtime: RuntimeDep) -> Res
         request,
         runtime,
         grant,
-        lambda: api_projects.rotate_write_key(grant, request, runtime),
+        lambda session, where: projects.rotate_write_key(session, grant, where=where, keys=runtime.projects),
         "A new write key is in place: update the snippet on your site, the old key no longer works.",
     )
 
@@ -124,7 +129,9 @@ def delete_project(
         return _settings(
             request, runtime, grant, 422, error="Type the project's name to confirm its deletion."
         )
-    api_projects.delete(grant, request, runtime)
+    with transaction(runtime.sessions) as session:
+        where = request_origin(request)
+        projects.delete_project(session, grant, where=where, keys=runtime.projects, store=runtime.store)
     return redirect("/app", request)
 
 

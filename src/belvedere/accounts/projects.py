@@ -1,0 +1,125 @@
+"""Projects, as use cases: create within the plan's limit, read, change, rotate the write key, delete.
+Tenant-first and keyword-only; they raise ``platform.errors`` kinds and never commit. What must follow a
+change outside the database — every process forgetting the cached write keys, the event store dropping a
+deleted project's events — runs after the commit (``platform.db.after_commit``)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from belvedere.accounts import organisations
+from belvedere.accounts.grants import Grant, audit
+from belvedere.accounts.keys import new_write_key
+from belvedere.accounts.models import Organisation, Project
+from belvedere.accounts.plans import Plans
+from belvedere.accounts.service import create_project_in, project_json
+from belvedere.accounts.settings import ProjectSettings, check_timezone
+from belvedere.auth.securitylog import Origin
+from belvedere.platform.db import after_commit
+from belvedere.platform.errors import Invalid, NotFound
+
+
+class KeyCache(Protocol):
+    def forget(self) -> None: ...
+
+
+class EventStore(Protocol):
+    def delete_project(self, *, project_id: int) -> Any: ...
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        return check_timezone(name)
+    except ValueError as exc:
+        raise Invalid(str(exc), details=[{"field": "body.timezone", "message": str(exc)}]) from None
+
+
+def _project(session: Session, grant: Grant) -> Project:
+    """The project the grant names (the adapter has checked the caller may act on it)."""
+    project = session.get(Project, grant.project.id) if grant.project else None
+    if project is None:  # deleted since the access check
+        raise NotFound("No such project.")
+    return project
+
+
+def list_projects(session: Session, grant: Grant) -> list[dict[str, Any]]:
+    org = session.get(Organisation, grant.org.id)
+    return [project_json(p) for p in sorted(org.projects, key=lambda p: p.id)] if org else []
+
+
+def create_project(
+    session: Session,
+    grant: Grant,
+    *,
+    name: str,
+    timezone: str,
+    settings: ProjectSettings,
+    where: Origin,
+    plans: Plans,
+) -> dict[str, Any]:
+    """A new project of the organisation, if its plan has room: its keys, shown this once."""
+    _check_timezone(timezone)
+    plans.check_limit(
+        grant.org.plan, "projects", organisations.project_count(session, organisation_id=grant.org.id)
+    )
+    created = create_project_in(
+        session, organisation_id=grant.org.id, name=name, timezone=timezone, settings=settings
+    )
+    audit(session, grant, where, "project_created", project_id=created.project.id)
+    return {
+        "project_id": created.project.id,
+        "name": created.project.name,
+        "timezone": created.project.timezone,
+        "write_key": created.write_key,
+        "api_key": created.api_key,
+    }
+
+
+def get_project(session: Session, grant: Grant) -> dict[str, Any]:
+    return project_json(_project(session, grant))
+
+
+def update_project(
+    session: Session,
+    grant: Grant,
+    *,
+    name: str | None,
+    timezone: str | None,
+    settings: ProjectSettings | None,
+    keys: KeyCache,
+) -> dict[str, Any]:
+    """Change what is given; capture follows the new settings at once (its cache holds them by write key)."""
+    project = _project(session, grant)
+    if name is not None:
+        if not name.strip():
+            raise Invalid("Give the project a name.")
+        project.name = name.strip()
+    if timezone is not None:
+        project.timezone = _check_timezone(timezone)
+    if settings is not None:
+        project.settings = settings.model_dump(exclude_none=True)
+    after_commit(session, keys.forget)
+    return project_json(project)
+
+
+def rotate_write_key(session: Session, grant: Grant, *, where: Origin, keys: KeyCache) -> dict[str, Any]:
+    """A new public write key; the old one stops working in every process once this commits."""
+    project = _project(session, grant)
+    project.write_key = new_write_key()
+    audit(session, grant, where, "write_key_rotated", project_id=project.id)
+    after_commit(session, keys.forget)
+    return project_json(project)
+
+
+def delete_project(
+    session: Session, grant: Grant, *, where: Origin, keys: KeyCache, store: EventStore
+) -> None:
+    """The project and, once that has committed, its write key and its events."""
+    project = _project(session, grant)
+    project_id = project.id
+    session.delete(project)
+    audit(session, grant, where, "project_deleted", project_id=project_id)
+    after_commit(session, keys.forget)
+    after_commit(session, lambda: store.delete_project(project_id=project_id))
