@@ -113,7 +113,9 @@ def test_import_feeds_the_running_server_and_reports_rejections(tmp_path: Path) 
     finally:
         server.stop()
     assert result.returncode == 1, result.stderr  # some lines were rejected
-    assert "accepted 2500, dropped 0 (bots), rejected 2" in result.stdout
+    assert (
+        "accepted 2500, dropped 0 (bots, or filtered by the project's settings), rejected 2" in result.stdout
+    )
     assert "line 11: malformed_json" in result.stdout and "line 21: invalid_type" in result.stdout
     with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as db:
         assert db.execute("SELECT count(*) FROM events WHERE event = 'imported'").fetchone() == (2500,)

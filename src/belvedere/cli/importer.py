@@ -94,7 +94,10 @@ def import_events(
             f"No Belvedere server answers at {endpoint}: start it with `belvedere serve`.", fg="red", err=True
         )
         raise typer.Exit(1) from None
-    typer.echo(f"accepted {tally.accepted}, dropped {tally.dropped} (bots), rejected {tally.rejected}")
+    typer.echo(
+        f"accepted {tally.accepted}, dropped {tally.dropped} (bots, or filtered by the project's settings), "
+        f"rejected {tally.rejected}"
+    )
     for example in tally.examples:
         typer.echo(f"  {example}")
     if tally.rejected:

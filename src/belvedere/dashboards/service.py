@@ -9,8 +9,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from belvedere.accounts.grants import Grant
 from belvedere.accounts.models import Project
+from belvedere.accounts.plans import Plans
 from belvedere.dashboards.models import Dashboard, Insight, Widget
+from belvedere.platform.errors import NotFound
 from belvedere.query.kinds import AnyQuery
 
 _QUERY: TypeAdapter[Any] = TypeAdapter(AnyQuery)
@@ -138,6 +141,15 @@ def create_dashboard(session: Session, *, project_id: int, name: str) -> Dashboa
     session.add(board)
     session.flush()
     return board
+
+
+def add_dashboard(session: Session, grant: Grant, *, name: str, plans: Plans) -> Dashboard:
+    """The use case: a new dashboard in the grant's project, within the organisation's plan limit (which
+    counts the dashboards of all its projects)."""
+    if grant.project is None:
+        raise NotFound("No such project.")
+    plans.check_limit(grant.org.plan, "dashboards", dashboard_count(session, organisation_id=grant.org.id))
+    return create_dashboard(session, project_id=grant.project.id, name=name)
 
 
 def add_widget(session: Session, board: Dashboard, item: Insight, display: str | None = None) -> Widget:

@@ -1,1 +1,1 @@
-"""HTTP adapters: the capture endpoint, the JSON API and (later) pages."""
+"""HTTP adapters over the contexts' use cases: the capture endpoint, the JSON API and the web pages."""

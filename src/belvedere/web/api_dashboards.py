@@ -120,11 +120,8 @@ def list_dashboards(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post("/dashboards", status_code=201, summary="Create a dashboard (within the plan's limit)")
 def create_dashboard(body: DashboardBody, grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
-    assert grant.project is not None
     with transaction(runtime.sessions) as session:
-        used = service.dashboard_count(session, organisation_id=grant.org.id)
-        runtime.plans.check_limit(grant.org.plan, "dashboards", used)
-        board = service.create_dashboard(session, project_id=grant.project.id, name=body.name)
+        board = service.add_dashboard(session, grant, name=body.name, plans=runtime.plans)
         return service.dashboard_json(board)
 
 

@@ -8,8 +8,8 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'"
 )
-# Pages meant to be embedded in other sites' iframes (shared dashboards).
-EMBEDDABLE_PREFIXES = ("/share/", "/embed/")
+# Pages meant to be embedded in other sites' iframes: shared dashboards (`/share/…?embed=1`).
+EMBEDDABLE_PREFIXES = ("/share/",)
 
 
 def response_headers(scope: dict[str, Any]) -> list[tuple[bytes, bytes]]:

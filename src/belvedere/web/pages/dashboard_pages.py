@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from belvedere.accounts.grants import Grant
-from belvedere.accounts.plans import PlanError
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
+from belvedere.platform.errors import BelvedereError
 from belvedere.runtime import Runtime
 from belvedere.web.access import Member, RuntimeDep, Viewer, audit
 from belvedere.web.ids import MAX_ID, PathId
@@ -68,15 +68,11 @@ def dashboard_list(grant: Viewer, request: Request, runtime: RuntimeDep) -> Resp
 
 @router.post(BASE)
 def create_dashboard(grant: Member, request: Request, runtime: RuntimeDep, name: Name) -> Response:
-    assert grant.project is not None
     try:
         with transaction(runtime.sessions) as session:
-            used = service.dashboard_count(session, organisation_id=grant.org.id)
-            runtime.plans.check_limit(grant.org.plan, "dashboards", used)
-            board = service.create_dashboard(session, project_id=grant.project.id, name=name)
-            board_id = board.id
-    except PlanError as exc:
-        return _list(request, runtime, grant, 403, exc.message)
+            board_id = service.add_dashboard(session, grant, name=name, plans=runtime.plans).id
+    except BelvedereError as exc:
+        return _list(request, runtime, grant, exc.status, exc.message)
     return redirect(f"{_home(grant)}/{board_id}", request)
 
 
