@@ -28,7 +28,7 @@ from belvedere.cli import app
 from belvedere.cli.apikey import Scope
 from belvedere.cli.org import Status
 from belvedere.cli.user import Role
-from belvedere.config import AuthSettings
+from belvedere.config import AuthSettings, Settings
 from belvedere.platform.db import make_engine, make_session_factory, transaction
 from belvedere.platform.mail import OutboxEmail
 
@@ -313,3 +313,37 @@ def test_mail_outbox_shows_the_operator_every_email_even_without_an_organisation
         ("bob@example.com", "token=bi_y2"),
         ("ada@example.com", "token=bt_x1"),
     ]
+
+
+def test_project_create_gives_a_new_organisation_an_owner_and_keeps_to_its_plan(data_dir: Path) -> None:
+    """Issue #26: `project create --org` made an organisation nobody could open, outside any plan limit."""
+    nobody = run("project", "create", "--name", "Site", "--org", "Loose")
+    assert nobody.exit_code == 0 and "Nobody can open it in the web app yet" in nobody.stdout
+    assert "belvedere user create --email YOU@EXAMPLE.COM --org loose --role owner" in nobody.stdout
+
+    assert (
+        run("user", "create", "--email", "ada@example.com", "--password-stdin", stdin=PASSWORD).exit_code == 0
+    )
+    owned = run("project", "create", "--name", "Shop", "--org", "Acme", "--owner", "ada@example.com")
+    assert owned.exit_code == 0 and "ada@example.com (owner) can open it at http" in owned.stdout
+    with db(data_dir) as session:
+        org = session.scalars(select(Organisation).where(Organisation.slug == "acme")).one()
+        roles = [
+            (m.user_id, m.role)
+            for m in session.scalars(select(Membership).where(Membership.organisation_id == org.id))
+        ]
+    assert len(roles) == 1 and roles[0][1] == "owner"
+
+    ghost = run("project", "create", "--name", "X", "--org", "New", "--owner", "ghost@example.com")
+    assert ghost.exit_code == 2 and "No account uses ghost@example.com" in ghost.stderr
+    not_in = run("project", "create", "--name", "Y", "--org", "Loose", "--owner", "ada@example.com")
+    assert not_in.exit_code == 2 and "exists already" in not_in.stderr
+
+    # The plan's project limit holds here as in the web app and the API.
+    assert run("org", "set", "acme", "--plan", "basic").exit_code == 0
+    limit = Settings().plans["basic"].projects
+    assert limit is not None
+    for i in range(limit - 1):
+        assert run("project", "create", "--name", f"P{i}", "--org", "Acme").exit_code == 0
+    refused = run("project", "create", "--name", "One too many", "--org", "Acme")
+    assert refused.exit_code == 2 and "plan" in refused.stderr

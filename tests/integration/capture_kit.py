@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
 
-from belvedere.accounts.service import CreatedProject, create_project
+from belvedere.accounts.projects import create_for_operator
+from belvedere.accounts.service import CreatedProject
 from belvedere.accounts.settings import ProjectSettings
 from belvedere.app import BelvedereApp
 from belvedere.config import Settings
@@ -48,7 +49,8 @@ class Running:
 
     def new_project(self, name: str, settings: ProjectSettings | None = None) -> CreatedProject:
         with transaction(self.runtime.sessions) as s:
-            return create_project(s, organisation="Test", name=name, settings=settings)
+            plans = self.runtime.plans
+            return create_for_operator(s, organisation="Test", name=name, settings=settings, plans=plans)[0]
 
     def wait_stored(self, count: int, project_id: int | None = None, timeout: float = 10.0) -> int:
         project_id = project_id or self.project.project.id
@@ -72,7 +74,9 @@ def running(settings: Settings) -> Iterator[Running]:
     runtime.start()
     try:
         with transaction(runtime.sessions) as s:
-            project = create_project(s, organisation="Test", name="Site", timezone="Europe/Paris")
+            project, _ = create_for_operator(
+                s, organisation="Test", name="Site", timezone="Europe/Paris", plans=runtime.plans
+            )
         with TestClient(BelvedereApp(runtime, manage_runtime=False)) as client:
             yield Running(runtime, client, project)
     finally:

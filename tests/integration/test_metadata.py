@@ -9,15 +9,18 @@ from sqlalchemy import inspect, select
 
 from belvedere.accounts.keys import hash_key
 from belvedere.accounts.models import ApiKey
+from belvedere.accounts.plans import Plans
+from belvedere.accounts.projects import create_for_operator
 from belvedere.accounts.service import (
-    create_project,
     find_project_by_api_key,
     find_project_by_write_key,
     list_projects,
 )
+from belvedere.config import Settings
 from belvedere.ingest.salts import DailySalt, SaltRing
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
+from belvedere.platform.errors import Invalid
 
 DAY = 86_400
 
@@ -58,10 +61,15 @@ def test_the_migrations_build_exactly_the_models(metadata_url: str) -> None:
     assert diff == []
 
 
+PLANS = Plans(Settings(env="development").plans)  # the default plans
+
+
 def test_project_keys_resolve_and_only_the_hash_of_the_api_key_is_stored(sessions) -> None:  # type: ignore[no-untyped-def]
     with transaction(sessions) as s:
-        created = create_project(s, organisation="Acme Inc", name="Web", timezone="Europe/Paris")
-        again = create_project(s, organisation="Acme Inc", name="App")
+        created, _ = create_for_operator(
+            s, organisation="Acme Inc", name="Web", timezone="Europe/Paris", plans=PLANS
+        )
+        again, _ = create_for_operator(s, organisation="Acme Inc", name="App", plans=PLANS)
     assert created.project.organisation_id == again.project.organisation_id
     assert created.write_key.startswith("bw_") and created.api_key.startswith("bk_")
     with transaction(sessions) as s:
@@ -76,8 +84,8 @@ def test_project_keys_resolve_and_only_the_hash_of_the_api_key_is_stored(session
 
 
 def test_unknown_timezone_is_refused(sessions) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match="unknown time zone"), transaction(sessions) as s:
-        create_project(s, organisation="Acme", name="Web", timezone="Mars/Olympus")
+    with pytest.raises(Invalid, match="unknown time zone"), transaction(sessions) as s:
+        create_for_operator(s, organisation="Acme", name="Web", timezone="Mars/Olympus", plans=PLANS)
 
 
 def test_salts_rotate_daily_and_none_outlives_48_hours(sessions) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import organisations
@@ -14,11 +15,11 @@ from belvedere.accounts.grants import Grant, audit
 from belvedere.accounts.keys import new_write_key
 from belvedere.accounts.models import Organisation, Project
 from belvedere.accounts.plans import Plans
-from belvedere.accounts.service import create_project_in, project_json
+from belvedere.accounts.service import CreatedProject, create_project_in, project_json, slugify
 from belvedere.accounts.settings import ProjectSettings, check_timezone
 from belvedere.auth.securitylog import Origin
 from belvedere.platform.db import after_commit
-from belvedere.platform.errors import Invalid, NotFound
+from belvedere.platform.errors import Conflict, Invalid, NotFound
 
 
 class KeyCache(Protocol):
@@ -123,3 +124,51 @@ def delete_project(
     audit(session, grant, where, "project_deleted", project_id=project_id)
     after_commit(session, keys.forget)
     after_commit(session, lambda: store.delete_project(project_id=project_id))
+
+
+# ------------------------------------------------------------------------------------------------ operators
+
+
+def _member(session: Session, org: Organisation, user_id: int) -> bool:
+    return organisations.membership(session, organisation_id=org.id, user_id=user_id) is not None
+
+
+def organisation_named(session: Session, name: str) -> Organisation | None:
+    """The organisation an operator names: by its slug, as ``belvedere project create --org`` always has."""
+    return session.scalar(select(Organisation).where(Organisation.slug == slugify(name)))
+
+
+def create_for_operator(
+    session: Session,
+    *,
+    organisation: str,
+    name: str,
+    plans: Plans,
+    timezone: str = "UTC",
+    settings: ProjectSettings | None = None,
+    owner_email: str | None = None,
+    plan: str = "unlimited",
+) -> tuple[CreatedProject, Organisation]:
+    """`belvedere project create` (and the demo): a project in the organisation of this name, within its
+    plan's project limit. A new organisation is made on ``plan``, owned by ``owner_email``'s account when
+    given, so that someone can open the project in the web app."""
+    owner = None
+    if owner_email is not None:
+        owner = organisations.find_user(session, email=owner_email)
+        if owner is None:
+            raise NotFound(f"No account uses {owner_email}: create it first with `belvedere user create`.")
+    org = organisation_named(session, organisation)
+    if org is None:
+        org = organisations.create_organisation(session, name=organisation, owner=owner, plan=plan)
+    elif owner is not None and not organisations.membership(
+        session, organisation_id=org.id, user_id=owner.id
+    ):
+        raise Conflict(
+            f"The organisation {org.name!r} exists already and {owner_email} is not in it: add them with "
+            f"`belvedere user create --org {org.slug} --role owner` (a new account) or an invitation."
+        )
+    plans.check_limit(org.plan, "projects", organisations.project_count(session, organisation_id=org.id))
+    created = create_project_in(
+        session, organisation_id=org.id, name=name, timezone=_check_timezone(timezone), settings=settings
+    )
+    return created, org

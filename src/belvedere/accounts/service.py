@@ -55,16 +55,6 @@ def slugify(name: str) -> str:
     return slug[:100] or "org"
 
 
-def get_or_create_organisation(session: Session, *, name: str) -> Organisation:
-    slug = slugify(name)
-    org = session.scalar(select(Organisation).where(Organisation.slug == slug))
-    if org is None:
-        org = Organisation(name=name, slug=slug)
-        session.add(org)
-        session.flush()
-    return org
-
-
 def project_json(project: Project) -> dict[str, Any]:
     return {
         "id": project.id,
@@ -75,18 +65,6 @@ def project_json(project: Project) -> dict[str, Any]:
         "settings": ProjectSettings.parse(project.settings).model_dump(),
         "created_at": project.created_at.isoformat(),
     }
-
-
-def create_project(
-    session: Session,
-    *,
-    organisation: str,
-    name: str,
-    timezone: str = "UTC",
-    settings: ProjectSettings | None = None,
-) -> CreatedProject:
-    org = get_or_create_organisation(session, name=organisation)
-    return create_project_in(session, organisation_id=org.id, name=name, timezone=timezone, settings=settings)
 
 
 def create_project_in(

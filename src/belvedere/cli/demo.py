@@ -10,15 +10,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from belvedere.accounts import projects
 from belvedere.accounts.models import Membership
-from belvedere.accounts.organisations import create_user, find_user, membership
-from belvedere.accounts.service import (
-    ProjectInfo,
-    create_project,
-    find_project,
-    get_or_create_organisation,
-    issue_api_key,
-)
+from belvedere.accounts.organisations import create_organisation, create_user, find_user, membership
+from belvedere.accounts.service import ProjectInfo, find_project, issue_api_key
 from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings
 from belvedere.cli.serve import run_server
@@ -39,7 +34,9 @@ def _demo_projects(runtime: Runtime) -> dict[str, tuple[ProjectInfo, str, str]]:
         for product, (name, timezone) in DEMO_PROJECTS.items():
             existing = find_project(session, organisation=DEMO_ORG, name=name)
             if existing is None:
-                created = create_project(session, organisation=DEMO_ORG, name=name, timezone=timezone)
+                created, _ = projects.create_for_operator(
+                    session, organisation=DEMO_ORG, name=name, plans=runtime.plans, timezone=timezone
+                )
                 found[product] = (created.project, created.write_key, created.api_key)
             else:
                 project, write_key = existing
@@ -56,7 +53,9 @@ def demo_login(runtime: Runtime) -> str:
     password = "demo-" + secrets.token_urlsafe(12)
     hashed = runtime.auth.passwords.hash(password)
     with transaction(runtime.sessions) as session:
-        org = get_or_create_organisation(session, name=DEMO_ORG)
+        org = projects.organisation_named(session, DEMO_ORG) or create_organisation(
+            session, name=DEMO_ORG, owner=None, plan="unlimited"
+        )
         user = find_user(session, email=DEMO_EMAIL)
         if user is None:
             user = create_user(session, email=DEMO_EMAIL, password_hash=hashed, name="Demo owner")

@@ -8,10 +8,14 @@ from typing import Annotated
 import orjson
 import typer
 
-from belvedere.accounts.service import create_project, list_projects
+from belvedere.accounts import projects
+from belvedere.accounts.organisations import members
+from belvedere.accounts.plans import Plans
+from belvedere.accounts.service import list_projects
 from belvedere.accounts.settings import ProjectSettings
-from belvedere.cli.common import load_settings, metadata_engine, print_rows
+from belvedere.cli.common import fail, load_settings, metadata_engine, print_rows
 from belvedere.platform.db import make_session_factory, transaction
+from belvedere.platform.errors import BelvedereError
 
 app = typer.Typer(help="Manage projects.", no_args_is_help=True)
 
@@ -25,6 +29,10 @@ class VisitorId(StrEnum):
 def create(
     name: Annotated[str, typer.Option("--name", help="Project name")],
     org: Annotated[str, typer.Option("--org", help="Organisation name; created when new")] = "Default",
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="Email of an existing account: the new organisation's owner"),
+    ] = None,
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone for days and weeks")] = "UTC",
     session_timeout: Annotated[
         int | None,
@@ -36,17 +44,29 @@ def create(
     ] = VisitorId.hash,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Create a project and print its write key (for trackers) and read API key (shown only once)."""
+    """Create a project (within its organisation's plan) and print its write key (for trackers), its read API
+    key (shown only once) and who can open it in the web app."""
     settings = load_settings()
     options = ProjectSettings(session_timeout_minutes=session_timeout, visitor_id=visitor_id.value)
     try:
         with transaction(make_session_factory(metadata_engine(settings))) as session:
-            created = create_project(
-                session, organisation=org, name=name, timezone=timezone, settings=options
+            created, organisation = projects.create_for_operator(
+                session,
+                organisation=org,
+                name=name,
+                plans=Plans(settings.plans),
+                timezone=timezone,
+                settings=options,
+                owner_email=owner,
             )
-    except ValueError as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(2) from None
+            slug = organisation.slug
+            people = [
+                m
+                for m in members(session, organisation_id=organisation.id)
+                if m["role"] in ("owner", "admin")
+            ]
+    except BelvedereError as exc:
+        fail(exc.message)
     answer = {"project_id": created.project.id, "write_key": created.write_key, "api_key": created.api_key}
     if as_json:
         typer.echo(orjson.dumps(answer).decode())
@@ -54,6 +74,16 @@ def create(
     typer.echo(f"Project {name!r} created (id {created.project.id}) in organisation {org!r}.")
     typer.echo(f"  write key (trackers, public): {created.write_key}")
     typer.echo(f"  read API key (secret, shown once): {created.api_key}")
+    if people:
+        who = ", ".join(f"{p['email']} ({p['role']})" for p in people)
+        typer.echo(
+            f"In the web app: {who} can open it at {settings.base_url}/app/projects/{created.project.id}."
+        )
+    else:
+        typer.echo(
+            "Nobody can open it in the web app yet: add an owner with "
+            f"`belvedere user create --email YOU@EXAMPLE.COM --org {slug} --role owner`."
+        )
 
 
 @app.command("list")
