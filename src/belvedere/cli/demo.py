@@ -21,6 +21,7 @@ from belvedere.demo.generator import generate
 from belvedere.platform import heap
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
+from belvedere.store.base import StoreInUse
 
 DEMO_ORG = "Demo"
 DEMO_EMAIL = "demo@belvedere.local"
@@ -109,15 +110,9 @@ def demo(
     runtime = Runtime(settings)
     try:
         runtime.start()
-    except Exception as exc:
-        if "lock" in str(exc).lower():
-            typer.secho(
-                f"The event store {settings.event_store_path} is in use: is a server already running?",
-                fg="red",
-                err=True,
-            )
-            raise typer.Exit(1) from None
-        raise
+    except StoreInUse as exc:
+        typer.secho(exc.message, fg="red", err=True)
+        raise typer.Exit(1) from None
     try:
         found = _demo_projects(runtime)
         projects = {product: info for product, (info, _, _) in found.items()}

@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from belvedere.platform.errors import Conflict
+
 Dialect = Literal["duckdb", "clickhouse"]
 
 # Where the writer is in its source (spool segment, offset); opaque to the store.
@@ -25,6 +27,12 @@ Checkpoint = tuple[int, int]
 
 class QueryTimedOut(Exception):
     """A query's time limit passed while it waited for its turn or while it ran; the engine stopped it."""
+
+
+class StoreInUse(Conflict):
+    """The embedded store's file is held by another process (one server owns it)."""
+
+    code = "store_in_use"
 
 
 class QueryTooCostly(Exception):

@@ -32,6 +32,7 @@ from belvedere.store.base import (
     Dialect,
     QueryTimedOut,
     QueryTooCostly,
+    StoreInUse,
     fold_identities,
 )
 from belvedere.store.sandbox import LOCKED_DOWN, MAX_ANSWER_BYTES
@@ -293,7 +294,14 @@ class DuckDBEventStore:
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = duckdb.connect(str(self.path), config=self._config)
+        try:
+            self._db = duckdb.connect(str(self.path), config=self._config)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():  # DuckDB tells a held lock only in its message
+                raise
+            raise StoreInUse(
+                f"The event store {self.path} is in use by another process: is a server already running?"
+            ) from exc
         self._migrate(self._db)
         shutil.rmtree(self._sandbox.directory, ignore_errors=True)  # copies a crash left behind
         self._sandbox.directory.mkdir(exist_ok=True)  # exists still only if it could not be emptied

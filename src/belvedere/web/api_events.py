@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from belvedere.platform.errors import Invalid, NotFound
 from belvedere.web.access import ProjectReader, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["events"])
@@ -28,10 +29,10 @@ async def get_event(grant: ProjectReader, runtime: RuntimeDep, event_uuid: str) 
     try:
         canonical = str(uuid.UUID(event_uuid))
     except ValueError:
-        raise HTTPException(422, "event_uuid is not a UUID.") from None
+        raise Invalid("event_uuid is not a UUID.") from None
     rows = await run_in_threadpool(
         runtime.store.recent_events, project_id=grant.project.id, limit=1, event_uuid=canonical
     )
     if not rows:
-        raise HTTPException(404, "No stored event with that uuid (it may still be in the spool).")
+        raise NotFound("No stored event with that uuid (it may still be in the spool).")
     return rows[0]

@@ -6,9 +6,10 @@ import time
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from belvedere.platform.errors import Invalid
 from belvedere.query.dates import DateRangeError
 from belvedere.query.gate import QueryBusy, QueryTimedOut
 from belvedere.query.kinds import AnyQuery
@@ -63,7 +64,7 @@ async def run_query(grant: ProjectReader, runtime: RuntimeDep, query: AnyQuery) 
                 deadline=deadline,
             )
     except (DateRangeError, QueryError) as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise Invalid(str(exc)) from None
     except QueryBusy as exc:
         raise _busy(exc) from None
     except QueryTimedOut as exc:

@@ -15,6 +15,7 @@ from belvedere.config import IngestSettings, Settings
 from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
 from belvedere.ingest.write_keys import ProjectDirectory
+from belvedere.platform.errors import BelvedereError
 from belvedere.web.errors import error_body
 
 CAPTURE_PATH = "/api/v1/capture"
@@ -28,12 +29,14 @@ CORS = [
 JSON = (b"content-type", b"application/json")
 
 
-class HttpError(Exception):
+class HttpError(BelvedereError):
+    """A capture refusal, answered by the capture handler itself (raw ASGI, so its headers are bytes)."""
+
     def __init__(
         self, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
     ):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or []
+        super().__init__(message, code=code, status=status)
+        self.raw_headers = headers or []
 
 
 async def _send(
@@ -98,7 +101,7 @@ class CaptureEndpoint:
             status, answer = await self._handle(scope, headers, body)
         except HttpError as exc:
             self.service.metrics.requests_refused.labels(exc.code).inc()
-            await _send(send, exc.status, error_body(exc.code, exc.message), exc.headers)
+            await _send(send, exc.status, error_body(exc.code, exc.message), exc.raw_headers)
             return
         await _send(send, status, orjson.dumps(answer))
 
