@@ -29,12 +29,20 @@ def _default(field: FieldInfo) -> str:
     return f"`{value}`"
 
 
-def _type(annotation: Any) -> str:
-    args = get_args(annotation)
-    if get_origin(annotation) is Literal:
+def type_name(annotation: Any) -> str:
+    """How a setting's type reads in the table: lists and objects are JSON, with what they hold."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
         return " or ".join(f"`{a}`" for a in args)
-    if args:
-        return " or ".join(_type(a) for a in args)
+    if origin in (list, tuple, set, frozenset):
+        return f"JSON list of {type_name(args[0])}" if args else "JSON list"
+    if origin is dict:
+        return f"JSON object of {type_name(args[1])} by {type_name(args[0])}" if args else "JSON object"
+    if args:  # a union
+        return " or ".join(type_name(a) for a in args)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = ", ".join(f"`{name}`" for name in annotation.model_fields)
+        return f"{{{fields}}}"
     return "none" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
 
 
@@ -45,9 +53,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             rows.extend(_rows(annotation, f"{prefix}{name.upper()}__"))
             continue
-        rows.append(
-            f"| `{prefix}{name.upper()}` | {_type(annotation)} | {_default(field)} | {field.description} |"
-        )
+        kind, default = type_name(annotation), _default(field)
+        rows.append(f"| `{prefix}{name.upper()}` | {kind} | {default} | {field.description} |")
     return rows
 
 

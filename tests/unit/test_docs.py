@@ -50,3 +50,16 @@ def test_every_query_kind_and_parameter_is_documented() -> None:
         fields = [f for f in runner.spec_model.model_fields if f != "kind"]
         undocumented = [f for f in fields if f"`{f}`" not in queries]
         assert not undocumented, f"{kind}: parameters not in docs/queries.md: {undocumented}"
+
+
+def test_setting_types_read_as_what_to_write() -> None:
+    """Lists and objects are written as JSON: the table says so, and what they hold (it used to print a
+    list of strings as `str`, and the plans as `str or PlanLimits`)."""
+    from belvedere.config import JwtKey, PlanLimits
+    from belvedere.reference import type_name
+
+    assert type_name(list[str]) == "JSON list of str"
+    assert type_name(list[JwtKey]) == "JSON list of {`kid`, `secret`}"
+    assert type_name(dict[str, PlanLimits]).startswith("JSON object of {`rank`, `projects`")
+    assert type_name(dict[str, PlanLimits]).endswith("} by str")
+    assert type_name(int | None) == "int or none"
