@@ -41,7 +41,8 @@ from belvedere.store.base import (
     fold_identities,
 )
 from belvedere.store.clickhouse_wire import Convert, param_text, quote, result_rows, text_time
-from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS, VISIT_FIRSTS
+from belvedere.store.migrations import versions
+from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 
 _CH_TYPES = {
     "uuid": "UUID",
@@ -66,93 +67,7 @@ def _events_ddl(name: str, engine: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n) ENGINE = {engine}"
 
 
-_MERGE_TREE = "MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (project_id, timestamp)"
-
-_PAGEVIEW = "e.event = '$pageview' AND e.path IS NOT NULL"
-# The same columns as DuckDB's `visits` table (argMin skips NULL values, as DuckDB's arg_min does). Columns
-# are read as `e.<name>`: a bare name would mean the aggregate of the same alias.
-_START_MS = "toUnixTimestamp64Milli(min(e.timestamp))"
-
-
-def _after(first: str) -> str:
-    return f"toUnixTimestamp64Milli({first}) - {_START_MS}"
-
-
-# Store version 3's view (kept as released: that migration runs this text).
-_VISITS_VIEW_V3 = (
-    "CREATE VIEW visits AS SELECT e.project_id AS project_id, e.session_id AS session_id,"
-    " min(e.timestamp) AS started_at, max(e.timestamp) AS ended_at, count() AS events,"
-    " countIf(e.event = '$pageview') AS pageviews,"
-    + "".join(
-        f" argMin(e.{source}, e.timestamp) AS {name},"
-        f" {_after(f'minIf(e.timestamp, e.{source} IS NOT NULL)')} AS {name}_after,"
-        for name, source in VISIT_FIRSTS
-    )
-    + f" argMinIf(e.path, e.timestamp, {_PAGEVIEW}) AS entry_page,"
-    f" {_after(f'minIf(e.timestamp, {_PAGEVIEW})')} AS entry_after,"
-    f" argMaxIf(e.path, e.timestamp, {_PAGEVIEW}) AS exit_page,"
-    f" {_after(f'maxIf(e.timestamp, {_PAGEVIEW})')} AS exit_after,"
-    f" groupUniqArrayIf(e.path, {_PAGEVIEW}) AS pages,"
-    " countIf(e.event = '$pageview' AND e.path IS NULL) AS pathless_pageviews,"
-    " groupUniqArray(e.event) AS event_names"
-    " FROM events AS e WHERE e.session_id IS NOT NULL GROUP BY e.project_id, e.session_id"
-)
-# The page views with a path in time order (then by path), as (t, p) tuples: DuckDB's `page_seq`.
-_VISITS_VIEW = _VISITS_VIEW_V3.replace(
-    " FROM events AS e",
-    f", arraySort(groupArrayIf(CAST((e.timestamp, assumeNotNull(e.path)),"
-    f" 'Tuple(t DateTime64(3, \\'UTC\\'), p String)'), {_PAGEVIEW})) AS page_seq FROM events AS e",
-)
-# DuckDB's page marks (`store.page_marks`) are not kept here: every visit reads as unmarked (an empty list, so
-# the marks are never consulted), and a page breakdown counts its visitors the exact way.
-_VISITS_VIEW_V5 = _VISITS_VIEW.replace(
-    " FROM events AS e",
-    ", CAST([], 'Array(Nullable(DateTime64(3, \\'UTC\\')))') AS pages_before,"
-    " CAST(NULL, 'Nullable(String)') AS marked_for FROM events AS e",
-)
-# Store version 6: how many page views each page of `pages` had, in the same order (DuckDB's `page_views`).
-_VISITS_VIEW_V6 = _VISITS_VIEW_V5.replace(
-    " FROM events AS e",
-    f", arrayMap(p -> countEqual(groupArrayIf(e.path, {_PAGEVIEW}), p), pages) AS page_views"
-    " FROM events AS e",
-)
-
-# Each entry brings the schema one version further; never edit a released entry, append a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        _events_ddl("events", _MERGE_TREE),
-        "CREATE TABLE IF NOT EXISTS persons_state (project_id Int64, distinct_id String, properties String,"
-        " created_at DateTime64(3, 'UTC'), updated_at DateTime64(3, 'UTC'), version UInt64)"
-        " ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, distinct_id)",
-        "CREATE VIEW IF NOT EXISTS persons AS SELECT project_id, distinct_id, properties, created_at,"
-        " updated_at FROM persons_state FINAL",
-        "CREATE TABLE IF NOT EXISTS person_aliases_state (project_id Int64, alias String, person_id String,"
-        " created_at DateTime64(3, 'UTC'), version UInt64)"
-        " ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, alias)",
-        "CREATE VIEW IF NOT EXISTS person_aliases AS SELECT project_id, alias, person_id, created_at"
-        " FROM person_aliases_state FINAL",
-        # One row (id 1): the last committed checkpoint, and the end of the batch being written, if any.
-        "CREATE TABLE IF NOT EXISTS ingest_checkpoint (id UInt8, segment Nullable(Int64),"
-        " position Nullable(Int64), pending_segment Nullable(Int64), pending_position Nullable(Int64),"
-        " version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY id",
-    ),
-    (
-        # Visits computed from events on read (ClickHouse groups them fast enough); DuckDB keeps a table.
-        "CREATE VIEW IF NOT EXISTS visits AS SELECT project_id, session_id,"
-        " min(timestamp) AS started_at, max(timestamp) AS ended_at, count() AS events,"
-        " countIf(event = '$pageview') AS pageviews FROM events WHERE session_id IS NOT NULL"
-        " GROUP BY project_id, session_id",
-    ),
-    ("DROP VIEW IF EXISTS visits", _VISITS_VIEW_V3),
-    ("DROP VIEW IF EXISTS visits", _VISITS_VIEW),
-    (
-        "DROP VIEW IF EXISTS visits",
-        _VISITS_VIEW_V5,
-        "CREATE TABLE IF NOT EXISTS remark_people (project_id Int64, person String)"
-        " ENGINE = MergeTree ORDER BY project_id",
-    ),
-    ("DROP VIEW IF EXISTS visits", _VISITS_VIEW_V6),
-)
+MIGRATIONS = versions("clickhouse")  # the released versions, frozen (store/migrations/clickhouse/)
 
 # Settings of the session every statement runs in: UTC, and DuckDB's (standard SQL's) NULL semantics.
 _SESSION_SETTINGS = {
@@ -430,7 +345,7 @@ class ClickHouseEventStore:
         self._query(f"INSERT INTO {table} FORMAT JSONEachRow\n" + lines.decode())
 
     def mark_pages(self) -> int:
-        """No page marks here (see ``_VISITS_VIEW_V5``)."""
+        """No page marks here: the `visits` view reads every visit as unmarked (store version 5)."""
         return 0
 
     def checkpoint(self) -> Checkpoint | None:

@@ -35,43 +35,13 @@ from belvedere.store.base import (
     StoreInUse,
     fold_identities,
 )
+from belvedere.store.migrations import versions
 from belvedere.store.sandbox import LOCKED_DOWN, MAX_ANSWER_BYTES
 from belvedere.store.sandbox.export import InputTooLarge, export, table_columns
 from belvedere.store.sandbox.pool import SandboxFailed, SqlSandbox
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS, VISIT_FIRSTS
 
-_DUCK_TYPES = {
-    "uuid": "UUID",
-    "int": "BIGINT",
-    "timestamp": "TIMESTAMP",
-    "string": "VARCHAR",
-    "json": "JSON",
-    "float": "DOUBLE",
-}
-
-
-def _events_ddl() -> str:
-    cols = ",\n  ".join(
-        f"{c.name} {_DUCK_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in EVENT_COLUMNS
-    )
-    return f"CREATE TABLE events (\n  {cols}\n)"
-
-
-# Store version 2's visits (kept as released: the migration that filled them runs this text).
-_VISITS_V2 = (
-    "SELECT project_id, session_id, min(timestamp), max(timestamp), count(*),"
-    " count(*) FILTER (WHERE event = '$pageview') FROM events WHERE session_id IS NOT NULL"
-    " GROUP BY project_id, session_id"
-)
 _PAGEVIEW = "event = '$pageview' AND path IS NOT NULL"
-_FIRSTS_DDL = "".join(f" {name} VARCHAR, {name}_after BIGINT," for name, _ in VISIT_FIRSTS)
-_VISITS_DDL = (
-    "CREATE TABLE visits (project_id BIGINT NOT NULL, session_id VARCHAR NOT NULL,"
-    " started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP NOT NULL, events BIGINT NOT NULL,"
-    f" pageviews BIGINT NOT NULL,{_FIRSTS_DDL} entry_page VARCHAR, entry_after BIGINT,"
-    " exit_page VARCHAR, exit_after BIGINT, pages VARCHAR[], pathless_pageviews BIGINT NOT NULL,"
-    " event_names VARCHAR[], PRIMARY KEY (project_id, session_id))"
-)
 
 
 def _after(first: str) -> str:
@@ -84,9 +54,9 @@ _FIRSTS_OF = "".join(
     f" arg_min({source}, timestamp), {_after(f'min(timestamp) FILTER (WHERE {source} IS NOT NULL)')},"
     for _, source in VISIT_FIRSTS
 )
-# The visits of a set of events, as rows of store version 3's `visits` table (kept as released: that
-# migration runs this text). `pages` lists the distinct paths of its page views (a page view without one is
-# counted in `pathless_pageviews` instead), `event_names` its events.
+# The visits of a set of events, as rows of the `visits` table of store version 3 (the writer's text adds
+# what later versions added). `pages` lists the distinct paths of its page views (a page view without one
+# is counted in `pathless_pageviews` instead), `event_names` its events.
 _VISITS_OF_V3 = (
     "SELECT project_id, session_id, min(timestamp), max(timestamp), count(*),"
     f" count(*) FILTER (WHERE event = '$pageview'),{_FIRSTS_OF}"
@@ -100,7 +70,6 @@ _VISITS_OF_V3 = (
 )
 # `page_seq`: the visit's page views with a path, in time order (then by path), as (t, p) pairs — what
 # `paths` numbers without sorting events; a visit written in parts merges its lists with `list_sort`.
-_PAGE_SEQ_TYPE = "STRUCT(t TIMESTAMP, p VARCHAR)[]"
 # Each small list sorted after grouping: an ordered aggregate (`list(… ORDER BY …)`) sorts the batch's rows
 # per visit: 2,135 against 523 ms for the visits of a month of 10 M events.
 _PAGE_SEQ_OF = f"list_sort(list({{'t': timestamp, 'p': path}}) FILTER (WHERE {_PAGEVIEW}))"
@@ -148,52 +117,8 @@ _UPSERT_VISITS = (
     " events = visits.events + excluded.events, pageviews = visits.pageviews + excluded.pageviews"
 )
 
-# Each entry brings the schema one version further; never edit a released entry, append a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        _events_ddl(),
-        "CREATE TABLE persons (project_id BIGINT NOT NULL, distinct_id VARCHAR NOT NULL, properties JSON,"
-        " created_at TIMESTAMP, updated_at TIMESTAMP, PRIMARY KEY (project_id, distinct_id))",
-        "CREATE TABLE person_aliases (project_id BIGINT NOT NULL, alias VARCHAR NOT NULL,"
-        " person_id VARCHAR NOT NULL, created_at TIMESTAMP, PRIMARY KEY (project_id, alias))",
-        "CREATE TABLE ingest_checkpoint (id INTEGER PRIMARY KEY, segment BIGINT, position BIGINT)",
-    ),
-    (
-        # One row per visit, kept by the writer: what the visit-level numbers need, without grouping events.
-        "CREATE TABLE visits (project_id BIGINT NOT NULL, session_id VARCHAR NOT NULL,"
-        " started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP NOT NULL, events BIGINT NOT NULL,"
-        " pageviews BIGINT NOT NULL, PRIMARY KEY (project_id, session_id))",
-        "INSERT INTO visits " + _VISITS_V2,
-    ),
-    (
-        # Visits learn what a breakdown counts them under, so it reads one row per visit.
-        "DROP TABLE visits",
-        _VISITS_DDL,
-        "INSERT INTO visits " + _VISITS_OF_V3.replace("{source}", "events"),
-    ),
-    (
-        # Visits keep their page views in order, so that `paths` reads them instead of sorting events.
-        # Built again from the events: DuckDB updates a list column of every row far more slowly (an
-        # UPDATE … FROM of 10 M events' visits ran for over 10 minutes; this, in seconds). In order of start,
-        # as the writer adds them: a date range then skips the row groups outside it.
-        "DROP TABLE visits",
-        _VISITS_DDL.replace(" event_names VARCHAR[],", f" event_names VARCHAR[], page_seq {_PAGE_SEQ_TYPE},"),
-        "INSERT INTO visits SELECT * FROM (" + VISITS_OF.replace("{source}", "events") + ") ORDER BY 1, 3",
-    ),
-    # Visits carry page marks, so that a page breakdown counts visitors without making (page, person) pairs
-    # distinct (see `page_marks`).
-    page_marks.MIGRATION_MARKS,
-    (
-        # Visits count the page views of each of their pages (`page_views`), so that a page breakdown reads
-        # them instead of grouping the page views of the range. The table written again, as for version 5.
-        "CREATE TEMP TABLE counted_visits AS SELECT *, list_transform(pages,"
-        " lambda p: len(list_filter(page_seq, lambda s: s.p = p))) AS page_views FROM visits",
-        "DELETE FROM visits",
-        "ALTER TABLE visits ADD COLUMN page_views BIGINT[]",
-        "INSERT INTO visits SELECT * FROM counted_visits ORDER BY project_id, started_at",
-        "DROP TABLE counted_visits",
-    ),
-)
+# The schema's released versions, frozen as SQL files (store/migrations/duckdb/).
+MIGRATIONS = versions("duckdb")
 
 _COLS = ", ".join(COLUMN_NAMES)
 # How each column is read from the spool's JSON, and turned into its stored type.

@@ -22,7 +22,7 @@ _ALIAS_OF = " LEFT JOIN person_aliases AS a ON a.project_id = {t}.project_id AND
 
 # The marks of the visits in `theirs` (visit_row, project_id, session_id, started_at, pages, person, and the
 # marks they hold: old_before, old_for): one window over (person, page) in order of start, folded back into a
-# list in the order of `pages`. Kept as released: store version 5's migration runs this text.
+# list in the order of `pages`.
 _MARKS_OF = (
     "{theirs}, each_page AS (SELECT project_id, session_id, started_at, person, unnest(pages) AS page,"
     " generate_subscripts(pages, 1) AS i FROM theirs),"
@@ -32,25 +32,6 @@ _MARKS_OF = (
     " coalesce(list(m.before ORDER BY m.i) FILTER (WHERE m.i IS NOT NULL), []::TIMESTAMP[]) AS before"
     " FROM theirs AS t LEFT JOIN marked AS m ON m.project_id = t.project_id AND m.session_id = t.session_id"
     " GROUP BY t.visit_row, t.person"
-)
-_ALL_VISITS = (
-    "WITH theirs AS (SELECT v.rowid AS visit_row, v.project_id, v.session_id, v.started_at, v.pages,"
-    f" {_RESOLVED.format(t='v')} AS person, NULL AS old_before, NULL AS old_for"
-    f" FROM visits AS v{_ALIAS_OF.format(t='v')} WHERE v.person IS NOT NULL)"
-)
-# Store version 5: the visits table again, each visit marked (a visit without a person stays unmarked: it
-# counts no visitor). Rewritten in order of start, as the writer adds visits.
-MIGRATION_MARKS = (
-    "CREATE TEMP TABLE page_marks AS " + _MARKS_OF.format(theirs=_ALL_VISITS),
-    "CREATE TEMP TABLE marked_visits AS SELECT v.*, m.before AS pages_before, m.person AS marked_for"
-    " FROM visits AS v LEFT JOIN page_marks AS m ON m.visit_row = v.rowid",
-    "DELETE FROM visits",
-    "ALTER TABLE visits ADD COLUMN pages_before TIMESTAMP[]",
-    "ALTER TABLE visits ADD COLUMN marked_for VARCHAR",
-    "INSERT INTO visits SELECT * FROM marked_visits ORDER BY project_id, started_at",
-    "DROP TABLE page_marks",
-    "DROP TABLE marked_visits",
-    "CREATE TABLE remark_people (project_id BIGINT NOT NULL, person VARCHAR NOT NULL)",
 )
 
 # The people whose visits need marks: those of the unmarked visits (as the alias links now say, and as they
