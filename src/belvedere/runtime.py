@@ -17,7 +17,6 @@ import structlog
 from sqlalchemy import text
 
 from belvedere.accounts.plans import Plans
-from belvedere.accounts.quotas import Throttle, UsageMeter
 from belvedere.accounts.service import list_projects
 from belvedere.auth.passwords import Passwords
 from belvedere.auth.service import AuthService
@@ -25,12 +24,12 @@ from belvedere.auth.tokens import AccessTokens, key_set
 from belvedere.config import Settings
 from belvedere.ingest.enrich import standard_pipeline
 from belvedere.ingest.enrich.visitor import MINUTE_MS, IdentityMap, Sessionizer, Visits
+from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.relay import Relay, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
 from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Position, Spool
 from belvedere.ingest.validate import Limits
-from belvedere.ingest.write_keys import ProjectDirectory, epoch_file
 from belvedere.ingest.writer import StoreWriter
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
@@ -94,9 +93,6 @@ class Runtime:
             limits=Limits.from_settings(ingest),
             metrics=self.metrics,
         )
-        self.projects = ProjectDirectory(
-            self.sessions, ingest.key_cache_seconds, epoch_file(settings.data_dir)
-        )
         self.writer = StoreWriter(
             spool=self.spool,
             store=self.store,
@@ -111,10 +107,11 @@ class Runtime:
         self.errands = Errands()
         self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         self.limiter = RateLimiter(settings.rate_limit.storage_url)
-        self.throttle = Throttle(self.limiter, self.plans, enabled=settings.rate_limit.enabled)
-        self.usage = UsageMeter(
-            self.sessions, self.plans, self.mailer, grace_percent=settings.rate_limit.quota_grace_percent
+        self.gatekeeper = Gatekeeper.build(
+            settings, self.sessions, plans=self.plans, limiter=self.limiter, mailer=self.mailer
         )
+        self.projects, self.throttle = self.gatekeeper.projects, self.gatekeeper.throttle
+        self.usage = self.gatekeeper.usage
         self.auth = AuthService(
             settings,
             passwords=Passwords(settings.auth),

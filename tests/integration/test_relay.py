@@ -36,7 +36,7 @@ def _workers(r: Running) -> list[CaptureWorker]:
 
 
 def _project(worker: CaptureWorker, r: Running) -> ProjectInfo:
-    info = worker.projects.by_write_key(r.project.write_key)
+    info = worker.gatekeeper.project(r.project.write_key)
     assert info is not None
     return info
 

@@ -10,15 +10,14 @@ left as hints in each row for the owner's relay (``belvedere.ingest.relay``). Th
 from __future__ import annotations
 
 from belvedere.accounts.plans import Plans
-from belvedere.accounts.quotas import Throttle, UsageMeter
 from belvedere.config import Settings
 from belvedere.ingest.enrich import standard_pipeline
+from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.relay import read_relayed, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
 from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Spool
 from belvedere.ingest.validate import Limits
-from belvedere.ingest.write_keys import ProjectDirectory, epoch_file
 from belvedere.platform.db import make_engine, make_session_factory
 from belvedere.platform.mail import Mailer
 from belvedere.platform.metrics import Metrics
@@ -42,19 +41,14 @@ class CaptureWorker:
             limits=Limits.from_settings(settings.ingest),
             metrics=self.metrics,
         )
-        self.projects = ProjectDirectory(
-            sessions, settings.ingest.key_cache_seconds, epoch_file(settings.data_dir)
-        )
-        plans = Plans(settings.plans)
-        self.throttle = Throttle(
-            RateLimiter(settings.rate_limit.storage_url), plans, enabled=settings.rate_limit.enabled
-        )
-        self.usage = UsageMeter(
+        self.gatekeeper = Gatekeeper.build(
+            settings,
             sessions,
-            plans,
-            Mailer(settings.mail, log_bodies=settings.env == "development"),
-            grace_percent=settings.rate_limit.quota_grace_percent,
+            plans=Plans(settings.plans),
+            limiter=RateLimiter(settings.rate_limit.storage_url),
+            mailer=Mailer(settings.mail, log_bodies=settings.env == "development"),
         )
+        self.usage = self.gatekeeper.usage
 
     def start(self) -> None:
         """Open the spool where the owner's relay stopped (a torn last record is cut away)."""

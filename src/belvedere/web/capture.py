@@ -8,13 +8,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from belvedere.accounts.plans import is_live
-from belvedere.accounts.quotas import Throttle, UsageMeter
-from belvedere.accounts.service import ProjectInfo
 from belvedere.config import IngestSettings, Settings
+from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
-from belvedere.ingest.write_keys import ProjectDirectory
 from belvedere.platform.errors import BelvedereError
 from belvedere.web.errors import error_body
 
@@ -39,6 +36,12 @@ class HttpError(BelvedereError):
         self.raw_headers = headers or []
 
 
+def _raw_headers(exc: BelvedereError) -> list[tuple[bytes, bytes]]:
+    if isinstance(exc, HttpError):
+        return exc.raw_headers
+    return [(name.lower().encode(), value.encode()) for name, value in (exc.headers or {}).items()]
+
+
 async def _send(
     send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -52,9 +55,7 @@ class CaptureParts(Protocol):
 
     settings: Settings
     ingest: IngestService
-    projects: ProjectDirectory
-    throttle: Throttle
-    usage: UsageMeter
+    gatekeeper: Gatekeeper
 
 
 class CaptureEndpoint:
@@ -62,27 +63,21 @@ class CaptureEndpoint:
     def of(cls, parts: CaptureParts) -> CaptureEndpoint:
         return cls(
             service=parts.ingest,
-            projects=parts.projects,
+            gatekeeper=parts.gatekeeper,
             settings=parts.settings.ingest,
             retry_after_seconds=parts.settings.spool.retry_after_seconds,
-            throttle=parts.throttle,
-            usage=parts.usage,
         )
 
     def __init__(
         self,
         *,
         service: IngestService,
-        projects: ProjectDirectory,
+        gatekeeper: Gatekeeper,
         settings: IngestSettings,
         retry_after_seconds: int,
-        throttle: Throttle,
-        usage: UsageMeter,
     ) -> None:
         self.service = service
-        self.projects = projects
-        self.throttle = throttle
-        self.usage = usage
+        self.gatekeeper = gatekeeper
         self.settings = settings
         self.retry_after = str(retry_after_seconds).encode()
 
@@ -99,9 +94,9 @@ class CaptureEndpoint:
             headers = dict(scope["headers"])
             body = await self._read_body(receive, headers)
             status, answer = await self._handle(scope, headers, body)
-        except HttpError as exc:
+        except BelvedereError as exc:
             self.service.metrics.requests_refused.labels(exc.code).inc()
-            await _send(send, exc.status, error_body(exc.code, exc.message), exc.raw_headers)
+            await _send(send, exc.status, error_body(exc.code, exc.message), _raw_headers(exc))
             return
         await _send(send, status, orjson.dumps(answer))
 
@@ -146,16 +141,12 @@ class CaptureEndpoint:
         except orjson.JSONDecodeError as exc:
             raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
         events, body_key = self._unpack(document)
-        project = self.projects.by_write_key(self._write_key(headers, body_key))
-        if project is None:
-            raise HttpError(
-                401, "invalid_write_key", "Unknown write key: copy it from your project's settings."
-            )
+        project = self.gatekeeper.project(self._write_key(headers, body_key))
         if len(events) > self.settings.max_batch_events:
             raise HttpError(
                 413, "batch_too_large", f"A batch holds at most {self.settings.max_batch_events} events."
             )
-        self._admit(project)
+        self.gatekeeper.admit(project)
         try:
             result = await self.service.capture(
                 project,
@@ -170,37 +161,8 @@ class CaptureEndpoint:
                 "Ingestion is catching up; retry shortly.",
                 [(b"retry-after", self.retry_after)],
             ) from None
-        self.usage.add(project.organisation_id, result.accepted)
+        self.gatekeeper.accepted(project, result.accepted)
         return 202, result.as_json()
-
-    def _admit(self, project: ProjectInfo) -> None:
-        """The organisation's subscription, the project's request rate and the monthly event quota."""
-        if not is_live(project.org_status, project.org_expires_at):
-            raise HttpError(
-                403,
-                "subscription_expired",
-                "The organisation's subscription has ended: events are refused until it is renewed. "
-                "Stored data is kept.",
-            )
-        verdict = self.throttle.ingest(project.id, project.plan)
-        if verdict is not None and not verdict.allowed:
-            headers = [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
-            raise HttpError(
-                429,
-                "rate_limited",
-                f"This project may send {verdict.limit} capture requests per minute on its plan; "
-                "batch events or retry later.",
-                headers,
-            )
-        refused, used, quota = self.usage.over_quota(project.organisation_id, project.plan)
-        if refused:
-            raise HttpError(
-                429,
-                "quota_exceeded",
-                f"The organisation has used {used:,} of its {quota:,} events this month; "
-                "upgrade the plan or wait for next month.",
-                [(b"retry-after", b"3600")],
-            )
 
     @staticmethod
     def _unpack(document: Any) -> tuple[list[Any], Any]:
