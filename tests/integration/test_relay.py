@@ -13,7 +13,8 @@ from tests.integration.capture_kit import IPHONE_UA, Running, running
 
 from belvedere.accounts.service import ProjectInfo
 from belvedere.ingest.relay import SpoolTail, read_relayed, worker_spool_dir, write_relayed
-from belvedere.ingest.spool import HEADER, Position
+from belvedere.ingest.segments import HEADER
+from belvedere.ingest.spool import Position
 from belvedere.ingest.worker import CaptureWorker
 
 DESKTOP_UA = (

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from belvedere.ingest.spool import HEADER, Position, Spool, SpoolFull
+from belvedere.ingest.segments import HEADER
+from belvedere.ingest.spool import Position, Spool, SpoolFull
 
 
 def make(tmp_path: Path, **kw: int) -> Spool:

@@ -16,7 +16,6 @@ de-duplication on ``uuid`` (each event got its uuid in the worker, before it was
 from __future__ import annotations
 
 import os
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ import orjson
 import structlog
 
 from belvedere.ingest.enrich.visitor import HINTS_KEY, SOURCE_FIELDS, VisitHints, Visits
-from belvedere.ingest.spool import HEADER, SUFFIX, Position, Spool, SpoolFull
+from belvedere.ingest.segments import read_records, segment_numbers, segment_path
+from belvedere.ingest.spool import Position, Spool, SpoolFull
 from belvedere.ingest.writer import needs_dedupe
 from belvedere.platform.threads import Background
 from belvedere.store.schema import CLIENT_UUID_FLAG
@@ -68,14 +68,6 @@ def write_relayed(directory: Path, position: Position) -> None:
     os.replace(temporary, directory / RELAYED_FILE)
 
 
-def _segments(directory: Path) -> list[int]:
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return []
-    return sorted(int(n[: -len(SUFFIX)]) for n in names if n.endswith(SUFFIX) and n[: -len(SUFFIX)].isdigit())
-
-
 class SpoolTail:
     """Reads, from another process, the records a worker appends to its spool: only whole records whose
     checksum holds (the worker may be writing the next one at that very moment)."""
@@ -87,19 +79,19 @@ class SpoolTail:
         self.redo_until = self.end()
 
     def end(self) -> Position:
-        numbers = _segments(self.directory)
+        numbers = segment_numbers(self.directory)
         if not numbers:
             return self.position
         last = numbers[-1]
-        return Position(last, (self.directory / f"{last:016d}{SUFFIX}").stat().st_size)
+        return Position(last, (segment_path(self.directory, last)).stat().st_size)
 
     def backlog_bytes(self) -> int:
         """Bytes spooled behind the relayed position."""
         total = 0
-        for number in _segments(self.directory):
+        for number in segment_numbers(self.directory):
             if number >= self.position.segment:
                 try:
-                    size = (self.directory / f"{number:016d}{SUFFIX}").stat().st_size
+                    size = (segment_path(self.directory, number)).stat().st_size
                 except FileNotFoundError:
                     continue
                 total += size - (self.position.offset if number == self.position.segment else 0)
@@ -111,7 +103,7 @@ class SpoolTail:
         segment, offset = self.position.segment, self.position.offset
         while total < max_bytes:
             # Listed before reading: once a later segment exists, this one will not grow any more.
-            numbers = _segments(self.directory)
+            numbers = segment_numbers(self.directory)
             later = [n for n in numbers if n > segment]
             if segment not in numbers:
                 if not later:
@@ -124,40 +116,22 @@ class SpoolTail:
             total += used
             if used and total >= max_bytes:
                 break
-            if later and offset >= (self.directory / f"{segment:016d}{SUFFIX}").stat().st_size:
+            if later and offset >= (segment_path(self.directory, segment)).stat().st_size:
                 segment, offset = later[0], 0
                 continue
             break
         return payloads, Position(segment, offset)
 
     def _read_segment(self, segment: int, offset: int, budget: int) -> tuple[list[bytes], int]:
-        records: list[bytes] = []
-        with open(self.directory / f"{segment:016d}{SUFFIX}", "rb") as handle:
-            handle.seek(offset)
-            data = handle.read(max(budget, HEADER.size))
-            cursor = 0
-            while cursor + HEADER.size <= len(data):
-                length, crc = HEADER.unpack_from(data, cursor)
-                stop = cursor + HEADER.size + length
-                if stop > len(data):
-                    if cursor == 0:  # one record larger than the budget: read it whole
-                        handle.seek(offset)
-                        data = handle.read(HEADER.size + length)
-                        if len(data) == HEADER.size + length:
-                            continue
-                    break
-                payload = data[cursor + HEADER.size : stop]
-                if zlib.crc32(payload) != crc:
-                    break  # being written, or torn by a crash the worker will cut away when it restarts
-                records.append(payload)
-                cursor = stop
-        return records, cursor
+        # Checksums verified: the worker may be writing the next record at this moment, or a crash tore
+        # it (the worker cuts it away when it restarts).
+        return read_records(segment_path(self.directory, segment), offset, budget, verify=True)
 
     def release(self) -> None:
         """Delete the segments wholly behind the relayed position (the worker does so too)."""
-        for number in _segments(self.directory):
+        for number in segment_numbers(self.directory):
             if number < self.position.segment:
-                (self.directory / f"{number:016d}{SUFFIX}").unlink(missing_ok=True)
+                (segment_path(self.directory, number)).unlink(missing_ok=True)
 
 
 class Relay:

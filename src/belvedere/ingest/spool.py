@@ -5,15 +5,14 @@ disk. Requests that arrive while a write+fsync is under way are written together
 commit), so the cost of an fsync is shared. The store writer reads records back in order, and releases
 (deletes) segments once their events are in the event store.
 
-Record framing: ``<u32 payload length><u32 crc32(payload)><payload>``. A record cut short by a crash (torn
-tail) fails its length or checksum and is truncated away at start-up: it was never acknowledged.
+Records are framed as ``ingest.segments`` says. A record cut short by a crash (torn tail) fails its length
+or checksum and is truncated away at start-up: it was never acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import struct
 import threading
 import time
 import zlib
@@ -25,11 +24,9 @@ from pathlib import Path
 import structlog
 
 from belvedere.config import SpoolSettings
+from belvedere.ingest.segments import HEADER, read_records, segment_numbers, segment_path, valid_prefix
 
 log = structlog.get_logger(__name__)
-
-HEADER = struct.Struct("<II")
-SUFFIX = ".seg"
 
 
 class SpoolFull(Exception):
@@ -40,10 +37,6 @@ class SpoolFull(Exception):
 class Position:
     segment: int
     offset: int
-
-
-def _segment_name(number: int) -> str:
-    return f"{number:016d}{SUFFIX}"
 
 
 class Spool:
@@ -74,23 +67,23 @@ class Spool:
     def open(self, start: Position | None) -> Position:
         """Prepare the spool; ``start`` is where the store's data ends. Returns where reading should begin."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        numbers = sorted(int(p.stem) for p in self.directory.glob(f"*{SUFFIX}") if p.stem.isdigit())
+        numbers = segment_numbers(self.directory)
         start = start or Position(numbers[0] if numbers else 1, 0)
         for number in numbers:
             if number < start.segment:
-                (self.directory / _segment_name(number)).unlink()
+                (segment_path(self.directory, number)).unlink()
         numbers = [n for n in numbers if n >= start.segment]
         if start.segment not in numbers:
             # The segment the store stopped in is gone (nothing left to replay): continue in a fresh one.
             fresh = max([start.segment + 1, *numbers])
             if fresh not in numbers:
                 numbers.append(fresh)
-                (self.directory / _segment_name(fresh)).touch()
+                (segment_path(self.directory, fresh)).touch()
             start = Position(numbers[0], 0)
         for index, number in enumerate(numbers):
             self._sizes[number] = self._validate(number, last=index == len(numbers) - 1)
         current = numbers[-1]
-        self._fd = os.open(self.directory / _segment_name(current), os.O_WRONLY | os.O_APPEND)
+        self._fd = os.open(segment_path(self.directory, current), os.O_WRONLY | os.O_APPEND)
         self._current = current
         self._committed = Position(current, self._sizes[current])
         self._released = start
@@ -103,15 +96,9 @@ class Spool:
 
     def _validate(self, number: int, *, last: bool) -> int:
         """Length of the valid prefix of a segment; a torn tail is cut off."""
-        path = self.directory / _segment_name(number)
+        path = segment_path(self.directory, number)
         data = path.read_bytes()
-        offset = 0
-        while offset + HEADER.size <= len(data):
-            length, crc = HEADER.unpack_from(data, offset)
-            end = offset + HEADER.size + length
-            if end > len(data) or zlib.crc32(data[offset + HEADER.size : end]) != crc:
-                break
-            offset = end
+        offset = valid_prefix(data)
         if offset != len(data):
             log.warning("spool.truncated", segment=number, kept=offset, dropped=len(data) - offset, last=last)
             with open(path, "r+b") as handle:
@@ -200,7 +187,7 @@ class Spool:
     def _rotate(self) -> None:
         os.close(self._fd)
         self._current += 1
-        path = self.directory / _segment_name(self._current)
+        path = segment_path(self.directory, self._current)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._fsync_dir()
         with self._changed:
@@ -228,24 +215,11 @@ class Spool:
             if offset >= end:
                 segment, offset = segment + 1, 0
                 continue
-            with open(self.directory / _segment_name(segment), "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(min(end - offset, max(max_bytes - total, HEADER.size)))
-            cursor = 0
-            while cursor + HEADER.size <= len(data):
-                length, _ = HEADER.unpack_from(data, cursor)
-                stop = cursor + HEADER.size + length
-                if stop > len(data):
-                    if cursor == 0:  # one record larger than max_bytes: read it whole
-                        with open(self.directory / _segment_name(segment), "rb") as handle:
-                            handle.seek(offset)
-                            data = handle.read(HEADER.size + length)
-                        continue
-                    break
-                # No checksum here: records written since start-up come back from the page cache, and
-                # older ones were all verified when the spool was opened.
-                payloads.append(data[cursor + HEADER.size : stop])
-                cursor = stop
+            # No checksums here: records written since start-up come back from the page cache, and older
+            # ones were all verified when the spool was opened.
+            path = segment_path(self.directory, segment)
+            records, cursor = read_records(path, offset, max_bytes - total, verify=False, limit=end - offset)
+            payloads.extend(records)
             offset += cursor
             total += cursor
             if cursor == 0:
@@ -268,7 +242,7 @@ class Spool:
             for number in old:
                 del self._sizes[number]
         for number in old:
-            (self.directory / _segment_name(number)).unlink(missing_ok=True)
+            (segment_path(self.directory, number)).unlink(missing_ok=True)
 
     def _bytes_between(self, start: Position, end: Position) -> int:
         if end <= start:
