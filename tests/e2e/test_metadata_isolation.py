@@ -9,12 +9,14 @@ Every sign-up must survive, with its login, and SQLite must find its file intact
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from tests.e2e.server_kit import Server, cli
+from tests.e2e.test_query_fairness import _count, _send
 from tests.e2e.test_sql_memory import BOMBS
 
 pytestmark = pytest.mark.slow
@@ -49,6 +51,11 @@ def test_hostile_or_failing_user_sql_cannot_touch_the_metadata_database(tmp_path
     server = Server(tmp_path, BELVEDERE_QUERY__SQL_MEMORY_MB="256").start()
     try:
         _signup(server, "before@example.test")
+        _send(server, project["write_key"], 300)  # rows for the failing statements to work on
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            deadline = time.monotonic() + 30
+            while _count(client, project) < 300 and time.monotonic() < deadline:
+                time.sleep(0.1)
         url = f"{server.url}/api/v1/projects/{project['project_id']}/query"
         read = {"Authorization": f"Bearer {project['api_key']}"}
         for statement in hostile:
