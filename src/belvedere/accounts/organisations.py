@@ -46,6 +46,10 @@ class OrgView:
         }
 
 
+# What the API and the forms take for an email address: something@somewhere, without spaces.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

@@ -21,8 +21,7 @@ from belvedere.config import Settings
 from belvedere.platform.errors import Forbidden, Invalid, NotFound
 from belvedere.platform.mail import Mailer
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
-EMAIL = re.compile(EMAIL_PATTERN)
+EMAIL = re.compile(organisations.EMAIL_PATTERN)
 
 
 class UsageMeter(Protocol):

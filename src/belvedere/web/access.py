@@ -29,6 +29,7 @@ from belvedere.accounts.service import ProjectInfo, find_project_by_api_key, get
 from belvedere.auth.securitylog import Origin, origin
 from belvedere.auth.tokens import InvalidToken
 from belvedere.platform.db import transaction
+from belvedere.platform.errors import Unauthorized
 from belvedere.runtime import Runtime
 from belvedere.web.errors import ApiError
 
@@ -155,6 +156,14 @@ async def signed_in(request: Request, caller: CallerDep) -> Caller:
 
 
 SignedIn = Annotated[Caller, Depends(signed_in)]
+
+
+def caller_user(session: Session, caller: Caller) -> User:
+    """The signed-in caller's account, as of this transaction."""
+    user = session.get(User, caller.user_id)
+    if user is None:  # deleted between authentication and now
+        raise Unauthorized("This account no longer exists.")
+    return user
 
 
 def subdomain_slug(request: Request, base: str | None) -> str | None:

@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy.orm import Session
 
 from belvedere.accounts import invitations
 from belvedere.accounts.models import User
-from belvedere.accounts.organisations import Conflict, organisations_of
+from belvedere.accounts.organisations import EMAIL_PATTERN, Conflict, organisations_of
 from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.securitylog import Origin
 from belvedere.auth.service import RESET_REQUESTED, AuthFailed, Throttled, TokenPair, reset_link_later
@@ -22,9 +21,9 @@ from belvedere.platform.db import transaction
 from belvedere.web.access import (
     PUBLIC_THROTTLE,
     REFRESH_COOKIE,
-    Caller,
     RuntimeDep,
     SignedIn,
+    caller_user,
     request_origin,
     subdomain_slug,
 )
@@ -34,7 +33,7 @@ from belvedere.web.sessions import close_session, open_session
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=EMAIL_PATTERN)
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -79,13 +78,6 @@ class TokenBody(BaseModel):
 
 def _origin(request: Request, runtime: Any) -> tuple[str | None, Origin]:
     return (request.client.host if request.client else None), request_origin(request)
-
-
-def _user(session: Session, caller: Caller) -> User:
-    user = session.get(User, caller.user_id)
-    if user is None:  # deleted between authentication and now
-        raise ApiError(401, "unauthorized", "This account no longer exists.")
-    return user
 
 
 def _user_json(user: User) -> dict[str, Any]:
@@ -194,7 +186,7 @@ def change_password(
     _, where = _origin(request, runtime)
     try:
         with transaction(runtime.sessions) as session:
-            user = _user(session, caller)
+            user = caller_user(session, caller)
             pair = runtime.auth.change_password(
                 session, user=user, current=body.current_password, new=body.new_password, where=where
             )
@@ -249,7 +241,7 @@ def verify_email(body: TokenBody, request: Request, runtime: RuntimeDep) -> dict
 def resend_verification(caller: SignedIn, runtime: RuntimeDep) -> dict[str, str]:
     try:
         with transaction(runtime.sessions) as session:
-            user = _user(session, caller)
+            user = caller_user(session, caller)
             if user.email_verified_at is None:
                 runtime.auth.send_verification(session, user=user)
     except Throttled as exc:
@@ -263,7 +255,7 @@ def me(caller: SignedIn, request: Request, runtime: RuntimeDep) -> dict[str, Any
     """``current_organisation_id``: the organisation the host's subdomain names (when the user belongs to it),
     else the organisation of a personal key, else the user's first organisation."""
     with transaction(runtime.sessions) as session:
-        user = _user(session, caller)
+        user = caller_user(session, caller)
         orgs = organisations_of(session, user_id=user.id)
     slug = subdomain_slug(request, runtime.settings.auth.org_subdomain_base)
     if slug is not None:
@@ -284,7 +276,7 @@ def accept_invitation(
     body: TokenBody, caller: SignedIn, request: Request, runtime: RuntimeDep
 ) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
-        user = _user(session, caller)
+        user = caller_user(session, caller)
         return invitations.accept_invitation(
             session, token=body.token, user=user, where=request_origin(request)
         )

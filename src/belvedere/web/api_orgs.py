@@ -36,7 +36,7 @@ class TransferBody(BaseModel):
 
 
 class InviteBody(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=team.EMAIL_PATTERN)
+    email: str = Field(min_length=3, max_length=320, pattern=organisations.EMAIL_PATTERN)
     role: Literal["admin", "member", "viewer"] = "member"
 
 

@@ -13,7 +13,7 @@ from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
 from belvedere.platform.errors import BelvedereError
-from belvedere.web.errors import error_body
+from belvedere.web.errors import ApiError, error_body
 
 CAPTURE_PATH = "/api/v1/capture"
 Scope = dict[str, Any]
@@ -26,19 +26,8 @@ CORS = [
 JSON = (b"content-type", b"application/json")
 
 
-class HttpError(BelvedereError):
-    """A capture refusal, answered by the capture handler itself (raw ASGI, so its headers are bytes)."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
-    ):
-        super().__init__(message, code=code, status=status)
-        self.raw_headers = headers or []
-
-
 def _raw_headers(exc: BelvedereError) -> list[tuple[bytes, bytes]]:
-    if isinstance(exc, HttpError):
-        return exc.raw_headers
+    """A refusal's headers as the raw ASGI answer carries them."""
     return [(name.lower().encode(), value.encode()) for name, value in (exc.headers or {}).items()]
 
 
@@ -79,7 +68,7 @@ class CaptureEndpoint:
         self.service = service
         self.gatekeeper = gatekeeper
         self.settings = settings
-        self.retry_after = str(retry_after_seconds).encode()
+        self.retry_after = str(retry_after_seconds)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         method = scope["method"]
@@ -88,7 +77,7 @@ class CaptureEndpoint:
             return
         try:
             if method != "POST":
-                raise HttpError(
+                raise ApiError(
                     405, "method_not_allowed", "Use POST to send events.", [(b"allow", b"POST, OPTIONS")]
                 )
             headers = dict(scope["headers"])
@@ -104,7 +93,7 @@ class CaptureEndpoint:
         limit = self.settings.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise HttpError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+            raise ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -112,7 +101,7 @@ class CaptureEndpoint:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise HttpError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+                raise ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -121,7 +110,7 @@ class CaptureEndpoint:
         if encoding in (b"gzip", b"x-gzip"):
             body = self._gunzip(body, limit)
         elif encoding not in (b"", b"identity"):
-            raise HttpError(415, "unsupported_media_type", "Content-Encoding must be gzip or absent.")
+            raise ApiError(415, "unsupported_media_type", "Content-Encoding must be gzip or absent.")
         return body
 
     @staticmethod
@@ -130,20 +119,20 @@ class CaptureEndpoint:
         try:
             data = inflater.decompress(body, limit + 1)
         except zlib.error:
-            raise HttpError(400, "invalid_gzip", "The body is not valid gzip.") from None
+            raise ApiError(400, "invalid_gzip", "The body is not valid gzip.") from None
         if len(data) > limit or inflater.unconsumed_tail:
-            raise HttpError(413, "payload_too_large", f"The body inflates to more than {limit} bytes.")
+            raise ApiError(413, "payload_too_large", f"The body inflates to more than {limit} bytes.")
         return data
 
     async def _handle(self, scope: Scope, headers: dict[bytes, bytes], body: bytes) -> tuple[int, Any]:
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+            raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
         events, body_key = self._unpack(document)
         project = self.gatekeeper.project(self._write_key(headers, body_key))
         if len(events) > self.settings.max_batch_events:
-            raise HttpError(
+            raise ApiError(
                 413, "batch_too_large", f"A batch holds at most {self.settings.max_batch_events} events."
             )
         self.gatekeeper.admit(project)
@@ -155,11 +144,11 @@ class CaptureEndpoint:
                 request_user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
             )
         except SpoolFull:
-            raise HttpError(
+            raise ApiError(
                 503,
                 "spool_full",
                 "Ingestion is catching up; retry shortly.",
-                [(b"retry-after", self.retry_after)],
+                headers={"Retry-After": self.retry_after},
             ) from None
         self.gatekeeper.accepted(project, result.accepted)
         return 202, result.as_json()
@@ -169,11 +158,11 @@ class CaptureEndpoint:
         if isinstance(document, list):
             return document, None
         if not isinstance(document, dict):
-            raise HttpError(400, "invalid_body", 'Send one event object, or {"batch": [...]}.')
+            raise ApiError(400, "invalid_body", 'Send one event object, or {"batch": [...]}.')
         if "batch" in document:
             batch = document["batch"]
             if not isinstance(batch, list):
-                raise HttpError(400, "invalid_body", "`batch` must be a list of events.")
+                raise ApiError(400, "invalid_body", "`batch` must be a list of events.")
             return batch, document.get("api_key")
         return [document], document.get("api_key")
 
@@ -184,7 +173,7 @@ class CaptureEndpoint:
             return auth[7:].strip().decode("latin-1")
         if isinstance(body_key, str) and body_key:
             return body_key
-        raise HttpError(
+        raise ApiError(
             401,
             "missing_write_key",
             "Send the project's write key as `Authorization: Bearer <key>` or as `api_key` in the body.",

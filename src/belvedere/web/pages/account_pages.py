@@ -13,13 +13,19 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import invitations
-from belvedere.accounts.models import User
 from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.service import RESET_REQUESTED, AuthFailed, reset_link_later
 from belvedere.platform.db import transaction
-from belvedere.platform.errors import BelvedereError, Unauthorized
+from belvedere.platform.errors import BelvedereError
 from belvedere.runtime import Runtime
-from belvedere.web.access import ACCESS_COOKIE, RuntimeDep, SignedIn, public_throttle, request_origin
+from belvedere.web.access import (
+    ACCESS_COOKIE,
+    RuntimeDep,
+    SignedIn,
+    caller_user,
+    public_throttle,
+    request_origin,
+)
 from belvedere.web.pages.render import form_token_ok, page, redirect, signed_out_form
 
 router = APIRouter(include_in_schema=False)
@@ -120,9 +126,7 @@ def invitation_page(caller: SignedIn, request: Request, token: str = "") -> Resp
 @router.post("/app/invitations/accept")
 def accept_invitation(caller: SignedIn, request: Request, runtime: RuntimeDep, token: Field) -> Response:
     def join(session: Session) -> dict[str, object]:
-        user = session.get(User, caller.user_id)
-        if user is None:
-            raise Unauthorized("This account no longer exists.")
+        user = caller_user(session, caller)
         return invitations.accept_invitation(session, token=token, user=user, where=request_origin(request))
 
     answer, error, status = _attempt(runtime, join)
