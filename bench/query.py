@@ -333,7 +333,7 @@ class Bench:
     def run(self, spec: Any, svc: QueryService, project: int = MAIN_PROJECT) -> tuple[float, dict[str, Any]]:
         t0 = time.perf_counter()
         result = svc.run(spec, project_id=project, timezone=TIMEZONE, now=NOW)
-        return (time.perf_counter() - t0) * 1000, result
+        return (time.perf_counter() - t0) * 1000, result.as_dict()
 
     def capture(self, spec: Any, project: int = MAIN_PROJECT) -> list[CompiledQuery]:
         """The statements one run sends to the store (for EXPLAIN ANALYZE and the scoping check)."""

@@ -163,8 +163,9 @@ class QuerySettings(BaseModel):
         4,
         ge=1,
         le=1000,
-        description="Queries one organisation may have running or waiting in each lane (insights, SQL) of "
-        "the query API; one more is answered 429 with `Retry-After`.",
+        description="Queries one organisation may have running or waiting in each lane (insights, SQL); "
+        "one more from the query API is answered 429 with `Retry-After`, one from a page (a dashboard's "
+        "widgets, the overview's panels) waits for room, within its time limit.",
     )
     queue_length: int = Field(
         64, ge=1, le=10_000, description="Queries that may wait in each lane; past it, 429 (`Retry-After`)."

@@ -39,6 +39,7 @@ from belvedere.platform.metrics import Metrics
 from belvedere.platform.ratelimit import RateLimiter
 from belvedere.query import QueryService
 from belvedere.query.cache import QueryCache
+from belvedere.query.desk import QueryDesk
 from belvedere.query.gate import GateLimits, QueryGate
 from belvedere.store.duckdb import DuckDBEventStore
 
@@ -104,6 +105,7 @@ class Runtime:
             on_marks=self.metrics.observe_marks,
         )
         self.plans = Plans(settings.plans)
+        self.desk = QueryDesk(self.queries, self.gate, self.plans)
         self.errands = Errands()
         self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         self.limiter = RateLimiter(settings.rate_limit.storage_url)

@@ -515,8 +515,9 @@ def _answer(service: QueryService, spec: dict[str, Any], project_id: int, zone: 
         )
     except Exception as exc:  # the same refusal on both is the same answer
         return (type(exc).__name__, str(exc))
-    result.pop("meta", None)
-    return result
+    answer = result.as_dict()
+    answer.pop("meta", None)
+    return answer
 
 
 @property_settings(60)

@@ -3,6 +3,7 @@ refused at the door, before authentication, once its credential has been admitte
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,13 +17,14 @@ SQL = {"kind": "sql", "query": "SELECT count(*) FROM events"}
 
 @contextmanager
 def full(app: Running, org_id: int, lane: Lane) -> Iterator[None]:
-    """The organisation's lane as if its queries were all running (the gate's own count, set directly)."""
+    """The organisation's lane as if its queries were all running (its room in the gate, with no place
+    left, set directly)."""
     gate = app.runtime.gate
-    gate._tenants[(lane, org_id)] = gate.limits.per_tenant
+    gate._rooms[(lane, org_id)] = asyncio.Semaphore(0)
     try:
         yield
     finally:
-        del gate._tenants[(lane, org_id)]
+        del gate._rooms[(lane, org_id)]
 
 
 def test_a_known_credential_is_refused_before_it_is_authenticated(app: Running) -> None:

@@ -26,6 +26,13 @@ class Grant:
     project: ProjectInfo | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectGrant(Grant):
+    """A grant on one project of the organisation: what every project-scoped use case takes."""
+
+    project: ProjectInfo
+
+
 def audit(session: Session, grant: Grant, where: Origin, kind: str, **detail: Any) -> None:
     """One line in the security log of the organisation ``grant`` acts on."""
     securitylog.record(session, [grant.org.id], kind, actor=grant.user_id, where=where, **detail)

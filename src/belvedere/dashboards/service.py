@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,9 +13,7 @@ from belvedere.accounts.models import Project
 from belvedere.accounts.plans import Plans
 from belvedere.dashboards.models import Dashboard, Insight, Widget
 from belvedere.platform.errors import NotFound
-from belvedere.query.kinds import AnyQuery
-
-_QUERY: TypeAdapter[Any] = TypeAdapter(AnyQuery)
+from belvedere.query.kinds import parse_query
 
 # How a widget may draw each insight kind; the first is the default.
 DISPLAYS: dict[str, tuple[str, ...]] = {
@@ -44,7 +41,7 @@ DISPLAY_LABELS = {
 def stored_query(raw: object) -> dict[str, Any]:
     """A query spec checked exactly as the query API checks it (pydantic ``ValidationError`` otherwise),
     kept as what differs from the defaults, plus its kind."""
-    spec = _QUERY.validate_python(raw)
+    spec = parse_query(raw)
     return {"kind": spec.kind, **spec.model_dump(mode="json", exclude_defaults=True)}
 
 

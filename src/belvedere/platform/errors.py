@@ -54,3 +54,9 @@ class Invalid(BelvedereError):
 
 class TooMany(BelvedereError):
     status, code = 429, "rate_limited"
+
+
+class Unavailable(BelvedereError):
+    """Cannot be answered now, though the request is fine: retry later (``headers`` says when)."""
+
+    status, code = 503, "unavailable"

@@ -6,9 +6,12 @@ tenant from stalling the others:
 
 - **Lanes.** User SQL has a lane of its own, beside the insights lane that dashboards and pages use, each
   with its own turns in the store: a dashboard never waits behind someone's SQL.
-- **A bound per tenant.** An organisation may have only so many queries running or waiting in a lane; one
-  more is refused at once (429 with ``Retry-After``) instead of joining the queue.
-- **A bounded queue.** A lane's waiting line has a length; past it, 429 too.
+- **A bound per tenant.** An organisation may have only so many queries running or waiting for a turn in a
+  lane. One more from the API is refused at once (429 with ``Retry-After``) instead of joining the queue;
+  one from a page (``patient``: a person looking at a dashboard whose widgets load together) waits for the
+  tenant's room, behind the tenant's own queries, never ahead of other tenants'.
+- **A bounded queue.** A lane's waiting line has a length, and so has its line of patient queries waiting
+  for their tenant's room; past either, 429 too.
 
 A query's deadline starts when it arrives, so time spent waiting counts: one that cannot start before its
 deadline is refused (503), and one that starts gets only what is left of it (see ``QueryContext.deadline``).
@@ -51,8 +54,11 @@ class QueryGate:
         self.limits = limits or GateLimits()
         self._slots = dict(slots)
         self._turns: dict[Lane, asyncio.Semaphore] = {}
-        self._tenants: Counter[tuple[Lane, int]] = Counter()
-        self._waiting: Counter[Lane] = Counter()
+        # Per (lane, tenant): its room (``per_tenant`` places), and how many hold or wait for a place.
+        self._rooms: dict[tuple[Lane, int], asyncio.Semaphore] = {}
+        self._in_room: Counter[tuple[Lane, int]] = Counter()
+        self._waiting: Counter[Lane] = Counter()  # for a turn
+        self._patient: Counter[Lane] = Counter()  # for their tenant's room
 
     def _semaphore(self, lane: Lane) -> asyncio.Semaphore:
         # Made on first use, inside the running loop (a semaphore belongs to one loop).
@@ -61,34 +67,53 @@ class QueryGate:
         return self._turns[lane]
 
     @asynccontextmanager
-    async def turn(self, *, tenant: int, lane: Lane, deadline: float) -> AsyncIterator[None]:
+    async def turn(
+        self, *, tenant: int, lane: Lane, deadline: float, patient: bool = False
+    ) -> AsyncIterator[None]:
         """Hold one of ``lane``'s turns for ``tenant`` while the block runs; ``deadline`` is a
-        ``time.monotonic()`` instant."""
+        ``time.monotonic()`` instant. ``patient``: wait for the tenant's room rather than be refused."""
         key = (lane, tenant)
-        self.check(tenant=tenant, lane=lane)
-        turns = self._semaphore(lane)
-        self._tenants[key] += 1
+        if patient:
+            if self._patient[lane] >= self.limits.queue:
+                raise QueryBusy(f"the {lane} queue is full; retry shortly", self.limits.retry_after_seconds)
+        else:
+            self.check(tenant=tenant, lane=lane)
+        room = self._rooms.get(key) or self._rooms.setdefault(key, asyncio.Semaphore(self.limits.per_tenant))
+        self._in_room[key] += 1
         try:
-            self._waiting[lane] += 1
+            await self._wait(room, deadline, self._patient if patient else None, lane)
             try:
-                await asyncio.wait_for(turns.acquire(), timeout=max(deadline - time.monotonic(), 0.0))
-            except TimeoutError:
-                raise QueryTimedOut("the query could not start before its time limit; retry later") from None
+                await self._wait(self._semaphore(lane), deadline, self._waiting, lane)
+                try:
+                    yield
+                finally:
+                    self._semaphore(lane).release()
             finally:
-                self._waiting[lane] -= 1
-            try:
-                yield
-            finally:
-                turns.release()
+                room.release()
         finally:
-            self._tenants[key] -= 1
-            if not self._tenants[key]:
-                del self._tenants[key]
+            self._in_room[key] -= 1
+            if not self._in_room[key]:
+                del self._in_room[key], self._rooms[key]
+
+    @staticmethod
+    async def _wait(
+        semaphore: asyncio.Semaphore, deadline: float, line: Counter[Lane] | None, lane: Lane
+    ) -> None:
+        if line is not None:
+            line[lane] += 1
+        try:
+            await asyncio.wait_for(semaphore.acquire(), timeout=max(deadline - time.monotonic(), 0.0))
+        except TimeoutError:
+            raise QueryTimedOut("the query could not start before its time limit; retry later") from None
+        finally:
+            if line is not None:
+                line[lane] -= 1
 
     def check(self, *, tenant: int, lane: Lane) -> None:
         """Raise ``QueryBusy`` if ``tenant`` could not take a turn in ``lane`` now: callers ask before any
         costly work (validating a query), so that a flood of refused requests stays cheap."""
-        if self._tenants[(lane, tenant)] >= self.limits.per_tenant:
+        room = self._rooms.get((lane, tenant))
+        if room is not None and room.locked():
             raise QueryBusy(
                 f"this organisation already has {self.limits.per_tenant} {lane} queries running or waiting;"
                 " retry when one has finished",

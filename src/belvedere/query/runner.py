@@ -1,4 +1,7 @@
-"""Every insight is a spec (pydantic) plus a runner; runners are found through a registry by ``kind``.
+"""Every insight kind is declared once, by its runner: the spec it reads (``spec_model``), the answer it
+gives (``result_model``), the plan feature it needs and the gate lane it runs in. Runners are found through
+a registry by ``kind``; the API's request and response schemas, the pages and the dashboards all come from
+that registry (``query.kinds``).
 
 The base runner owns what all kinds share: the project's time zone and date range, compiling and running
 SQL (always through the scoping compiler) and caching results by (project, normalised query, watermark).
@@ -28,6 +31,7 @@ from belvedere.query.dates import (
     resolve_range,
 )
 from belvedere.query.fields import MAX_FILTERS, Filter, conditions
+from belvedere.query.gate import Lane
 from belvedere.query.sql import PERSON_KEY, Params, col, compile_query, fn, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect, QueryTimedOut
 
@@ -55,6 +59,32 @@ class QuerySpec(BaseModel):
     def time_limit(self) -> float | None:
         """The spec's own time limit in seconds, if it sets one (user SQL does)."""
         return None
+
+
+class QueryMeta(BaseModel):
+    sql_ms: float = Field(description="Time spent in the engine, in milliseconds (0 when cached).")
+    cached: bool
+    timezone: str = Field(description="The project's time zone, in which dates and buckets are given.")
+
+
+class QueryResult(BaseModel):
+    """An answer. Parts that do not apply to a question (a formula, a comparison, a goal) are left unset,
+    and answers leave unset parts out (``answer``), so a client only sees what it asked for."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    meta: QueryMeta | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        self.__pydantic_fields_set__.add("kind")  # always named, though each kind defaults it
+
+    def answer(self) -> bytes:
+        """The answer as JSON, as the API sends it."""
+        return self.__pydantic_serializer__.to_json(self, exclude_unset=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The answer as JSON-like Python values (what ``answer`` encodes)."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class DatedQuery(QuerySpec):
@@ -101,13 +131,16 @@ S = TypeVar("S", bound=QuerySpec)
 class QueryRunner(Generic[S]):
     kind: ClassVar[str]
     spec_model: ClassVar[type[QuerySpec]]
+    result_model: ClassVar[type[QueryResult]]
+    feature: ClassVar[str | None] = None  # the plan feature the kind needs, if any
+    lane: ClassVar[Lane] = "insights"  # the gate's lane it waits in (``query.gate``)
     cacheable: ClassVar[bool] = True
 
     def __init__(self, spec: S, ctx: QueryContext) -> None:
         self.spec = spec
         self.ctx = ctx
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> QueryResult:
         raise NotImplementedError
 
     def cache_scope(self) -> str:
@@ -215,14 +248,27 @@ R = TypeVar("R", bound=type[QueryRunner[Any]])
 
 
 def register(runner: R) -> R:
-    if runner.kind in REGISTRY:
-        raise RuntimeError(f"two runners for kind {runner.kind!r}")
-    REGISTRY[runner.kind] = runner
+    """Declare a kind: its name is its spec's ``kind``, and its result names the same kind."""
+    kind = runner.spec_model.model_fields["kind"].default
+    if runner.result_model.model_fields["kind"].default != kind:
+        raise RuntimeError(f"{runner.__name__}: its spec and its result name different kinds")
+    if kind in REGISTRY:
+        raise RuntimeError(f"two runners for kind {kind!r}")
+    runner.kind = kind
+    REGISTRY[kind] = runner
     return runner
+
+
+def runner_of(kind: object) -> type[QueryRunner[Any]] | None:
+    return REGISTRY.get(kind) if isinstance(kind, str) else None
 
 
 def spec_models() -> Sequence[type[QuerySpec]]:
     return [runner.spec_model for runner in REGISTRY.values()]
+
+
+def result_models() -> Sequence[type[QueryResult]]:
+    return [runner.result_model for runner in REGISTRY.values()]
 
 
 class QueryService:
@@ -248,7 +294,7 @@ class QueryService:
         timezone: str,
         now: datetime | None = None,
         deadline: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> QueryResult:
         """The answer to ``spec``, due by ``deadline`` (``time.monotonic()``; default: its time limit from
         now). ``QueryTimedOut`` when it is not ready by then."""
         if deadline is None:
@@ -261,11 +307,12 @@ class QueryService:
         if runner.cacheable:
             watermark = self.store.watermark(project_id)
             key = (project_id, f"{spec.model_dump_json()}|{runner.cache_scope()}|{timezone}", watermark)
-            hit = self.cache.get(key)
+            hit: QueryResult | None = self.cache.get(key)
             if hit is not None:
-                return {**hit, "meta": {**hit["meta"], "sql_ms": 0.0, "cached": True}}
+                meta = QueryMeta(sql_ms=0.0, cached=True, timezone=timezone)
+                return hit.model_copy(update={"meta": meta})
         result = runner.calculate()
-        result["meta"] = {"sql_ms": round(ctx.sql_ms, 3), "cached": False, "timezone": timezone}
+        result.meta = QueryMeta(sql_ms=round(ctx.sql_ms, 3), cached=False, timezone=timezone)
         if key is not None:
             self.cache.put(key, result)
         return result

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import Grant, ProjectGrant
 from belvedere.accounts.grants import audit as record
 from belvedere.accounts.models import Organisation, User
 from belvedere.accounts.organisations import OrgView, membership
@@ -243,7 +243,9 @@ class Access:
                     f"{verdict.window_seconds // 60} minutes; retry after {verdict.reset_seconds} s.",
                     headers=verdict.headers(),
                 )
-        return Grant(org=view, role=role, user_id=caller.user_id, project=project)
+        if project is not None:
+            return ProjectGrant(org=view, role=role, user_id=caller.user_id, project=project)
+        return Grant(org=view, role=role, user_id=caller.user_id)
 
     def _role(self, session: Session, caller: Caller, org: OrgView, project: ProjectInfo | None) -> Role:
         if caller.project is not None:
@@ -268,11 +270,24 @@ def _int(value: object) -> int | None:
     return number if 0 < number < 2**31 else None
 
 
+class ProjectAccess(Access):
+    """``Access`` for routes under ``/projects/{project_id}``: the grant always names the project."""
+
+    def __call__(self, request: Request, runtime: RuntimeDep, caller: CallerDep) -> ProjectGrant:
+        grant = super().__call__(request, runtime, caller)
+        if not isinstance(grant, ProjectGrant):  # a route without {project_id} in its path
+            raise TypeError(f"{request.url.path} names no project")
+        return grant
+
+
 Viewer = Annotated[Grant, Depends(Access("viewer"))]
 Member = Annotated[Grant, Depends(Access("member"))]
 Admin = Annotated[Grant, Depends(Access("admin"))]
 Owner = Annotated[Grant, Depends(Access("owner"))]
-ProjectReader = Annotated[Grant, Depends(Access("viewer", project_key=True, reads=True))]
+ProjectViewer = Annotated[ProjectGrant, Depends(ProjectAccess("viewer"))]
+ProjectMember = Annotated[ProjectGrant, Depends(ProjectAccess("member"))]
+ProjectAdmin = Annotated[ProjectGrant, Depends(ProjectAccess("admin"))]
+ProjectReader = Annotated[ProjectGrant, Depends(ProjectAccess("viewer", project_key=True, reads=True))]
 
 
 def public_throttle(request: Request, runtime: RuntimeDep) -> None:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import ProjectGrant
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard, Insight
 from belvedere.platform.db import transaction
-from belvedere.web.access import Member, RuntimeDep, Viewer, audit
+from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep, audit
 from belvedere.web.errors import ApiError
 from belvedere.web.ids import Id, PathId
 
@@ -48,16 +48,14 @@ def _missing(what: str) -> ApiError:
     return ApiError(404, "not_found", f"No such {what} in this project.")
 
 
-def _insight(session: Session, grant: Grant, insight_id: int) -> Insight:
-    assert grant.project is not None
+def _insight(session: Session, grant: ProjectGrant, insight_id: int) -> Insight:
     found = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
     if found is None:
         raise _missing("insight")
     return found
 
 
-def _board(session: Session, grant: Grant, dashboard_id: int) -> Dashboard:
-    assert grant.project is not None
+def _board(session: Session, grant: ProjectGrant, dashboard_id: int) -> Dashboard:
     found = service.dashboard(session, project_id=grant.project.id, dashboard_id=dashboard_id)
     if found is None:
         raise _missing("dashboard")
@@ -69,8 +67,7 @@ def _invalid(message: str) -> ApiError:
 
 
 @router.get("/insights", summary="Saved insights of the project")
-def list_insights(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    assert grant.project is not None
+def list_insights(grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         return {
             "results": [
@@ -80,8 +77,7 @@ def list_insights(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.post("/insights", status_code=201, summary="Save a query as an insight")
-def create_insight(body: InsightBody, grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
-    assert grant.project is not None
+def create_insight(body: InsightBody, grant: ProjectMember, runtime: RuntimeDep) -> dict[str, Any]:
     try:
         query = service.stored_query(body.query)
     except ValidationError as exc:
@@ -98,42 +94,41 @@ def create_insight(body: InsightBody, grant: Member, runtime: RuntimeDep) -> dic
 
 
 @router.get("/insights/{insight_id}", summary="One saved insight")
-def get_insight(insight_id: PathId, grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
+def get_insight(insight_id: PathId, grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         return service.insight_json(_insight(session, grant, insight_id))
 
 
 @router.delete("/insights/{insight_id}", status_code=204, summary="Delete an insight (and its widgets)")
-def delete_insight(insight_id: PathId, grant: Member, runtime: RuntimeDep) -> Response:
+def delete_insight(insight_id: PathId, grant: ProjectMember, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         session.delete(_insight(session, grant, insight_id))
     return Response(status_code=204)
 
 
 @router.get("/dashboards", summary="Dashboards of the project")
-def list_dashboards(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    assert grant.project is not None
+def list_dashboards(grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         boards = service.dashboards(session, project_id=grant.project.id)
         return {"results": [service.dashboard_json(b) for b in boards]}
 
 
 @router.post("/dashboards", status_code=201, summary="Create a dashboard (within the plan's limit)")
-def create_dashboard(body: DashboardBody, grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
+def create_dashboard(body: DashboardBody, grant: ProjectMember, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = service.add_dashboard(session, grant, name=body.name, plans=runtime.plans)
         return service.dashboard_json(board)
 
 
 @router.get("/dashboards/{dashboard_id}", summary="A dashboard and its widgets, in order")
-def get_dashboard(dashboard_id: PathId, grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
+def get_dashboard(dashboard_id: PathId, grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         return service.dashboard_json(_board(session, grant, dashboard_id))
 
 
 @router.patch("/dashboards/{dashboard_id}", summary="Rename a dashboard or reorder its widgets")
 def update_dashboard(
-    dashboard_id: PathId, body: DashboardPatch, grant: Member, runtime: RuntimeDep
+    dashboard_id: PathId, body: DashboardPatch, grant: ProjectMember, runtime: RuntimeDep
 ) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
@@ -148,14 +143,16 @@ def update_dashboard(
 
 
 @router.delete("/dashboards/{dashboard_id}", status_code=204, summary="Delete a dashboard")
-def delete_dashboard(dashboard_id: PathId, grant: Member, runtime: RuntimeDep) -> Response:
+def delete_dashboard(dashboard_id: PathId, grant: ProjectMember, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         session.delete(_board(session, grant, dashboard_id))
     return Response(status_code=204)
 
 
 @router.post("/dashboards/{dashboard_id}/widgets", status_code=201, summary="Add a saved insight as a widget")
-def add_widget(dashboard_id: PathId, body: WidgetBody, grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
+def add_widget(
+    dashboard_id: PathId, body: WidgetBody, grant: ProjectMember, runtime: RuntimeDep
+) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
         item = _insight(session, grant, body.insight_id)
@@ -168,7 +165,9 @@ def add_widget(dashboard_id: PathId, body: WidgetBody, grant: Member, runtime: R
 
 
 @router.delete("/dashboards/{dashboard_id}/widgets/{widget_id}", status_code=204, summary="Remove a widget")
-def remove_widget(dashboard_id: PathId, widget_id: PathId, grant: Member, runtime: RuntimeDep) -> Response:
+def remove_widget(
+    dashboard_id: PathId, widget_id: PathId, grant: ProjectMember, runtime: RuntimeDep
+) -> Response:
     with transaction(runtime.sessions) as session:
         try:
             service.remove_widget(_board(session, grant, dashboard_id), widget_id)
@@ -179,7 +178,7 @@ def remove_widget(dashboard_id: PathId, widget_id: PathId, grant: Member, runtim
 
 @router.post("/dashboards/{dashboard_id}/share", summary="Make (or remake) the public read-only link")
 def share(
-    dashboard_id: PathId, body: ShareBody, grant: Member, request: Request, runtime: RuntimeDep
+    dashboard_id: PathId, body: ShareBody, grant: ProjectMember, request: Request, runtime: RuntimeDep
 ) -> dict[str, Any]:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
@@ -193,7 +192,7 @@ def share(
 @router.delete(
     "/dashboards/{dashboard_id}/share", status_code=204, summary="Stop sharing: the link stops working"
 )
-def unshare(dashboard_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> Response:
+def unshare(dashboard_id: PathId, grant: ProjectMember, request: Request, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
         sharing.revoke(board)

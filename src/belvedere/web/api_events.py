@@ -18,14 +18,12 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["events"])
 async def list_events(
     grant: ProjectReader, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
-    assert grant.project is not None
     rows = await run_in_threadpool(runtime.store.recent_events, project_id=grant.project.id, limit=limit)
     return {"results": rows}
 
 
 @router.get("/events/{event_uuid}", summary="One stored event by its uuid")
 async def get_event(grant: ProjectReader, runtime: RuntimeDep, event_uuid: str) -> dict[str, Any]:
-    assert grant.project is not None
     try:
         canonical = str(uuid.UUID(event_uuid))
     except ValueError:

@@ -24,14 +24,11 @@ from typing import Any
 
 import orjson
 
-from belvedere.query.gate import Lane, QueryBusy, QueryGate
+from belvedere.query.desk import lane_of
+from belvedere.query.gate import QueryBusy, QueryGate
 
 _QUERY_PATH = re.compile(r"/api/v1/projects/(\d{1,10})/query")
 _ACCESS_COOKIE = b"bv_access="
-
-
-def lane_of(kind: object) -> Lane:
-    return "sql" if kind == "sql" else "insights"
 
 
 def _credential(scope: MutableMapping[str, Any]) -> bytes | None:

@@ -89,7 +89,8 @@ class Analytics:
         self.store.write_batch(body, checkpoint=(0, self._position), dedupe=False)
 
     def query(self, spec: dict[str, Any], *, project_id: int = 1, timezone: str = "UTC") -> dict[str, Any]:
-        return self.service.run(parse_query(spec), project_id=project_id, timezone=timezone, now=self.now)
+        result = self.service.run(parse_query(spec), project_id=project_id, timezone=timezone, now=self.now)
+        return result.as_dict()
 
 
 def open_store(kind: str, directory: Path) -> DuckDBEventStore | ClickHouseEventStore:

@@ -182,7 +182,7 @@ def test_a_statement_compiled_for_one_project_answers_for_the_next(analytics: An
     spec = parse_query(REUSED[kind])
 
     def ask(project_id: int) -> dict[str, Any]:
-        result = service.run(spec, project_id=project_id, timezone="UTC", now=analytics.now)
+        result = service.run(spec, project_id=project_id, timezone="UTC", now=analytics.now).as_dict()
         del result["meta"]
         return result
 

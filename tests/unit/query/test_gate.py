@@ -67,3 +67,37 @@ def test_a_full_queue_refuses_and_a_wait_past_the_deadline_times_out() -> None:
         assert gate.waiting("sql") == 0
 
     asyncio.run(scenario())
+
+
+def test_a_patient_query_waits_for_its_tenants_room_behind_its_own_and_not_ahead_of_others() -> None:
+    async def scenario() -> None:
+        gate = QueryGate({"insights": 2, "sql": 1}, GateLimits(per_tenant=2, queue=2))
+        release = asyncio.Event()
+        later = time.monotonic() + 5
+        order: list[str] = []
+
+        async def hold(tenant: int, name: str, *, patient: bool = False) -> None:
+            async with gate.turn(tenant=tenant, lane="insights", deadline=later, patient=patient):
+                order.append(name)
+                await release.wait()
+
+        own = [asyncio.create_task(hold(1, f"own{i}")) for i in range(2)]  # the tenant's room is full
+        await asyncio.sleep(0.01)
+        with pytest.raises(QueryBusy):  # an impatient one is refused
+            await hold(1, "refused")
+        page = [asyncio.create_task(hold(1, "page0", patient=True))]
+        await asyncio.sleep(0.01)
+        with pytest.raises(QueryTimedOut):  # a patient wait ends at the deadline
+            async with gate.turn(tenant=1, lane="insights", deadline=time.monotonic() + 0.05, patient=True):
+                pass
+        page.append(asyncio.create_task(hold(1, "page1", patient=True)))
+        await asyncio.sleep(0.01)
+        assert order == ["own0", "own1"]  # the patient ones wait, without a turn
+        with pytest.raises(QueryBusy, match="queue is full"):  # the patient line is bounded too
+            await hold(1, "third", patient=True)
+        release.set()
+        await asyncio.gather(*own, *page)
+        assert sorted(order) == ["own0", "own1", "page0", "page1"]
+        assert not gate._rooms and not gate._in_room  # nothing left behind
+
+    asyncio.run(scenario())

@@ -1,37 +1,42 @@
-"""Every insight kind, one module each; importing a module registers its runner."""
+"""Every insight kind, one module each; importing a module registers its runner, which declares the kind
+(``query.runner.register``). The request and answer types below are made from that registry, so a new kind
+is one new module listed here, and nothing else."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
-from belvedere.query.kinds.breakdown import BreakdownQuery
-from belvedere.query.kinds.event_properties import EventPropertiesQuery
-from belvedere.query.kinds.funnel import FunnelQuery
-from belvedere.query.kinds.lifecycle import LifecycleQuery
-from belvedere.query.kinds.paths import PathsQuery
-from belvedere.query.kinds.realtime import RealtimeQuery
-from belvedere.query.kinds.retention import RetentionQuery
-from belvedere.query.kinds.sql import SqlQuery
-from belvedere.query.kinds.stats import StatsQuery
-from belvedere.query.kinds.trends import TrendsQuery
-from belvedere.query.kinds.usage import UsageQuery
-from belvedere.query.kinds.users import UserQuery, UsersQuery
+from belvedere.query.kinds import (  # noqa: F401 - each import registers a kind
+    breakdown,
+    event_properties,
+    funnel,
+    lifecycle,
+    paths,
+    realtime,
+    retention,
+    sql,
+    stats,
+    trends,
+    usage,
+    users,
+)
+from belvedere.query.runner import QueryResult, QuerySpec, result_models, spec_models
 
-AnyQuery = Annotated[
-    StatsQuery
-    | TrendsQuery
-    | BreakdownQuery
-    | FunnelQuery
-    | RetentionQuery
-    | PathsQuery
-    | LifecycleQuery
-    | UsageQuery
-    | UsersQuery
-    | UserQuery
-    | RealtimeQuery
-    | EventPropertiesQuery
-    | SqlQuery,
-    Field(discriminator="kind"),
-]
+if TYPE_CHECKING:
+    AnyQuery = QuerySpec
+    AnyResult = QueryResult
+else:
+    # Discriminated by ``kind``: a body is checked against its own kind's model only, and the OpenAPI
+    # schema lists every kind's request and answer.
+    AnyQuery = Annotated[Union[tuple(spec_models())], Field(discriminator="kind")]  # noqa: UP007
+    AnyResult = Annotated[Union[tuple(result_models())], Field(discriminator="kind")]  # noqa: UP007
+
+QUERY: TypeAdapter[Any] = TypeAdapter(AnyQuery)
+
+
+def parse_query(body: object) -> QuerySpec:
+    """Validate a query body into its kind's spec; raises ``pydantic.ValidationError`` with the field."""
+    spec: QuerySpec = QUERY.validate_python(body)
+    return spec

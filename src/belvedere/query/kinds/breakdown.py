@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.fields import check_dimension, text_field
-from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, through_aliases
 from belvedere.query.visits import split_by_range
 from belvedere.store.schema import VISIT_DIMENSIONS
@@ -48,6 +48,27 @@ class BreakdownQuery(DatedQuery):
 _PAGEVIEW = "event = '$pageview'"
 # Event-level dimensions whose values the `visits` table lists per visit: dimension → its list column.
 _LISTED = {"page": "pages", "event": "event_names"}
+
+
+class BreakdownRow(BaseModel):
+    value: Any = Field(description="The dimension's value (None: no value).")
+    visitors: int
+    visits: int
+    pageviews: int
+    bounce_rate: float | None = Field(description="%")
+    visit_duration: float | None = Field(description="Seconds per visit.")
+    conversion_rate: float | None = Field(None, description="% of visitors; only with a goal.")
+
+
+class BreakdownResult(QueryResult):
+    kind: Literal["breakdown"] = "breakdown"
+    dimension: str
+    results: list[BreakdownRow]
+    total_values: int = Field(description="Distinct values over every page.")
+    limit: int
+    offset: int
+
+
 _ZERO, _ONE = exp.Literal.number(0), exp.Literal.number(1)
 
 
@@ -57,8 +78,8 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
     the range); the others are grouped from their events. Both give one row per visit, or per (visit,
     value) for an event-level dimension, and the same aggregate follows."""
 
-    kind = "breakdown"
     spec_model = BreakdownQuery
+    result_model = BreakdownResult
 
     @property
     def _visit_level(self) -> bool:
@@ -445,33 +466,30 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
         return tree, params
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> BreakdownResult:
         rows = self.fetch_built("", self._tree)
-        columns = (
-            "value",
-            "visitors",
-            "visits",
-            "pageviews",
-            "bounce_rate",
-            "visit_duration",
-            "conversion_rate",
-        )
         results = []
-        for row in rows:
-            item = dict(zip(columns, row[:-1], strict=True))
-            for key in ("visitors", "visits", "pageviews"):
-                item[key] = int(item[key] or 0)
+        for value, visitors, visits, pageviews, bounce_rate, duration, conversion, _ in rows:
             # Rounded here, not in SQL: the engines round halves differently, and stats rounds in Python.
-            for key, digits in (("bounce_rate", 2), ("visit_duration", 1), ("conversion_rate", 2)):
-                item[key] = round(float(item[key]), digits) if item[key] is not None else None
-            if self.spec.goal is None:
-                del item["conversion_rate"]
+            item = BreakdownRow(
+                value=value,
+                visitors=int(visitors or 0),
+                visits=int(visits or 0),
+                pageviews=int(pageviews or 0),
+                bounce_rate=_rounded(bounce_rate, 2),
+                visit_duration=_rounded(duration, 1),
+            )
+            if self.spec.goal is not None:
+                item.conversion_rate = _rounded(conversion, 2)
             results.append(item)
-        return {
-            "kind": "breakdown",
-            "dimension": self.spec.dimension,
-            "results": results,
-            "total_values": int(rows[0][-1]) if rows else self._count_values(),
-            "limit": self.spec.limit,
-            "offset": self.spec.offset,
-        }
+        return BreakdownResult(
+            dimension=self.spec.dimension,
+            results=results,
+            total_values=int(rows[0][-1]) if rows else self._count_values(),
+            limit=self.spec.limit,
+            offset=self.spec.offset,
+        )
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)

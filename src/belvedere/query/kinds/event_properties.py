@@ -3,12 +3,12 @@ before breaking an event down by one of its properties (``properties.<key>`` in 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlglot import exp
 
-from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import Params, col, fn
 
 
@@ -18,12 +18,23 @@ class EventPropertiesQuery(DatedQuery):
     limit: int = Field(50, ge=1, le=500)
 
 
+class PropertyKey(BaseModel):
+    key: str
+    events: int
+
+
+class EventPropertiesResult(QueryResult):
+    kind: Literal["event_properties"] = "event_properties"
+    event: str | None
+    results: list[PropertyKey]
+
+
 @register
 class EventPropertiesRunner(DatedRunner[EventPropertiesQuery]):
-    kind = "event_properties"
     spec_model = EventPropertiesQuery
+    result_model = EventPropertiesResult
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> EventPropertiesResult:
         params = Params()
         where = self.where(params)
         if self.spec.event is not None:
@@ -41,8 +52,6 @@ class EventPropertiesRunner(DatedRunner[EventPropertiesQuery]):
             .limit(self.spec.limit)
         )
         rows = self.fetch(tree, params)
-        return {
-            "kind": "event_properties",
-            "event": self.spec.event,
-            "results": [{"key": k, "events": int(n)} for k, n in rows],
-        }
+        return EventPropertiesResult(
+            event=self.spec.event, results=[PropertyKey(key=k, events=int(n)) for k, n in rows]
+        )

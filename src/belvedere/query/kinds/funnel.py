@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from belvedere.query.fields import MAX_FILTERS, Filter, check_dimension, conditions, text_field
 from belvedere.query.kinds.trends import NONE
-from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import Params, col, fn, parse
 
 Order = Literal["ordered", "strict", "unordered"]
@@ -41,14 +41,38 @@ class FunnelQuery(DatedQuery):
     )
 
 
+class StepResult(BaseModel):
+    step: int
+    event: str
+    users: int
+    conversion_rate: float | None = Field(description="% of step 1's people.")
+    step_conversion_rate: float | None = Field(description="% of the previous step's people.")
+    drop_off: int
+    avg_time_to_convert: float | None = Field(description="Seconds from the previous step.")
+    median_time_to_convert: float | None
+
+
+class FunnelBreakdown(BaseModel):
+    value: Any
+    steps: list[StepResult]
+
+
+class FunnelResult(QueryResult):
+    kind: Literal["funnel"] = "funnel"
+    order: Order
+    window: int
+    steps: list[StepResult]
+    breakdown: list[FunnelBreakdown] | None = Field(None, description="Only with a breakdown.")
+
+
 def _window(order_by: str, frame: str) -> str:
     return f"OVER (PARTITION BY who ORDER BY {order_by} {frame})"
 
 
 @register
 class FunnelRunner(DatedRunner[FunnelQuery]):
-    kind = "funnel"
     spec_model = FunnelQuery
+    result_model = FunnelResult
 
     def _events(self, params: Params) -> exp.Select:
         """The people's events in range, with one boolean column per step (s1 … sn)."""
@@ -181,40 +205,35 @@ class FunnelRunner(DatedRunner[FunnelQuery]):
         rows = self.fetch_built(by_value, lambda: self._tree(by_value=by_value))
         return rows if by_value else [(None, *row) for row in rows]
 
-    def _steps(self, row: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _steps(self, row: tuple[Any, ...]) -> list[StepResult]:
         steps = []
         first = int(row[0] or 0)
         previous = first
         for k, step in enumerate(self.spec.steps):
             users, avg_ms, median_ms = int(row[3 * k] or 0), row[3 * k + 1], row[3 * k + 2]
             steps.append(
-                {
-                    "step": k + 1,
-                    "event": step.event,
-                    "users": users,
-                    "conversion_rate": round(users * 100 / first, 2) if first else None,
-                    "step_conversion_rate": round(users * 100 / previous, 2) if previous else None,
-                    "drop_off": previous - users if k else 0,
-                    "avg_time_to_convert": _seconds(avg_ms) if k else None,
-                    "median_time_to_convert": _seconds(median_ms) if k else None,
-                }
+                StepResult(
+                    step=k + 1,
+                    event=step.event,
+                    users=users,
+                    conversion_rate=round(users * 100 / first, 2) if first else None,
+                    step_conversion_rate=round(users * 100 / previous, 2) if previous else None,
+                    drop_off=previous - users if k else 0,
+                    avg_time_to_convert=_seconds(avg_ms) if k else None,
+                    median_time_to_convert=_seconds(median_ms) if k else None,
+                )
             )
             previous = users
         return steps
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> FunnelResult:
         overall = self._aggregate(by_value=False)[0]
-        result: dict[str, Any] = {
-            "kind": "funnel",
-            "order": self.spec.order,
-            "window": self.spec.window,
-            "steps": self._steps(overall[1:]),
-        }
+        result = FunnelResult(order=self.spec.order, window=self.spec.window, steps=self._steps(overall[1:]))
         if self.spec.breakdown is not None:
             entered = [r for r in self._aggregate(by_value=True) if int(r[1] or 0) > 0]
             rows = sorted(entered, key=lambda r: (-int(r[1] or 0), str(r[0])))
-            result["breakdown"] = [
-                {"value": None if value == NONE else value, "steps": self._steps(tuple(rest))}
+            result.breakdown = [
+                FunnelBreakdown(value=None if value == NONE else value, steps=self._steps(tuple(rest)))
                 for value, *rest in rows[: self.spec.breakdown_limit]
             ]
         return result

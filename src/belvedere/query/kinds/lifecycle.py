@@ -9,11 +9,11 @@ PostHog's definitions, over the activity event (any event by default):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from belvedere.query.dates import format_label
+from belvedere.query.dates import Interval, format_label
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
-from belvedere.query.runner import register
+from belvedere.query.runner import QueryResult, register
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 
@@ -22,12 +22,19 @@ class LifecycleQuery(ActivityQuery):
     kind: Literal["lifecycle"] = "lifecycle"
 
 
+class LifecycleResult(QueryResult):
+    kind: Literal["lifecycle"] = "lifecycle"
+    interval: Interval
+    labels: list[str]
+    series: dict[str, list[int]] = {}
+
+
 @register
 class LifecycleRunner(ActivityRunner):
-    kind = "lifecycle"
     spec_model = LifecycleQuery
+    result_model = LifecycleResult
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> LifecycleResult:
         counts = self.counts(
             {
                 "new": "first_idx = idx",
@@ -43,9 +50,8 @@ class LifecycleRunner(ActivityRunner):
                 series[status].append(here.get(status, 0))
             leaving = counts.get(i - 1, {}).get("leaving", 0)
             series["dormant"].append(-leaving if self.happened(i) else 0)
-        return {
-            "kind": "lifecycle",
-            "interval": self.spec.interval,
-            "labels": [format_label(label, self.spec.interval) for label in self.labels],
-            "series": series,
-        }
+        return LifecycleResult(
+            interval=self.spec.interval,
+            labels=[format_label(label, self.spec.interval) for label in self.labels],
+            series=series,
+        )

@@ -9,12 +9,12 @@ join step k to step k + 1 of the same visit; each weight is a number of visits.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlglot import exp
 
-from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import Params, col, fn, parse, parse_select
 from belvedere.query.visits import split_by_range
 
@@ -34,10 +34,30 @@ class PathsQuery(DatedQuery):
         return self
 
 
+class PathNode(BaseModel):
+    id: str = Field(description="``<step>_<name>``: a name can appear at several steps.")
+    step: int
+    name: str
+    visits: int
+
+
+class PathEdge(BaseModel):
+    source: str
+    target: str
+    visits: int
+
+
+class PathsResult(QueryResult):
+    kind: Literal["paths"] = "paths"
+    direction: Literal["before", "after"]
+    nodes: list[PathNode]
+    edges: list[PathEdge]
+
+
 @register
 class PathsRunner(DatedRunner[PathsQuery]):
-    kind = "paths"
     spec_model = PathsQuery
+    result_model = PathsResult
 
     def _items(self, params: Params) -> exp.Query:
         """(visit, item, n, next_item, prev_item): each visit's items numbered in time order, repeats
@@ -180,7 +200,7 @@ class PathsRunner(DatedRunner[PathsQuery]):
         params = Params()
         return self._ranked(params), params
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> PathsResult:
         node_visits: dict[tuple[int, str], int] = {}
         edges: list[tuple[int, tuple[int, str], tuple[int, str]]] = []
         for kind, step, item, following, visits in self.fetch_built("", self._statement):
@@ -190,12 +210,13 @@ class PathsRunner(DatedRunner[PathsQuery]):
                 edges.append((int(visits), (int(step), item), (int(step) + 1, following)))
         edges.sort(key=lambda e: (-e[0], e[1][0], e[1][1], e[2][1]))
         nodes = [
-            {"id": _node_id(step, item), "step": step, "name": item, "visits": visits}
+            PathNode(id=_node_id(step, item), step=step, name=item, visits=visits)
             for (step, item), visits in sorted(node_visits.items(), key=lambda n: (n[0][0], -n[1], n[0][1]))
         ]
-        result_edges = [{"source": _node_id(*a), "target": _node_id(*b), "visits": v} for v, a, b in edges]
-        direction = "before" if self.spec.end is not None else "after"
-        return {"kind": "paths", "direction": direction, "nodes": nodes, "edges": result_edges}
+        result_edges = [PathEdge(source=_node_id(*a), target=_node_id(*b), visits=v) for v, a, b in edges]
+        return PathsResult(
+            direction="before" if self.spec.end is not None else "after", nodes=nodes, edges=result_edges
+        )
 
     def _anchored(self) -> bool:
         return self.spec.start is not None or self.spec.end is not None

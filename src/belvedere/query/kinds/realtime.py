@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from belvedere.query.compiled import compile_shaped
 from belvedere.query.dates import to_local, to_utc
 from belvedere.query.fields import MAX_FILTERS, Filter, conditions
-from belvedere.query.runner import QueryRunner, QuerySpec, register
+from belvedere.query.runner import QueryResult, QueryRunner, QuerySpec, register
 from belvedere.query.sql import Params, col, fn, parse
 
 
@@ -22,10 +22,31 @@ class RealtimeQuery(QuerySpec):
     top: int = Field(10, ge=1, le=100, description="How many pages and sources to list.")
 
 
+class Ranked(BaseModel):
+    value: str | None
+    visitors: int
+
+
+class Minute(BaseModel):
+    minute: str = Field(description="The minute's start, UTC (ISO 8601).")
+    events: int
+
+
+class RealtimeResult(QueryResult):
+    kind: Literal["realtime"] = "realtime"
+    visitors_5m: int
+    visitors_30m: int
+    top_pages: list[Ranked]
+    top_sources: list[Ranked]
+    events_per_minute: list[Minute]
+    visits_today: int
+    visits_yesterday_same_time: int
+
+
 @register
 class RealtimeRunner(QueryRunner[RealtimeQuery]):
-    kind = "realtime"
     spec_model = RealtimeQuery
+    result_model = RealtimeResult
     cacheable = False
 
     def _within(self, params: Params, start: str, end: str) -> exp.Expr:
@@ -58,7 +79,7 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
         )
         return exp.select(*self._part(name, col("value"), None, col("visitors"))).from_(top.subquery("t"))
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> RealtimeResult:
         """One statement (each part tagged by name) over the last 30 minutes' events, and the visits of
         today and of yesterday until the same time. Its tree is built once per spec (``compile_shaped``):
         only the times change from one call to the next."""
@@ -80,22 +101,21 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
             dialect=self.ctx.store.dialect,
         )
         counts, numbers = self._read(self.fetch_compiled(query))
-        return {
-            "kind": "realtime",
-            "visitors_5m": numbers.get("visitors", (0, 0))[0],
-            "visitors_30m": numbers.get("visitors", (0, 0))[1],
-            "top_pages": counts["page"],
-            "top_sources": counts["source"],
-            "events_per_minute": [
-                {
-                    "minute": (since30 + timedelta(minutes=i)).isoformat(timespec="minutes") + "Z",
-                    "events": numbers.get(f"minute{i}", (0, 0))[1],
-                }
+        return RealtimeResult(
+            visitors_5m=numbers.get("visitors", (0, 0))[0],
+            visitors_30m=numbers.get("visitors", (0, 0))[1],
+            top_pages=counts["page"],
+            top_sources=counts["source"],
+            events_per_minute=[
+                Minute(
+                    minute=(since30 + timedelta(minutes=i)).isoformat(timespec="minutes") + "Z",
+                    events=numbers.get(f"minute{i}", (0, 0))[1],
+                )
                 for i in range(30)
             ],
-            "visits_today": numbers.get("today", (0, 0))[1],
-            "visits_yesterday_same_time": numbers.get("yesterday", (0, 0))[1],
-        }
+            visits_today=numbers.get("today", (0, 0))[1],
+            visits_yesterday_same_time=numbers.get("yesterday", (0, 0))[1],
+        )
 
     def _tree(self, params: Params) -> exp.Expr:
         five = exp.GTE(this=col("timestamp"), expression=params.slot("s_five"))
@@ -135,18 +155,18 @@ class RealtimeRunner(QueryRunner[RealtimeQuery]):
 
     def _read(
         self, rows: list[tuple[Any, ...]]
-    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
-        counts: dict[str, list[dict[str, Any]]] = {"page": [], "source": []}
+    ) -> tuple[dict[str, list[Ranked]], dict[str, tuple[int, int]]]:
+        counts: dict[str, list[Ranked]] = {"page": [], "source": []}
         numbers: dict[str, tuple[int, int]] = {}
         for part, value, a, b in rows:
             if part in counts:
-                counts[part].append({"value": value, "visitors": int(b)})
+                counts[part].append(Ranked(value=value, visitors=int(b)))
             elif part == "minute":
                 numbers[f"minute{int(a)}"] = (0, int(b))
             else:
                 numbers[part] = (int(a or 0), int(b or 0))
         for listed in counts.values():
-            listed.sort(key=lambda item: (-item["visitors"], item["value"]))
+            listed.sort(key=lambda item: (-item.visitors, item.value or ""))
         return counts, numbers
 
     def _days(self) -> dict[str, datetime]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.dates import (
@@ -30,7 +30,7 @@ from belvedere.query.dates import (
     truncate,
 )
 from belvedere.query.fields import check_field, conditions, number_field
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, QueryResult, register
 from belvedere.query.sql import (
     EVENT_PERSON,
     PERSON_KEY,
@@ -61,6 +61,21 @@ class RetentionQuery(DatedQuery):
     )
 
 
+class Cohort(BaseModel):
+    cohort: str = Field(description="The cohort's period.")
+    size: int
+    values: list[int | None] = Field(description="Column 0: the size; column j: who came back in period j.")
+    percentages: list[float | None]
+    ltv: list[float | None] | None = Field(None, description="Only with revenue_property.")
+
+
+class RetentionResult(QueryResult):
+    kind: Literal["retention"] = "retention"
+    period: Period
+    retention_type: Literal["first_time", "recurring"]
+    cohorts: list[Cohort]
+
+
 def _add_periods(label: datetime, period: Period, n: int) -> datetime:
     for _ in range(n):
         label = next_bucket(label, period)
@@ -69,8 +84,8 @@ def _add_periods(label: datetime, period: Period, n: int) -> datetime:
 
 @register
 class RetentionRunner(DatedRunner[RetentionQuery]):
-    kind = "retention"
     spec_model = RetentionQuery
+    result_model = RetentionResult
     MASK_SLOTS = 62  # periods one 64-bit mask of returns can hold (bit 63, the sign, is left alone)
 
     def __init__(self, spec: RetentionQuery, ctx: QueryContext) -> None:
@@ -327,7 +342,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             tree = tree.with_(name, as_=cte)
         return tree, params
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> RetentionResult:
         sizes: dict[Any, int] = {}
         returned: dict[tuple[Any, int], int] = {}
         revenue: dict[tuple[Any, int], float] = {}
@@ -339,12 +354,11 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
                 returned[(cohort, int(k))] = int(value)
             else:
                 revenue[(cohort, int(k))] = float(value)
-        return {
-            "kind": "retention",
-            "period": self.spec.period,
-            "retention_type": self.spec.retention_type,
-            "cohorts": [self._row(label, sizes, returned, revenue) for label in self.cohorts],
-        }
+        return RetentionResult(
+            period=self.spec.period,
+            retention_type=self.spec.retention_type,
+            cohorts=[self._row(label, sizes, returned, revenue) for label in self.cohorts],
+        )
 
     def _row(
         self,
@@ -352,7 +366,7 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
         sizes: dict[Any, int],
         returned: dict[tuple[Any, int], int],
         revenue: dict[tuple[Any, int], float],
-    ) -> dict[str, Any]:
+    ) -> Cohort:
         size = sizes.get(label, 0)
         values: list[int | None] = [size]
         percentages: list[float | None] = [100.0 if size else None]
@@ -367,12 +381,9 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
             n = returned.get((label, k), 0) if happened else None
             values.append(n)
             percentages.append(round(n * 100 / size, 2) if n is not None and size else None)
-        row: dict[str, Any] = {
-            "cohort": format_label(label, self.spec.period),
-            "size": size,
-            "values": values,
-            "percentages": percentages,
-        }
+        row = Cohort(
+            cohort=format_label(label, self.spec.period), size=size, values=values, percentages=percentages
+        )
         if self.spec.revenue_property is not None:
-            row["ltv"] = ltv
+            row.ltv = ltv
         return row

@@ -16,7 +16,7 @@ import orjson
 from pydantic import Field, field_validator
 from sqlglot import exp
 
-from belvedere.query.runner import QueryError, QueryRunner, QuerySpec, register
+from belvedere.query.runner import QueryError, QueryResult, QueryRunner, QuerySpec, register
 from belvedere.query.sandbox.policy import check_sql
 from belvedere.query.sql import Params, QueryBuildError, compile_query
 from belvedere.store.base import QueryTimedOut, QueryTooCostly
@@ -38,6 +38,13 @@ class SqlQuery(QuerySpec):
         return self.timeout_seconds
 
 
+class SqlResult(QueryResult):
+    kind: Literal["sql"] = "sql"
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="Values as JSON has them: dates as ISO text, blobs as base64.")
+    truncated: bool = Field(description="True when the query had more rows than ``limit``.")
+
+
 def _checked(text: str) -> str:
     check_sql(text)
     return text
@@ -45,10 +52,12 @@ def _checked(text: str) -> str:
 
 @register
 class SqlRunner(QueryRunner[SqlQuery]):
-    kind = "sql"
     spec_model = SqlQuery
+    result_model = SqlResult
+    feature = "sql"
+    lane = "sql"
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> SqlResult:
         tree = check_sql(self.spec.query)
         capped = exp.select("*").from_(tree.subquery("q")).limit(self.spec.limit + 1)
         try:
@@ -86,4 +95,4 @@ class SqlRunner(QueryRunner[SqlQuery]):
                 f"the answer is {size // 1024 // 1024} MB, more than {MAX_ANSWER_BYTES // 1024 // 1024} MB:"
                 " select fewer columns or rows, or aggregate"
             )
-        return {"kind": "sql", "columns": columns, "rows": answer, "truncated": truncated}
+        return SqlResult(columns=columns, rows=answer, truncated=truncated)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from belvedere.query.dates import DateRange
-from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import Params, col, parse_select
 from belvedere.query.visits import split_by_range
 
@@ -31,6 +31,22 @@ class StatsQuery(DatedQuery):
     )
 
 
+class Figure(BaseModel):
+    value: float | int | None = Field(description="None when it has no meaning (a rate over no visits).")
+    previous: float | int | None = Field(None, description="In the previous period of the same length.")
+    change: float | None = Field(None, description="Percent change from ``previous``.")
+
+
+class StatsResult(QueryResult):
+    kind: Literal["stats"] = "stats"
+    date_from: str = Field(description="The period's first instant, in the project's time zone.")
+    date_to: str = Field(description="The period's end (exclusive), in the project's time zone.")
+    results: dict[str, Figure] = Field(
+        description="visitors, visits, pageviews, views_per_visit, bounce_rate (%), visit_duration (s),"
+        " events; with a goal, conversions and conversion_rate (%)."
+    )
+
+
 def change_pct(current: float | None, previous: float | None) -> float | None:
     if current is None or previous is None or previous == 0:
         return None
@@ -39,8 +55,8 @@ def change_pct(current: float | None, previous: float | None) -> float | None:
 
 @register
 class StatsRunner(DatedRunner[StatsQuery]):
-    kind = "stats"
     spec_model = StatsQuery
+    result_model = StatsResult
 
     def _tree(self, rng: DateRange) -> tuple[exp.Select, Params]:
         params = Params()
@@ -117,19 +133,18 @@ class StatsRunner(DatedRunner[StatsQuery]):
             .join(regrouped.subquery("c"), join_type="cross")
         )
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> StatsResult:
         current = self._values(self.range)
         previous = self._values(self.range.previous()) if self.spec.compare else None
         results = {}
         for name in (*METRICS, "conversions", "conversion_rate") if self.spec.goal else METRICS:
-            entry: dict[str, Any] = {"value": current[name]}
-            if previous is not None:
-                entry["previous"] = previous[name]
-                entry["change"] = change_pct(current[name], previous[name])
-            results[name] = entry
-        return {
-            "kind": "stats",
-            "date_from": self.range.local_start().isoformat(),
-            "date_to": self.range.local_end().isoformat(),
-            "results": results,
-        }
+            if previous is None:
+                results[name] = Figure(value=current[name])
+            else:
+                change = change_pct(current[name], previous[name])
+                results[name] = Figure(value=current[name], previous=previous[name], change=change)
+        return StatsResult(
+            date_from=self.range.local_start().isoformat(),
+            date_to=self.range.local_end().isoformat(),
+            results=results,
+        )

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlglot import exp
 
-from belvedere.query.dates import DateRange, bucket, bucket_starts, format_label
+from belvedere.query.dates import DateRange, Interval, bucket, bucket_starts, format_label
 from belvedere.query.fields import (
     MAX_FILTERS,
     Filter,
@@ -22,7 +22,7 @@ from belvedere.query.fields import (
     text_field,
 )
 from belvedere.query.formula import check_formula, evaluate
-from belvedere.query.runner import DatedQuery, DatedRunner, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
 
 Math = Literal[
@@ -78,10 +78,42 @@ class TrendsQuery(DatedQuery):
         return self
 
 
+Number = float | int | None
+
+
+class SeriesResult(BaseModel):
+    label: str = Field(description="The series' letter (A, B, …), as formulas name it.")
+    event: str | None
+    math: Math
+    data: list[Number] = Field(description="One value per label.")
+    total: Number = Field(None, description="The sum over the range, for counts and sums (not cumulative).")
+    breakdown_value: Any = Field(None, description="Only with a breakdown: the value (None: no value).")
+
+
+class FormulaResult(BaseModel):
+    formula: str
+    data: list[Number]
+    breakdown_value: Any = Field(None, description="Only with a breakdown.")
+
+
+class PreviousPeriod(BaseModel):
+    labels: list[str]
+    series: list[SeriesResult]
+
+
+class TrendsResult(QueryResult):
+    kind: Literal["trends"] = "trends"
+    interval: Interval
+    labels: list[str] = Field(description="Each bucket's start, in the project's time zone.")
+    series: list[SeriesResult]
+    formula: list[FormulaResult] | None = Field(None, description="Only with a formula.")
+    previous: PreviousPeriod | None = Field(None, description="Only with compare.")
+
+
 @register
 class TrendsRunner(DatedRunner[TrendsQuery]):
-    kind = "trends"
     spec_model = TrendsQuery
+    result_model = TrendsResult
 
     def _aggregate(self, series: Series, params: Params) -> exp.Expr:
         math = series.math
@@ -197,9 +229,9 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         )
         return _by_value(self.fetch(tree, params), label)
 
-    def _series(self, rng: DateRange) -> tuple[list[str], list[dict[str, Any]]]:
+    def _series(self, rng: DateRange) -> tuple[list[str], list[SeriesResult]]:
         labels = bucket_starts(rng, self.spec.interval)
-        results: list[dict[str, Any]] = []
+        results: list[SeriesResult] = []
         for letter, series in zip(string.ascii_uppercase, self.spec.series, strict=False):
             rows = self._rows(series, rng)
             if self.spec.breakdown is None:
@@ -208,32 +240,22 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 data = [_number(values.get(label)) for label in labels]
                 if self.spec.cumulative:
                     data = [_number(x) for x in accumulate(d or 0 for d in data)]
-                entry: dict[str, Any] = {
-                    "label": letter,
-                    "event": series.event,
-                    "math": series.math,
-                    "data": data,
-                }
+                entry = SeriesResult(label=letter, event=series.event, math=series.math, data=data)
                 if series.math in ("total", "sum") and not self.spec.cumulative:
-                    entry["total"] = _number(sum(d or 0 for d in data))
+                    entry.total = _number(sum(d or 0 for d in data))
                 if self.spec.breakdown is not None:
-                    entry["breakdown_value"] = None if bv == NONE else bv
+                    entry.breakdown_value = None if bv == NONE else bv
                 results.append(entry)
         return [format_label(label, self.spec.interval) for label in labels], results
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> TrendsResult:
         labels, series = self._series(self.range)
-        result: dict[str, Any] = {
-            "kind": "trends",
-            "interval": self.spec.interval,
-            "labels": labels,
-            "series": series,
-        }
+        result = TrendsResult(interval=self.spec.interval, labels=labels, series=series)
         if self.spec.formula is not None:
-            result["formula"] = _apply_formula(self.spec.formula, series, len(labels), len(self.spec.series))
+            result.formula = _apply_formula(self.spec.formula, series, len(labels), len(self.spec.series))
         if self.spec.compare:
             prev_labels, prev_series = self._series(self.range.previous())
-            result["previous"] = {"labels": prev_labels, "series": prev_series}
+            result.previous = PreviousPeriod(labels=prev_labels, series=prev_series)
         return result
 
 
@@ -258,16 +280,16 @@ def _breakdown_order(value: str | None, values: dict[Any, float]) -> tuple[int, 
     return (1 if value == OTHER else 0, -sum(v or 0 for v in values.values()), str(value))
 
 
-def _apply_formula(formula: str, series: list[dict[str, Any]], n: int, n_series: int) -> list[dict[str, Any]]:
+def _apply_formula(formula: str, series: list[SeriesResult], n: int, n_series: int) -> list[FormulaResult]:
     tree = check_formula(formula, set(string.ascii_uppercase[:n_series]))
     by_value: dict[Any, dict[str, list[Any]]] = {}
     for entry in series:
-        by_value.setdefault(entry.get("breakdown_value"), {})[entry["label"]] = entry["data"]
+        by_value.setdefault(entry.breakdown_value, {})[entry.label] = entry.data
     out = []
     for bv, data in by_value.items():
         values = [evaluate(tree, {k: (v[i] or 0) for k, v in data.items()}) for i in range(n)]
-        item: dict[str, Any] = {"formula": formula, "data": values}
+        item = FormulaResult(formula=formula, data=values)
         if len(by_value) > 1 or bv is not None:
-            item["breakdown_value"] = bv
+            item.breakdown_value = bv
         out.append(item)
     return out

@@ -8,23 +8,41 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from belvedere.query.dates import format_label
+from pydantic import BaseModel
+
+from belvedere.query.dates import Interval, format_label
 from belvedere.query.kinds.activity import BEFORE_SCAN, ActivityQuery, ActivityRunner
-from belvedere.query.runner import register
+from belvedere.query.runner import QueryResult, register
 
 
 class UsageQuery(ActivityQuery):
     kind: Literal["usage"] = "usage"
 
 
+class UsagePeriod(BaseModel):
+    period: str
+    total: int
+    active: int
+    new: int
+    returning: int
+    retained: int
+    churned: int
+
+
+class UsageResult(QueryResult):
+    kind: Literal["usage"] = "usage"
+    interval: Interval
+    periods: list[UsagePeriod]
+
+
 @register
 class UsageRunner(ActivityRunner):
-    kind = "usage"
     spec_model = UsageQuery
+    result_model = UsageResult
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> UsageResult:
         counts = self.counts(
             {
                 "active": "1 = 1",
@@ -44,14 +62,14 @@ class UsageRunner(ActivityRunner):
             total += here.get("new", 0)
             active, new = here.get("active", 0), here.get("new", 0)
             periods.append(
-                {
-                    "period": format_label(label, self.spec.interval),
-                    "total": total,
-                    "active": active,
-                    "new": new,
-                    "returning": active - new,
-                    "retained": here.get("retained", 0),
-                    "churned": counts.get(i - 1, {}).get("leaving", 0) if self.happened(i) else 0,
-                }
+                UsagePeriod(
+                    period=format_label(label, self.spec.interval),
+                    total=total,
+                    active=active,
+                    new=new,
+                    returning=active - new,
+                    retained=here.get("retained", 0),
+                    churned=counts.get(i - 1, {}).get("leaving", 0) if self.happened(i) else 0,
+                )
             )
-        return {"kind": "usage", "interval": self.spec.interval, "periods": periods}
+        return UsageResult(interval=self.spec.interval, periods=periods)

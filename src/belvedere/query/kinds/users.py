@@ -11,11 +11,19 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import orjson
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from belvedere.query.dates import DateRange, local_time, to_local
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryContext, QueryRunner, QuerySpec, register
+from belvedere.query.runner import (
+    DatedQuery,
+    DatedRunner,
+    QueryContext,
+    QueryResult,
+    QueryRunner,
+    QuerySpec,
+    register,
+)
 from belvedere.query.sql import Params, col, fn, parse, parse_select
 
 
@@ -25,6 +33,21 @@ class UsersQuery(DatedQuery):
     search: str | None = Field(None, max_length=200, description="Only ids containing this text.")
     limit: int = Field(50, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=1_000_000)
+
+
+class Person(BaseModel):
+    person_id: str
+    first_seen: str | None = Field(description="UTC, ISO 8601.")
+    last_seen: str | None
+    events: int
+    sessions: int
+    properties: dict[str, Any]
+
+
+class UsersResult(QueryResult):
+    kind: Literal["users"] = "users"
+    results: list[Person]
+    total: int = Field(description="People matching, over every page.")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -40,10 +63,10 @@ def _traits(raw: Any) -> dict[str, Any]:
 
 @register
 class UsersRunner(DatedRunner[UsersQuery]):
-    kind = "users"
     spec_model = UsersQuery
+    result_model = UsersResult
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> UsersResult:
         params = Params()
         where = [*self.where(params), parse("person_id IS NOT NULL")]
         if self.spec.search:
@@ -76,17 +99,17 @@ class UsersRunner(DatedRunner[UsersQuery]):
         else:
             total = int(rows[0][-1]) if rows else 0
         results = [
-            {
-                "person_id": who,
-                "first_seen": _iso(first),
-                "last_seen": _iso(last),
-                "events": int(events),
-                "sessions": int(sessions),
-                "properties": _traits(props),
-            }
+            Person(
+                person_id=who,
+                first_seen=_iso(first),
+                last_seen=_iso(last),
+                events=int(events),
+                sessions=int(sessions),
+                properties=_traits(props),
+            )
             for who, first, last, events, sessions, props, _ in rows
         ]
-        return {"kind": "users", "results": results, "total": total}
+        return UsersResult(results=results, total=total)
 
 
 class UserQuery(QuerySpec):
@@ -95,10 +118,49 @@ class UserQuery(QuerySpec):
     recent: int = Field(20, ge=0, le=200, description="How many of the latest events to include.")
 
 
+class PeakHour(BaseModel):
+    hour: int = Field(description="Hour of the day in the project's time zone.")
+    events: int
+
+
+class EventCount(BaseModel):
+    event: str
+    count: int
+
+
+class RecentEvent(BaseModel):
+    timestamp: str | None
+    local_time: str
+    event: str
+    path: str | None
+    session_id: str | None
+
+
+class UserResult(QueryResult):
+    """One person's profile; only ``person_id`` and ``found`` when they have no events."""
+
+    kind: Literal["user"] = "user"
+    person_id: str
+    found: bool
+    first_seen: str | None = None
+    last_seen: str | None = None
+    events: int = 0
+    sessions: int = 0
+    days_active: int = 0
+    total_visit_duration: float = Field(0.0, description="Seconds.")
+    avg_visit_duration: float | None = None
+    revenue: float = 0.0
+    cost: float = 0.0
+    peak_hours: list[PeakHour] = []
+    top_events: list[EventCount] = []
+    properties: dict[str, Any] = {}
+    recent_events: list[RecentEvent] = []
+
+
 @register
 class UserRunner(QueryRunner[UserQuery]):
-    kind = "user"
     spec_model = UserQuery
+    result_model = UserResult
 
     def __init__(self, spec: UserQuery, ctx: QueryContext) -> None:
         super().__init__(spec, ctx)
@@ -109,7 +171,7 @@ class UserRunner(QueryRunner[UserQuery]):
         ``person_id`` through ``person_aliases``."""
         return exp.EQ(this=col("person_id"), expression=params.bind(self.spec.person_id))
 
-    def calculate(self) -> dict[str, Any]:
+    def calculate(self) -> UserResult:
         params = Params()
         visits = parse_select(
             "SELECT session_id, min(timestamp) AS first_ts,"
@@ -137,25 +199,24 @@ class UserRunner(QueryRunner[UserQuery]):
         )
         first, last, n_events, days, revenue, cost = self.fetch(totals, params)[0]
         if not n_events:
-            return {"kind": "user", "person_id": self.spec.person_id, "found": False}
-        return {
-            "kind": "user",
-            "person_id": self.spec.person_id,
-            "found": True,
-            "first_seen": _iso(first),
-            "last_seen": _iso(last),
-            "events": int(n_events),
-            "sessions": int(n_visits or 0),
-            "days_active": int(days or 0),
-            "total_visit_duration": round(float(total_ms or 0) / 1000, 1),
-            "avg_visit_duration": round(float(avg_ms) / 1000, 1) if avg_ms is not None else None,
-            "revenue": float(revenue or 0),
-            "cost": float(cost or 0),
-            "peak_hours": self._peak_hours(),
-            "top_events": self._top_events(),
-            "properties": self._properties(),
-            "recent_events": self._recent(),
-        }
+            return UserResult(person_id=self.spec.person_id, found=False)
+        return UserResult(
+            person_id=self.spec.person_id,
+            found=True,
+            first_seen=_iso(first),
+            last_seen=_iso(last),
+            events=int(n_events),
+            sessions=int(n_visits or 0),
+            days_active=int(days or 0),
+            total_visit_duration=round(float(total_ms or 0) / 1000, 1),
+            avg_visit_duration=round(float(avg_ms) / 1000, 1) if avg_ms is not None else None,
+            revenue=float(revenue or 0),
+            cost=float(cost or 0),
+            peak_hours=self._peak_hours(),
+            top_events=self._top_events(),
+            properties=self._properties(),
+            recent_events=self._recent(),
+        )
 
     def local_time(self, params: Params) -> exp.Expr:
         """Local time over the person's whole history: the zone's offsets across their own time span."""
@@ -170,7 +231,7 @@ class UserRunner(QueryRunner[UserQuery]):
         rng = DateRange(lo - timedelta(days=1), hi + timedelta(days=1), self.ctx.tz)
         return local_time(col("timestamp"), self.ctx.tz, rng, params)
 
-    def _peak_hours(self) -> list[dict[str, int]]:
+    def _peak_hours(self) -> list[PeakHour]:
         params = Params()
         hour = fn("hour_of", self.local_time(params))
         tree = (
@@ -181,9 +242,9 @@ class UserRunner(QueryRunner[UserQuery]):
             .order_by("n DESC", "h", dialect="duckdb")
             .limit(3)
         )
-        return [{"hour": int(h), "events": int(n)} for h, n in self.fetch(tree, params)]
+        return [PeakHour(hour=int(h), events=int(n)) for h, n in self.fetch(tree, params)]
 
-    def _top_events(self) -> list[dict[str, Any]]:
+    def _top_events(self) -> list[EventCount]:
         params = Params()
         tree = (
             exp.select(col("event"), exp.Count(this=exp.Star()).as_("n"))
@@ -193,7 +254,7 @@ class UserRunner(QueryRunner[UserQuery]):
             .order_by("n DESC", "event", dialect="duckdb")
             .limit(10)
         )
-        return [{"event": e, "count": int(n)} for e, n in self.fetch(tree, params)]
+        return [EventCount(event=e, count=int(n)) for e, n in self.fetch(tree, params)]
 
     def _properties(self) -> dict[str, Any]:
         params = Params()
@@ -203,7 +264,7 @@ class UserRunner(QueryRunner[UserQuery]):
         rows = self.fetch(tree, params)
         return _traits(rows[0][0]) if rows else {}
 
-    def _recent(self) -> list[dict[str, Any]]:
+    def _recent(self) -> list[RecentEvent]:
         if not self.spec.recent:
             return []
         params = Params()
@@ -215,12 +276,8 @@ class UserRunner(QueryRunner[UserQuery]):
         )
         tz = self.ctx.tz
         return [
-            {
-                "timestamp": _iso(ts),
-                "local_time": to_local(ts, tz).isoformat(),
-                "event": e,
-                "path": p,
-                "session_id": s,
-            }
+            RecentEvent(
+                timestamp=_iso(ts), local_time=to_local(ts, tz).isoformat(), event=e, path=p, session_id=s
+            )
             for ts, e, p, s in self.fetch(tree, params)
         ]

@@ -7,13 +7,12 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from belvedere.web.access import RuntimeDep, Viewer
-from belvedere.web.pages.insight_pages import run_spec
+from belvedere.web.access import ProjectViewer, RuntimeDep
+from belvedere.web.pages.asking import Answer, answer, known_events
 from belvedere.web.pages.periods import PERIODS, dates
-from belvedere.web.pages.project_pages import known_events, nav
+from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
 from belvedere.web.pages.views import view_of
 
@@ -35,25 +34,25 @@ def _text(request: Request, name: str, limit: int = 200) -> str:
 def _render(
     request: Request,
     template: str,
-    status_from: tuple[dict[str, Any] | None, str | None],
+    status_from: tuple[Answer | None, str | None],
     display: str,
     **ctx: Any,
 ) -> Response:
-    result, error = status_from
+    found, error = status_from
     return page(
         request,
         template,
         422 if error else 200,
-        result=result,
-        view=view_of(result, display) if result else None,
-        query=json.dumps(result["spec"]) if result else "",
+        result=found.result if found else None,
+        view=view_of(found.result, display) if found else None,
+        query=json.dumps(found.query) if found else "",
         error=error,
         **ctx,
     )
 
 
 @router.get(BASE + "/retention")
-async def retention(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     unit = _text(request, "period") if _text(request, "period") in RETENTION_UNITS else "week"
     kind = _text(request, "type") if _text(request, "type") in RETENTION_TYPES else "first_time"
     form = {
@@ -75,12 +74,12 @@ async def retention(grant: Viewer, request: Request, runtime: RuntimeDep) -> Res
     }
     if form["ltv"]:
         body["revenue_property"] = "revenue"
-    answer = await run_in_threadpool(run_spec, runtime, grant, body)
-    events = await run_in_threadpool(known_events, runtime, grant)
+    found = await answer(runtime, grant, body)
+    events = await known_events(runtime, grant)
     return _render(
         request,
         "retention.html",
-        answer,
+        found,
         "retention",
         **nav(runtime, grant),
         project=grant.project,
@@ -93,7 +92,7 @@ async def retention(grant: Viewer, request: Request, runtime: RuntimeDep) -> Res
 
 
 @router.get(BASE + "/paths")
-async def paths(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     path_type = "events" if _text(request, "type") == "events" else "pages"
     depth = _text(request, "depth")
     period = _text(request, "period") if _text(request, "period") in PERIODS else "7d"
@@ -115,12 +114,12 @@ async def paths(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respons
         body["start"] = form["start"]
     if form["end"]:
         body["end"] = form["end"]
-    answer = await run_in_threadpool(run_spec, runtime, grant, body)
-    events = await run_in_threadpool(known_events, runtime, grant) if path_type == "events" else []
+    found = await answer(runtime, grant, body)
+    events = await known_events(runtime, grant) if path_type == "events" else []
     return _render(
         request,
         "paths.html",
-        answer,
+        found,
         "sankey",
         **nav(runtime, grant),
         project=grant.project,

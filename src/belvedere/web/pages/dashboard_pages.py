@@ -10,13 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import ProjectGrant
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
 from belvedere.runtime import Runtime
-from belvedere.web.access import Member, RuntimeDep, Viewer, audit
+from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep, audit
 from belvedere.web.ids import MAX_ID, PathId
 from belvedere.web.pages.insight_pages import render_widget
 from belvedere.web.pages.periods import PERIODS
@@ -29,13 +29,11 @@ Name = Annotated[str, Form(min_length=1, max_length=200)]
 Display = Annotated[str, Form(max_length=20)]
 
 
-def _home(grant: Grant) -> str:
-    assert grant.project is not None
+def _home(grant: ProjectGrant) -> str:
     return f"/app/projects/{grant.project.id}/dashboards"
 
 
-def _board(session: Session, grant: Grant, dashboard_id: int) -> Dashboard | None:
-    assert grant.project is not None
+def _board(session: Session, grant: ProjectGrant, dashboard_id: int) -> Dashboard | None:
     return service.dashboard(session, project_id=grant.project.id, dashboard_id=dashboard_id)
 
 
@@ -43,8 +41,9 @@ def _missing(request: Request) -> Response:
     return page(request, "error.html", 404, title="Not found", message="No such dashboard in this project.")
 
 
-def _list(request: Request, runtime: Runtime, grant: Grant, status: int = 200, error: str = "") -> Response:
-    assert grant.project is not None
+def _list(
+    request: Request, runtime: Runtime, grant: ProjectGrant, status: int = 200, error: str = ""
+) -> Response:
     with transaction(runtime.sessions) as session:
         boards = [
             (b.id, b.name, len(b.widgets)) for b in service.dashboards(session, project_id=grant.project.id)
@@ -62,12 +61,12 @@ def _list(request: Request, runtime: Runtime, grant: Grant, status: int = 200, e
 
 
 @router.get(BASE)
-def dashboard_list(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+def dashboard_list(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     return _list(request, runtime, grant)
 
 
 @router.post(BASE)
-def create_dashboard(grant: Member, request: Request, runtime: RuntimeDep, name: Name) -> Response:
+def create_dashboard(grant: ProjectMember, request: Request, runtime: RuntimeDep, name: Name) -> Response:
     try:
         with transaction(runtime.sessions) as session:
             board_id = service.add_dashboard(session, grant, name=name, plans=runtime.plans).id
@@ -78,9 +77,8 @@ def create_dashboard(grant: Member, request: Request, runtime: RuntimeDep, name:
 
 @router.get(BASE + "/{dashboard_id}")
 def dashboard_page(
-    grant: Viewer, request: Request, runtime: RuntimeDep, dashboard_id: PathId, period: str = ""
+    grant: ProjectViewer, request: Request, runtime: RuntimeDep, dashboard_id: PathId, period: str = ""
 ) -> Response:
-    assert grant.project is not None
     with transaction(runtime.sessions) as session:
         board = _board(session, grant, dashboard_id)
         if board is None:
@@ -109,7 +107,7 @@ def dashboard_page(
 
 @router.get(BASE + "/{dashboard_id}/widgets/{widget_id}")
 async def widget(
-    grant: Viewer,
+    grant: ProjectViewer,
     request: Request,
     runtime: RuntimeDep,
     dashboard_id: PathId,
@@ -128,7 +126,7 @@ async def widget(
 def _change(
     request: Request,
     runtime: Runtime,
-    grant: Grant,
+    grant: ProjectGrant,
     dashboard_id: int,
     change: Callable[[Session, Dashboard], object],
     *,
@@ -155,7 +153,7 @@ def _change(
 
 @router.post(BASE + "/{dashboard_id}/rename")
 def rename(
-    grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId, name: Name
+    grant: ProjectMember, request: Request, runtime: RuntimeDep, dashboard_id: PathId, name: Name
 ) -> Response:
     return _change(
         request, runtime, grant, dashboard_id, lambda _, board: setattr(board, "name", name.strip())
@@ -163,14 +161,14 @@ def rename(
 
 
 @router.post(BASE + "/{dashboard_id}/delete")
-def delete(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId) -> Response:
+def delete(grant: ProjectMember, request: Request, runtime: RuntimeDep, dashboard_id: PathId) -> Response:
     return _change(
         request, runtime, grant, dashboard_id, lambda session, board: session.delete(board), then=_home(grant)
     )
 
 
 def _add(
-    request: Request, runtime: Runtime, grant: Grant, dashboard_id: int, insight_id: int, display: str
+    request: Request, runtime: Runtime, grant: ProjectGrant, dashboard_id: int, insight_id: int, display: str
 ) -> Response:
     def add(session: Session, board: Dashboard) -> None:
         item = service.insight(session, project_id=board.project_id, insight_id=insight_id)
@@ -183,7 +181,7 @@ def _add(
 
 @router.post(BASE + "/{dashboard_id}/widgets")
 def add_widget(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     dashboard_id: PathId,
@@ -195,7 +193,7 @@ def add_widget(
 
 @router.post("/app/projects/{project_id}/insights/{insight_id}/dashboards")
 def add_to_dashboard(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     insight_id: PathId,
@@ -208,7 +206,7 @@ def add_to_dashboard(
 
 @router.post(BASE + "/{dashboard_id}/widgets/{widget_id}/move")
 def move_widget(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     dashboard_id: PathId,
@@ -228,7 +226,7 @@ def move_widget(
 
 @router.post(BASE + "/{dashboard_id}/widgets/{widget_id}/resize")
 def resize_widget(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     dashboard_id: PathId,
@@ -247,7 +245,7 @@ def resize_widget(
 
 @router.post(BASE + "/{dashboard_id}/widgets/{widget_id}/remove")
 def remove_widget(
-    grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId, widget_id: PathId
+    grant: ProjectMember, request: Request, runtime: RuntimeDep, dashboard_id: PathId, widget_id: PathId
 ) -> Response:
     return _change(
         request,
@@ -261,7 +259,7 @@ def remove_widget(
 
 @router.post(BASE + "/{dashboard_id}/arrange")
 def arrange(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     dashboard_id: PathId,
@@ -278,7 +276,7 @@ def arrange(
 
 @router.post(BASE + "/{dashboard_id}/share")
 def share(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     dashboard_id: PathId,
@@ -295,7 +293,7 @@ def share(
 
 
 @router.post(BASE + "/{dashboard_id}/unshare")
-def unshare(grant: Member, request: Request, runtime: RuntimeDep, dashboard_id: PathId) -> Response:
+def unshare(grant: ProjectMember, request: Request, runtime: RuntimeDep, dashboard_id: PathId) -> Response:
     def apply(session: Session, board: Dashboard) -> None:
         sharing.revoke(board)
         audit(session, grant, request, "dashboard_unshared", dashboard_id=board.id)

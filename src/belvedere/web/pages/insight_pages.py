@@ -7,19 +7,19 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import ProjectGrant
 from belvedere.dashboards import service
 from belvedere.dashboards.models import Insight
 from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
-from belvedere.web.access import Member, RuntimeDep, Viewer
+from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep
 from belvedere.web.ids import PathId
+from belvedere.web.pages.asking import answer, error_text, known_events
 from belvedere.web.pages.periods import PERIODS, dates
-from belvedere.web.pages.project_pages import QUERY, known_events, nav
+from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import view_of
 
@@ -39,12 +39,6 @@ ORDERS = {
     "unordered": "In any order",
 }
 MAX_STEPS = 20
-
-
-def _error_text(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"][1:])  # [0] is the query kind's model
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 # Fields a step's filter suggests (any `properties.<name>` works too; the query engine checks the name).
@@ -116,28 +110,14 @@ def _funnel_query(form: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_spec(
-    runtime: Runtime, grant: Grant, body: dict[str, Any]
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The result, or the reason the question cannot be answered (shown on the page)."""
-    try:
-        spec = QUERY.validate_python(body)
-    except ValidationError as exc:
-        return None, _error_text(exc)
-    assert grant.project is not None
-    result = runtime.queries.run(spec, project_id=grant.project.id, timezone=grant.project.timezone)
-    return {**result, "spec": service.stored_query(body)}, None
-
-
 @router.get(BASE + "/funnels")
-async def funnels(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     form = _funnel_form(request)
-    result, error = None, None
+    found, error = None, None
     if form["run"]:
-        result, error = await run_in_threadpool(run_spec, runtime, grant, _funnel_query(form))
-    events = await run_in_threadpool(known_events, runtime, grant)
+        found, error = await answer(runtime, grant, _funnel_query(form))
+    events = await known_events(runtime, grant)
     with transaction(runtime.sessions) as session:
-        assert grant.project is not None
         saved = [
             (i.id, i.name) for i in service.insights(session, project_id=grant.project.id, kind="funnel")
         ]
@@ -154,9 +134,9 @@ async def funnels(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respo
         step_fields=STEP_FIELDS,
         periods=PERIODS,
         events=events,
-        result=result,
-        view=view_of(result, "funnel") if result else None,
-        query=json.dumps(result["spec"]) if result else "",
+        result=found.result if found else None,
+        view=view_of(found.result, "funnel") if found else None,
+        query=json.dumps(found.query) if found else "",
         error=error,
         saved=saved,
         can_save=grant.role != "viewer",
@@ -165,7 +145,7 @@ async def funnels(grant: Viewer, request: Request, runtime: RuntimeDep) -> Respo
 
 @router.post(BASE + "/insights")
 def save_insight(
-    grant: Member,
+    grant: ProjectMember,
     request: Request,
     runtime: RuntimeDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
@@ -173,7 +153,6 @@ def save_insight(
 ) -> Response:
     """Save the question a builder page answered (its query spec travels in a hidden field, and is checked
     again here exactly as the query API checks it)."""
-    assert grant.project is not None
     try:
         body = service.stored_query(json.loads(query))
         with transaction(runtime.sessions) as session:
@@ -182,13 +161,12 @@ def save_insight(
             )
             insight_id = created.id
     except (ValueError, ValidationError) as exc:
-        message = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        message = error_text(exc) if isinstance(exc, ValidationError) else str(exc)
         return page(request, "error.html", 422, title="Cannot save this insight", message=message)
     return redirect(f"/app/projects/{grant.project.id}/insights/{insight_id}", request)
 
 
-def _insight_or_404(runtime: Runtime, grant: Grant, insight_id: int) -> Insight | None:
-    assert grant.project is not None
+def _insight_or_404(runtime: Runtime, grant: ProjectGrant, insight_id: int) -> Insight | None:
     with transaction(runtime.sessions) as session:
         return service.insight(session, project_id=grant.project.id, insight_id=insight_id)
 
@@ -198,16 +176,14 @@ def _not_found(request: Request, what: str = "insight") -> Response:
 
 
 @router.get(BASE + "/insights")
-def insight_list(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
-    assert grant.project is not None
+def insight_list(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
         items = [(i.id, i.name, i.kind) for i in service.insights(session, project_id=grant.project.id)]
     return page(request, "insights.html", **nav(runtime, grant), project=grant.project, items=items)
 
 
 @router.get(BASE + "/insights/{insight_id}")
-def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_id: PathId) -> Response:
-    assert grant.project is not None
+def insight_page(grant: ProjectViewer, request: Request, runtime: RuntimeDep, insight_id: PathId) -> Response:
     with transaction(runtime.sessions) as session:
         item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
         boards = [(b.id, b.name) for b in service.dashboards(session, project_id=grant.project.id)]
@@ -227,7 +203,7 @@ def insight_page(grant: Viewer, request: Request, runtime: RuntimeDep, insight_i
 
 @router.get(BASE + "/insights/{insight_id}/view")
 async def insight_view(
-    grant: Viewer,
+    grant: ProjectViewer,
     request: Request,
     runtime: RuntimeDep,
     insight_id: PathId,
@@ -242,7 +218,7 @@ async def insight_view(
 
 
 async def render_widget(
-    request: Request, runtime: Runtime, grant: Grant, item: Insight, display: str, period: str
+    request: Request, runtime: Runtime, grant: ProjectGrant, item: Insight, display: str, period: str
 ) -> Response:
     """One insight as a widget; ``period`` (a key of PERIODS) overrides its saved range, as a dashboard's
     period selector does."""
@@ -250,16 +226,17 @@ async def render_widget(
     if period in PERIODS:
         body.pop("date_to", None)
         body.update(dates(period))
-    result, error = await run_in_threadpool(run_spec, runtime, grant, body)
+    found, error = await answer(runtime, grant, body)
     allowed = list(service.displays_of(item))
     chosen = display if display in allowed else allowed[0]
-    view = view_of(result, chosen) if result else None
+    view = view_of(found.result, chosen) if found else None
     return page(request, "_widget.html", 200, view=view, error=error, insight=item)
 
 
 @router.post(BASE + "/insights/{insight_id}/delete")
-def delete_insight(grant: Member, request: Request, runtime: RuntimeDep, insight_id: PathId) -> Response:
-    assert grant.project is not None
+def delete_insight(
+    grant: ProjectMember, request: Request, runtime: RuntimeDep, insight_id: PathId
+) -> Response:
     with transaction(runtime.sessions) as session:
         item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
         if item is None:

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from belvedere.web.access import RuntimeDep, Viewer
-from belvedere.web.pages.insight_pages import run_spec
+from belvedere.query.kinds.users import UserResult, UsersResult
+from belvedere.web.access import ProjectViewer, RuntimeDep
+from belvedere.web.pages.asking import answer
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
@@ -32,7 +32,7 @@ def _day(iso: str | None, tz: str) -> str:
 
 @router.get("/app/projects/{project_id}/users")
 async def people(
-    grant: Viewer,
+    grant: ProjectViewer,
     request: Request,
     runtime: RuntimeDep,
     search: str = "",
@@ -50,10 +50,10 @@ async def people(
     }
     if search:
         body["search"] = search
-    result, error = await run_in_threadpool(run_spec, runtime, grant, body)
-    rows = result["results"] if result else []
-    total = result["total"] if result else 0
-    assert grant.project is not None
+    found, error = await answer(runtime, grant, body)
+    result = found.result if found else UsersResult(results=[], total=0)
+    assert isinstance(result, UsersResult)
+    rows, total = result.results, result.total
 
     def link(**change: Any) -> str:
         params = {"search": search, "period": period, "page_no": page_no, **change}
@@ -72,11 +72,11 @@ async def people(
         periods={k: (label, link(period=k, page_no=1)) for k, label in PERIODS.items()},
         people=[
             {
-                **r,
-                "first": _day(r["first_seen"], grant.project.timezone),
-                "last": _day(r["last_seen"], grant.project.timezone),
-                "href": profile + urlencode({"id": r["person_id"]}),
-                "name": r["properties"].get("name") or r["properties"].get("email") or "",
+                **r.model_dump(),
+                "first": _day(r.first_seen, grant.project.timezone),
+                "last": _day(r.last_seen, grant.project.timezone),
+                "href": profile + urlencode({"id": r.person_id}),
+                "name": r.properties.get("name") or r.properties.get("email") or "",
             }
             for r in rows
         ],
@@ -89,27 +89,25 @@ async def people(
 
 
 @router.get("/app/projects/{project_id}/person")
-async def person(grant: Viewer, request: Request, runtime: RuntimeDep, id: str = "") -> Response:
+async def person(grant: ProjectViewer, request: Request, runtime: RuntimeDep, id: str = "") -> Response:
     person_id = id.strip()[:200]
     if not person_id:
         return page(
             request, "error.html", 404, title="Not found", message="Which person? Pick one in the list."
         )
-    result, error = await run_in_threadpool(
-        run_spec, runtime, grant, {"kind": "user", "person_id": person_id, "recent": 50}
-    )
-    assert grant.project is not None
-    if result is None or not result.get("found"):
+    found, error = await answer(runtime, grant, {"kind": "user", "person_id": person_id, "recent": 50})
+    result = found.result if found else None
+    if not isinstance(result, UserResult) or not result.found:
         message = error or "No event of this person in this project."
         return page(request, "error.html", 404, title="Not found", message=message)
-    peak = max((h["events"] for h in result["peak_hours"]), default=0)
+    peak = max((h.events for h in result.peak_hours), default=0)
     timeline: list[dict[str, Any]] = []
-    for event in result["recent_events"]:
-        day = event["local_time"][:10]
+    for event in result.recent_events:
+        day = event.local_time[:10]
         if not timeline or timeline[-1]["day"] != day:
             timeline.append({"day": day, "events": []})
         timeline[-1]["events"].append(
-            {"time": event["local_time"][11:16], "what": event_label(event["event"]), "path": event["path"]}
+            {"time": event.local_time[11:16], "what": event_label(event.event), "path": event.path}
         )
     return page(
         request,
@@ -117,13 +115,10 @@ async def person(grant: Viewer, request: Request, runtime: RuntimeDep, id: str =
         **nav(runtime, grant),
         project=grant.project,
         person=result,
-        first=_day(result["first_seen"], grant.project.timezone),
-        last=_day(result["last_seen"], grant.project.timezone),
-        total_duration=duration(result["total_visit_duration"]),
-        avg_duration=duration(result["avg_visit_duration"]),
-        hours=[
-            (h["hour"], h["events"], round(100 * h["events"] / peak) if peak else 0)
-            for h in result["peak_hours"]
-        ],
+        first=_day(result.first_seen, grant.project.timezone),
+        last=_day(result.last_seen, grant.project.timezone),
+        total_duration=duration(result.total_visit_duration),
+        avg_duration=duration(result.avg_visit_duration),
+        hours=[(h.hour, h.events, round(100 * h.events / peak) if peak else 0) for h in result.peak_hours],
         timeline=timeline,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -9,9 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import TypeAdapter
 
 from belvedere.accounts import organisations, projects
 from belvedere.accounts.grants import Grant
@@ -19,15 +18,18 @@ from belvedere.accounts.models import Organisation
 from belvedere.accounts.settings import ProjectSettings
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
-from belvedere.query.kinds import AnyQuery
+from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
+from belvedere.query.kinds.event_properties import EventPropertiesResult
+from belvedere.query.kinds.stats import StatsResult
+from belvedere.query.kinds.trends import TrendsResult
 from belvedere.runtime import Runtime
-from belvedere.web.access import Admin, RuntimeDep, SignedIn, Viewer, request_origin
+from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages import periods
+from belvedere.web.pages.asking import ask, known_events
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)
-QUERY = TypeAdapter(AnyQuery)
 # Fields the overview filters on when a row is clicked (URL parameter = field name).
 FILTER_FIELDS = {
     "path": "Page",
@@ -109,27 +111,6 @@ def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
     return {"org": grant.org, "role": grant.role, "projects": groups[0]["projects"], "switch": groups}
 
 
-def run_query(runtime: Runtime, grant: Grant, body: dict[str, Any]) -> dict[str, Any]:
-    assert grant.project is not None
-    query = QUERY.validate_python(body)
-    return runtime.queries.run(query, project_id=grant.project.id, timezone=grant.project.timezone)
-
-
-def known_events(runtime: Runtime, grant: Grant) -> list[str]:
-    """The project's event names of the last 90 days, most frequent first, for event pickers: a count per
-    name and month (cheap even over millions of events), not a count of people."""
-    body = {
-        "kind": "trends",
-        "date_from": "-90d",
-        "interval": "month",
-        "series": [{}],
-        "breakdown": "event",
-        "breakdown_limit": 100,
-    }
-    series = run_query(runtime, grant, body)["series"]
-    return [s["breakdown_value"] for s in series if s["breakdown_value"] not in (None, "$other")]
-
-
 METRICS = {"visitors": "Visitors", "visits": "Visits", "pageviews": "Pageviews", "events": "Events"}
 # How the chart counts each metric, as a trends series.
 SERIES = {
@@ -203,7 +184,8 @@ class View:
         return periods.interval_for_days((last - first).days + 1)
 
 
-def _overview_data(runtime: Runtime, grant: Grant, view: View) -> dict[str, Any]:
+def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The overview's key figures and chart, as a stats and a trends query."""
     window = view.window()
     stats: dict[str, Any] = {"kind": "stats", **window}
     if view.goal:
@@ -216,7 +198,7 @@ def _overview_data(runtime: Runtime, grant: Grant, view: View) -> dict[str, Any]
         "compare": view.compare,
         **window,
     }
-    return {"stats": run_query(runtime, grant, stats)["results"], "chart": run_query(runtime, grant, chart)}
+    return stats, chart
 
 
 SAVABLE_TABLES = {
@@ -241,20 +223,22 @@ def _savable(view: View) -> list[tuple[str, str]]:
     return [(label, json.dumps(query)) for label, query in items]
 
 
-def _chart(view: View, trends: dict[str, Any]) -> dict[str, Any]:
-    series = [{"name": METRICS[view.metric], "data": trends["series"][0]["data"]}]
-    if "previous" in trends:
-        series.append(
-            {"name": "Previous period", "data": trends["previous"]["series"][0]["data"], "dashed": True}
-        )
-    return {"type": "line", "labels": trends["labels"], "series": series}
+def _chart(view: View, trends: TrendsResult) -> dict[str, Any]:
+    series: list[dict[str, Any]] = [{"name": METRICS[view.metric], "data": trends.series[0].data}]
+    if trends.previous is not None:
+        series.append({"name": "Previous period", "data": trends.previous.series[0].data, "dashed": True})
+    return {"type": "line", "labels": trends.labels, "series": series}
 
 
 @router.get("/app/projects/{project_id}")
-async def overview(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     view = View.of(request)
-    data = await run_in_threadpool(_overview_data, runtime, grant, view)
-    events = await run_in_threadpool(known_events, runtime, grant)
+    figures, trend = _overview_questions(view)
+    stats, chart, events = await asyncio.gather(
+        ask(runtime, grant, figures, StatsResult),
+        ask(runtime, grant, trend, TrendsResult),
+        known_events(runtime, grant),
+    )
     return page(
         request,
         "overview.html",
@@ -272,8 +256,8 @@ async def overview(grant: Viewer, request: Request, runtime: RuntimeDep) -> Resp
         ],
         goal_remove=view.link(goal=None),
         events=events,
-        stats=data["stats"],
-        chart=json.dumps(_chart(view, data["chart"])),
+        stats=stats.results,
+        chart=json.dumps(_chart(view, chart)),
         panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],
         savable=_savable(view) if grant.role != "viewer" else [],
     )
@@ -299,7 +283,7 @@ def _panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
 
 @router.get("/app/projects/{project_id}/panels/{panel}")
 async def panel(
-    grant: Viewer, request: Request, runtime: RuntimeDep, panel: str, tab: str = "", key: str = ""
+    grant: ProjectViewer, request: Request, runtime: RuntimeDep, panel: str, tab: str = "", key: str = ""
 ) -> Response:
     """One breakdown panel of the overview, loaded after the page (each shows a loading state meanwhile)."""
     tabs = PANELS.get(panel)
@@ -311,13 +295,19 @@ async def panel(
         if tab == "prop" and 0 < len(key) <= 200:
             tabs.append(("prop", key, key, ""))
     dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
-    result = await run_in_threadpool(run_query, runtime, grant, _panel_query(view, dimension, key))
-    rows = result["results"]
+    question = _panel_query(view, dimension, key)
+    base = f"/app/projects/{grant.project.id}/panels/{panel}"
+    rows: list[BreakdownRow] = []
+    keys = None
+    if dimension == "props":
+        found = (await ask(runtime, grant, question, EventPropertiesResult)).results
+        keys = [(k.key, k.events, base + view.link(tab="prop", key=k.key)) for k in found]
+    else:
+        rows = (await ask(runtime, grant, question, BreakdownResult)).results
     world = None
     if dimension == "map":
-        points = [{"name": r["value"], "value": r["visitors"]} for r in rows if r["value"]]
+        points = [{"name": r.value, "value": r.visitors} for r in rows if r.value]
         world = json.dumps({"type": "map", "labels": [], "series": [{"name": "Visitors", "data": points}]})
-    base = f"/app/projects/{grant.project.id if grant.project else 0}/panels/{panel}"
     return page(
         request,
         "_panel.html",
@@ -328,9 +318,7 @@ async def panel(
         column=column,
         rows=rows[:10],
         world=world,
-        keys=[(r["key"], r["events"], base + view.link(tab="prop", key=r["key"])) for r in rows]
-        if dimension == "props"
-        else None,
+        keys=keys,
         row_link=(lambda value: view.link(**{field: value})) if field else None,
     )
 

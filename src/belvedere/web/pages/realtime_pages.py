@@ -12,8 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from belvedere.web.access import RuntimeDep, Viewer
-from belvedere.web.pages.project_pages import nav, run_query
+from belvedere.query.kinds.realtime import RealtimeResult
+from belvedere.web.access import ProjectViewer, RuntimeDep
+from belvedere.web.pages.asking import ask
+from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -23,24 +25,22 @@ SHOWN_FIELDS = ("uuid", "timestamp", "event", "path", "country", "browser", "dev
 
 
 @router.get("/app/projects/{project_id}/realtime")
-def realtime(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
-    assert grant.project is not None
-    figures = run_query(runtime, grant, {"kind": "realtime"})
+async def realtime(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
+    figures = await ask(runtime, grant, {"kind": "realtime"}, RealtimeResult)
     return page(request, "realtime.html", **nav(runtime, grant), project=grant.project, live=figures)
 
 
 @router.get("/app/projects/{project_id}/realtime/figures")
-async def figures(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+async def figures(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     """The live figures alone, polled by the page every few seconds."""
-    live = await run_in_threadpool(run_query, runtime, grant, {"kind": "realtime"})
+    live = await ask(runtime, grant, {"kind": "realtime"}, RealtimeResult)
     return page(request, "_realtime_figures.html", project=grant.project, live=live)
 
 
 @router.get("/app/projects/{project_id}/realtime/stream")
-async def stream(grant: Viewer, request: Request, runtime: RuntimeDep) -> StreamingResponse:
+async def stream(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> StreamingResponse:
     """New events of the project as server-sent events (`data:` one JSON event per message). A client that
     does not ask for `text/event-stream` (curl, a script) gets the latest events once, and the answer ends."""
-    assert grant.project is not None
     project_id = grant.project.id
     keep_open = "text/event-stream" in request.headers.get("accept", "")
 

@@ -15,14 +15,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import projects
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import ProjectGrant
 from belvedere.accounts.roles import at_least
 from belvedere.accounts.settings import ProjectSettings
 from belvedere.auth.securitylog import Origin
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
 from belvedere.runtime import Runtime
-from belvedere.web.access import Admin, RuntimeDep, Viewer, request_origin
+from belvedere.web.access import ProjectAdmin, ProjectViewer, RuntimeDep, request_origin
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 
@@ -35,7 +35,9 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
-def _settings(request: Request, runtime: Runtime, grant: Grant, status: int = 200, **extra: Any) -> Response:
+def _settings(
+    request: Request, runtime: Runtime, grant: ProjectGrant, status: int = 200, **extra: Any
+) -> Response:
     with transaction(runtime.sessions) as session:
         details = projects.get_project(session, grant)
     return page(
@@ -53,7 +55,11 @@ def _settings(request: Request, runtime: Runtime, grant: Grant, status: int = 20
 
 
 def _act(
-    request: Request, runtime: Runtime, grant: Grant, action: Callable[[Session, Origin], Any], done: str
+    request: Request,
+    runtime: Runtime,
+    grant: ProjectGrant,
+    action: Callable[[Session, Origin], Any],
+    done: str,
 ) -> Response:
     """Run a use case in one transaction; show the page again with a confirmation or the refusal."""
     try:
@@ -69,13 +75,13 @@ def _act(
 
 
 @router.get(SETTINGS)
-def settings_page(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+def settings_page(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     return _settings(request, runtime, grant)
 
 
 @router.post(SETTINGS)
 def save_settings(
-    grant: Admin,
+    grant: ProjectAdmin,
     request: Request,
     runtime: RuntimeDep,
     name: Annotated[str, Form(max_length=200)],
@@ -110,7 +116,7 @@ def save_settings(
 
 
 @router.post(SETTINGS + "/write-key")
-def rotate_write_key(grant: Admin, request: Request, runtime: RuntimeDep) -> Response:
+def rotate_write_key(grant: ProjectAdmin, request: Request, runtime: RuntimeDep) -> Response:
     return _act(
         request,
         runtime,
@@ -122,9 +128,11 @@ def rotate_write_key(grant: Admin, request: Request, runtime: RuntimeDep) -> Res
 
 @router.post(SETTINGS + "/delete")
 def delete_project(
-    grant: Admin, request: Request, runtime: RuntimeDep, confirm: Annotated[str, Form(max_length=200)] = ""
+    grant: ProjectAdmin,
+    request: Request,
+    runtime: RuntimeDep,
+    confirm: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    assert grant.project is not None
     if confirm != grant.project.name:
         return _settings(
             request, runtime, grant, 422, error="Type the project's name to confirm its deletion."
@@ -136,9 +144,8 @@ def delete_project(
 
 
 @router.get("/app/projects/{project_id}/first-event")
-async def first_event(grant: Viewer, request: Request, runtime: RuntimeDep) -> Response:
+async def first_event(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     """Polled by the settings page until the project's first event is stored."""
-    assert grant.project is not None
     count = await run_in_threadpool(runtime.store.count_events, project_id=grant.project.id)
     # 286 tells HTMX to stop polling: once the first event is in, there is nothing left to wait for.
     return page(request, "_first_event.html", 286 if count else 200, seen=count > 0, project=grant.project)

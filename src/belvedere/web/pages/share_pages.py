@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import ProjectGrant
 from belvedere.accounts.models import Project
 from belvedere.accounts.organisations import OrgView
 from belvedere.accounts.service import get_project
@@ -48,14 +48,14 @@ def _gone(request: Request) -> Response:
     )
 
 
-def _grant(runtime: Runtime, board: Dashboard) -> Grant:
+def _grant(runtime: Runtime, board: Dashboard) -> ProjectGrant:
     """Read access to the dashboard's own project, as the widgets' queries need it."""
     with transaction(runtime.sessions) as session:
         project = session.get(Project, board.project_id)
         info = get_project(session, project_id=board.project_id)
         assert project is not None and info is not None
         org = OrgView.of(project.organisation)
-    return Grant(org=org, role="viewer", user_id=None, project=info)
+    return ProjectGrant(org=org, role="viewer", user_id=None, project=info)
 
 
 @router.get("/share/{token}")

@@ -7,6 +7,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from belvedere.query import QueryResult
+from belvedere.query.kinds.breakdown import BreakdownResult
+from belvedere.query.kinds.funnel import FunnelResult, StepResult
+from belvedere.query.kinds.lifecycle import LifecycleResult
+from belvedere.query.kinds.paths import PathsResult
+from belvedere.query.kinds.retention import RetentionResult
+from belvedere.query.kinds.stats import StatsResult
+from belvedere.query.kinds.trends import SeriesResult, TrendsResult
+from belvedere.query.kinds.usage import UsageResult
+
 NONE = "\u2013"  # an en dash: no value
 MATH = {
     "total": "count",
@@ -60,72 +70,71 @@ def table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
     return {"view": "table", "columns": columns, "rows": rows}
 
 
-def _stats(result: dict[str, Any], display: str) -> dict[str, Any]:
-    r = result["results"]
+def _stats(result: StatsResult, display: str) -> dict[str, Any]:
+    r = result.results
     figures = [
-        ("Visitors", number(r["visitors"]["value"]), r["visitors"]["change"]),
-        ("Visits", number(r["visits"]["value"]), r["visits"]["change"]),
-        ("Pageviews", number(r["pageviews"]["value"]), r["pageviews"]["change"]),
-        ("Bounce rate", percent(r["bounce_rate"]["value"]), r["bounce_rate"]["change"]),
-        ("Visit duration", duration(r["visit_duration"]["value"]), r["visit_duration"]["change"]),
+        ("Visitors", number(r["visitors"].value), r["visitors"].change),
+        ("Visits", number(r["visits"].value), r["visits"].change),
+        ("Pageviews", number(r["pageviews"].value), r["pageviews"].change),
+        ("Bounce rate", percent(r["bounce_rate"].value), r["bounce_rate"].change),
+        ("Visit duration", duration(r["visit_duration"].value), r["visit_duration"].change),
     ]
     return {"view": "number", "figures": figures}
 
 
-def _series_name(item: dict[str, Any]) -> str:
-    name = f"{event_label(item.get('event'))} ({MATH.get(item.get('math', 'total'), 'count')})"
-    if "breakdown_value" in item:
-        value = item["breakdown_value"]
+def _series_name(item: SeriesResult) -> str:
+    name = f"{event_label(item.event)} ({MATH.get(item.math, 'count')})"
+    if "breakdown_value" in item.model_fields_set:
+        value = item.breakdown_value
         name += " · " + ("(none)" if value is None else "other" if value == "$other" else str(value))
     return name
 
 
-def _trends(result: dict[str, Any], display: str) -> dict[str, Any]:
-    series = [{"name": _series_name(s), "data": s["data"]} for s in result["series"]]
-    if "formula" in result:
-        series.append({"name": result["formula"]["formula"], "data": result["formula"]["data"]})
+def _trends(result: TrendsResult, display: str) -> dict[str, Any]:
+    lines = [(_series_name(s), s.data) for s in result.series]
+    lines += [(formula.formula, formula.data) for formula in result.formula or []]
     if display == "table":
-        columns = ["Series", *result["labels"]]
-        return table(columns, [[s["name"], *(number(v) for v in s["data"])] for s in series])
-    return chart("bar" if display == "bar" else "line", result["labels"], series)
+        return table(["Series", *result.labels], [[name, *map(number, data)] for name, data in lines])
+    series = [{"name": name, "data": data} for name, data in lines]
+    return chart("bar" if display == "bar" else "line", result.labels, series)
 
 
-def _breakdown(result: dict[str, Any], display: str) -> dict[str, Any]:
-    rows = result["results"]
+def _breakdown(result: BreakdownResult, display: str) -> dict[str, Any]:
+    rows = result.results
     if display == "map":
-        points = [{"name": r["value"], "value": r["visitors"]} for r in rows if r["value"]]
+        points = [{"name": r.value, "value": r.visitors} for r in rows if r.value]
         return chart("map", [], [{"name": "Visitors", "data": points}])
     if display == "bar":
-        labels = [str(r["value"]) if r["value"] is not None else "(none)" for r in rows]
-        return chart("bar", labels, [{"name": "Visitors", "data": [r["visitors"] for r in rows]}])
-    columns = [result["dimension"], "Visitors", "Visits", "Pageviews", "Bounce rate"]
-    has_goal = any("conversion_rate" in r for r in rows)
+        labels = [str(r.value) if r.value is not None else "(none)" for r in rows]
+        return chart("bar", labels, [{"name": "Visitors", "data": [r.visitors for r in rows]}])
+    columns = [result.dimension, "Visitors", "Visits", "Pageviews", "Bounce rate"]
+    has_goal = any("conversion_rate" in r.model_fields_set for r in rows)
     if has_goal:
         columns.append("Conversion")
     body = []
     for r in rows:
         line = [
-            r["value"] if r["value"] is not None else "(none)",
-            number(r["visitors"]),
-            number(r["visits"]),
-            number(r["pageviews"]),
-            percent(r["bounce_rate"]),
+            r.value if r.value is not None else "(none)",
+            number(r.visitors),
+            number(r.visits),
+            number(r.pageviews),
+            percent(r.bounce_rate),
         ]
         if has_goal:
-            line.append(percent(r.get("conversion_rate")))
+            line.append(percent(r.conversion_rate))
         body.append(line)
     return table(columns, body)
 
 
-def funnel_rows(steps: list[dict[str, Any]]) -> list[list[Any]]:
+def funnel_rows(steps: list[StepResult]) -> list[list[Any]]:
     return [
         [
-            f"{s['step']}. {event_label(s['event'])}",
-            number(s["users"]),
-            percent(s["conversion_rate"]),
-            percent(s["step_conversion_rate"]) if s["step"] > 1 else NONE,
-            number(s["drop_off"]) if s["step"] > 1 else NONE,
-            duration(s["median_time_to_convert"]),
+            f"{s.step}. {event_label(s.event)}",
+            number(s.users),
+            percent(s.conversion_rate),
+            percent(s.step_conversion_rate) if s.step > 1 else NONE,
+            number(s.drop_off) if s.step > 1 else NONE,
+            duration(s.median_time_to_convert),
         ]
         for s in steps
     ]
@@ -134,12 +143,12 @@ def funnel_rows(steps: list[dict[str, Any]]) -> list[list[Any]]:
 FUNNEL_COLUMNS = ["Step", "People", "Conversion", "From previous", "Dropped", "Median time"]
 
 
-def _funnel(result: dict[str, Any], display: str) -> dict[str, Any]:
-    steps = result["steps"]
+def _funnel(result: FunnelResult, display: str) -> dict[str, Any]:
+    steps = result.steps
     view = table(FUNNEL_COLUMNS, funnel_rows(steps))
     if display == "funnel":
-        labels = [f"{s['step']}. {event_label(s['event'])}" for s in steps]
-        drawn = chart("bar", labels, [{"name": "People", "data": [s["users"] for s in steps]}])
+        labels = [f"{s.step}. {event_label(s.event)}" for s in steps]
+        drawn = chart("bar", labels, [{"name": "People", "data": [s.users for s in steps]}])
         view = {**view, **drawn, "view": "funnel"}
     return view
 
@@ -149,16 +158,16 @@ def heat(percentage: float | None) -> str:
     return "heat-none" if percentage is None else f"heat-{min(10, max(0, round(percentage / 10)))}"
 
 
-def _retention(result: dict[str, Any], display: str) -> dict[str, Any]:
-    cohorts = result["cohorts"]
-    periods = max((len(c["values"]) for c in cohorts), default=0)
-    unit = result["period"].capitalize()
+def _retention(result: RetentionResult, display: str) -> dict[str, Any]:
+    cohorts = result.cohorts
+    periods = max((len(c.values) for c in cohorts), default=0)
+    unit = result.period.capitalize()
     rows = []
     for c in cohorts:
         cells = []
-        for j in range(periods if c["size"] else 0):
-            value = c["values"][j] if j < len(c["values"]) else None
-            share = c["percentages"][j] if j < len(c["percentages"]) else None
+        for j in range(periods if c.size else 0):
+            value = c.values[j] if j < len(c.values) else None
+            share = c.percentages[j] if j < len(c.percentages) else None
             cells.append(
                 (
                     number(value) if value is not None else "",
@@ -166,8 +175,7 @@ def _retention(result: dict[str, Any], display: str) -> dict[str, Any]:
                     heat(share),
                 )
             )
-        ltv = c.get("ltv")
-        rows.append({"cohort": c["cohort"], "size": number(c["size"]), "cells": cells, "ltv": ltv})
+        rows.append({"cohort": c.cohort, "size": number(c.size), "cells": cells, "ltv": c.ltv})
     return {
         "view": "retention",
         "headers": [f"{unit} {j}" for j in range(periods)],
@@ -176,50 +184,46 @@ def _retention(result: dict[str, Any], display: str) -> dict[str, Any]:
     }
 
 
-def _paths(result: dict[str, Any], display: str) -> dict[str, Any]:
-    names = {n["id"]: f"{n['step']}. {n['name']}" for n in result["nodes"]}
+def _paths(result: PathsResult, display: str) -> dict[str, Any]:
+    names = {n.id: f"{n.step}. {n.name}" for n in result.nodes}
     if display == "table":
         return table(
             ["From", "To", "Visits"],
-            [[names[e["source"]], names[e["target"]], number(e["visits"])] for e in result["edges"]],
+            [[names[e.source], names[e.target], number(e.visits)] for e in result.edges],
         )
-    nodes = [{"name": names[n["id"]]} for n in result["nodes"]]
-    links = [
-        {"source": names[e["source"]], "target": names[e["target"]], "value": e["visits"]}
-        for e in result["edges"]
-    ]
+    nodes = [{"name": names[n.id]} for n in result.nodes]
+    links = [{"source": names[e.source], "target": names[e.target], "value": e.visits} for e in result.edges]
     return chart("sankey", [], [], nodes=nodes, links=links)
 
 
-def _lifecycle(result: dict[str, Any], display: str) -> dict[str, Any]:
+def _lifecycle(result: LifecycleResult, display: str) -> dict[str, Any]:
     order = ("new", "returning", "resurrecting", "dormant")
-    series = [
-        {"name": name.capitalize(), "data": result["series"][name], "stack": "people"} for name in order
-    ]
     if display == "table":
-        return table(["Status", *result["labels"]], [[s["name"], *map(number, s["data"])] for s in series])
-    return chart("bar", result["labels"], series)
+        rows = [[name.capitalize(), *map(number, result.series[name])] for name in order]
+        return table(["Status", *result.labels], rows)
+    series = [{"name": name.capitalize(), "data": result.series[name], "stack": "people"} for name in order]
+    return chart("bar", result.labels, series)
 
 
-def _usage(result: dict[str, Any], display: str) -> dict[str, Any]:
+def _usage(result: UsageResult, display: str) -> dict[str, Any]:
     keys = ("total", "active", "new", "returning", "retained", "churned")
     return table(
         ["Period", *(k.capitalize() for k in keys)],
-        [[p["period"], *(number(p[k]) for k in keys)] for p in result["periods"]],
+        [[p.period, *(number(getattr(p, k)) for k in keys)] for p in result.periods],
     )
 
 
-VIEWS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
-    "stats": _stats,
-    "trends": _trends,
-    "breakdown": _breakdown,
-    "funnel": _funnel,
-    "retention": _retention,
-    "paths": _paths,
-    "lifecycle": _lifecycle,
-    "usage": _usage,
+VIEWS: dict[type[QueryResult], Callable[[Any, str], dict[str, Any]]] = {
+    StatsResult: _stats,
+    TrendsResult: _trends,
+    BreakdownResult: _breakdown,
+    FunnelResult: _funnel,
+    RetentionResult: _retention,
+    PathsResult: _paths,
+    LifecycleResult: _lifecycle,
+    UsageResult: _usage,
 }
 
 
-def view_of(result: dict[str, Any], display: str) -> dict[str, Any]:
-    return VIEWS[result["kind"]](result, display)
+def view_of(result: QueryResult, display: str) -> dict[str, Any]:
+    return VIEWS[type(result)](result, display)
