@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import organisations
-from belvedere.accounts.grants import Grant, audit
+from belvedere.accounts.grants import Grant, ProjectGrant, audit
 from belvedere.accounts.keys import new_write_key
 from belvedere.accounts.models import Organisation, Project
 from belvedere.accounts.plans import Plans
@@ -37,9 +37,9 @@ def _check_timezone(name: str) -> str:
         raise Invalid(str(exc), details=[{"field": "body.timezone", "message": str(exc)}]) from None
 
 
-def _project(session: Session, grant: Grant) -> Project:
+def _project(session: Session, grant: ProjectGrant) -> Project:
     """The project the grant names (the adapter has checked the caller may act on it)."""
-    project = session.get(Project, grant.project.id) if grant.project else None
+    project = session.get(Project, grant.project.id)
     if project is None:  # deleted since the access check
         raise NotFound("No such project.")
     return project
@@ -78,13 +78,13 @@ def create_project(
     }
 
 
-def get_project(session: Session, grant: Grant) -> dict[str, Any]:
+def get_project(session: Session, grant: ProjectGrant) -> dict[str, Any]:
     return project_json(_project(session, grant))
 
 
 def update_project(
     session: Session,
-    grant: Grant,
+    grant: ProjectGrant,
     *,
     name: str | None,
     timezone: str | None,
@@ -105,7 +105,9 @@ def update_project(
     return project_json(project)
 
 
-def rotate_write_key(session: Session, grant: Grant, *, where: Origin, keys: KeyCache) -> dict[str, Any]:
+def rotate_write_key(
+    session: Session, grant: ProjectGrant, *, where: Origin, keys: KeyCache
+) -> dict[str, Any]:
     """A new public write key; the old one stops working in every process once this commits."""
     project = _project(session, grant)
     project.write_key = new_write_key()
@@ -115,7 +117,7 @@ def rotate_write_key(session: Session, grant: Grant, *, where: Origin, keys: Key
 
 
 def delete_project(
-    session: Session, grant: Grant, *, where: Origin, keys: KeyCache, store: EventStore
+    session: Session, grant: ProjectGrant, *, where: Origin, keys: KeyCache, store: EventStore
 ) -> None:
     """The project and, once that has committed, its write key and its events."""
     project = _project(session, grant)

@@ -7,17 +7,20 @@ functions."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import invitations, organisations, personal_keys
 from belvedere.accounts.grants import Grant, audit
-from belvedere.accounts.models import Membership
+from belvedere.accounts.models import Membership, Organisation
 from belvedere.accounts.plans import Plans
+from belvedere.accounts.projects import EventStore, KeyCache
 from belvedere.accounts.roles import Role, at_least
 from belvedere.auth.securitylog import Origin
 from belvedere.config import Settings
+from belvedere.platform.db import after_commit
 from belvedere.platform.errors import Forbidden, Invalid, NotFound
 from belvedere.platform.mail import Mailer
 
@@ -26,6 +29,31 @@ EMAIL = re.compile(organisations.EMAIL_PATTERN)
 
 class UsageMeter(Protocol):
     def used(self, organisation_id: int) -> int: ...
+
+
+def rename_organisation(session: Session, grant: Grant, *, name: str, where: Origin) -> dict[str, Any]:
+    org = _organisation(session, grant)
+    org.name = name
+    audit(session, grant, where, "organisation_updated")
+    return organisations.OrgView.of(org).as_json()
+
+
+def delete_organisation(session: Session, grant: Grant, *, keys: KeyCache, store: EventStore) -> None:
+    """The organisation with its projects and, once that has committed, their write keys (in every
+    process) and their events."""
+    org = _organisation(session, grant)
+    project_ids = [p.id for p in org.projects]
+    session.delete(org)
+    after_commit(session, keys.forget)
+    for project_id in project_ids:
+        after_commit(session, partial(store.delete_project, project_id=project_id))
+
+
+def _organisation(session: Session, grant: Grant) -> Organisation:
+    org = session.get(Organisation, grant.org.id)
+    if org is None:  # deleted since the access check
+        raise NotFound("No such organisation.")
+    return org
 
 
 def _check_may_touch_owner(grant: Grant, current: str, new: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -58,6 +59,17 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+
+
+def _unit_of_work(runtime: RuntimeDep) -> Iterator[Session]:
+    """One metadata transaction per request: committed when the route function returns, rolled back when
+    it raises, and its after-commit actions (``platform.db.after_commit``) run — all before the response
+    is sent, so a client never sees a success that was not committed."""
+    with transaction(runtime.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_unit_of_work, scope="function")]
 
 
 def csrf_token(secret: str, session_family: str) -> str:

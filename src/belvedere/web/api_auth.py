@@ -22,6 +22,7 @@ from belvedere.web.access import (
     PUBLIC_THROTTLE,
     REFRESH_COOKIE,
     RuntimeDep,
+    SessionDep,
     SignedIn,
     caller_user,
     request_origin,
@@ -273,10 +274,7 @@ def me(caller: SignedIn, request: Request, runtime: RuntimeDep) -> dict[str, Any
 
 @router.post("/invitations/accept", summary="Join an organisation with an invitation token")
 def accept_invitation(
-    body: TokenBody, caller: SignedIn, request: Request, runtime: RuntimeDep
+    body: TokenBody, caller: SignedIn, request: Request, session: SessionDep
 ) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        user = caller_user(session, caller)
-        return invitations.accept_invitation(
-            session, token=body.token, user=user, where=request_origin(request)
-        )
+    user = caller_user(session, caller)
+    return invitations.accept_invitation(session, token=body.token, user=user, where=request_origin(request))

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 from belvedere.accounts.grants import ProjectGrant
 from belvedere.dashboards import service, sharing
 from belvedere.dashboards.models import Dashboard, Insight
-from belvedere.platform.db import transaction
-from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep, audit
+from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep, SessionDep, audit
 from belvedere.web.errors import ApiError
 from belvedere.web.ids import Id, PathId
 
@@ -67,124 +66,117 @@ def _invalid(message: str) -> ApiError:
 
 
 @router.get("/insights", summary="Saved insights of the project")
-def list_insights(grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return {
-            "results": [
-                service.insight_json(i) for i in service.insights(session, project_id=grant.project.id)
-            ]
-        }
+def list_insights(grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
+    return {
+        "results": [service.insight_json(i) for i in service.insights(session, project_id=grant.project.id)]
+    }
 
 
 @router.post("/insights", status_code=201, summary="Save a query as an insight")
-def create_insight(body: InsightBody, grant: ProjectMember, runtime: RuntimeDep) -> dict[str, Any]:
+def create_insight(body: InsightBody, grant: ProjectMember, session: SessionDep) -> dict[str, Any]:
     try:
         query = service.stored_query(body.query)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise _invalid(f"query.{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}") from None
-    with transaction(runtime.sessions) as session:
-        try:
-            item = service.save_insight(
-                session, project_id=grant.project.id, name=body.name, query=query, user_id=grant.user_id
-            )
-        except ValueError as exc:
-            raise _invalid(str(exc)) from None
-        return service.insight_json(item)
+    try:
+        item = service.save_insight(
+            session, project_id=grant.project.id, name=body.name, query=query, user_id=grant.user_id
+        )
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
+    return service.insight_json(item)
 
 
 @router.get("/insights/{insight_id}", summary="One saved insight")
-def get_insight(insight_id: PathId, grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return service.insight_json(_insight(session, grant, insight_id))
+def get_insight(insight_id: PathId, grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
+    return service.insight_json(_insight(session, grant, insight_id))
 
 
 @router.delete("/insights/{insight_id}", status_code=204, summary="Delete an insight (and its widgets)")
-def delete_insight(insight_id: PathId, grant: ProjectMember, runtime: RuntimeDep) -> Response:
-    with transaction(runtime.sessions) as session:
-        session.delete(_insight(session, grant, insight_id))
+def delete_insight(insight_id: PathId, grant: ProjectMember, session: SessionDep) -> Response:
+    session.delete(_insight(session, grant, insight_id))
     return Response(status_code=204)
 
 
 @router.get("/dashboards", summary="Dashboards of the project")
-def list_dashboards(grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        boards = service.dashboards(session, project_id=grant.project.id)
-        return {"results": [service.dashboard_json(b) for b in boards]}
+def list_dashboards(grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
+    boards = service.dashboards(session, project_id=grant.project.id)
+    return {"results": [service.dashboard_json(b) for b in boards]}
 
 
 @router.post("/dashboards", status_code=201, summary="Create a dashboard (within the plan's limit)")
-def create_dashboard(body: DashboardBody, grant: ProjectMember, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        board = service.add_dashboard(session, grant, name=body.name, plans=runtime.plans)
-        return service.dashboard_json(board)
+def create_dashboard(
+    body: DashboardBody, grant: ProjectMember, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    board = service.add_dashboard(session, grant, name=body.name, plans=runtime.plans)
+    return service.dashboard_json(board)
 
 
 @router.get("/dashboards/{dashboard_id}", summary="A dashboard and its widgets, in order")
-def get_dashboard(dashboard_id: PathId, grant: ProjectViewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return service.dashboard_json(_board(session, grant, dashboard_id))
+def get_dashboard(dashboard_id: PathId, grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
+    return service.dashboard_json(_board(session, grant, dashboard_id))
 
 
 @router.patch("/dashboards/{dashboard_id}", summary="Rename a dashboard or reorder its widgets")
 def update_dashboard(
-    dashboard_id: PathId, body: DashboardPatch, grant: ProjectMember, runtime: RuntimeDep
+    dashboard_id: PathId, body: DashboardPatch, grant: ProjectMember, session: SessionDep
 ) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        board = _board(session, grant, dashboard_id)
-        if body.name is not None:
-            board.name = body.name.strip()
-        if body.order is not None:
-            try:
-                service.arrange(board, body.order)
-            except ValueError as exc:
-                raise _invalid(str(exc)) from None
-        return service.dashboard_json(board)
+    board = _board(session, grant, dashboard_id)
+    if body.name is not None:
+        board.name = body.name.strip()
+    if body.order is not None:
+        try:
+            service.arrange(board, body.order)
+        except ValueError as exc:
+            raise _invalid(str(exc)) from None
+    return service.dashboard_json(board)
 
 
 @router.delete("/dashboards/{dashboard_id}", status_code=204, summary="Delete a dashboard")
-def delete_dashboard(dashboard_id: PathId, grant: ProjectMember, runtime: RuntimeDep) -> Response:
-    with transaction(runtime.sessions) as session:
-        session.delete(_board(session, grant, dashboard_id))
+def delete_dashboard(dashboard_id: PathId, grant: ProjectMember, session: SessionDep) -> Response:
+    session.delete(_board(session, grant, dashboard_id))
     return Response(status_code=204)
 
 
 @router.post("/dashboards/{dashboard_id}/widgets", status_code=201, summary="Add a saved insight as a widget")
 def add_widget(
-    dashboard_id: PathId, body: WidgetBody, grant: ProjectMember, runtime: RuntimeDep
+    dashboard_id: PathId, body: WidgetBody, grant: ProjectMember, session: SessionDep
 ) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        board = _board(session, grant, dashboard_id)
-        item = _insight(session, grant, body.insight_id)
-        try:
-            widget = service.add_widget(session, board, item, body.display)
-        except ValueError as exc:
-            raise _invalid(str(exc)) from None
-        widget.width = body.width
-        return service.dashboard_json(board)
+    board = _board(session, grant, dashboard_id)
+    item = _insight(session, grant, body.insight_id)
+    try:
+        widget = service.add_widget(session, board, item, body.display)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
+    widget.width = body.width
+    return service.dashboard_json(board)
 
 
 @router.delete("/dashboards/{dashboard_id}/widgets/{widget_id}", status_code=204, summary="Remove a widget")
 def remove_widget(
-    dashboard_id: PathId, widget_id: PathId, grant: ProjectMember, runtime: RuntimeDep
+    dashboard_id: PathId, widget_id: PathId, grant: ProjectMember, session: SessionDep
 ) -> Response:
-    with transaction(runtime.sessions) as session:
-        try:
-            service.remove_widget(_board(session, grant, dashboard_id), widget_id)
-        except LookupError:
-            raise _missing("widget") from None
+    try:
+        service.remove_widget(_board(session, grant, dashboard_id), widget_id)
+    except LookupError:
+        raise _missing("widget") from None
     return Response(status_code=204)
 
 
 @router.post("/dashboards/{dashboard_id}/share", summary="Make (or remake) the public read-only link")
 def share(
-    dashboard_id: PathId, body: ShareBody, grant: ProjectMember, request: Request, runtime: RuntimeDep
+    dashboard_id: PathId,
+    body: ShareBody,
+    grant: ProjectMember,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        board = _board(session, grant, dashboard_id)
-        hashed = runtime.auth.passwords.hash(body.password) if body.password else None
-        token = sharing.share(board, runtime.settings.secret_key, password_hash=hashed)
-        audit(session, grant, request, "dashboard_shared", dashboard_id=board.id, password=bool(hashed))
+    board = _board(session, grant, dashboard_id)
+    hashed = runtime.auth.passwords.hash(body.password) if body.password else None
+    token = sharing.share(board, runtime.settings.secret_key, password_hash=hashed)
+    audit(session, grant, request, "dashboard_shared", dashboard_id=board.id, password=bool(hashed))
     url = f"{str(request.base_url).rstrip('/')}/share/{token}"
     return {"url": url, "embed_url": url + "?embed=1", "password": hashed is not None}
 
@@ -192,9 +184,8 @@ def share(
 @router.delete(
     "/dashboards/{dashboard_id}/share", status_code=204, summary="Stop sharing: the link stops working"
 )
-def unshare(dashboard_id: PathId, grant: ProjectMember, request: Request, runtime: RuntimeDep) -> Response:
-    with transaction(runtime.sessions) as session:
-        board = _board(session, grant, dashboard_id)
-        sharing.revoke(board)
-        audit(session, grant, request, "dashboard_unshared", dashboard_id=board.id)
+def unshare(dashboard_id: PathId, grant: ProjectMember, request: Request, session: SessionDep) -> Response:
+    board = _board(session, grant, dashboard_id)
+    sharing.revoke(board)
+    audit(session, grant, request, "dashboard_unshared", dashboard_id=board.id)
     return Response(status_code=204)

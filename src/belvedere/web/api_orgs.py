@@ -11,12 +11,20 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from belvedere.accounts import organisations, team
-from belvedere.accounts.models import Organisation, User
+from belvedere.accounts.models import User
 from belvedere.accounts.organisations import OrgView
 from belvedere.auth import securitylog
-from belvedere.platform.db import transaction
 from belvedere.platform.mail import outbox as mail_outbox
-from belvedere.web.access import Admin, Member, Owner, RuntimeDep, SignedIn, Viewer, audit, request_origin
+from belvedere.web.access import (
+    Admin,
+    Member,
+    Owner,
+    RuntimeDep,
+    SessionDep,
+    SignedIn,
+    Viewer,
+    request_origin,
+)
 from belvedere.web.ids import Id, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
@@ -46,17 +54,16 @@ class KeyBody(BaseModel):
 
 
 @router.post("/orgs", status_code=201, summary="Create another organisation, owned by the caller")
-def create_org(body: OrgBody, caller: SignedIn, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        user = session.get(User, caller.user_id)
-        org = organisations.create_organisation(
-            session,
-            name=body.name,
-            owner=user,
-            plan=runtime.settings.auth.signup_plan,
-            trial_days=runtime.settings.auth.trial_days,
-        )
-        return OrgView.of(org).as_json()
+def create_org(body: OrgBody, caller: SignedIn, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+    user = session.get(User, caller.user_id)
+    org = organisations.create_organisation(
+        session,
+        name=body.name,
+        owner=user,
+        plan=runtime.settings.auth.signup_plan,
+        trial_days=runtime.settings.auth.trial_days,
+    )
+    return OrgView.of(org).as_json()
 
 
 @router.get(ORG, summary="The organisation")
@@ -65,114 +72,95 @@ def get_org(grant: Viewer) -> dict[str, Any]:
 
 
 @router.patch(ORG, summary="Rename the organisation")
-def update_org(body: OrgBody, grant: Admin, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        org = session.get(Organisation, grant.org.id)
-        assert org is not None
-        org.name = body.name
-        audit(session, grant, request, "organisation_updated")
-        return OrgView.of(org).as_json()
+def update_org(body: OrgBody, grant: Admin, request: Request, session: SessionDep) -> dict[str, Any]:
+    return team.rename_organisation(session, grant, name=body.name, where=request_origin(request))
 
 
 @router.delete(ORG, status_code=204, summary="Delete the organisation, its projects and their events")
-def delete_org(grant: Owner, runtime: RuntimeDep) -> None:
-    with transaction(runtime.sessions) as session:
-        org = session.get(Organisation, grant.org.id)
-        project_ids = [p.id for p in org.projects] if org else []
-        session.delete(org)
-    runtime.projects.forget()  # its write keys stop working now, in every process
-    for project_id in project_ids:
-        runtime.store.delete_project(project_id=project_id)
+def delete_org(grant: Owner, runtime: RuntimeDep, session: SessionDep) -> None:
+    team.delete_organisation(session, grant, keys=runtime.projects, store=runtime.store)
 
 
 @router.post(ORG + "/transfer", summary="Make another member the owner; the caller becomes an admin")
-def transfer(body: TransferBody, grant: Owner, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        where = request_origin(request)
-        return {"members": team.transfer_ownership(session, grant, user_id=body.user_id, where=where)}
+def transfer(body: TransferBody, grant: Owner, request: Request, session: SessionDep) -> dict[str, Any]:
+    where = request_origin(request)
+    return {"members": team.transfer_ownership(session, grant, user_id=body.user_id, where=where)}
 
 
 # ------------------------------------------------------------------------------------------------ members
 
 
 @router.get(ORG + "/members", summary="Members and their roles")
-def list_members(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return {"results": team.list_members(session, grant)}
+def list_members(grant: Viewer, session: SessionDep) -> dict[str, Any]:
+    return {"results": team.list_members(session, grant)}
 
 
 @router.patch(ORG + "/members/{user_id}", summary="Change a member's role")
 def change_role(
-    user_id: PathId, body: RoleBody, grant: Admin, request: Request, runtime: RuntimeDep
+    user_id: PathId, body: RoleBody, grant: Admin, request: Request, session: SessionDep
 ) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return team.change_role(
-            session, grant, user_id=user_id, role=body.role, where=request_origin(request)
-        )
+    return team.change_role(session, grant, user_id=user_id, role=body.role, where=request_origin(request))
 
 
 @router.delete(ORG + "/members/{user_id}", status_code=204, summary="Remove a member")
-def remove_member(user_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
-    with transaction(runtime.sessions) as session:
-        team.remove_member(session, grant, user_id=user_id, where=request_origin(request))
+def remove_member(user_id: PathId, grant: Admin, request: Request, session: SessionDep) -> None:
+    team.remove_member(session, grant, user_id=user_id, where=request_origin(request))
 
 
 # ------------------------------------------------------------------------------------------------ invitations
 
 
 @router.post(ORG + "/invitations", status_code=201, summary="Invite someone by email")
-def invite(body: InviteBody, grant: Admin, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return team.invite(
-            session,
-            grant,
-            email=body.email,
-            role=body.role,
-            where=request_origin(request),
-            plans=runtime.plans,
-            mailer=runtime.mailer,
-            settings=runtime.settings,
-        )
+def invite(
+    body: InviteBody, grant: Admin, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    return team.invite(
+        session,
+        grant,
+        email=body.email,
+        role=body.role,
+        where=request_origin(request),
+        plans=runtime.plans,
+        mailer=runtime.mailer,
+        settings=runtime.settings,
+    )
 
 
 @router.get(ORG + "/invitations", summary="Invitations, pending and past")
-def list_invitations(grant: Admin, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return {"results": team.list_invitations(session, grant)}
+def list_invitations(grant: Admin, session: SessionDep) -> dict[str, Any]:
+    return {"results": team.list_invitations(session, grant)}
 
 
 @router.delete(ORG + "/invitations/{invitation_id}", status_code=204, summary="Revoke an invitation")
-def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, runtime: RuntimeDep) -> None:
-    with transaction(runtime.sessions) as session:
-        team.revoke_invitation(session, grant, invitation_id=invitation_id, where=request_origin(request))
+def revoke_invitation(invitation_id: PathId, grant: Admin, request: Request, session: SessionDep) -> None:
+    team.revoke_invitation(session, grant, invitation_id=invitation_id, where=request_origin(request))
 
 
 # ------------------------------------------------------------------------------------------------ API keys
 
 
 @router.post(ORG + "/api-keys", status_code=201, summary="Create a personal API key (shown once)")
-def create_key(body: KeyBody, grant: Member, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return team.create_key(
-            session,
-            grant,
-            label=body.label,
-            scopes=list(body.scopes),
-            where=request_origin(request),
-            plans=runtime.plans,
-        )
+def create_key(
+    body: KeyBody, grant: Member, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    return team.create_key(
+        session,
+        grant,
+        label=body.label,
+        scopes=list(body.scopes),
+        where=request_origin(request),
+        plans=runtime.plans,
+    )
 
 
 @router.get(ORG + "/api-keys", summary="Personal API keys: your own, or everyone's for admins")
-def list_keys(grant: Member, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return {"results": team.list_keys(session, grant)}
+def list_keys(grant: Member, session: SessionDep) -> dict[str, Any]:
+    return {"results": team.list_keys(session, grant)}
 
 
 @router.delete(ORG + "/api-keys/{key_id}", status_code=204, summary="Revoke a personal API key")
-def revoke_key(key_id: PathId, grant: Member, request: Request, runtime: RuntimeDep) -> None:
-    with transaction(runtime.sessions) as session:
-        team.revoke_key(session, grant, key_id=key_id, where=request_origin(request))
+def revoke_key(key_id: PathId, grant: Member, request: Request, session: SessionDep) -> None:
+    team.revoke_key(session, grant, key_id=key_id, where=request_origin(request))
 
 
 # ------------------------------------------------------------------------------------------------ log, usage
@@ -183,17 +171,16 @@ def revoke_key(key_id: PathId, grant: Member, request: Request, runtime: Runtime
 )
 def security_log(
     grant: Admin,
-    runtime: RuntimeDep,
+    session: SessionDep,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     format: Literal["json", "csv"] = "json",
 ) -> dict[str, Any] | PlainTextResponse:
-    with transaction(runtime.sessions) as session:
-        rows = securitylog.entries(
-            session, organisation_id=grant.org.id, kind=kind, since=since, until=until, limit=limit
-        )
+    rows = securitylog.entries(
+        session, organisation_id=grant.org.id, kind=kind, since=since, until=until, limit=limit
+    )
     if format == "csv":
         return PlainTextResponse(
             securitylog.as_csv(rows),
@@ -204,14 +191,12 @@ def security_log(
 
 
 @router.get(ORG + "/usage", summary="The plan, its limits and what is used")
-def usage(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return team.usage(session, grant, plans=runtime.plans, meter=runtime.usage)
+def usage(grant: Viewer, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+    return team.usage(session, grant, plans=runtime.plans, meter=runtime.usage)
 
 
 @router.get(ORG + "/outbox", summary="Emails sent (or kept, without SMTP) on behalf of the organisation")
 def outbox(
-    grant: Admin, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    grant: Admin, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return {"results": mail_outbox(session, organisation_id=grant.org.id, limit=limit)}
+    return {"results": mail_outbox(session, organisation_id=grant.org.id, limit=limit)}

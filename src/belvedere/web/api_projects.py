@@ -10,8 +10,15 @@ from pydantic import BaseModel, Field
 
 from belvedere.accounts import projects
 from belvedere.accounts.settings import ProjectSettings
-from belvedere.platform.db import transaction
-from belvedere.web.access import Admin, RuntimeDep, Viewer, request_origin
+from belvedere.web.access import (
+    Admin,
+    ProjectAdmin,
+    ProjectViewer,
+    RuntimeDep,
+    SessionDep,
+    Viewer,
+    request_origin,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
 PROJECT = "/projects/{project_id}"
@@ -30,53 +37,53 @@ class ProjectPatch(BaseModel):
 
 
 @router.get("/orgs/{org_id}/projects", summary="Projects of the organisation")
-def list_projects(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return {"results": projects.list_projects(session, grant)}
+def list_projects(grant: Viewer, session: SessionDep) -> dict[str, Any]:
+    return {"results": projects.list_projects(session, grant)}
 
 
 @router.post("/orgs/{org_id}/projects", status_code=201, summary="Create a project (returns its keys)")
-def create(body: ProjectBody, grant: Admin, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return projects.create_project(
-            session,
-            grant,
-            name=body.name,
-            timezone=body.timezone,
-            settings=body.settings,
-            where=request_origin(request),
-            plans=runtime.plans,
-        )
+def create(
+    body: ProjectBody, grant: Admin, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    return projects.create_project(
+        session,
+        grant,
+        name=body.name,
+        timezone=body.timezone,
+        settings=body.settings,
+        where=request_origin(request),
+        plans=runtime.plans,
+    )
 
 
 @router.get(PROJECT, summary="A project, with its public write key")
-def get(grant: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return projects.get_project(session, grant)
+def get(grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
+    return projects.get_project(session, grant)
 
 
 @router.patch(PROJECT, summary="Rename a project, change its time zone or settings")
-def update(body: ProjectPatch, grant: Admin, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        return projects.update_project(
-            session,
-            grant,
-            name=body.name,
-            timezone=body.timezone,
-            settings=body.settings,
-            keys=runtime.projects,
-        )
+def update(
+    body: ProjectPatch, grant: ProjectAdmin, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    return projects.update_project(
+        session,
+        grant,
+        name=body.name,
+        timezone=body.timezone,
+        settings=body.settings,
+        keys=runtime.projects,
+    )
 
 
 @router.delete(PROJECT, status_code=204, summary="Delete a project and its events")
-def delete(grant: Admin, request: Request, runtime: RuntimeDep) -> None:
-    with transaction(runtime.sessions) as session:
-        where = request_origin(request)
-        projects.delete_project(session, grant, where=where, keys=runtime.projects, store=runtime.store)
+def delete(grant: ProjectAdmin, request: Request, runtime: RuntimeDep, session: SessionDep) -> None:
+    where = request_origin(request)
+    projects.delete_project(session, grant, where=where, keys=runtime.projects, store=runtime.store)
 
 
 @router.post(PROJECT + "/write-key", summary="Replace the project's write key (the old one stops working)")
-def rotate_write_key(grant: Admin, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with transaction(runtime.sessions) as session:
-        where = request_origin(request)
-        return projects.rotate_write_key(session, grant, where=where, keys=runtime.projects)
+def rotate_write_key(
+    grant: ProjectAdmin, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    where = request_origin(request)
+    return projects.rotate_write_key(session, grant, where=where, keys=runtime.projects)
