@@ -17,35 +17,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-import orjson
 import structlog
 
-from belvedere.ingest.enrich.visitor import HINTS_KEY, SOURCE_FIELDS, VisitHints, Visits
+from belvedere.ingest import records
+from belvedere.ingest.enrich.visitor import VisitHints, Visits
 from belvedere.ingest.segments import read_records, segment_numbers, segment_path
 from belvedere.ingest.spool import Position, Spool, SpoolFull
-from belvedere.ingest.writer import needs_dedupe
 from belvedere.platform.threads import Background
 from belvedere.store.schema import CLIENT_UUID_FLAG
 
 log = structlog.get_logger(__name__)
 
 RELAYED_FILE = "relayed"
-
-
-# The fields the relay decides (or may change: a visit's source) and appends to each row.
-VISIT_FIELDS = ("distinct_id", "person_id", "session_id", *SOURCE_FIELDS)
-
-
-def worker_line(row: dict[str, Any]) -> bytes:
-    """A capture worker's spool line: ``<head>\\t<row>``, the head a small JSON array (project, time, visit
-    hints, the visit fields taken out of the row), so the relay parses only the head (orjson escapes tabs
-    inside strings, so the first raw tab is the separator)."""
-    hints = row.pop(HINTS_KEY)
-    values = [row.pop(name, None) for name in VISIT_FIELDS]
-    head = orjson.dumps([row["project_id"], row["timestamp"], hints, values])
-    return head + b"\t" + orjson.dumps(row)
 
 
 def worker_spool_dir(spool_dir: Path, index: int) -> Path:
@@ -206,23 +190,20 @@ class Relay:
         return count
 
     def _resolve(self, payloads: list[bytes], *, redo: bool) -> tuple[bytes, int]:
-        """Give each spooled event its person and visit; the NDJSON the store writer takes. Only the small
+        """Give each spooled event its person and visit; the rows the store writer takes. Only the small
         head of each line is parsed; the visit's fields are appended to the row's JSON as bytes."""
-        apply, dumps, loads, from_list = self._visits.apply, orjson.dumps, orjson.loads, VisitHints.from_list
+        apply, from_list = self._visits.apply, VisitHints.from_list
         lines: list[bytes] = []
-        for payload in payloads:
-            for line in payload.splitlines():
-                head, tab, body = line.partition(b"\t")
-                if not tab:
-                    lines.append(line)  # a row without hints (none is written today): as it is
-                    continue
-                project_id, timestamp, hints, values = loads(head)
-                visit = dict(zip(VISIT_FIELDS, values, strict=True))
-                visit["timestamp"] = timestamp
-                apply(project_id, visit, from_list(hints))
-                del visit["timestamp"]
-                if redo and not needs_dedupe(body):
-                    visit[CLIENT_UUID_FLAG] = True
-                extra = {k: v for k, v in visit.items() if v is not None}
-                lines.append(body[:-1] + b"," + dumps(extra)[1:] if extra else body)
-        return b"\n".join(lines) + b"\n", len(lines)
+        for head, body in records.pending(payloads):
+            if head is None:
+                lines.append(body)  # a row without hints (none is written today): as it is
+                continue
+            project_id, timestamp, hints, values = head
+            visit = dict(zip(records.VISIT_FIELDS, values, strict=True))
+            visit["timestamp"] = timestamp
+            apply(project_id, visit, from_list(hints))
+            del visit["timestamp"]
+            if redo and not records.needs_dedupe(body):
+                visit[CLIENT_UUID_FLAG] = True
+            lines.append(records.with_fields(body, {k: v for k, v in visit.items() if v is not None}))
+        return records.join(lines), len(lines)

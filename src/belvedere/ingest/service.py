@@ -8,16 +8,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from belvedere.accounts.service import ProjectInfo
-from belvedere.ingest.enrich.visitor import HINTS_KEY
+from belvedere.ingest import records
 from belvedere.ingest.pipeline import Pipeline
-from belvedere.ingest.relay import worker_line
 from belvedere.ingest.spool import Spool, SpoolFull
 from belvedere.ingest.validate import Limits, Rejected, parse_event
 from belvedere.platform.metrics import Metrics
-from belvedere.store.schema import CLIENT_UUID_FLAG
 
 __all__ = ["CaptureResult", "IngestService", "SpoolFull"]
 
@@ -70,16 +66,14 @@ class IngestService:
                 dropped[reason] += 1
                 continue
             row = {k: v for k, v in event.row.items() if v is not None}  # absent means NULL: smaller spool
-            if event.client_uuid:
-                row[CLIENT_UUID_FLAG] = True
-            lines.append(worker_line(row) if HINTS_KEY in row else orjson.dumps(row))
+            lines.append(records.encode(row, client_uuid=event.client_uuid))
         result.accepted = len(lines)
         result.dropped = sum(dropped.values())
         for code, count in rejected.items():
             self.metrics.events_rejected.labels(code).inc(count)
         for reason, count in dropped.items():
             self.metrics.events_dropped.labels(reason).inc(count)
-        return (b"\n".join(lines) + b"\n" if lines else b""), result
+        return records.join(lines), result
 
     async def capture(self, project: ProjectInfo, events: list[Any], **request: Any) -> CaptureResult:
         """Process and durably spool; returns once the accepted events are on disk."""

@@ -18,21 +18,14 @@ from pathlib import Path
 import orjson
 import structlog
 
+from belvedere.ingest import records
 from belvedere.ingest.spool import Position, Spool
 from belvedere.platform.threads import Background
 from belvedere.store.base import EventStore
-from belvedere.store.schema import CLIENT_UUID_FLAG
 
 log = structlog.get_logger(__name__)
 
 # Rows whose uuid came from the client (a retry may repeat it) carry this; only then is dedup needed.
-_CLIENT_UUID_MARK = f'"{CLIENT_UUID_FLAG}":true'.encode()
-
-
-def needs_dedupe(rows: bytes) -> bool:
-    return _CLIENT_UUID_MARK in rows
-
-
 BatchObserver = Callable[[int, float], None]
 MARK_EVERY_SECONDS = 10.0
 
@@ -94,7 +87,7 @@ class StoreWriter:
                 if not pending:
                     first_at = time.monotonic()
                 pending.extend(payloads)
-                pending_rows += sum(p.count(b"\n") for p in payloads)
+                pending_rows += sum(records.count(p) for p in payloads)
                 pending_bytes += sum(len(p) for p in payloads)
             due = pending and (
                 pending_rows >= self._batch_rows
@@ -147,18 +140,18 @@ class StoreWriter:
         rows = b"".join(payloads)
         checkpoint = (end.segment, end.offset)
         try:
-            written = self._store.write_batch(rows, checkpoint=checkpoint, dedupe=needs_dedupe(rows))
+            written = self._store.write_batch(rows, checkpoint=checkpoint, dedupe=records.needs_dedupe(rows))
         except Exception:
             good = self._set_aside_unreadable(payloads)
             if len(good) == len(payloads):
                 raise  # the data is fine: the store itself failed, so retry later
             rows = b"".join(good)
-            written = self._store.write_batch(rows, checkpoint=checkpoint, dedupe=needs_dedupe(rows))
+            written = self._store.write_batch(rows, checkpoint=checkpoint, dedupe=records.needs_dedupe(rows))
         self._spool.release(end)
         self.position = end
         self.rows_written += written
         if self._on_batch is not None:
-            self._on_batch(rows.count(b"\n"), time.perf_counter() - started)
+            self._on_batch(records.count(rows), time.perf_counter() - started)
         return written
 
     def _set_aside_unreadable(self, payloads: list[bytes]) -> list[bytes]:
