@@ -3,11 +3,28 @@ the server runs (the server alone owns the DuckDB event store)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from belvedere.cli import apikey, demo, importer, mail, org, project, serve, user
+from belvedere.cli.common import fail
+from belvedere.platform.errors import BelvedereError
+
+
+class _Commands(TyperGroup):
+    """The one place a use case's refusal (``platform.errors``) becomes the command's message and exit 2."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click Context
+        try:
+            return super().invoke(ctx)
+        except BelvedereError as exc:
+            fail(exc.message)
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="belvedere",
     help="Belvedere: self-hostable product & web analytics.",
     no_args_is_help=True,

@@ -13,9 +13,8 @@ from belvedere.accounts.organisations import members
 from belvedere.accounts.plans import Plans
 from belvedere.accounts.service import list_projects
 from belvedere.accounts.settings import ProjectSettings
-from belvedere.cli.common import fail, load_settings, metadata_engine, print_rows
+from belvedere.cli.common import load_settings, metadata_engine, print_rows
 from belvedere.platform.db import make_session_factory, transaction
-from belvedere.platform.errors import BelvedereError
 
 app = typer.Typer(help="Manage projects.", no_args_is_help=True)
 
@@ -48,25 +47,20 @@ def create(
     key (shown only once) and who can open it in the web app."""
     settings = load_settings()
     options = ProjectSettings(session_timeout_minutes=session_timeout, visitor_id=visitor_id.value)
-    try:
-        with transaction(make_session_factory(metadata_engine(settings))) as session:
-            created, organisation = projects.create_for_operator(
-                session,
-                organisation=org,
-                name=name,
-                plans=Plans(settings.plans),
-                timezone=timezone,
-                settings=options,
-                owner_email=owner,
-            )
-            slug = organisation.slug
-            people = [
-                m
-                for m in members(session, organisation_id=organisation.id)
-                if m["role"] in ("owner", "admin")
-            ]
-    except BelvedereError as exc:
-        fail(exc.message)
+    with transaction(make_session_factory(metadata_engine(settings))) as session:
+        created, organisation = projects.create_for_operator(
+            session,
+            organisation=org,
+            name=name,
+            plans=Plans(settings.plans),
+            timezone=timezone,
+            settings=options,
+            owner_email=owner,
+        )
+        slug = organisation.slug
+        people = [
+            m for m in members(session, organisation_id=organisation.id) if m["role"] in ("owner", "admin")
+        ]
     answer = {"project_id": created.project.id, "write_key": created.write_key, "api_key": created.api_key}
     if as_json:
         typer.echo(orjson.dumps(answer).decode())
