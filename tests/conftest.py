@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import make_url
 
 from belvedere.config import Settings
+from belvedere.platform import migrate
+from belvedere.platform.db import make_engine
 
 PG_ADMIN_URL = os.environ.get("BELVEDERE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -47,11 +49,12 @@ def postgres_server() -> str:
 
 
 @contextmanager
-def fresh_pg_database(admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database (SQLAlchemy URL), dropped on exit."""
+def fresh_pg_database(admin_url: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (SQLAlchemy URL), dropped on exit: empty, or a copy of ``template``."""
     name = f"belvedere_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
     try:
         yield url.render_as_string(hide_password=False)
@@ -60,16 +63,62 @@ def fresh_pg_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[str]:
+    """The name of a database migrated to head once per test process (each pytest-xdist worker has its
+    own), for tests to copy instead of running every migration again: the migrations then find nothing left
+    to do, as with SQLite's template (``capture_kit.start_from_template``).
+
+    PostgreSQL copies a database only while no session is connected to it: the engine that migrated it is
+    disposed of, and connections to it are refused from then on (a test that opened one would break the
+    copies of every test after it)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"belvedere_template_{worker}_{uuid.uuid4().hex[:8]}"  # runs side by side do not share it
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(postgres_server).set(drivername="postgresql+psycopg", database=name)
+        engine = make_engine(url.render_as_string(hide_password=False))
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        yield name
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards: for tests of the migrations."""
     with fresh_pg_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_server: str, postgres_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, already migrated to head (a copy of the template)."""
+    with fresh_pg_database(postgres_server, template=postgres_template) as url:
         yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each metadata test runs once on SQLite and once on PostgreSQL."""
+    """Each metadata test runs once on SQLite and once on PostgreSQL. The PostgreSQL database is already
+    migrated to head (``migrate.upgrade`` finds nothing to do there); tests of the migrations themselves
+    take ``empty_metadata_url``."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.db'}"
+    url: str = request.getfixturevalue("migrated_postgres_url")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``metadata_url``, with an empty database on both: for tests of the migrations."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'meta.db'}"
     url: str = request.getfixturevalue("postgres_url")

@@ -7,13 +7,13 @@ and capture geolocates the visitor, not the proxy, whether capture workers answe
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from tests.e2e.server_kit import Server, cli
+from tests.waiting import eventually
 
 
 def _login(server: Server, email: str, client: str) -> int:
@@ -53,12 +53,12 @@ def test_each_visitor_behind_the_proxy_has_its_own_throttle(tmp_path: Path, work
         query = {"kind": "sql", "query": "SELECT country FROM events"}
         read = {"Authorization": f"Bearer {project['api_key']}"}
         url = f"{server.url}/api/v1/projects/{project['project_id']}/query"
-        rows: list[object] = []
-        for _ in range(100):
-            rows = httpx.post(url, json=query, headers=read, timeout=30).json().get("rows", [])
-            if rows:
-                break
-            time.sleep(0.1)  # the writer stores it within its flush interval
-        assert rows == [["US"]]
+
+        def rows() -> list[object]:
+            answer = httpx.post(url, json=query, headers=read, timeout=30).json()
+            return list(answer.get("rows", []))
+
+        assert eventually(lambda: rows() != [], interval=0.1)  # stored within the writer's flush interval
+        assert rows() == [["US"]]
     finally:
         server.stop()

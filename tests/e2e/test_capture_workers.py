@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from tests.e2e.server_kit import Server, cli
+from tests.waiting import eventually
 
 from belvedere.ingest.relay import read_relayed
 
@@ -79,25 +79,26 @@ def test_capture_workers_serve_capture_and_pass_the_rest_to_the_owner(tmp_path: 
         workers = _worker_pids(server.process.pid)
         assert len(workers) == 2
         assert _send(server.url, project["write_key"], range(200), clients=10) == 200
+
         # Both workers took connections, and the owner relayed both spools.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        def relayed() -> bool:
             spools = [read_relayed(tmp_path / "spool" / "workers" / str(i)) for i in range(2)]
-            if all(p is not None and p.offset > 0 for p in spools) and _stats(
-                server.url, project["api_key"], project["project_id"]
-            ) == {"visitors": 200, "pageviews": 200}:
-                break
-            time.sleep(0.1)
-        assert all(p is not None and p.offset > 0 for p in spools), spools
+            return all(p is not None and p.offset > 0 for p in spools)
+
+        def stored() -> bool:
+            stats = _stats(server.url, project["api_key"], project["project_id"])
+            return stats == {"visitors": 200, "pageviews": 200}
+
+        assert eventually(lambda: relayed() and stored(), timeout=10, interval=0.1)
         # The query API, the pages and the errors answer through a worker as they would directly.
         assert _stats(server.url, project["api_key"], project["project_id"]) == {
             "visitors": 200,
             "pageviews": 200,
         }
         # The owner's /metrics adds up the workers' counters (they publish every second).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _metric(server.url, "belvedere_events_accepted_total") < 200:
-            time.sleep(0.2)
+        assert eventually(
+            lambda: _metric(server.url, "belvedere_events_accepted_total") >= 200, timeout=10, interval=0.1
+        )
         assert _metric(server.url, "belvedere_events_accepted_total") == 200
         capture = 'belvedere_http_request_seconds_count{method="POST",route="/api/v1/capture",status="202"}'
         assert _metric(server.url, capture) == 200
@@ -110,10 +111,9 @@ def test_capture_workers_serve_capture_and_pass_the_rest_to_the_owner(tmp_path: 
         # A worker that dies is replaced; capture goes on meanwhile.
         os.kill(workers[0], signal.SIGKILL)
         assert _send(server.url, project["write_key"], range(200, 260), clients=3) == 60
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(set(_worker_pids(server.process.pid)) - {workers[0]}) < 2:
-            time.sleep(0.2)
-        assert len(set(_worker_pids(server.process.pid)) - {workers[0]}) == 2
+        owner = server.process.pid
+        assert eventually(lambda: len(set(_worker_pids(owner)) - {workers[0]}) >= 2, timeout=30, interval=0.1)
+        assert len(set(_worker_pids(owner)) - {workers[0]}) == 2
     finally:
         assert server.stop() in (0, -15)
     log = server.log.read_text()

@@ -50,6 +50,8 @@ def test_sigkill_during_load_loses_and_duplicates_nothing(tmp_path: Path, worker
         ]
         for w in workers:
             w.start()
+        # Deliberate: the load runs for a set time, so that the kill lands mid-stream, with batches stored
+        # behind it (300 ms flushes), batches spooled and not yet stored, and requests in flight.
         time.sleep(2.0)
         server.kill()
         stop.set()

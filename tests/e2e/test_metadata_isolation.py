@@ -9,7 +9,6 @@ Every sign-up must survive, with its login, and SQLite must find its file intact
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from tests.e2e.server_kit import Server, cli
 from tests.e2e.test_query_fairness import _count, _send
 from tests.e2e.test_sql_memory import BOMBS
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long and unusual passphrase 42"
@@ -53,9 +53,7 @@ def test_hostile_or_failing_user_sql_cannot_touch_the_metadata_database(tmp_path
         _signup(server, "before@example.test")
         _send(server, project["write_key"], 300)  # rows for the failing statements to work on
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            deadline = time.monotonic() + 30
-            while _count(client, project) < 300 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            assert eventually(lambda: _count(client, project) >= 300, timeout=30, interval=0.1)
         url = f"{server.url}/api/v1/projects/{project['project_id']}/query"
         read = {"Authorization": f"Bearer {project['api_key']}"}
         for statement in hostile:

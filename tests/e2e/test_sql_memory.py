@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.e2e.server_kit import Server
 from tests.e2e.test_query_fairness import _count, _project, _send, _stats_ms
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -89,9 +89,9 @@ def test_memory_bombs_get_a_clear_error_and_the_server_keeps_its_memory_and_its_
         answers: dict[str, httpx.Response] = {}
         neighbour: list[float] = []
         with httpx.Client(base_url=server.url, timeout=60) as client:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and (_count(client, a) < 300 or _count(client, b) < 1000):
-                time.sleep(0.2)
+            assert eventually(
+                lambda: _count(client, a) >= 300 and _count(client, b) >= 1000, timeout=20, interval=0.1
+            )
             done = threading.Event()
 
             def bomb() -> None:

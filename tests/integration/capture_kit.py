@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from tests.waiting import eventually as eventually  # re-exported: some tests import it from here
 
 from belvedere.accounts.projects import create_for_operator
 from belvedere.accounts.service import CreatedProject
@@ -27,17 +27,6 @@ IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.1 Mobile/15E148 Safari/604.1"
 )
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Whether ``check`` holds within ``timeout`` seconds, asked every 10 ms: for what follows a commit a
-    moment later (the writer's batch report and metrics come just after the rows are visible)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @dataclass
@@ -58,19 +47,14 @@ class Running:
             return create_for_operator(s, organisation="Test", name=name, settings=settings, plans=plans)[0]
 
     def wait_stored(self, count: int, project_id: int | None = None, timeout: float = 10.0) -> int:
-        project_id = project_id or self.project.project.id
-        deadline = time.monotonic() + timeout
-        while True:
-            stored = self.runtime.store.count_events(project_id=project_id)
-            if stored >= count or time.monotonic() > deadline:
-                return stored
-            time.sleep(0.02)
+        """How many events the project has in the store once it has ``count`` (or ``timeout`` passed)."""
+        project = project_id or self.project.project.id
+        eventually(lambda: self.runtime.store.count_events(project_id=project) >= count, timeout)
+        return self.runtime.store.count_events(project_id=project)
 
     def flush(self) -> None:
         """Wait until the writer has moved everything spooled into the store."""
-        deadline = time.monotonic() + 10
-        while self.runtime.spool.depth_bytes and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: not self.runtime.spool.depth_bytes, timeout=10)
 
 
 @cache

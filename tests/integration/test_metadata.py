@@ -33,8 +33,8 @@ def sessions(metadata_url: str):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-def test_migrations_create_every_table_and_are_idempotent(metadata_url: str) -> None:
-    engine = make_engine(metadata_url)
+def test_migrations_create_every_table_and_are_idempotent(empty_metadata_url: str) -> None:
+    engine = make_engine(empty_metadata_url)
     migrate.upgrade(engine)
     migrate.upgrade(engine)
     tables = set(inspect(engine).get_table_names())
@@ -45,7 +45,7 @@ def test_migrations_create_every_table_and_are_idempotent(metadata_url: str) -> 
     engine.dispose()
 
 
-def test_the_migrations_build_exactly_the_models(metadata_url: str) -> None:
+def test_the_migrations_build_exactly_the_models(empty_metadata_url: str) -> None:
     """Alembic finds nothing to add: every model change came with its migration."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
@@ -53,7 +53,7 @@ def test_the_migrations_build_exactly_the_models(metadata_url: str) -> None:
     from belvedere.platform.db import Base
     from belvedere.platform.migrations import env_models  # noqa: F401  (registers every model)
 
-    engine = make_engine(metadata_url)
+    engine = make_engine(empty_metadata_url)
     migrate.upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

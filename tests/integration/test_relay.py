@@ -3,13 +3,13 @@ and moves it into the store exactly once (real spools, real DuckDB, two workers 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.integration.accounts.kit import fast_settings
 from tests.integration.capture_kit import IPHONE_UA, Running, running
+from tests.waiting import eventually
 
 from belvedere.accounts.service import ProjectInfo
 from belvedere.ingest.relay import SpoolTail, read_relayed, worker_spool_dir, write_relayed
@@ -121,7 +121,9 @@ def test_records_relayed_twice_after_a_crash_are_stored_once(tmp_path: Path) -> 
     # A crash between appending to the owner's spool and recording the position: the position lags.
     write_relayed(worker_spool_dir(tmp_path / "spool", 0), relayed)
     with running(settings) as r:
-        time.sleep(0.3)
+        relay = r.runtime.relay
+        assert relay is not None
+        assert eventually(lambda: relay.backlog_bytes == 0)  # it went over the lagging records again
         r.flush()
         uuids = [u for (u,) in r.runtime.store.execute("SELECT CAST(uuid AS VARCHAR) FROM events")]
         assert len(uuids) == 50

@@ -3,14 +3,14 @@ retried without losing anything, and /ready says so meanwhile."""
 
 from __future__ import annotations
 
-import time
 from itertools import pairwise
 from pathlib import Path
 
 import orjson
 import pytest
 from tests.conftest import make_settings
-from tests.integration.capture_kit import eventually, running
+from tests.integration.capture_kit import running
+from tests.waiting import eventually
 
 from belvedere.config import Settings
 from belvedere.ingest import writer as writer_module
@@ -60,19 +60,12 @@ def test_store_failure_is_retried_and_reported(settings: Settings) -> None:
         store.write_batch = flaky  # type: ignore[method-assign]
         response = app.client.post("/api/v1/capture", json={"event": "kept"}, headers=app.auth())
         assert response.status_code == 202
-        deadline = time.monotonic() + 5
-        saw_failure = False
-        while time.monotonic() < deadline and not saw_failure:
-            ready = app.client.get("/ready").json()
-            saw_failure = "writer_error" in ready["components"]["event_store"]
-            time.sleep(0.02)
-        assert saw_failure
+        assert eventually(
+            lambda: "writer_error" in app.client.get("/ready").json()["components"]["event_store"], timeout=5
+        )
         assert app.wait_stored(1) == 1
         # the rows are visible at the store's commit, a moment before the writer clears its error
-        deadline = time.monotonic() + 5
-        while app.runtime.writer.last_error is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert app.runtime.writer.last_error is None
+        assert eventually(lambda: app.runtime.writer.last_error is None, timeout=5)
         assert app.client.get("/ready").status_code == 200
 
 
@@ -118,14 +111,14 @@ def test_the_writer_marks_pages_between_batches(settings: Settings, monkeypatch:
         )
         assert response.status_code == 202
         assert app.wait_stored(1) == 1
-        deadline = time.monotonic() + 5
-        marked: list[tuple[object, ...]] = []
-        while time.monotonic() < deadline and not marked:
-            marked = app.runtime.store.execute(
+
+        def marked() -> list[tuple[object, ...]]:
+            return app.runtime.store.execute(
                 "SELECT pages, pages_before FROM visits WHERE pages_before IS NOT NULL"
             )
-            time.sleep(0.02)
-        assert marked == [(["/x"], [None])]
+
+        assert eventually(lambda: bool(marked()), timeout=5)
+        assert marked() == [(["/x"], [None])]
         # Each pass is timed in the metrics, and the visits it wrote again are counted.
         assert eventually(lambda: "belvedere_page_marks_visits_total 1.0" in app.client.get("/metrics").text)
         text = app.client.get("/metrics").text

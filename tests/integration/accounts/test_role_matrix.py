@@ -140,8 +140,9 @@ def app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
         with running(fast_settings(data_dir)) as r:
             yield r
         return
+    template = request.getfixturevalue("postgres_template")  # at head: the runtime migrates nothing
     with (
-        fresh_pg_database(request.getfixturevalue("postgres_server")) as url,
+        fresh_pg_database(request.getfixturevalue("postgres_server"), template=template) as url,
         running(fast_settings(data_dir, database_url=url)) as r,
     ):
         yield r
