@@ -3,7 +3,7 @@ at version 1 (with events) and upgraded end up with the same schema, which is th
 change of schema without a new version file fails the snapshot.
 
 To accept an intended change (a new version file), write the snapshot again:
-``UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/integration/test_store_migrations.py``.
+``UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/integration/store/test_store_migrations.py``.
 """
 
 from __future__ import annotations
