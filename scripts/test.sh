@@ -11,8 +11,10 @@ npm ci --prefix tests/e2e/a11y --no-audit --no-fund --loglevel=error
 .venv/bin/mypy
 # Two pytest workers (pytest-xdist): the suite's tests are independent (uuid-named PostgreSQL databases
 # and Redis namespaces, free ports, a tmp_path each), and it runs in about half the time. Pass -n 0 to
-# run serially; arguments given here come last and win.
-.venv/bin/pytest -n 2 -m "not alone" --durations=15 "$@"
+# run serially; arguments given here come last and win. Work stealing: a worker that runs out takes
+# tests queued on the other, so the two long walks (the browser e2e, a ClickHouse property test) do not
+# leave one worker idle at the end.
+.venv/bin/pytest -n 2 --dist worksteal -m "not alone" --durations=15 "$@"
 # Tests that time a latency target run afterwards, with the machine to themselves (exit code 5: the
 # arguments selected none of them).
 .venv/bin/pytest -n 0 -m alone "$@" || [ $? -eq 5 ]
