@@ -394,7 +394,7 @@ def test_the_overview_saves_its_figures_chart_and_tables_for_dashboards(app: Run
     )
     assert set(options) >= {"Key figures", "Chart of pageviews", "Top pages", "Countries"}
     assert options["Chart of pageviews"]["series"] == [{"event": "$pageview"}]
-    assert options["Countries"]["date_from"] == "-30d"
+    assert options["Countries"]["date_from"] == "-29d"  # 30 days: today and the 29 before
     ids = {}
     for label in ("Countries", "Channels"):
         saved = app.client.post(

@@ -15,13 +15,15 @@ PERIODS = {
     "mtd": "Month to date",
     "ytd": "Year to date",
 }
+# "N days" is today and the N - 1 days before it, "12 months" this month and the eleven before it: as many
+# buckets as the label says (docs/web.md).
 _RANGES: dict[str, tuple[str, str | None]] = {
     "today": ("today", None),
     "yesterday": ("yesterday", "yesterday"),
-    "7d": ("-7d", None),
-    "30d": ("-30d", None),
-    "90d": ("-90d", None),
-    "12m": ("-12m", None),
+    "7d": ("-6d", None),
+    "30d": ("-29d", None),
+    "90d": ("-89d", None),
+    "12m": ("-11m", None),
     "mtd": ("mtd", None),
     "ytd": ("ytd", None),
 }
