@@ -46,6 +46,16 @@ class DateRange:
         start = to_utc(local_start - (self.local_end() - local_start), self.tz)
         return DateRange(start, self.start, self.tz)
 
+    def previous_so_far(self, now: datetime) -> DateRange:
+        """The previous period, like with like: while this one is under way (``now``, naive UTC, inside it),
+        only as much of the previous one as this one has had, to the minute — today until 14:05 against
+        yesterday until 14:05, not against all of yesterday."""
+        previous = self.previous()
+        if not self.start < now < self.end:
+            return previous
+        elapsed = to_local(now, self.tz).replace(second=0, microsecond=0) - self.local_start()
+        return DateRange(previous.start, to_utc(previous.local_start() + elapsed, self.tz), self.tz)
+
     def local_start(self) -> datetime:
         return to_local(self.start, self.tz)
 

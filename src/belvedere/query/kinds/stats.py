@@ -133,9 +133,18 @@ class StatsRunner(DatedRunner[StatsQuery]):
             .join(regrouped.subquery("c"), join_type="cross")
         )
 
+    def _previous(self) -> DateRange:
+        return self.range.previous_so_far(self.ctx.now)
+
+    def cache_scope(self) -> str:
+        """The previous period's end too: while the period is under way it moves with the clock."""
+        if not self.spec.compare:
+            return super().cache_scope()
+        return f"{super().cache_scope()}/{self._previous().end.isoformat()}"
+
     def calculate(self) -> StatsResult:
         current = self._values(self.range)
-        previous = self._values(self.range.previous()) if self.spec.compare else None
+        previous = self._values(self._previous()) if self.spec.compare else None
         results = {}
         for name in (*METRICS, "conversions", "conversion_rate") if self.spec.goal else METRICS:
             if previous is None:
