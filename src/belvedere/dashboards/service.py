@@ -14,6 +14,7 @@ from belvedere.accounts.plans import Plans
 from belvedere.dashboards.models import Dashboard, Insight, Widget
 from belvedere.platform.errors import NotFound
 from belvedere.query.kinds import parse_query
+from belvedere.query.runner import QuerySpec
 
 # How a widget may draw each insight kind; the first is the default.
 DISPLAYS: dict[str, tuple[str, ...]] = {
@@ -41,7 +42,11 @@ DISPLAY_LABELS = {
 def stored_query(raw: object) -> dict[str, Any]:
     """A query spec checked exactly as the query API checks it (pydantic ``ValidationError`` otherwise),
     kept as what differs from the defaults, plus its kind."""
-    spec = parse_query(raw)
+    return stored_form(parse_query(raw))
+
+
+def stored_form(spec: QuerySpec) -> dict[str, Any]:
+    """A checked spec as it is saved: what differs from the defaults, plus its kind."""
     return {"kind": spec.kind, **spec.model_dump(mode="json", exclude_defaults=True)}
 
 

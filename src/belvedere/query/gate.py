@@ -11,7 +11,8 @@ tenant from stalling the others:
   one from a page (``patient``: a person looking at a dashboard whose widgets load together) waits for the
   tenant's room, behind the tenant's own queries, never ahead of other tenants'.
 - **A bounded queue.** A lane's waiting line has a length, and so has its line of patient queries waiting
-  for their tenant's room; past either, 429 too.
+  for their tenant's room, where one tenant may have at most ``PATIENT_PER_PLACE`` waiting per place of its
+  room (so one organisation's flood of page loads cannot fill the line for the others); past any, 429 too.
 
 A query's deadline starts when it arrives, so time spent waiting counts: one that cannot start before its
 deadline is refused (503), and one that starts gets only what is left of it (see ``QueryContext.deadline``).
@@ -49,6 +50,9 @@ class GateLimits:
     retry_after_seconds: int = 2
 
 
+PATIENT_PER_PLACE = 3  # 4 places: 12 page queries may wait, two tabs of an overview and its panels
+
+
 class QueryGate:
     def __init__(self, slots: dict[Lane, int], limits: GateLimits | None = None) -> None:
         self.limits = limits or GateLimits()
@@ -59,6 +63,7 @@ class QueryGate:
         self._in_room: Counter[tuple[Lane, int]] = Counter()
         self._waiting: Counter[Lane] = Counter()  # for a turn
         self._patient: Counter[Lane] = Counter()  # for their tenant's room
+        self._patient_of: Counter[tuple[Lane, int]] = Counter()
 
     def _semaphore(self, lane: Lane) -> asyncio.Semaphore:
         # Made on first use, inside the running loop (a semaphore belongs to one loop).
@@ -74,6 +79,12 @@ class QueryGate:
         ``time.monotonic()`` instant. ``patient``: wait for the tenant's room rather than be refused."""
         key = (lane, tenant)
         if patient:
+            if self._patient_of[key] >= PATIENT_PER_PLACE * self.limits.per_tenant:
+                raise QueryBusy(
+                    f"this organisation already has {self._patient_of[key]} {lane} queries waiting; retry"
+                    " when they have been answered",
+                    self.limits.retry_after_seconds,
+                )
             if self._patient[lane] >= self.limits.queue:
                 raise QueryBusy(f"the {lane} queue is full; retry shortly", self.limits.retry_after_seconds)
         else:
@@ -81,7 +92,16 @@ class QueryGate:
         room = self._rooms.get(key) or self._rooms.setdefault(key, asyncio.Semaphore(self.limits.per_tenant))
         self._in_room[key] += 1
         try:
-            await self._wait(room, deadline, self._patient if patient else None, lane)
+            if patient:
+                self._patient_of[key] += 1
+                try:
+                    await self._wait(room, deadline, self._patient, lane)
+                finally:
+                    self._patient_of[key] -= 1
+                    if not self._patient_of[key]:
+                        del self._patient_of[key]
+            else:
+                await self._wait(room, deadline, None, lane)
             try:
                 await self._wait(self._semaphore(lane), deadline, self._waiting, lane)
                 try:

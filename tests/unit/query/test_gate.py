@@ -101,3 +101,31 @@ def test_a_patient_query_waits_for_its_tenants_room_behind_its_own_and_not_ahead
         assert not gate._rooms and not gate._in_room  # nothing left behind
 
     asyncio.run(scenario())
+
+
+def test_one_tenants_waiting_pages_cannot_fill_the_line_for_the_others() -> None:
+    """Patient queries are bounded per tenant too: a flood of one organisation's page loads is refused
+    before it fills the lane's patient line, so another organisation's page still waits its turn."""
+
+    async def scenario() -> None:
+        gate = QueryGate({"insights": 1, "sql": 1}, GateLimits(per_tenant=1, queue=8))
+        release = asyncio.Event()
+        later = time.monotonic() + 5
+
+        async def hold(tenant: int) -> None:
+            async with gate.turn(tenant=tenant, lane="insights", deadline=later, patient=True):
+                await release.wait()
+
+        flood = [asyncio.create_task(hold(1))]  # holds the tenant's one place
+        await asyncio.sleep(0.01)
+        flood += [asyncio.create_task(hold(1)) for _ in range(3)]  # wait, up to the tenant's bound
+        await asyncio.sleep(0.01)
+        with pytest.raises(QueryBusy, match="this organisation"):
+            await hold(1)
+        other = asyncio.create_task(hold(2))  # not refused: the line still has room for others
+        await asyncio.sleep(0.01)
+        assert not other.done()
+        release.set()
+        await asyncio.gather(*flood, other)
+
+    asyncio.run(scenario())

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from belvedere.accounts.grants import ProjectGrant
-from belvedere.dashboards.service import stored_query
+from belvedere.dashboards.service import stored_form
 from belvedere.platform.errors import BelvedereError
 from belvedere.query import QueryResult, parse_query
 from belvedere.query.kinds.trends import TrendsResult
@@ -44,7 +44,7 @@ async def answer(
         return None, error_text(exc)
     except BelvedereError as exc:
         return None, exc.message
-    return Answer(result, stored_query(body)), None
+    return Answer(result, stored_form(spec)), None
 
 
 def error_text(exc: ValidationError) -> str:
