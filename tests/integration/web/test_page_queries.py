@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.integration.accounts.kit import build_world
 from tests.integration.capture_kit import Running
+from tests.waiting import eventually
 
 from belvedere.web.pages.project_pages import PANELS
 
@@ -43,17 +44,23 @@ def test_a_page_gets_its_turn_once_the_tenants_room_frees(app: Running) -> None:
     viewer = world.people["viewer"].auth()
     api = f"/api/v1/projects/{world.project_id}/query"
     room = _fill_room(app, world.org_id)
-    assert app.client.portal is not None  # the app's event loop: the room is released there
-    opened = threading.Timer(0.3, app.client.portal.call, [room.release])  # a query of theirs finished
-    opened.start()
+    portal = app.client.portal
+    assert portal is not None  # the app's event loop: the room is released there
+
+    def free_once_the_page_waits() -> None:  # a query of theirs finishes while the page waits
+        eventually(lambda: app.runtime.gate._patient_of[("insights", world.org_id)] == 1)
+        portal.call(room.release)
+
     try:
         # The API is refused at once while the room is full; a page waits, then is answered.
         refused = app.client.post(api, json={"kind": "stats"}, headers=viewer)
         assert refused.status_code == 429 and refused.headers["retry-after"]
+        opened = threading.Thread(target=free_once_the_page_waits)
+        opened.start()
         waited = app.client.get(f"/app/projects/{world.project_id}/panels/pages", headers=viewer)
+        opened.join()
         assert waited.status_code == 200 and "Top pages" in waited.text
     finally:
-        opened.join()
         app.runtime.gate._rooms.pop(("insights", world.org_id), None)
 
 
