@@ -15,8 +15,15 @@ from sqlalchemy import make_url
 from belvedere.config import Settings
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine
+from belvedere.platform.logging import configure_logging
 
 PG_ADMIN_URL = os.environ.get("BELVEDERE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Logging as the product configures it (plain tracebacks, not structlog's defaults, which print every
+    # frame's locals and took seconds per logged error), uncached so that ``capture_logs`` sees the events.
+    configure_logging("info", cache=False)
 
 
 TEST_SECRET = "test-secret-key-of-the-test-suite-0123456789"

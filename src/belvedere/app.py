@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from belvedere import __version__
 from belvedere.config import Settings
 from belvedere.platform.errors import BelvedereError
+from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
 from belvedere.runtime import Runtime
 from belvedere.web import (
@@ -266,4 +267,8 @@ class BelvedereApp:
 
 
 def create_app(settings: Settings | None = None) -> BelvedereApp:
-    return BelvedereApp(Runtime(settings or Settings()))
+    """The app for an ASGI server started on its own (``uvicorn --factory belvedere.app:create_app``):
+    logging configured as ``belvedere serve`` does it."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return BelvedereApp(Runtime(settings))

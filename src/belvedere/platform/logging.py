@@ -1,4 +1,7 @@
-"""Structured logging with structlog: human-readable in a terminal, JSON lines when asked."""
+"""Structured logging with structlog: human-readable in a terminal, JSON lines when asked.
+
+Tracebacks are plain text in both: structlog's default console renderer prints every frame's local
+variables, where a password or a key may be (and takes seconds for a large app's frames)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,19 @@ import logging
 import structlog
 
 
-def configure_logging(level: str = "info", *, json: bool = False) -> None:
+def configure_logging(level: str = "info", *, json: bool = False, cache: bool = True) -> None:
+    """``cache``: each logger binds its configuration on first use (fast; tests that capture logs turn it
+    off, since a cached logger would not see their capture)."""
     numeric = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(level=numeric, format="%(message)s")
-    logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
+    # Quiet below warnings: migrations' chatter, and httpx's line per request (the capture workers forward
+    # every request they do not serve to the owner: one more log line each, with its query string).
+    for noisy in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[
@@ -23,5 +33,5 @@ def configure_logging(level: str = "info", *, json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )

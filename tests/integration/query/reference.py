@@ -1138,23 +1138,35 @@ def date_ranges(draw: st.DrawFn, max_days: int = 10, zone: str | None = None) ->
     return first, first + timedelta(days=draw(st.integers(1, max_days)) - 1)
 
 
-@st.composite
-def instants(draw: st.DrawFn, tz: ZoneInfo, first: date, last: date, *, with_ms: bool = True) -> datetime:
+# Strategies are built once: building one per drawn event (its validation above all) cost most of the time
+# the property tests spent making examples.
+_SECONDS = st.one_of(
+    st.integers(0, 86399),
+    st.integers(0, 3599),  # the first local hour of a day
+    st.integers(82800, 86399),  # the last
+    st.integers(3600, 3 * 3600),  # when clocks change
+)
+# Multiples of 50 ms make averages that end in 5 at the digit where results are rounded.
+_MILLIS = st.one_of(st.integers(0, 999), st.integers(0, 19).map(lambda k: 50 * k))
+_FOLD = st.integers(0, 1)
+_DAYS = [st.integers(0, n) for n in range(64)]
+
+
+def draw_instant(draw: st.DrawFn, tz: ZoneInfo, first: date, last: date, *, with_ms: bool = True) -> datetime:
     """A naive UTC instant whose local date is about [first, last], often near a local midnight or in
     the small hours when clocks change (either side of a repeated hour, via ``fold``)."""
-    day = first + timedelta(days=draw(st.integers(0, (last - first).days)))
-    second = draw(
-        st.one_of(
-            st.integers(0, 86399),
-            st.integers(0, 3599),  # the first local hour of a day
-            st.integers(82800, 86399),  # the last
-            st.integers(3600, 3 * 3600),  # when clocks change
-        )
-    )
-    # Multiples of 50 ms make averages that end in 5 at the digit where results are rounded.
-    millis = draw(st.one_of(st.integers(0, 999), st.integers(0, 19).map(lambda k: 50 * k))) if with_ms else 0
+    span = (last - first).days
+    day = first + timedelta(days=draw(_DAYS[span] if span < len(_DAYS) else st.integers(0, span)))
+    second = draw(_SECONDS)
+    millis = draw(_MILLIS) if with_ms else 0
     at = datetime.combine(day, time()) + timedelta(seconds=second, milliseconds=millis)
-    return at.replace(tzinfo=tz, fold=draw(st.integers(0, 1))).astimezone(UTC).replace(tzinfo=None)
+    return at.replace(tzinfo=tz, fold=draw(_FOLD)).astimezone(UTC).replace(tzinfo=None)
+
+
+@st.composite
+def instants(draw: st.DrawFn, tz: ZoneInfo, first: date, last: date, *, with_ms: bool = True) -> datetime:
+    """``draw_instant`` as a strategy."""
+    return draw_instant(draw, tz, first, last, with_ms=with_ms)
 
 
 def cents(low: int = -5000, high: int = 50000) -> st.SearchStrategy[float]:
@@ -1196,6 +1208,11 @@ COLUMNS = st.fixed_dictionaries(
 )
 REVENUE = st.one_of(st.none(), cents(), cents())
 PATHS = st.sampled_from(["/", "/pricing", "/blog", "/blog/post-1"])
+_BOOL = st.booleans()
+_PERSON = st.sampled_from(PERSONS)
+_SESSION_OF = {p: st.sampled_from([f"{p}.a", f"{p}.b", f"{p}.c", None]) for p in PERSONS}
+_FIRST_SESSION_OF = {p: st.sampled_from([f"{p}.a", None]) for p in PERSONS}
+_OTHER_THAN = {p: st.sampled_from([q for q in PERSONS if q != p]) for p in PERSONS}
 
 
 @st.composite
@@ -1214,27 +1231,27 @@ def events(
     """Events of a few people, each person's visits (sessions) their own; page views carry a path. With
     ``aliases``, up to two ``$alias`` events link one person's id to another's (each id aliased once)."""
 
+    named = st.sampled_from(names)
+
     @st.composite
     def one(draw: st.DrawFn) -> Ev:
-        person = draw(st.sampled_from(PERSONS))
-        session = (
-            draw(st.sampled_from([f"{person}.a", f"{person}.b", f"{person}.c", None])) if sessions else None
-        )
-        name = draw(st.sampled_from(names))
+        person = draw(_PERSON)
+        session = draw(_SESSION_OF[person]) if sessions else None
+        name = draw(named)
         columns = draw(COLUMNS)
         revenue = draw(REVENUE)
         if revenue is not None:
             columns["revenue"] = revenue
-        if name == "$pageview" or draw(st.booleans()):
+        if name == "$pageview" or draw(_BOOL):
             columns["path"] = draw(PATHS)
-        at = draw(instants(tz, first, last, with_ms=with_ms))
+        at = draw_instant(draw, tz, first, last, with_ms=with_ms)
         return Ev(name, at, person, session, columns, draw(PROPERTIES))
 
     @st.composite
     def alias(draw: st.DrawFn, linked: str) -> Ev:
-        person = draw(st.sampled_from([p for p in PERSONS if p != linked]))
-        session = draw(st.sampled_from([f"{person}.a", None])) if sessions else None
-        at = draw(instants(tz, first, last, with_ms=with_ms))
+        person = draw(_OTHER_THAN[linked])
+        session = draw(_FIRST_SESSION_OF[person]) if sessions else None
+        at = draw_instant(draw, tz, first, last, with_ms=with_ms)
         return Ev("$alias", at, person, session, {}, {"alias": linked})
 
     # Three short lists rather than one long: as many events on average, and each shrinks to nothing.
