@@ -168,6 +168,39 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             assert page.locator('[data-kpi="pageviews"]').inner_text() == "2"
             page.locator("[data-chart-ready] svg").first.wait_for()  # the page is fully set up
 
+            # The week under way: its line stops at now, the stretch into today dashed; compared with
+            # the same days last year (dashed too), the figures' changes say against which dates.
+            page.get_by_role("navigation", name="Compare the chart with").get_by_role(
+                "link", name="Same period last year"
+            ).click()
+            page.wait_for_url(re.compile(r"compare=year"))
+            page.locator("[data-chart-ready] svg").first.wait_for()
+            assert "against the same period last year" in page.locator("#chart-title").inner_text()
+            assert page.locator(".chart svg path[stroke-dasharray]").count() >= 2
+            # A year ago, from the first day's midnight until this time of day on today's date then.
+            span = re.compile(r"^Changes are against \d+ \w+ 00:00 \u2013 \d+ \w+ \d{4} \d\d:\d\d\.$")
+            assert page.get_by_text(span).count() == 1
+            # The goals panel: people, events and conversion of each event, not page views.
+            goals = page.get_by_role("region", name="Events")
+            goals.get_by_role("link", name="clicked_buy").wait_for()
+            assert goals.locator("thead").inner_text().split() == ["Event", "People", "Events", "Rate"]
+            screenshot(page, "05d-overview-last-year")
+            page.emulate_media(color_scheme="dark")
+            screenshot(page, "05e-overview-last-year-dark")
+            page.emulate_media(color_scheme="light")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.reload()
+            page.locator("[data-chart-ready] svg").first.wait_for()
+            goals.get_by_role("link", name="clicked_buy").wait_for()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "05f-overview-last-year-phone")
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.get_by_role("navigation", name="Compare the chart with").get_by_role(
+                "link", name="Nothing"
+            ).click()
+            page.wait_for_url(lambda url: "compare=" not in url)
+            page.locator("[data-chart-ready] svg").first.wait_for()
+
             # Keyboard only: the skip link comes first, then the page's controls in order.
             page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.textContent") == "Skip to content"

@@ -26,6 +26,7 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
     "paths": ("sankey", "table"),
     "lifecycle": ("bar", "table"),
     "usage": ("table",),
+    "goals": ("table",),
 }
 DISPLAY_LABELS = {
     "number": "Number",

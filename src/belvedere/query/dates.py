@@ -20,6 +20,7 @@ from sqlglot import exp
 from belvedere.query.sql import Params, fn
 
 Interval = Literal["hour", "day", "week", "month"]
+CompareTo = Literal["previous_period", "previous_year"]
 _RELATIVE = re.compile(r"^-(\d{1,4})([hdwmy])$")
 
 
@@ -46,21 +47,33 @@ class DateRange:
         start = to_utc(local_start - (self.local_end() - local_start), self.tz)
         return DateRange(start, self.start, self.tz)
 
-    def previous_so_far(self, now: datetime) -> DateRange:
-        """The previous period, like with like: while this one is under way (``now``, naive UTC, inside it),
-        only as much of the previous one as this one has had, to the minute — today until 14:05 against
-        yesterday until 14:05, not against all of yesterday."""
-        previous = self.previous()
-        if not self.start < now < self.end:
-            return previous
+    def year_before(self) -> DateRange:
+        """The same local dates and times a year earlier (29 February becomes the 28th)."""
+        start, end = (to_utc(_year_earlier(t), self.tz) for t in (self.local_start(), self.local_end()))
+        return DateRange(start, end, self.tz)
+
+    def compared(self, against: CompareTo, now: datetime | None = None) -> DateRange:
+        """The period to compare this one with: the one just before, or the same a year earlier. With
+        ``now`` (naive UTC) inside this period, like with like: only as much of that period as this one has
+        had, to the minute — today until 14:05 against yesterday (or this day last year) until 14:05, not
+        against the whole day."""
+        base = self.previous() if against == "previous_period" else self.year_before()
+        if now is None or not self.start < now < self.end:
+            return base
         elapsed = to_local(now, self.tz).replace(second=0, microsecond=0) - self.local_start()
-        return DateRange(previous.start, to_utc(previous.local_start() + elapsed, self.tz), self.tz)
+        return DateRange(base.start, to_utc(base.local_start() + elapsed, self.tz), self.tz)
 
     def local_start(self) -> datetime:
         return to_local(self.start, self.tz)
 
     def local_end(self) -> datetime:
         return to_local(self.end, self.tz)
+
+
+def _year_earlier(local: datetime) -> datetime:
+    if local.month == 2 and local.day == 29:
+        return local.replace(year=local.year - 1, day=28)
+    return local.replace(year=local.year - 1)
 
 
 def to_local(utc_naive: datetime, tz: ZoneInfo) -> datetime:

@@ -22,6 +22,7 @@ from sqlglot import exp
 from belvedere.query.cache import QueryCache
 from belvedere.query.compiled import compile_once
 from belvedere.query.dates import (
+    CompareTo,
     DateRange,
     Interval,
     bucket,
@@ -98,6 +99,16 @@ class DatedQuery(QuerySpec):
 
     _check_dates = field_validator("date_from", "date_to")(
         classmethod(lambda cls, v: v if v is None else check_date_text(v))
+    )
+
+
+class ComparedQuery(DatedQuery):
+    """A dated query that can show another period beside its own."""
+
+    compare_to: CompareTo = Field(
+        "previous_period",
+        description="With compare: the period just before this one (previous_period), or the same dates a"
+        " year earlier (previous_year).",
     )
 
 

@@ -127,6 +127,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "user": {"kind": "user", "person_id": "mine"},
     "realtime": {"kind": "realtime"},
     "event_properties": {"kind": "event_properties", **DAY},
+    "goals": {"kind": "goals", **DAY, "events": ["a", "$pageview"]},
     "sql": {
         "kind": "sql",
         "query": "SELECT count(*) FROM events e JOIN persons p ON p.distinct_id = e.person_id",
@@ -170,7 +171,10 @@ def test_every_table_of_every_compiled_query_is_scoped(analytics: Analytics, kin
 
 # The kinds whose statements are compiled once per (spec, range, zone) and reused (``fetch_built``).
 REUSED = {
-    **{kind: EXAMPLES[kind] for kind in ("breakdown", "lifecycle", "paths", "retention", "stats", "usage")},
+    **{
+        kind: EXAMPLES[kind]
+        for kind in ("breakdown", "goals", "lifecycle", "paths", "retention", "stats", "usage")
+    },
     "funnel": {"kind": "funnel", **DAY, "steps": [{"event": "$pageview"}, {"event": "$pageview"}]},
 }
 

@@ -35,6 +35,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "user": {"kind": "user", "person_id": "p1"},
     "realtime": {"kind": "realtime"},
     "event_properties": {"kind": "event_properties"},
+    "goals": {"kind": "goals", "events": ["signup", "$pageview"]},
     "sql": {"kind": "sql", "query": "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY event"},
 }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import orjson
 from tests.integration.accounts.kit import PASSWORD, add_person, build_world
 from tests.integration.capture_kit import Running, form_token
 
-from belvedere.accounts.models import Membership
+from belvedere.accounts.models import Membership, Project
 from belvedere.platform.db import transaction
 
 
@@ -87,6 +89,10 @@ def test_the_tracker_script_is_served_to_any_site(app: Running) -> None:
 def test_realtime_page_and_a_one_shot_stream(app: Running) -> None:
     world = build_world(app)
     viewer = world.people["viewer"].auth()
+    with transaction(app.runtime.sessions) as session:  # a zone 5 h 30 ahead of UTC
+        project = session.get(Project, world.project_id)
+        assert project is not None
+        project.timezone = "Asia/Kolkata"
     for path in ("/a", "/b"):
         response = app.client.post(
             "/api/v1/capture",
@@ -100,7 +106,11 @@ def test_realtime_page_and_a_one_shot_stream(app: Running) -> None:
     stream = app.client.get(f"/app/projects/{world.project_id}/realtime/stream", headers=viewer)
     assert stream.headers["content-type"].startswith("text/event-stream")
     messages = [line for line in stream.text.splitlines() if line.startswith("data: ")]
-    assert [orjson.loads(m[6:])["path"] for m in messages] == ["/a", "/b"]  # oldest first
+    shown = [orjson.loads(m[6:]) for m in messages]
+    assert [m["path"] for m in shown] == ["/a", "/b"]  # oldest first
+    for m in shown:  # the time of day in the project's zone, as on every other page (not the browser's)
+        at = datetime.fromisoformat(m["timestamp"]).astimezone(ZoneInfo("Asia/Kolkata"))
+        assert m["time"] == f"{at:%H:%M:%S}"
     outsider = app.client.get(
         f"/app/projects/{world.project_id}/realtime/stream", headers=world.people["outsider"].auth()
     )
@@ -219,7 +229,8 @@ def test_overview_periods_comparison_metric_and_goal_live_in_the_url(app: Runnin
     assert 'data-kpi="conversion">50.0%<' in text  # a of a and b signed up
     assert "From 2026-11-02 to 2026-11-04" in text  # the range was put in order
     chart = _chart_data(text)
-    assert chart["labels"] == ["2026-11-02", "2026-11-03", "2026-11-04"]
+    assert chart["labels"] == ["2 Nov", "3 Nov", "4 Nov"]  # read as dates, not raw ISO
+    assert "current" not in chart  # the range is over: no bucket under way
     current, previous = chart["series"]  # type: ignore[misc]
     assert current["data"] == [0, 2, 0] and previous["name"] == "Previous period"
     assert previous["data"] == [0, 1, 0]  # 30 October to 1 November: c on the 31st
@@ -233,6 +244,21 @@ def test_overview_periods_comparison_metric_and_goal_live_in_the_url(app: Runnin
         f"{base}/panels/events?period=custom&from=2026-11-02&to=2026-11-04", headers=viewer
     )
     assert re.search(r'href="\?[^"]*goal=signup[^"]*" title="Use as the goal">signup</a>', panel.text)
+    # ...with the people who did it, how many times, and their share of the period's visitors (not the
+    # page views a custom event never has).
+    cells = re.findall(r'<td class="num">([^<]+)</td>', panel.text.split(">signup</a>")[1].split("</tr>")[0])
+    assert cells == ["1", "1", "50.0%"]
+    # The same period last year, by its URL: the chart says so, and the figures are against it.
+    year = app.client.get(f"{base}?period=custom&from=2026-11-02&to=2026-11-04&compare=year", headers=viewer)
+    assert "against the same period last year" in year.text
+    assert "Changes are against 2 Nov \u2013 4 Nov 2025." in year.text
+    assert _chart_data(year.text)["series"][1]["name"] == "Same period last year"  # type: ignore[index]
+    # A range that runs to today is under way: the chart is told which bucket holds now.
+    today = datetime.now(UTC).date()
+    running = _chart_data(
+        app.client.get(f"{base}?period=custom&from=2026-11-02&to={today}", headers=viewer).text
+    )
+    assert running["current"] == len(running["labels"]) - 1
     # A broken custom range falls back to the default period rather than failing.
     fallback = app.client.get(f"{base}?period=custom&from=nope&to=2026-11-04", headers=viewer)
     assert fallback.status_code == 200 and 'aria-current="page">7 days<' in fallback.text

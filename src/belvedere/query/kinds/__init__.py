@@ -12,6 +12,7 @@ from belvedere.query.kinds import (  # noqa: F401 - each import registers a kind
     breakdown,
     event_properties,
     funnel,
+    goals,
     lifecycle,
     paths,
     realtime,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from belvedere.query.dates import DateRange
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
+from belvedere.query.runner import ComparedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import Params, col, parse_select
 from belvedere.query.visits import split_by_range
 
@@ -23,7 +23,7 @@ METRICS = (
 )
 
 
-class StatsQuery(DatedQuery):
+class StatsQuery(ComparedQuery):
     kind: Literal["stats"] = "stats"
     compare: bool = True
     goal: str | None = Field(
@@ -33,7 +33,11 @@ class StatsQuery(DatedQuery):
 
 class Figure(BaseModel):
     value: float | int | None = Field(description="None when it has no meaning (a rate over no visits).")
-    previous: float | int | None = Field(None, description="In the previous period of the same length.")
+    previous: float | int | None = Field(
+        None,
+        description="In the period compared with (compare_to); while this period is under way, only as much"
+        " of that one as this one has had so far.",
+    )
     change: float | None = Field(None, description="Percent change from ``previous``.")
 
 
@@ -41,6 +45,10 @@ class StatsResult(QueryResult):
     kind: Literal["stats"] = "stats"
     date_from: str = Field(description="The period's first instant, in the project's time zone.")
     date_to: str = Field(description="The period's end (exclusive), in the project's time zone.")
+    compared_from: str | None = Field(None, description="With compare: the compared period's first instant.")
+    compared_to: str | None = Field(
+        None, description="With compare: its end (exclusive), cut like this period while it is under way."
+    )
     results: dict[str, Figure] = Field(
         description="visitors, visits, pageviews, views_per_visit, bounce_rate (%), visit_duration (s),"
         " events; with a goal, conversions and conversion_rate (%)."
@@ -134,7 +142,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
         )
 
     def _previous(self) -> DateRange:
-        return self.range.previous_so_far(self.ctx.now)
+        return self.range.compared(self.spec.compare_to, self.ctx.now)
 
     def cache_scope(self) -> str:
         """The previous period's end too: while the period is under way it moves with the clock."""
@@ -152,8 +160,13 @@ class StatsRunner(DatedRunner[StatsQuery]):
             else:
                 change = change_pct(current[name], previous[name])
                 results[name] = Figure(value=current[name], previous=previous[name], change=change)
-        return StatsResult(
+        result = StatsResult(
             date_from=self.range.local_start().isoformat(),
             date_to=self.range.local_end().isoformat(),
             results=results,
         )
+        if self.spec.compare:
+            compared = self._previous()
+            result.compared_from = compared.local_start().isoformat()
+            result.compared_to = compared.local_end().isoformat()
+        return result

@@ -11,7 +11,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlglot import exp
 
-from belvedere.query.dates import DateRange, Interval, bucket, bucket_starts, format_label
+from belvedere.query.dates import (
+    DateRange,
+    Interval,
+    bucket,
+    bucket_starts,
+    format_label,
+    to_local,
+    truncate,
+)
 from belvedere.query.fields import (
     MAX_FILTERS,
     Filter,
@@ -22,7 +30,7 @@ from belvedere.query.fields import (
     text_field,
 )
 from belvedere.query.formula import check_formula, evaluate
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
+from belvedere.query.runner import ComparedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
 
 Math = Literal[
@@ -52,7 +60,7 @@ class Series(BaseModel):
         return self
 
 
-class TrendsQuery(DatedQuery):
+class TrendsQuery(ComparedQuery):
     kind: Literal["trends"] = "trends"
     series: list[Series] = Field(min_length=1, max_length=10)
     formula: str | None = None
@@ -97,7 +105,9 @@ class FormulaResult(BaseModel):
 
 
 class PreviousPeriod(BaseModel):
-    labels: list[str]
+    labels: list[str] = Field(
+        description="The compared period's buckets, each beside the range's bucket at the same position."
+    )
     series: list[SeriesResult]
 
 
@@ -107,7 +117,14 @@ class TrendsResult(QueryResult):
     labels: list[str] = Field(description="Each bucket's start, in the project's time zone.")
     series: list[SeriesResult]
     formula: list[FormulaResult] | None = Field(None, description="Only with a formula.")
-    previous: PreviousPeriod | None = Field(None, description="Only with compare.")
+    previous: PreviousPeriod | None = Field(
+        None, description="Only with compare: the period compare_to names, whole."
+    )
+    current: int | None = Field(
+        None,
+        description="While the range is under way, the index of the bucket that holds now: it is not over,"
+        " and the buckets after it have not begun (their values are 0 or null).",
+    )
 
 
 @register
@@ -248,13 +265,29 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 results.append(entry)
         return [format_label(label, self.spec.interval) for label in labels], results
 
+    def _current(self) -> int | None:
+        """The index of the bucket holding now, if the range is under way."""
+        now = self.ctx.now
+        if not self.range.start <= now < self.range.end:
+            return None
+        here = truncate(to_local(now, self.range.tz), self.spec.interval)
+        starts = bucket_starts(self.range, self.spec.interval)
+        return max((i for i, start in enumerate(starts) if start <= here), default=0)
+
+    def cache_scope(self) -> str:
+        """The bucket holding now too: an answer kept from 13:59 does not say 14:00's bucket has begun."""
+        return f"{super().cache_scope()}/{self._current()}"
+
     def calculate(self) -> TrendsResult:
         labels, series = self._series(self.range)
         result = TrendsResult(interval=self.spec.interval, labels=labels, series=series)
+        current = self._current()
+        if current is not None:
+            result.current = current
         if self.spec.formula is not None:
             result.formula = _apply_formula(self.spec.formula, series, len(labels), len(self.spec.series))
         if self.spec.compare:
-            prev_labels, prev_series = self._series(self.range.previous())
+            prev_labels, prev_series = self._series(self.range.compared(self.spec.compare_to))
             result.previous = PreviousPeriod(labels=prev_labels, series=prev_series)
         return result
 

@@ -20,6 +20,7 @@ from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
 from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
 from belvedere.query.kinds.event_properties import EventPropertiesResult
+from belvedere.query.kinds.goals import GoalsResult
 from belvedere.query.kinds.stats import StatsResult
 from belvedere.query.kinds.trends import TrendsResult
 from belvedere.runtime import Runtime
@@ -28,6 +29,7 @@ from belvedere.web.pages import periods
 from belvedere.web.pages.asking import ask, known_events
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
+from belvedere.web.pages.views import compared_name, span_label, trend_chart
 
 router = APIRouter(include_in_schema=False)
 # Fields the overview filters on when a row is clicked (URL parameter = field name).
@@ -121,6 +123,12 @@ SERIES = {
 }
 
 
+# The chart's comparison, as the URL spells it (``compare=1``, the old spelling, is the previous period).
+COMPARISONS = {"": "Nothing", "previous_period": "Previous period", "previous_year": "Same period last year"}
+COMPARE_VALUE = {"previous_period": "previous", "previous_year": "year"}
+COMPARE_PARAM = {"1": "previous_period", **{v: k for k, v in COMPARE_VALUE.items()}}
+
+
 @dataclass(frozen=True)
 class View:
     """What the overview shows, all of it from the URL so that a view can be bookmarked and shared: period
@@ -129,7 +137,7 @@ class View:
     period: str = "7d"
     start: str = ""  # custom range, ISO dates
     end: str = ""
-    compare: bool = False
+    compare: str = ""  # "", or what the chart shows beside the period: previous_period, previous_year
     metric: str = "visitors"
     goal: str = ""
     filters: tuple[tuple[str, str], ...] = ()
@@ -149,7 +157,7 @@ class View:
             period=period,
             start=start if period == "custom" else "",
             end=end if period == "custom" else "",
-            compare=q.get("compare") == "1",
+            compare=COMPARE_PARAM.get(q.get("compare", ""), ""),
             metric=q.get("metric", "visitors") if q.get("metric") in METRICS else "visitors",
             goal=q.get("goal", "").strip()[:200],
             filters=filters,
@@ -161,7 +169,7 @@ class View:
             "period": self.period,
             "from": self.start or None,
             "to": self.end or None,
-            "compare": "1" if self.compare else None,
+            "compare": COMPARE_VALUE.get(self.compare),
             "metric": self.metric if self.metric != "visitors" else None,
             "goal": self.goal or None,
             **dict(self.filters),
@@ -187,7 +195,8 @@ class View:
 def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
     """The overview's key figures and chart, as a stats and a trends query."""
     window = view.window()
-    stats: dict[str, Any] = {"kind": "stats", **window}
+    # The figures always show a change: against the period the chart compares with, or the previous one.
+    stats: dict[str, Any] = {"kind": "stats", "compare_to": view.compare or "previous_period", **window}
     if view.goal:
         stats["goal"] = view.goal
     series = [SERIES[view.metric]]
@@ -195,7 +204,8 @@ def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
         "kind": "trends",
         "interval": view.interval(),
         "series": series,
-        "compare": view.compare,
+        "compare": bool(view.compare),
+        "compare_to": view.compare or "previous_period",
         **window,
     }
     return stats, chart
@@ -223,11 +233,18 @@ def _savable(view: View) -> list[tuple[str, str]]:
     return [(label, json.dumps(query)) for label, query in items]
 
 
-def _chart(view: View, trends: TrendsResult) -> dict[str, Any]:
-    series: list[dict[str, Any]] = [{"name": METRICS[view.metric], "data": trends.series[0].data}]
+def _compared_span(stats: StatsResult) -> str:
+    if stats.compared_from is None or stats.compared_to is None:
+        return ""
+    return span_label(stats.compared_from, stats.compared_to)
+
+
+def _chart(view: View, trends: TrendsResult) -> str:
+    previous = []
     if trends.previous is not None:
-        series.append({"name": "Previous period", "data": trends.previous.series[0].data, "dashed": True})
-    return {"type": "line", "labels": trends.labels, "series": series}
+        previous = [(compared_name(view.compare), trends.previous.series[0].data)]
+    drawn = trend_chart(trends, [(METRICS[view.metric], trends.series[0].data)], previous, "line")
+    return str(drawn["chart"])
 
 
 @router.get("/app/projects/{project_id}")
@@ -247,17 +264,22 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         view=view,
         periods={key: (label, view.link(period=key)) for key, label in PERIODS.items()},
         metrics={key: (label, view.link(metric=key)) for key, label in METRICS.items()},
-        compare_link=view.link(compare=None if view.compare else "1"),
+        comparisons=[
+            (label, view.link(compare=COMPARE_VALUE.get(key)), key == view.compare)
+            for key, label in COMPARISONS.items()
+        ],
+        compared=compared_name(view.compare or "previous_period").lower(),
         filters=[(FILTER_FIELDS[k], v, view.link(**{k: None})) for k, v in view.filters],
         hidden=[
             (k, v)
-            for k, v in (("compare", "1" if view.compare else ""), ("metric", view.metric), *view.filters)
+            for k, v in (("compare", COMPARE_VALUE.get(view.compare)), ("metric", view.metric), *view.filters)
             if v
         ],
         goal_remove=view.link(goal=None),
         events=events,
         stats=stats.results,
-        chart=json.dumps(_chart(view, chart)),
+        compared_span=_compared_span(stats),
+        chart=_chart(view, chart),
         panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],
         savable=_savable(view) if grant.role != "viewer" else [],
     )
@@ -269,6 +291,8 @@ def _panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
     window = view.window()
     if dimension == "props":
         return {"kind": "event_properties", "event": view.goal, "limit": 20, **window}
+    if dimension == "event":
+        return {"kind": "goals", "limit": 10, **window}
     if dimension == "prop":
         window["filters"].append({"property": "event", "operator": "eq", "value": view.goal})
         return {"kind": "breakdown", "dimension": f"properties.{key}", "limit": 10, **window}
@@ -298,10 +322,12 @@ async def panel(
     question = _panel_query(view, dimension, key)
     base = f"/app/projects/{grant.project.id}/panels/{panel}"
     rows: list[BreakdownRow] = []
-    keys = None
+    keys = goals = None
     if dimension == "props":
         found = (await ask(runtime, grant, question, EventPropertiesResult)).results
         keys = [(k.key, k.events, base + view.link(tab="prop", key=k.key)) for k in found]
+    elif dimension == "event":
+        goals = (await ask(runtime, grant, question, GoalsResult)).results
     else:
         rows = (await ask(runtime, grant, question, BreakdownResult)).results
     world = None
@@ -319,6 +345,7 @@ async def panel(
         rows=rows[:10],
         world=world,
         keys=keys,
+        goals=goals,
         row_link=(lambda value: view.link(**{field: value})) if field else None,
     )
 

@@ -6,12 +6,15 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from belvedere.query.dates import to_local
 from belvedere.query.kinds.realtime import RealtimeResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages.asking import ask
@@ -42,6 +45,7 @@ async def stream(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
     """New events of the project as server-sent events (`data:` one JSON event per message). A client that
     does not ask for `text/event-stream` (curl, a script) gets the latest events once, and the answer ends."""
     project_id = grant.project.id
+    zone = ZoneInfo(grant.project.timezone)
     keep_open = "text/event-stream" in request.headers.get("accept", "")
 
     async def events() -> AsyncIterator[str]:
@@ -56,7 +60,7 @@ async def stream(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
             if len(seen) > 5000:
                 seen = {r["uuid"] for r in rows}
             for row in fresh if not first else fresh[-10:]:
-                yield f"data: {json.dumps(_shown(row))}\n\n"
+                yield f"data: {json.dumps(_shown(row, zone))}\n\n"
             first = False
             if not keep_open:
                 return
@@ -70,5 +74,12 @@ async def stream(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
     )
 
 
-def _shown(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row.get(k) for k in SHOWN_FIELDS}
+def _shown(row: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """The fields the stream shows, with the time of day in the project's zone, like every other page (not
+    the browser's)."""
+    shown = {k: row.get(k) for k in SHOWN_FIELDS}
+    at = row.get("timestamp")
+    if at is not None:
+        moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+        shown["time"] = f"{to_local(moment.replace(tzinfo=None), zone):%H:%M:%S}"
+    return shown

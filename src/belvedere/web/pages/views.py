@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from belvedere.query import QueryResult
 from belvedere.query.kinds.breakdown import BreakdownResult
 from belvedere.query.kinds.funnel import FunnelResult, StepResult
+from belvedere.query.kinds.goals import GoalsResult
 from belvedere.query.kinds.lifecycle import LifecycleResult
 from belvedere.query.kinds.paths import PathsResult
 from belvedere.query.kinds.retention import RetentionResult
@@ -18,6 +20,7 @@ from belvedere.query.kinds.trends import SeriesResult, TrendsResult
 from belvedere.query.kinds.usage import UsageResult
 
 NONE = "\u2013"  # an en dash: no value
+TO = " \u2013 "  # between the ends of a span
 MATH = {
     "total": "count",
     "unique_users": "people",
@@ -62,6 +65,60 @@ def number(value: float | int | None) -> str:
     return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.2f}"
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def time_labels(labels: list[str], interval: str) -> list[str]:
+    """Bucket starts (local ISO text, already in the project's zone) as people read them: "16:00" (with
+    the day when the hours span several), "31 Mar" (with the year when the days span several), "Mar 2025"."""
+    stamps = [datetime.fromisoformat(label) for label in labels]
+    years = {stamp.year for stamp in stamps}
+    days = {stamp.date() for stamp in stamps}
+
+    def day(stamp: datetime) -> str:
+        text = f"{stamp.day} {_MONTHS[stamp.month - 1]}"
+        return f"{text} {stamp.year}" if len(years) > 1 else text
+
+    if interval == "hour":
+        return [f"{day(t) + ' ' if len(days) > 1 else ''}{t:%H:%M}" for t in stamps]
+    if interval == "month":
+        return [f"{_MONTHS[t.month - 1]} {t.year}" for t in stamps]
+    return [day(t) for t in stamps]
+
+
+def span_label(start: str, end: str) -> str:
+    """A period [start, end) of local ISO instants for people: "23 Mar to 29 Mar 2025" (with an en dash) for
+    whole days, "30 Mar 2025, 00:00 to 14:05" for part of one: times wherever a bound is not a midnight."""
+    first, after = datetime.fromisoformat(start), datetime.fromisoformat(end)
+
+    def day(t: datetime, year: bool) -> str:
+        return f"{t.day} {_MONTHS[t.month - 1]}" + (f" {t.year}" if year else "")
+
+    if first.time() == after.time() == datetime.min.time():
+        last = after - timedelta(days=1)
+        if last.date() == first.date():
+            return day(first, True)
+        return f"{day(first, first.year != last.year)}{TO}{day(last, True)}"
+    if after.date() == first.date():
+        return f"{day(first, True)}, {first:%H:%M}{TO}{after:%H:%M}"
+    return f"{day(first, first.year != after.year)} {first:%H:%M}{TO}{day(after, True)} {after:%H:%M}"
+
+
+def trend_chart(
+    result: TrendsResult, lines: list[tuple[str, list[Any]]], previous: list[tuple[str, list[Any]]], kind: str
+) -> dict[str, Any]:
+    """A trends chart: ``lines`` over the range, stopped at the bucket under way (``current``, drawn dashed
+    as it is not over), and ``previous`` (dashed, whole) beside them."""
+    series: list[dict[str, Any]] = [{"name": name, "data": data} for name, data in lines]
+    series += [{"name": name, "data": data, "dashed": True} for name, data in previous]
+    extra = {} if result.current is None else {"current": result.current}
+    return chart(kind, time_labels(result.labels, result.interval), series, **extra)
+
+
+def compared_name(compare_to: str) -> str:
+    return "Same period last year" if compare_to == "previous_year" else "Previous period"
+
+
 def chart(kind: str, labels: list[Any], series: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"view": "chart", "chart": json.dumps({"type": kind, "labels": labels, "series": series, **extra})}
 
@@ -94,9 +151,12 @@ def _trends(result: TrendsResult, display: str) -> dict[str, Any]:
     lines = [(_series_name(s), s.data) for s in result.series]
     lines += [(formula.formula, formula.data) for formula in result.formula or []]
     if display == "table":
-        return table(["Series", *result.labels], [[name, *map(number, data)] for name, data in lines])
-    series = [{"name": name, "data": data} for name, data in lines]
-    return chart("bar" if display == "bar" else "line", result.labels, series)
+        labels = time_labels(result.labels, result.interval)
+        return table(["Series", *labels], [[name, *map(number, data)] for name, data in lines])
+    previous = []
+    if result.previous is not None:
+        previous = [(f"{_series_name(s)} · before", s.data) for s in result.previous.series]
+    return trend_chart(result, lines, previous, "bar" if display == "bar" else "line")
 
 
 def _breakdown(result: BreakdownResult, display: str) -> dict[str, Any]:
@@ -191,7 +251,9 @@ def _paths(result: PathsResult, display: str) -> dict[str, Any]:
             ["From", "To", "Visits"],
             [[names[e.source], names[e.target], number(e.visits)] for e in result.edges],
         )
-    nodes = [{"name": names[n.id]} for n in result.nodes]
+    # Each step in its own column, whatever the links: ECharts would otherwise place a node by its longest
+    # chain of links (a step-2 page no step-1 page leads to stood in the first column).
+    nodes = [{"name": names[n.id], "depth": n.step - 1} for n in result.nodes]
     links = [{"source": names[e.source], "target": names[e.target], "value": e.visits} for e in result.edges]
     return chart("sankey", [], [], nodes=nodes, links=links)
 
@@ -200,9 +262,9 @@ def _lifecycle(result: LifecycleResult, display: str) -> dict[str, Any]:
     order = ("new", "returning", "resurrecting", "dormant")
     if display == "table":
         rows = [[name.capitalize(), *map(number, result.series[name])] for name in order]
-        return table(["Status", *result.labels], rows)
+        return table(["Status", *time_labels(result.labels, result.interval)], rows)
     series = [{"name": name.capitalize(), "data": result.series[name], "stack": "people"} for name in order]
-    return chart("bar", result.labels, series)
+    return chart("bar", time_labels(result.labels, result.interval), series)
 
 
 def _usage(result: UsageResult, display: str) -> dict[str, Any]:
@@ -210,6 +272,16 @@ def _usage(result: UsageResult, display: str) -> dict[str, Any]:
     return table(
         ["Period", *(k.capitalize() for k in keys)],
         [[p.period, *(number(getattr(p, k)) for k in keys)] for p in result.periods],
+    )
+
+
+def _goals(result: GoalsResult, display: str) -> dict[str, Any]:
+    return table(
+        ["Goal", "People", "Events", "Conversion"],
+        [
+            [event_label(g.goal), number(g.people), number(g.events), percent(g.conversion_rate)]
+            for g in result.results
+        ],
     )
 
 
@@ -222,6 +294,7 @@ VIEWS: dict[type[QueryResult], Callable[[Any, str], dict[str, Any]]] = {
     PathsResult: _paths,
     LifecycleResult: _lifecycle,
     UsageResult: _usage,
+    GoalsResult: _goals,
 }
 
 

@@ -23,17 +23,59 @@ function chartOption(data) {
     };
   }
   return {
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", formatter: axisTooltip },
     legend: { top: 0, type: "scroll" },
     grid: { left: 48, right: 16, top: 36, bottom: 28, containLabel: true },
     xAxis: { type: "category", data: data.labels },
     yAxis: { type: "value", minInterval: 1 },
-    series: data.series.map(function (s) {
+    color: palette(),
+    series: untilNow(data, palette()).map(function (s) {
       return { name: s.name, type: data.type || "line", stack: s.stack, smooth: false,
-               showSymbol: data.labels.length < 40, data: s.data,
+               showSymbol: s.point || data.labels.length < 40, data: s.data, color: s.color,
                lineStyle: s.dashed ? { type: "dashed", opacity: 0.7 } : undefined };
     })
   };
+}
+/* Line colours, lighter on the dark theme so that thin and dashed lines keep their contrast. */
+function palette() {
+  return window.matchMedia("(prefers-color-scheme: dark)").matches
+    ? ["#8ab4f8", "#f0a35e", "#5cc98f", "#c39bd3", "#f1948a", "#5dd0e0", "#bdc3c7", "#e6c35c"]
+    : ["#2454c5", "#d9822b", "#2e9d6a", "#9b59b6", "#c0392b", "#16a3b8", "#7f8c8d", "#b8860b"];
+}
+/* A range under way (data.current: the bucket holding now): each line stops at now, and its last stretch,
+   into the bucket that is not over, is dashed; later buckets have not begun and are not drawn as zeros.
+   Lines marked dashed (an earlier period, whole) are drawn as they are. */
+function untilNow(data, colors) {
+  var now = data.current;
+  var drawn = [];
+  data.series.forEach(function (s, i) {
+    var color = colors[i % colors.length];
+    if (now === undefined || s.dashed) {
+      drawn.push({ name: s.name, data: s.data, stack: s.stack, dashed: s.dashed, color: color });
+      return;
+    }
+    if (data.type === "bar") {
+      drawn.push({ name: s.name, color: color, stack: s.stack,
+                   data: s.data.map(function (v, j) { return j <= now ? v : null; }) });
+      return;
+    }
+    drawn.push({ name: s.name, color: color, stack: s.stack,
+                 data: s.data.map(function (v, j) { return j < now ? v : null; }) });
+    drawn.push({ name: s.name, color: color, dashed: true, point: now === 0,
+                 data: s.data.map(function (v, j) { return j === now || j === now - 1 ? v : null; }) });
+  });
+  return drawn;
+}
+/* One line per series name (a line under way is drawn as two series), none for buckets not begun. */
+function axisTooltip(points) {
+  var seen = {};
+  var lines = [points.length ? points[0].axisValueLabel : ""];
+  points.forEach(function (p) {
+    if (p.value === null || p.value === undefined || seen[p.seriesName]) return;
+    seen[p.seriesName] = true;
+    lines.push(p.seriesName + ": " + Number(p.value).toLocaleString());
+  });
+  return lines.join("\n");
 }
 /* The world map's shapes (Natural Earth 1:110m, see docs/web.md) load once, the first time a map shows. */
 var worldMap = null;
@@ -121,7 +163,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var item = document.createElement("li");
     var when = document.createElement("time");
     when.dateTime = e.timestamp;
-    when.textContent = new Date(e.timestamp).toLocaleTimeString();
+    when.textContent = e.time || "";  /* in the project's time zone, as on every other page */
     var what = document.createElement("strong");
     what.textContent = e.event === "$pageview" ? "Page view" : e.event;
     var where = document.createElement("span");
