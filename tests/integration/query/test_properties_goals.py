@@ -75,16 +75,17 @@ def reference(scenario: Scenario) -> dict[str, Any]:
     return {"visitors": visitors, "results": page, "total_values": len(rows)}
 
 
+ONE_DAY = {
+    "kind": "goals",
+    "date_from": "2025-03-10",
+    "date_to": "2025-03-10",
+    "filters": [],
+    "offset": 0,
+    "limit": 9,
+}
 SERVER_SIDE = Scenario(  # a purchase a server sent has no visit: it counts, and its person is a visitor
     "UTC",
-    {
-        "kind": "goals",
-        "date_from": "2025-03-10",
-        "date_to": "2025-03-10",
-        "filters": [],
-        "limit": 10,
-        "offset": 0,
-    },
+    ONE_DAY,
     [
         ref.Ev("$pageview", datetime(2025, 3, 10, 10), "p1", "p1.a", {"path": "/"}),
         ref.Ev("clicked", datetime(2025, 3, 10, 11), "p2", None, {}),
@@ -93,14 +94,7 @@ SERVER_SIDE = Scenario(  # a purchase a server sent has no visit: it counts, and
 )
 ALIASED = Scenario(  # two ids linked by an alias are one person: 1 of 1 visitors, not 2 of 2
     "UTC",
-    {
-        "kind": "goals",
-        "date_from": "2025-03-10",
-        "date_to": "2025-03-10",
-        "filters": [],
-        "limit": 10,
-        "offset": 0,
-    },
+    ONE_DAY,
     [
         ref.Ev("signed_up", datetime(2025, 3, 10, 10), "p1", "p1.a", {}),
         ref.Ev("signed_up", datetime(2025, 3, 10, 11), "p2", "p2.a", {}),
