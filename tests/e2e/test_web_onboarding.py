@@ -130,6 +130,14 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.get_by_role("tab", name="Browsers").click()
             page.get_by_role("link", name="Chrome").wait_for()
             assert page.get_by_role("tab", name="Browsers").get_attribute("aria-selected") == "true"
+            # Every panel's tabs stand on one line, at this width and at 1440 px.
+            for width in (1280, 1440):
+                page.set_viewport_size({"width": width, "height": 900})
+                overflowing = page.locator(".tabs").evaluate_all(
+                    "tabs => tabs.filter(t => t.scrollWidth > t.clientWidth).map(t => t.textContent.trim())"
+                )
+                assert overflowing == [], (width, overflowing)
+            page.set_viewport_size({"width": 1280, "height": 900})
             page.get_by_role("tab", name="Map").click()  # the world map's shapes load on first use
             page.locator('.map[data-chart-ready="true"] svg path').first.wait_for()
             page.locator("[data-chart-ready] svg").first.wait_for()
@@ -152,6 +160,14 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             # Nothing is wider than the screen.
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             screenshot(page, "05c-overview-phone")
+            # On a phone the project's pages sit behind a Menu button rather than filling four lines.
+            header = page.locator("header.top")
+            assert header.get_by_role("link", name="Realtime").is_hidden()
+            header.get_by_role("button", name="Menu").click()
+            header.get_by_role("link", name="Realtime").wait_for()
+            assert header.get_by_role("button", name="Menu").get_attribute("aria-expanded") == "true"
+            screenshot(page, "05c2-menu-phone")
+            header.get_by_role("button", name="Menu").click()
             page.set_viewport_size({"width": 1280, "height": 900})
             page.reload()
             page.get_by_role("link", name="/pricing").wait_for()

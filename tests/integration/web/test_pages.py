@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -12,6 +12,7 @@ from tests.integration.capture_kit import Running, form_token
 
 from belvedere.accounts.models import Membership, Project
 from belvedere.platform.db import transaction
+from belvedere.web.pages.countries import country_name, flag
 
 
 def test_login_form_needs_its_token_and_keeps_next_on_this_site(app: Running) -> None:
@@ -86,6 +87,15 @@ def test_the_tracker_script_is_served_to_any_site(app: Running) -> None:
     assert b"sendBeacon" in script.content
 
 
+def test_every_page_names_its_icon_and_browsers_that_guess_find_it(app: Running) -> None:
+    login = app.client.get("/login")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in login.text
+    icon = app.client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    guessed = app.client.get("/favicon.ico", follow_redirects=False)
+    assert guessed.status_code == 303 and guessed.headers["location"] == "/static/favicon.svg"
+
+
 def test_realtime_page_and_a_one_shot_stream(app: Running) -> None:
     world = build_world(app)
     viewer = world.people["viewer"].auth()
@@ -111,6 +121,16 @@ def test_realtime_page_and_a_one_shot_stream(app: Running) -> None:
     for m in shown:  # the time of day in the project's zone, as on every other page (not the browser's)
         at = datetime.fromisoformat(m["timestamp"]).astimezone(ZoneInfo("Asia/Kolkata"))
         assert m["time"] == f"{at:%H:%M:%S}"
+        # Each event leads to its visitor's page, which answers.
+        assert m["person"].startswith(f"/app/projects/{world.project_id}/person?id=")
+        assert app.client.get(m["person"], headers=viewer).status_code == 200
+    # Events per minute over the last 30, labelled in the project's zone, the last minute under way.
+    per_minute = _chart_data(page.text)
+    assert len(per_minute["labels"]) == 30 and per_minute["current"] == 29
+    local_now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Kolkata"))
+    # This minute, or the one before if the clock has just turned.
+    assert per_minute["labels"][-1] in {f"{local_now:%H:%M}", f"{local_now - timedelta(minutes=1):%H:%M}"}
+    assert sum(per_minute["series"][0]["data"]) == 2  # type: ignore[index]
     outsider = app.client.get(
         f"/app/projects/{world.project_id}/realtime/stream", headers=world.people["outsider"].auth()
     )
@@ -290,6 +310,15 @@ def test_the_locations_panel_draws_countries_on_a_world_map(app: Running) -> Non
     geo = app.client.get("/static/vendor/world-110m.geo.json").json()
     codes = {f["properties"]["iso2"] for f in geo["features"]}
     assert set(expected) <= codes  # every country found can be drawn
+    # The table names each country, flag first (hidden from screen readers), each row with a bar behind it
+    # of its share of the largest.
+    listed = app.client.get(f"/app/projects/{world.project_id}/panels/locations", headers=viewer).text
+    top = max(expected.values())
+    for code, visitors in expected.items():
+        link = f'<a href="?period=7d&amp;country={code}"'
+        cell = f'<span class="flag" aria-hidden="true">{flag(code)}</span> {link}'
+        assert cell in listed and f"{country_name(code)}</a>" in listed
+        assert f'<tr class="bar-{round(20 * visitors / top)}">' in listed
 
 
 def test_the_goal_s_properties_and_their_values_show_in_the_events_panel(app: Running) -> None:

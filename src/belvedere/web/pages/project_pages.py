@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -79,6 +80,12 @@ PANELS: dict[str, list[tuple[str, str, str, str]]] = {
 @router.get("/")
 def home() -> Response:
     return redirect("/app")
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Where browsers look when a page names no icon (a JSON answer, a file): the pages' own icon."""
+    return redirect("/static/favicon.svg")
 
 
 @router.get("/app")
@@ -285,6 +292,13 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
     )
 
 
+def _bars(counts: list[int]) -> Callable[[int], str]:
+    """A CSS class drawing a row's share of the panel's largest count as a bar behind it (the CSP allows no
+    inline style): bar-0 to bar-20, in steps of 5 %."""
+    top = max(counts, default=0)
+    return lambda count: f"bar-{round(20 * count / top) if top else 0}"
+
+
 def _panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
     """The query behind one tab: a breakdown (countries again for the map), the goal's property keys, or
     the values of one of them."""
@@ -346,6 +360,8 @@ async def panel(
         world=world,
         keys=keys,
         goals=goals,
+        countries=column == "Country",
+        bar=_bars([r.visitors for r in rows[:10]]),
         row_link=(lambda value: view.link(**{field: value})) if field else None,
     )
 

@@ -14,8 +14,10 @@ from fastapi.templating import Jinja2Templates
 
 from belvedere import __version__
 from belvedere.web.access import CSRF_COOKIE
+from belvedere.web.pages.countries import country_name, flag
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+TEMPLATES.env.globals.update(country_name=country_name, flag=flag)
 FORM_COOKIE = "bv_form"
 
 

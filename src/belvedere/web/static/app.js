@@ -1,4 +1,13 @@
 /* Small behaviours of Belvedere's pages, kept out of the HTML so that the CSP can forbid inline scripts. */
+document.documentElement.classList.add("js");
+/* The phone menu: the button shows or hides the project's pages. */
+document.addEventListener("click", function (e) {
+  var toggle = e.target.closest && e.target.closest(".menu-toggle");
+  if (!toggle) return;
+  var links = document.getElementById(toggle.getAttribute("aria-controls"));
+  var open = links.classList.toggle("open");
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+});
 document.addEventListener("change", function (e) {
   if (e.target.classList && e.target.classList.contains("js-navigate")) window.location = e.target.value;
 });
@@ -164,12 +173,13 @@ document.addEventListener("DOMContentLoaded", function () {
     var when = document.createElement("time");
     when.dateTime = e.timestamp;
     when.textContent = e.time || "";  /* in the project's time zone, as on every other page */
-    var what = document.createElement("strong");
+    var what = document.createElement(e.person ? "a" : "strong");
     what.textContent = e.event === "$pageview" ? "Page view" : e.event;
+    if (e.person) { what.href = e.person; what.title = "This visitor's activity"; }
     var where = document.createElement("span");
     where.textContent = [e.path, e.country, e.browser, e.device_type].filter(Boolean).join(" · ");
     item.append(when, " ", what, " ", where);
     list.prepend(item);
-    while (list.children.length > 50) list.lastElementChild.remove();
+    while (list.children.length > 100) list.lastElementChild.remove();
   };
 });
