@@ -252,6 +252,7 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
                 },
             ).raise_for_status()
             page.locator(".stream li", has_text="live_check").wait_for(timeout=15_000)
+            page.locator("[data-chart-ready] svg").first.wait_for()  # events per minute
             screenshot(page, "07-realtime")
             assert_accessible(page, "realtime")
 
