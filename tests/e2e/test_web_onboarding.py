@@ -258,6 +258,9 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
 
             # Organisation settings: plan usage, members, an invitation, a personal key shown once.
             page.get_by_role("link", name="Organisation").click()
+            projects = page.get_by_role("table", name="Projects")
+            projects.get_by_role("link", name="Shop").wait_for()  # with the events it stored this month
+            assert projects.locator("tbody td.num").first.inner_text() == "6"
             page.get_by_label("Email").fill("grace@example.test")
             page.get_by_role("button", name="Send invitation").click()
             page.get_by_text("Invitation sent to grace@example.test").wait_for()

@@ -36,7 +36,7 @@ class CreatedProject:
     api_key: str
 
 
-def _info(project: Project) -> ProjectInfo:
+def project_info(project: Project) -> ProjectInfo:
     org = project.organisation
     return ProjectInfo(
         id=project.id,
@@ -86,12 +86,12 @@ def create_project_in(
     session.add(project)
     session.flush()
     api_key = issue_api_key(session, project_id=project.id, label="default read key")
-    return CreatedProject(project=_info(project), write_key=project.write_key, api_key=api_key)
+    return CreatedProject(project=project_info(project), write_key=project.write_key, api_key=api_key)
 
 
 def find_project_by_write_key(session: Session, *, write_key: str) -> ProjectInfo | None:
     project = session.scalar(select(Project).where(Project.write_key == write_key))
-    return _info(project) if project else None
+    return project_info(project) if project else None
 
 
 def find_project_by_api_key(session: Session, *, api_key: str) -> ProjectInfo | None:
@@ -103,18 +103,18 @@ def find_project_by_api_key(session: Session, *, api_key: str) -> ProjectInfo | 
         return None
     note_use(key)
     project = session.get(Project, key.project_id)
-    return _info(project) if project else None
+    return project_info(project) if project else None
 
 
 def get_project(session: Session, *, project_id: int) -> ProjectInfo | None:
     project = session.get(Project, project_id)
-    return _info(project) if project else None
+    return project_info(project) if project else None
 
 
 def list_projects(session: Session) -> list[tuple[ProjectInfo, str, str]]:
     """Every project with its organisation name and (public) write key."""
     rows = session.execute(select(Project, Organisation.name).join(Organisation).order_by(Project.id)).all()
-    return [(_info(p), org_name, p.write_key) for p, org_name in rows]
+    return [(project_info(p), org_name, p.write_key) for p, org_name in rows]
 
 
 def issue_api_key(session: Session, *, project_id: int, label: str) -> str:
@@ -136,4 +136,4 @@ def find_project(session: Session, *, organisation: str, name: str) -> tuple[Pro
         .join(Organisation)
         .where(Organisation.slug == slugify(organisation), Project.name == name)
     ).scalar_one_or_none()
-    return (_info(row), row.write_key) if row else None
+    return (project_info(row), row.write_key) if row else None

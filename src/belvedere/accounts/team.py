@@ -13,11 +13,12 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from belvedere.accounts import invitations, organisations, personal_keys
-from belvedere.accounts.grants import Grant, audit
+from belvedere.accounts.grants import Grant, ProjectGrant, audit
 from belvedere.accounts.models import Membership, Organisation
 from belvedere.accounts.plans import Plans
 from belvedere.accounts.projects import EventStore, KeyCache
 from belvedere.accounts.roles import Role, at_least
+from belvedere.accounts.service import project_info
 from belvedere.auth.securitylog import Origin
 from belvedere.config import Settings
 from belvedere.platform.db import after_commit
@@ -47,6 +48,16 @@ def delete_organisation(session: Session, grant: Grant, *, keys: KeyCache, store
     after_commit(session, keys.forget)
     for project_id in project_ids:
         after_commit(session, partial(store.delete_project, project_id=project_id))
+
+
+def project_grants(session: Session, grant: Grant) -> list[ProjectGrant]:
+    """The organisation's projects, each as a grant with the caller's role: what a page that asks about every
+    project of the organisation (its figures this month) hands to the query desk."""
+    org = _organisation(session, grant)
+    return [
+        ProjectGrant(org=grant.org, role=grant.role, user_id=grant.user_id, project=project_info(p))
+        for p in sorted(org.projects, key=lambda p: p.id)
+    ]
 
 
 def _organisation(session: Session, grant: Grant) -> Organisation:

@@ -38,7 +38,7 @@ PUBLIC = {
 }
 OPERATIONS = {"/health", "/ready", "/metrics"}
 # Pages anyone may open: the signed-out forms, the home redirect and the tracker script.
-PUBLIC_PAGES = {"/", "/login", "/signup", "/js/belvedere.js"}
+PUBLIC_PAGES = {"/", "/login", "/signup", "/js/belvedere.js", "/favicon.ico"}
 # The pages account emails link to: their token is the credential (and they act through the API handlers).
 PUBLIC_PAGES |= {"/forgot-password", "/reset-password", "/verify-email", "/invitations/accept"}
 # Shared dashboards: the signed link in the path is the credential.
@@ -63,6 +63,8 @@ BODIES = {
     ("POST", "/app/orgs/{org_id}/settings/invitations"): {"email": "new@example.test", "role": "viewer"},
     ("POST", "/app/orgs/{org_id}/settings/members/{user_id}/role"): {"role": "viewer"},
     ("POST", "/app/orgs/{org_id}/settings/api-keys"): {"scope": "read"},
+    ("POST", "/app/orgs/{org_id}/settings/rename"): {"name": "Renamed"},
+    ("POST", "/app/orgs/{org_id}/settings/delete"): {"confirm": "not its name"},  # refused, the org kept
     ("POST", "/app/projects/{project_id}/insights"): {
         "name": "Saved",
         "query": '{"kind": "funnel", "steps": [{"event": "a"}, {"event": "b"}]}',
