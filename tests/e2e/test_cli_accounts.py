@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import TEST_SECRET
 from typer.testing import CliRunner, Result
 
+from belvedere import __version__
 from belvedere.accounts.keys import hash_key
 from belvedere.accounts.models import Membership, Organisation, PersonalApiKey, User
 from belvedere.accounts.personal_keys import authenticate_key
@@ -347,3 +348,27 @@ def test_project_create_gives_a_new_organisation_an_owner_and_keeps_to_its_plan(
         assert run("project", "create", "--name", f"P{i}", "--org", "Acme").exit_code == 0
     refused = run("project", "create", "--name", "One too many", "--org", "Acme")
     assert refused.exit_code == 2 and "plan" in refused.stderr
+
+
+def test_version_json_lists_and_a_new_data_directory_said_out_loud(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #27 (the first run): ``--version``; ``--json`` on list commands, ``[]`` when empty; a warning
+    on stderr when a command creates the data directory (only then)."""
+    new = tmp_path / "not-yet"
+    monkeypatch.setenv("BELVEDERE_DATA_DIR", str(new))
+    monkeypatch.setenv("BELVEDERE_ENV", "test")
+    monkeypatch.setenv("BELVEDERE_SECRET_KEY", TEST_SECRET)
+    version = run("--version")
+    assert version.exit_code == 0 and version.stdout.strip() == f"belvedere {__version__}"
+    first = run("project", "list", "--json")
+    assert first.exit_code == 0 and orjson.loads(first.stdout) == []
+    assert f"Creating a new, empty data directory at {new.resolve()}" in first.stderr
+    assert run("org", "create", "--name", "Acme").exit_code == 0
+    again = run("org", "list", "--json")
+    assert "Creating a new" not in again.stderr  # it exists now
+    orgs = orjson.loads(again.stdout)
+    assert [(o["name"], o["plan"], o["expires"]) for o in orgs] == [("Acme", "unlimited", None)]
+    assert isinstance(orgs[0]["id"], int)
+    table = run("org", "list")
+    assert table.exit_code == 0 and "Acme" in table.stdout and not table.stdout.lstrip().startswith("[")

@@ -3,11 +3,12 @@ the server runs (the server alone owns the DuckDB event store)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
+from belvedere import __version__
 from belvedere.cli import apikey, demo, importer, mail, org, project, serve, user
 from belvedere.cli.common import fail
 from belvedere.platform.errors import BelvedereError
@@ -30,6 +31,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"belvedere {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Belvedere: self-hostable product & web analytics."""
+
+
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)
 app.command("demo")(demo.demo)

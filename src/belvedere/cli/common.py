@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Annotated, Any, NoReturn
 
+import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -35,10 +36,23 @@ def load_settings(host: str | None = None, port: int | None = None) -> Settings:
 
 
 def metadata_engine(settings: Settings) -> Engine:
+    warn_if_new(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.metadata_url)
     migrate.upgrade(engine)
     return engine
+
+
+def warn_if_new(settings: Settings) -> None:
+    """Say so when a command is about to create the data directory: a typo in the path, or a command run
+    from another folder than the server's, would otherwise quietly answer from a new, empty install."""
+    if not settings.data_dir.exists():
+        typer.secho(
+            f"Creating a new, empty data directory at {settings.data_dir.resolve()}; to use an existing"
+            " install, set BELVEDERE_DATA_DIR to its folder (or run the command from the folder it runs in).",
+            fg="yellow",
+            err=True,
+        )
 
 
 def fail(message: str) -> NoReturn:
@@ -54,6 +68,24 @@ def find_organisation(session: Session, ref: str) -> Organisation:
     if org is None:
         raise ValueError(f"no organisation with id or slug {ref!r}: see `belvedere org list`")
     return org
+
+
+# ``--json`` on list commands: the same rows as one JSON document, for scripts.
+Json = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document (a list of objects), for scripts.")
+]
+
+
+def print_records(records: Sequence[dict[str, Any]], *, json: bool, empty: str) -> None:
+    """Records (one dict each, the same keys) as a table — ``empty`` when there is none — or with
+    ``json``, as a JSON list of objects (an empty list when there is none)."""
+    if json:
+        typer.echo(orjson.dumps(list(records), option=orjson.OPT_INDENT_2, default=str).decode())
+    elif not records:
+        typer.echo(empty)
+    else:
+        header = tuple(key.replace("_", " ") for key in records[0])
+        print_rows(header, [tuple("—" if v is None else str(v) for v in r.values()) for r in records])
 
 
 def print_rows(header: tuple[str, ...], values: Sequence[tuple[str, ...]]) -> None:

@@ -14,7 +14,7 @@ from belvedere.accounts.models import Organisation
 from belvedere.accounts.organisations import OrgView, create_organisation, find_user
 from belvedere.accounts.plans import Plans, is_live
 from belvedere.auth import securitylog
-from belvedere.cli.common import fail, find_organisation, load_settings, metadata_engine, print_rows
+from belvedere.cli.common import Json, fail, find_organisation, load_settings, metadata_engine, print_records
 from belvedere.config import Settings
 from belvedere.platform.db import make_session_factory, transaction
 
@@ -164,17 +164,22 @@ def set_(
 
 
 @app.command("list")
-def list_() -> None:
+def list_(json: Json = False) -> None:
     """List organisations with their plan, status and expiry."""
     settings = load_settings()
     with transaction(make_session_factory(metadata_engine(settings))) as session:
         views = [OrgView.of(o) for o in session.scalars(select(Organisation).order_by(Organisation.id))]
-    if not views:
-        typer.echo("No organisations yet: create one with `belvedere org create --name NAME`.")
-        return
-    header = ("id", "slug", "name", "plan", "status", "expires")
-    values = [
-        (str(v.id), v.slug, v.name, v.plan, v.status, v.expires_at.isoformat() if v.expires_at else "—")
+    records = [
+        {
+            "id": v.id,
+            "slug": v.slug,
+            "name": v.name,
+            "plan": v.plan,
+            "status": v.status,
+            "expires": v.expires_at,
+        }
         for v in views
     ]
-    print_rows(header, values)
+    print_records(
+        records, json=json, empty="No organisations yet: create one with `belvedere org create --name NAME`."
+    )

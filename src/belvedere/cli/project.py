@@ -13,7 +13,7 @@ from belvedere.accounts.organisations import members
 from belvedere.accounts.plans import Plans
 from belvedere.accounts.service import list_projects
 from belvedere.accounts.settings import ProjectSettings
-from belvedere.cli.common import load_settings, metadata_engine, print_rows
+from belvedere.cli.common import Json, load_settings, metadata_engine, print_records
 from belvedere.platform.db import make_session_factory, transaction
 
 app = typer.Typer(help="Manage projects.", no_args_is_help=True)
@@ -81,14 +81,21 @@ def create(
 
 
 @app.command("list")
-def list_() -> None:
+def list_(json: Json = False) -> None:
     """List projects with their organisation, time zone and write key."""
     settings = load_settings()
     with transaction(make_session_factory(metadata_engine(settings))) as session:
         rows = list_projects(session)
-    if not rows:
-        typer.echo("No projects yet: create one with `belvedere project create --name NAME`.")
-        return
-    header = ("id", "organisation", "name", "time zone", "write key")
-    values = [(str(p.id), org_name, p.name, p.timezone, write_key) for p, org_name, write_key in rows]
-    print_rows(header, values)
+    records = [
+        {
+            "id": p.id,
+            "organisation": org_name,
+            "name": p.name,
+            "time_zone": p.timezone,
+            "write_key": write_key,
+        }
+        for p, org_name, write_key in rows
+    ]
+    print_records(
+        records, json=json, empty="No projects yet: create one with `belvedere project create --name NAME`."
+    )
