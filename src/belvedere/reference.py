@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-import typer
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -88,10 +87,12 @@ def _command_rows(command: Any, path: str) -> list[str]:
 
 
 def cli_reference() -> str:
-    from belvedere.cli import app
+    from belvedere.cli import COMMANDS, load
 
-    root = typer.main.get_command(app)
-    return "\n".join(_command_rows(root, "belvedere")).strip()
+    lines: list[str] = []
+    for name in sorted(COMMANDS):  # each command as it runs, its module loaded
+        lines.extend(_command_rows(load(name), f"belvedere {name}"))
+    return "\n".join(lines).strip()
 
 
 def replace_generated(text: str, generated: str) -> str:

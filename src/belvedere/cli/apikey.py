@@ -15,7 +15,7 @@ from belvedere.auth import securitylog
 from belvedere.cli.common import fail, find_organisation, load_settings, metadata_engine
 from belvedere.platform.db import make_session_factory, transaction
 
-app = typer.Typer(help="Manage personal API keys.", no_args_is_help=True)
+app = typer.Typer(help="Manage personal API keys.", no_args_is_help=True, add_completion=False)
 
 
 class Scope(StrEnum):

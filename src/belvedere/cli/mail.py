@@ -18,7 +18,9 @@ from belvedere.cli.common import load_settings, metadata_engine, print_rows
 from belvedere.platform.db import make_session_factory, transaction
 from belvedere.platform.mail import outbox as read_outbox
 
-app = typer.Typer(help="Read the emails Belvedere wrote (the outbox).", no_args_is_help=True)
+app = typer.Typer(
+    help="Read the emails Belvedere wrote (the outbox).", no_args_is_help=True, add_completion=False
+)
 
 
 @app.command("outbox")

@@ -18,7 +18,7 @@ from belvedere.cli.common import Json, fail, find_organisation, load_settings, m
 from belvedere.config import Settings
 from belvedere.platform.db import make_session_factory, transaction
 
-app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
+app = typer.Typer(help="Manage organisations.", no_args_is_help=True, add_completion=False)
 
 
 class Status(StrEnum):

@@ -16,7 +16,7 @@ from belvedere.accounts.settings import ProjectSettings
 from belvedere.cli.common import Json, load_settings, metadata_engine, print_records
 from belvedere.platform.db import make_session_factory, transaction
 
-app = typer.Typer(help="Manage projects.", no_args_is_help=True)
+app = typer.Typer(help="Manage projects.", no_args_is_help=True, add_completion=False)
 
 
 class VisitorId(StrEnum):
