@@ -106,6 +106,22 @@ def save_insight(
     return insight
 
 
+def update_insight(item: Insight, *, name: str | None = None, query: dict[str, Any] | None = None) -> Insight:
+    """Rename an insight, or change its question (a validated query spec, see ``stored_query``) within its
+    kind: its widgets keep drawing it as they did, on every dashboard."""
+    if name is not None:
+        if not name.strip():
+            raise ValueError("an insight needs a name")
+        item.name = name.strip()
+    if query is not None:
+        if query["kind"] != item.kind:
+            raise ValueError(
+                f"this insight asks a {item.kind} question; save a {query['kind']} one as a new insight"
+            )
+        item.query = query
+    return item
+
+
 def insights(session: Session, *, project_id: int, kind: str | None = None) -> list[Insight]:
     stmt = select(Insight).where(Insight.project_id == project_id)
     if kind is not None:

@@ -24,6 +24,11 @@ class InsightBody(BaseModel):
     query: dict[str, Any] = Field(description="A query body as `POST …/query` takes it (not `users`/`sql`).")
 
 
+class InsightPatch(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    query: dict[str, Any] | None = Field(None, description="A new question of the same kind.")
+
+
 class DashboardBody(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
@@ -65,6 +70,15 @@ def _invalid(message: str) -> ApiError:
     return ApiError(422, "invalid_request", message)
 
 
+def _checked(query: dict[str, Any]) -> dict[str, Any]:
+    """A query body checked exactly as the query API checks it, as an insight stores it."""
+    try:
+        return service.stored_query(query)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _invalid(f"query.{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}") from None
+
+
 @router.get("/insights", summary="Saved insights of the project")
 def list_insights(grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
     return {
@@ -74,11 +88,7 @@ def list_insights(grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
 
 @router.post("/insights", status_code=201, summary="Save a query as an insight")
 def create_insight(body: InsightBody, grant: ProjectMember, session: SessionDep) -> dict[str, Any]:
-    try:
-        query = service.stored_query(body.query)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _invalid(f"query.{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}") from None
+    query = _checked(body.query)
     try:
         item = service.save_insight(
             session, project_id=grant.project.id, name=body.name, query=query, user_id=grant.user_id
@@ -91,6 +101,18 @@ def create_insight(body: InsightBody, grant: ProjectMember, session: SessionDep)
 @router.get("/insights/{insight_id}", summary="One saved insight")
 def get_insight(insight_id: PathId, grant: ProjectViewer, session: SessionDep) -> dict[str, Any]:
     return service.insight_json(_insight(session, grant, insight_id))
+
+
+@router.patch("/insights/{insight_id}", summary="Rename an insight or change its question (same kind)")
+def update_insight(
+    insight_id: PathId, body: InsightPatch, grant: ProjectMember, session: SessionDep
+) -> dict[str, Any]:
+    item = _insight(session, grant, insight_id)
+    query = None if body.query is None else _checked(body.query)
+    try:
+        return service.insight_json(service.update_insight(item, name=body.name, query=query))
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
 
 
 @router.delete("/insights/{insight_id}", status_code=204, summary="Delete an insight (and its widgets)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -18,7 +19,7 @@ from belvedere.runtime import Runtime
 from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep
 from belvedere.web.ids import PathId
 from belvedere.web.pages.asking import answer, error_text, known_events
-from belvedere.web.pages.periods import PERIODS, dates
+from belvedere.web.pages.periods import PERIODS, dates, period_of
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import view_of
@@ -110,6 +111,29 @@ def _funnel_query(form: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def funnel_link(query: dict[str, Any]) -> str | None:
+    """The funnel builder's URL query for a saved funnel, when the builder can show it (each step at most one
+    "equals" condition, a period it offers); None otherwise (its question is still editable as JSON)."""
+    if query.get("kind") != "funnel" or query.get("exclusions") or query.get("breakdown"):
+        return None
+    period = period_of(query)
+    params: list[tuple[str, str]] = []
+    for step in query.get("steps", []):
+        filters = step.get("filters") or []
+        if (
+            len(filters) > 1
+            or any(f.get("operator", "eq") != "eq" for f in filters)
+            or step.get("event") is None
+        ):
+            return None
+        field, value = (filters[0]["property"], str(filters[0]["value"])) if filters else ("path", "")
+        params += [("step", step["event"]), ("field", field), ("value", value)]
+    if period is None or query.get("filters"):
+        return None
+    params += [("window", str(query.get("window", 14 * 86400))), ("order", query.get("order", "ordered"))]
+    return urlencode([*params, ("period", period)])
+
+
 @router.get(BASE + "/funnels")
 async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     form = _funnel_form(request)
@@ -195,6 +219,8 @@ def insight_page(grant: ProjectViewer, request: Request, runtime: RuntimeDep, in
         **nav(runtime, grant),
         project=grant.project,
         insight=item,
+        question=json.dumps(item.query, indent=2),
+        builder=funnel_link(item.query),
         displays=service.displays(item),
         dashboards=boards,
         can_edit=grant.role != "viewer",
@@ -231,6 +257,48 @@ async def render_widget(
     chosen = display if display in allowed else allowed[0]
     view = view_of(found.result, chosen) if found else None
     return page(request, "_widget.html", 200, view=view, error=error, insight=item)
+
+
+@router.post(BASE + "/insights/{insight_id}/rename")
+def rename_insight(
+    grant: ProjectMember,
+    request: Request,
+    runtime: RuntimeDep,
+    insight_id: PathId,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    return _update(request, runtime, grant, insight_id, name=name)
+
+
+@router.post(BASE + "/insights/{insight_id}/question")
+def change_question(
+    grant: ProjectMember,
+    request: Request,
+    runtime: RuntimeDep,
+    insight_id: PathId,
+    query: Annotated[str, Form(max_length=100_000)],
+) -> Response:
+    """A new question for the insight, of the same kind, checked exactly as the query API checks it."""
+    try:
+        body = service.stored_query(json.loads(query))
+    except (ValueError, ValidationError) as exc:
+        message = error_text(exc) if isinstance(exc, ValidationError) else f"Not a JSON query: {exc}"
+        return page(request, "error.html", 422, title="Cannot change this question", message=message)
+    return _update(request, runtime, grant, insight_id, query=body)
+
+
+def _update(
+    request: Request, runtime: Runtime, grant: ProjectGrant, insight_id: int, **change: Any
+) -> Response:
+    try:
+        with transaction(runtime.sessions) as session:
+            item = service.insight(session, project_id=grant.project.id, insight_id=insight_id)
+            if item is None:
+                return _not_found(request)
+            service.update_insight(item, **change)
+    except ValueError as exc:
+        return page(request, "error.html", 422, title="Cannot change this insight", message=str(exc))
+    return redirect(f"/app/projects/{grant.project.id}/insights/{insight_id}", request)
 
 
 @router.post(BASE + "/insights/{insight_id}/delete")

@@ -46,6 +46,12 @@ def dates(period: str) -> dict[str, Any]:
     return {"date_from": start, **({"date_to": end} if end else {})}
 
 
+def period_of(query: dict[str, Any]) -> str | None:
+    """The period key whose range a query's dates are, if any (a saved question reopened in its page)."""
+    asked = (query.get("date_from"), query.get("date_to"))
+    return next((key for key, (start, end) in _RANGES.items() if asked == (start, end)), None)
+
+
 def custom(start: str, end: str) -> tuple[date, date] | None:
     """A custom range from two ISO dates, in order and at most three years long; None when unusable."""
     try:
