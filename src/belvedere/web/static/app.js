@@ -98,11 +98,17 @@ function withWorldMap(then) {
 function mapOption(data) {
   var points = data.series[0].data;
   var top = points.reduce(function (m, p) { return Math.max(m, p.value); }, 1);
+  var dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
   return {
-    tooltip: { trigger: "item", formatter: function (p) { return p.name + ": " + (p.value || 0); } },
-    visualMap: { min: 0, max: top, show: false, inRange: { color: ["#dbe4f8", "#2454c5"] } },
-    series: [{ type: "map", map: "world", nameProperty: "iso2", roam: false, data: points,
-               itemStyle: { areaColor: "#eceef2", borderColor: "#b8bcc4" }, emphasis: { label: { show: false } } }]
+    tooltip: { trigger: "item", formatter: function (p) { return p.name + ": " + (p.value || 0).toLocaleString() + " visitors"; } },
+    /* The legend: how the shades read, from none to the top country's visitors. */
+    visualMap: { min: 0, max: top, show: true, orient: "horizontal", left: 0, bottom: 0, itemWidth: 10, itemHeight: 120,
+                 text: [top.toLocaleString() + " visitors", "0"], calculable: false,
+                 textStyle: { color: dark ? "#a5a9b1" : "#5b5f66" },
+                 inRange: { color: dark ? ["#2b3550", "#8fb0ff"] : ["#dbe4f8", "#2454c5"] } },
+    series: [{ type: "map", map: "world", nameProperty: "iso2", roam: false, data: points, top: 0, bottom: 28,
+               itemStyle: { areaColor: dark ? "#2a2d31" : "#eceef2", borderColor: dark ? "#44484e" : "#b8bcc4" },
+               emphasis: { label: { show: false } } }]
   };
 }
 function drawCharts(root) {
