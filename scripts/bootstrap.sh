@@ -8,6 +8,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.belvedere-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  echo "Installing Belvedere and its Python packages into .venv (a minute or two the first time)..." >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
   # constraints.txt: the exact versions the tests passed with (see its header).
   .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"

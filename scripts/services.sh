@@ -36,3 +36,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "Installing Chromium (Debian package)…"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+
+# The README's commands, which a test runs as written, use curl.
+if ! command -v curl >/dev/null 2>&1; then
+  echo "Installing curl (Debian package)…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+fi

@@ -36,8 +36,9 @@ def test_project_create_prints_the_key_contract_and_list_shows_it(tmp_path: Path
     )
     assert made.returncode == 0, made.stderr
     answer = orjson.loads(made.stdout)
-    assert set(answer) == {"project_id", "write_key", "api_key"}
-    assert answer["write_key"].startswith("bw_") and answer["api_key"].startswith("bk_")
+    assert set(answer) == {"project_id", "write_key", "read_key", "api_key"}
+    assert answer["write_key"].startswith("bw_") and answer["read_key"].startswith("bk_")
+    assert answer["api_key"] == answer["read_key"]  # the former name, kept for scripts
     listed = cli(tmp_path, "project", "list")
     assert "Shop" in listed.stdout and "Acme" in listed.stdout and answer["write_key"] in listed.stdout
     assert answer["api_key"] not in listed.stdout

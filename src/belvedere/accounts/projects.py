@@ -74,7 +74,8 @@ def create_project(
         "name": created.project.name,
         "timezone": created.project.timezone,
         "write_key": created.write_key,
-        "api_key": created.api_key,
+        "read_key": created.api_key,
+        "api_key": created.api_key,  # the read key's former name, kept for the clients that read it
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -69,10 +70,21 @@ def demo_login(runtime: Runtime) -> str:
     return password
 
 
-def load_history(runtime: Runtime, projects: dict[str, ProjectInfo], *, events: int, seed: int) -> int:
-    """Feed generated history through the real ingest pipeline, then wait until it is all stored."""
+def load_history(
+    runtime: Runtime, projects: dict[str, ProjectInfo], *, events: int, seed: int
+) -> tuple[int, Counter[str]]:
+    """Feed generated history through the real ingest pipeline, then wait until it is all stored; the
+    events kept, and why the others were not (the generator sends bot traffic, which the pipeline drops)."""
     pending: dict[str, list[object]] = {product: [] for product in projects}
     accepted = 0
+    dropped: Counter[str] = Counter()
+
+    def send(product: str, batch: list[object]) -> int:
+        result = runtime.ingest.capture_sync(projects[product], batch)
+        dropped.update(result.dropped_because)
+        dropped["refused as invalid"] += len(result.rejected)
+        return result.accepted
+
     columns = (
         TextColumn("[bold]generating history"),
         BarColumn(),
@@ -85,17 +97,31 @@ def load_history(runtime: Runtime, projects: dict[str, ProjectInfo], *, events: 
             batch = pending[item.product]
             batch.append(item.payload)
             if len(batch) >= 1000:
-                accepted += runtime.ingest.capture_sync(projects[item.product], batch).accepted
+                accepted += send(item.product, batch)
                 progress.advance(task, len(batch))
                 pending[item.product] = []
         for product, batch in pending.items():
             if batch:
-                accepted += runtime.ingest.capture_sync(projects[product], batch).accepted
+                accepted += send(product, batch)
                 progress.advance(task, len(batch))
         progress.update(task, completed=events)
     while runtime.spool.depth_bytes:
         time.sleep(0.05)
-    return accepted
+    return accepted, +dropped
+
+
+WHY = {"bot": "bot traffic, which Belvedere does not count"}
+
+
+def stored_count(accepted: int, generated: int, dropped: Counter[str]) -> str:
+    """What the demo stored, and why the rest was not: "Stored 198,167 of 200,000 generated events; 1,833
+    were bot traffic, which Belvedere does not count." """
+    text = f"Stored {accepted:,} of {generated:,} generated events"
+    reasons = [
+        f"{count:,} {'was' if count == 1 else 'were'} {WHY.get(why, why)}"
+        for why, count in dropped.most_common()
+    ]
+    return text + ("; " + ", ".join(reasons) if reasons else "") + "."
 
 
 def demo(
@@ -118,8 +144,8 @@ def demo(
         projects = {product: info for product, (info, _, _) in found.items()}
         stored = sum(runtime.store.count_events(project_id=p.id) for p in projects.values())
         if stored == 0 and events > 0:
-            accepted = load_history(runtime, projects, events=events, seed=seed)
-            typer.echo(f"Stored {accepted} demo events.")
+            accepted, dropped = load_history(runtime, projects, events=events, seed=seed)
+            typer.echo(stored_count(accepted, events, dropped))
         else:
             typer.echo(f"Demo history already present ({stored} events); generation skipped.")
         password = demo_login(runtime)

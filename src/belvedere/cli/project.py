@@ -61,13 +61,18 @@ def create(
         people = [
             m for m in members(session, organisation_id=organisation.id) if m["role"] in ("owner", "admin")
         ]
-    answer = {"project_id": created.project.id, "write_key": created.write_key, "api_key": created.api_key}
+    answer = {
+        "project_id": created.project.id,
+        "write_key": created.write_key,
+        "read_key": created.api_key,
+        "api_key": created.api_key,  # the read key's former name, kept for scripts that read it
+    }
     if as_json:
         typer.echo(orjson.dumps(answer).decode())
         return
     typer.echo(f"Project {name!r} created (id {created.project.id}) in organisation {org!r}.")
     typer.echo(f"  write key (trackers, public): {created.write_key}")
-    typer.echo(f"  read API key (secret, shown once): {created.api_key}")
+    typer.echo(f"  read key (secret, shown once): {created.api_key}")
     if people:
         who = ", ".join(f"{p['email']} ({p['role']})" for p in people)
         typer.echo(

@@ -23,6 +23,7 @@ class CaptureResult:
     accepted: int = 0
     dropped: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    dropped_because: dict[str, int] = field(default_factory=dict)  # reason (bot, excluded_ip…) → count
 
     def as_json(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "dropped": self.dropped, "rejected": self.rejected}
@@ -69,6 +70,7 @@ class IngestService:
             lines.append(records.encode(row, client_uuid=event.client_uuid))
         result.accepted = len(lines)
         result.dropped = sum(dropped.values())
+        result.dropped_because = dict(dropped)
         for code, count in rejected.items():
             self.metrics.events_rejected.labels(code).inc(count)
         for reason, count in dropped.items():

@@ -163,8 +163,8 @@ class CaptureEndpoint:
             batch = document["batch"]
             if not isinstance(batch, list):
                 raise ApiError(400, "invalid_body", "`batch` must be a list of events.")
-            return batch, document.get("api_key")
-        return [document], document.get("api_key")
+            return batch, _body_key(document)
+        return [document], _body_key(document)
 
     @staticmethod
     def _write_key(headers: dict[bytes, bytes], body_key: Any) -> str:
@@ -187,3 +187,8 @@ class CaptureEndpoint:
             return canonical_ip(client[0]) if client else None
         except Rejected:
             return None
+
+
+def _body_key(document: dict[str, Any]) -> Any:
+    """The write key sent in the body: ``write_key``, or ``api_key`` as PostHog's clients name it."""
+    return document.get("write_key", document.get("api_key"))

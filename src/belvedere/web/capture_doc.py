@@ -35,7 +35,8 @@ _EVENT: dict[str, Any] = {
                 "screen": {"oneOf": [{"type": "string"}, {"type": "object"}]},
             },
         },
-        "api_key": {"type": "string", "description": "Write key, when no Authorization header can be sent."},
+        "write_key": {"type": "string", "description": "The write key, when no Authorization header is sent"},
+        "api_key": {"type": "string", "description": "The write key too, as PostHog's clients send it."},
     },
 }
 
@@ -59,6 +60,7 @@ CAPTURE_PATH_ITEM: dict[str, Any] = {
                                 "required": ["batch"],
                                 "properties": {
                                     "batch": {"type": "array", "items": _EVENT, "maxItems": 1000},
+                                    "write_key": {"type": "string"},
                                     "api_key": {"type": "string"},
                                 },
                             },

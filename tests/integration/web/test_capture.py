@@ -87,10 +87,13 @@ def test_gzip_body_and_key_in_body_for_send_beacon(app: Running) -> None:
     body = gzip.compress(orjson.dumps({"batch": [{"event": "a"}, {"event": "b"}]}))
     response = app.client.post(URL, content=body, headers={**app.auth(), "Content-Encoding": "gzip"})
     assert response.json()["accepted"] == 2
-    beacon = orjson.dumps({"event": "c", "api_key": app.project.write_key})
+    beacon = orjson.dumps({"event": "c", "api_key": app.project.write_key})  # as PostHog's clients name it
     response = app.client.post(URL, content=beacon, headers={"Content-Type": "text/plain"})
     assert response.status_code == 202 and response.json()["accepted"] == 1
-    assert app.wait_stored(3) == 3
+    named = orjson.dumps({"batch": [{"event": "d"}], "write_key": app.project.write_key})  # its own name
+    response = app.client.post(URL, content=named, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    assert app.wait_stored(4) == 4
 
 
 def test_cors_preflight_is_open_on_capture_only(app: Running) -> None:

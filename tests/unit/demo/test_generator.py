@@ -452,3 +452,17 @@ def test_streams_instead_of_precomputing() -> None:
         tracemalloc.stop()
     assert len(first) == 1_000
     assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_the_demo_says_what_it_stored_and_why_not_the_rest() -> None:
+    """Issue #27: not "Stored 198167 demo events" but the whole count, and what became of the rest."""
+    from collections import Counter
+
+    from belvedere.cli.demo import stored_count
+
+    said = stored_count(198_167, 200_000, Counter({"bot": 1_833}))
+    assert said.startswith("Stored 198,167 of 200,000 generated events; ")
+    assert said.endswith("; 1,833 were bot traffic, which Belvedere does not count.")
+    assert stored_count(10, 10, Counter()) == "Stored 10 of 10 generated events."
+    both = stored_count(7, 10, Counter({"bot": 2, "refused as invalid": 1}))
+    assert both.endswith("2 were bot traffic, which Belvedere does not count, 1 was refused as invalid.")
