@@ -344,6 +344,11 @@ def test_retention_page_shows_cohorts_as_a_heatmap_and_can_be_saved(app: Running
     assert second[:3] == ["1", "100.0%", "0.0%"]
     assert 'class="num heat-5"' in page.text  # 50 % is drawn half-way up the scale
     assert "Save this retention table" in page.text
+    # The mean of the cohorts, by size: week 1 is 1 of the 3 people whose cohorts reached it; the curve too.
+    mean = page.text.split("Mean, by size</th>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r">([^<]*)</td>", mean)[1:3] == ["100.0%", "33.3%"]
+    curve = json.loads(html.unescape(re.search(r'data-chart="([^"]+)"', page.text).group(1)))  # type: ignore[union-attr]
+    assert curve["series"][0]["data"][:2] == [100.0, 33.33]
 
 
 def test_retention_page_shows_revenue_per_person_when_asked(app: Running) -> None:

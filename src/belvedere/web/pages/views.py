@@ -235,13 +235,38 @@ def _retention(result: RetentionResult, display: str) -> dict[str, Any]:
                     heat(share),
                 )
             )
-        rows.append({"cohort": c.cohort, "size": number(c.size), "cells": cells, "ltv": c.ltv})
+        ltv = [NONE if v is None else f"{v:,.2f}" for v in c.ltv] if c.ltv else None
+        rows.append({"cohort": c.cohort, "size": number(c.size), "cells": cells, "ltv": ltv})
+    average = retention_average(result)
+    curve = chart(
+        "line",
+        [f"{unit} {j}" for j in range(len(average))],
+        [{"name": "Coming back (mean of the cohorts, by size)", "data": average}],
+    )
     return {
         "view": "retention",
-        "headers": [f"{unit} {j}" for j in range(periods)],
+        "headers": [str(j) for j in range(periods)],  # under "Weeks later": narrow enough to fit
+        "later": f"{unit}s later",
+        "unit": unit,
         "rows": rows,
+        "average": [(percent(a), heat(a)) for a in average],
+        "curve": curve["chart"],
         "has_ltv": any(r["ltv"] for r in rows),
     }
+
+
+def retention_average(result: RetentionResult) -> list[float | None]:
+    """Per period, the share of people coming back over every cohort that has reached it, each weighted by
+    its size (period 0 holds every cohort whole: 100 %): the retention curve, and the table's mean row."""
+    periods = max((len(c.values) for c in result.cohorts), default=0)
+    curve: list[float | None] = []
+    for j in range(periods):
+        reached = [
+            (c.values[j], c.size) for c in result.cohorts if j < len(c.values) and c.values[j] is not None
+        ]
+        people = sum(size for _, size in reached)
+        curve.append(round(sum(v or 0 for v, _ in reached) * 100 / people, 2) if people else None)
+    return curve
 
 
 def _paths(result: PathsResult, display: str) -> dict[str, Any]:
