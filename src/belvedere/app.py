@@ -53,6 +53,7 @@ from belvedere.web.pages import (
     analysis_pages,
     auth_pages,
     dashboard_pages,
+    details_pages,
     insight_pages,
     org_pages,
     people_pages,
@@ -173,6 +174,7 @@ def build_api(
     api.include_router(auth_pages.router)
     api.include_router(account_pages.router)
     api.include_router(project_pages.router)
+    api.include_router(details_pages.router)
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)
     api.include_router(insight_pages.router)

@@ -162,6 +162,7 @@ def _fill(path: str, world: World) -> str:
         key_id=world.key_id,
         event_uuid=uuid.uuid4(),
         panel="pages",
+        dimension="page",
         insight_id=world.insight_id,
         dashboard_id=world.dashboard_id,
         widget_id=world.widget_id,

@@ -120,6 +120,8 @@ def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
     return {"org": grant.org, "role": grant.role, "projects": groups[0]["projects"], "switch": groups}
 
 
+# The tabs whose values a details page lists (details_pages.py).
+DETAILED = {d for tabs in PANELS.values() for d, *_ in tabs} - {"map", "event"}
 METRICS = {"visitors": "Visitors", "visits": "Visits", "pageviews": "Pageviews", "events": "Events"}
 # How the chart counts each metric, as a trends series.
 SERIES = {
@@ -299,7 +301,7 @@ def _bars(counts: list[int]) -> Callable[[int], str]:
     return lambda count: f"bar-{round(20 * count / top) if top else 0}"
 
 
-def _panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
+def panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
     """The query behind one tab: a breakdown (countries again for the map), the goal's property keys, or
     the values of one of them."""
     window = view.window()
@@ -333,7 +335,7 @@ async def panel(
         if tab == "prop" and 0 < len(key) <= 200:
             tabs.append(("prop", key, key, ""))
     dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
-    question = _panel_query(view, dimension, key)
+    question = panel_query(view, dimension, key)
     base = f"/app/projects/{grant.project.id}/panels/{panel}"
     rows: list[BreakdownRow] = []
     keys = goals = None
@@ -361,6 +363,9 @@ async def panel(
         keys=keys,
         goals=goals,
         countries=column == "Country",
+        details=f"/app/projects/{grant.project.id}/details/{dimension}{view.link()}"
+        if dimension in DETAILED
+        else None,
         bar=_bars([r.visitors for r in rows[:10]]),
         row_link=(lambda value: view.link(**{field: value})) if field else None,
     )
