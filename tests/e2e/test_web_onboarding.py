@@ -217,6 +217,20 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             page.wait_for_url(lambda url: "compare=" not in url)
             page.locator("[data-chart-ready] svg").first.wait_for()
 
+            # A panel's details: every value, searchable, and as CSV.
+            page.get_by_role("link", name="Details: every page, search, CSV").click()
+            page.wait_for_url(re.compile(r"/details/page\?"))
+            assert page.get_by_role("table").locator("tbody tr").count() == 2
+            page.get_by_role("searchbox", name="Search").fill("pric")
+            page.get_by_role("button", name="Search").click()
+            page.wait_for_url(re.compile(r"q=pric"))
+            assert page.get_by_role("table").locator("tbody tr").all_inner_texts()[0].startswith("/pricing")
+            screenshot(page, "06b-details")
+            assert_accessible(page, "details")
+            page.get_by_role("link", name="Back to the overview").click()
+            page.wait_for_url(lambda url: "/details/" not in url)
+            page.locator("[data-chart-ready] svg").first.wait_for()
+
             # Keyboard only: the skip link comes first, then the page's controls in order.
             page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.textContent") == "Skip to content"
