@@ -55,3 +55,40 @@ def test_each_step_of_a_path_stands_in_its_own_column() -> None:
     )
     drawn = json.loads(view_of(result, "sankey")["chart"])
     assert [(n["name"], n["depth"]) for n in drawn["nodes"]] == [("1. /a", 0), ("2. /", 1), ("3. /b", 2)]
+
+
+def test_a_funnel_step_keeps_its_conditions_in_its_label() -> None:
+    from belvedere.query.kinds.funnel import FunnelResult, StepResult
+
+    def step(n: int, event: str, users: int) -> StepResult:
+        return StepResult(
+            step=n,
+            event=event,
+            users=users,
+            conversion_rate=100.0,
+            step_conversion_rate=None,
+            drop_off=0,
+            avg_time_to_convert=None,
+            median_time_to_convert=None,
+        )
+
+    result = FunnelResult(
+        steps=[step(1, "$pageview", 4), step(2, "signup", 1)], order="ordered", window=86400
+    )
+    asked = {
+        "kind": "funnel",
+        "steps": [
+            {"event": "$pageview", "filters": [{"property": "path", "operator": "eq", "value": "/pricing"}]},
+            {
+                "event": "signup",
+                "filters": [{"property": "properties.plan", "operator": "in", "value": ["pro", "team"]}],
+            },
+        ],
+    }
+    drawn = view_of(result, "funnel", asked)
+    assert [row[0] for row in drawn["rows"]] == [
+        "1. Page view (path is /pricing)",
+        "2. signup (properties.plan is one of pro, team)",
+    ]
+    assert json.loads(drawn["chart"])["labels"] == [row[0] for row in drawn["rows"]]
+    assert view_of(result, "table")["rows"][0][0] == "1. Page view"  # no question: the event alone

@@ -44,7 +44,7 @@ def _render(
         template,
         422 if error else 200,
         result=found.result if found else None,
-        view=view_of(found.result, display) if found else None,
+        view=view_of(found.result, display, found.query) if found else None,
         query=json.dumps(found.query) if found else "",
         error=error,
         **ctx,

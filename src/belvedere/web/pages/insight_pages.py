@@ -159,7 +159,7 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         periods=PERIODS,
         events=events,
         result=found.result if found else None,
-        view=view_of(found.result, "funnel") if found else None,
+        view=view_of(found.result, "funnel", found.query) if found else None,
         query=json.dumps(found.query) if found else "",
         error=error,
         saved=saved,
@@ -255,7 +255,7 @@ async def render_widget(
     found, error = await answer(runtime, grant, body)
     allowed = list(service.displays_of(item))
     chosen = display if display in allowed else allowed[0]
-    view = view_of(found.result, chosen) if found else None
+    view = view_of(found.result, chosen, found.query) if found else None
     return page(request, "_widget.html", 200, view=view, error=error, insight=item)
 
 

@@ -186,10 +186,46 @@ def _breakdown(result: BreakdownResult, display: str) -> dict[str, Any]:
     return table(columns, body)
 
 
-def funnel_rows(steps: list[StepResult]) -> list[list[Any]]:
+_OPERATORS = {
+    "eq": "is",
+    "neq": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "regex": "matches",
+    "gt": ">",
+    "gte": "\u2265",
+    "lt": "<",
+    "lte": "\u2264",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+}
+
+
+def condition_text(condition: dict[str, Any]) -> str:
+    """A filter as people read it: "path is /pricing", "properties.plan is one of pro, team"."""
+    operator = condition.get("operator", "eq")
+    value = condition.get("value")
+    shown = (
+        ""
+        if operator in ("is_set", "is_not_set")
+        else " " + (", ".join(map(str, value)) if isinstance(value, list) else str(value))
+    )
+    return f"{condition['property']} {_OPERATORS.get(operator, operator)}{shown}"
+
+
+def step_label(step: StepResult, asked: dict[str, Any] | None) -> str:
+    """A funnel step's label with the conditions it was asked with: "2. Page view (path is /pricing)"."""
+    conditions = [condition_text(c) for c in (asked or {}).get("filters", [])]
+    return f"{step.step}. {event_label(step.event)}" + (f" ({'; '.join(conditions)})" if conditions else "")
+
+
+def funnel_rows(steps: list[StepResult], query: dict[str, Any] | None = None) -> list[list[Any]]:
+    asked = (query or {}).get("steps", [])
     return [
         [
-            f"{s.step}. {event_label(s.event)}",
+            step_label(s, asked[s.step - 1] if s.step - 1 < len(asked) else None),
             number(s.users),
             percent(s.conversion_rate),
             percent(s.step_conversion_rate) if s.step > 1 else NONE,
@@ -203,12 +239,13 @@ def funnel_rows(steps: list[StepResult]) -> list[list[Any]]:
 FUNNEL_COLUMNS = ["Step", "People", "Conversion", "From previous", "Dropped", "Median time"]
 
 
-def _funnel(result: FunnelResult, display: str) -> dict[str, Any]:
-    steps = result.steps
-    view = table(FUNNEL_COLUMNS, funnel_rows(steps))
+def _funnel(result: FunnelResult, display: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    rows = funnel_rows(result.steps, query)
+    view = table(FUNNEL_COLUMNS, rows)
     if display == "funnel":
-        labels = [f"{s.step}. {event_label(s.event)}" for s in steps]
-        drawn = chart("bar", labels, [{"name": "People", "data": [s.users for s in steps]}])
+        drawn = chart(
+            "bar", [row[0] for row in rows], [{"name": "People", "data": [s.users for s in result.steps]}]
+        )
         view = {**view, **drawn, "view": "funnel"}
     return view
 
@@ -323,5 +360,8 @@ VIEWS: dict[type[QueryResult], Callable[[Any, str], dict[str, Any]]] = {
 }
 
 
-def view_of(result: QueryResult, display: str) -> dict[str, Any]:
+def view_of(result: QueryResult, display: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``query``: the question asked, where a view shows part of it (a funnel step's conditions)."""
+    if isinstance(result, FunnelResult):
+        return _funnel(result, display, query)
     return VIEWS[type(result)](result, display)
