@@ -25,6 +25,7 @@ from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
 from belvedere.runtime import Runtime
 from belvedere.web import (
+    api_annotations,
     api_auth,
     api_dashboards,
     api_events,
@@ -51,6 +52,7 @@ from belvedere.web.openapi import install_openapi
 from belvedere.web.pages import (
     account_pages,
     analysis_pages,
+    annotation_pages,
     auth_pages,
     dashboard_pages,
     details_pages,
@@ -169,12 +171,23 @@ def build_api(
 
     _install_error_handlers(api)
 
-    for module in (api_ops, api_auth, api_orgs, api_projects, api_events, api_query, api_dashboards, tracker):
+    for module in (
+        api_ops,
+        api_auth,
+        api_orgs,
+        api_projects,
+        api_events,
+        api_query,
+        api_dashboards,
+        api_annotations,
+        tracker,
+    ):
         api.include_router(module.router)
     api.include_router(auth_pages.router)
     api.include_router(account_pages.router)
     api.include_router(project_pages.router)
     api.include_router(details_pages.router)
+    api.include_router(annotation_pages.router)
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)
     api.include_router(insight_pages.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -216,6 +217,15 @@ def test_sign_up_install_and_see_the_first_visit(tmp_path: Path) -> None:
             ).click()
             page.wait_for_url(lambda url: "compare=" not in url)
             page.locator("[data-chart-ready] svg").first.wait_for()
+
+            # A note on a day, drawn on the chart and listed under it.
+            page.locator("summary", has_text="Custom range, goal, notes").click()
+            page.get_by_label("Note a day").fill(date.today().isoformat())
+            page.get_by_label("Note", exact=False).last.fill("Shop opened")
+            page.get_by_role("button", name="Add note").click()
+            page.get_by_role("list", name="Notes on these days").get_by_text("Shop opened").wait_for()
+            page.locator("[data-chart-ready] svg").first.wait_for()
+            assert page.locator(".chart svg").first.get_by_text("Shop opened").count() == 1
 
             # A panel's details: every value, searchable, and as CSV.
             page.get_by_role("link", name="Details: every page, search, CSV").click()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from belvedere.platform.db import Base
@@ -57,3 +57,16 @@ class Widget(Base):
     width: Mapped[int] = mapped_column(Integer, default=1)
 
     insight: Mapped[Insight] = relationship(lazy="joined")
+
+
+class Annotation(Base):
+    """A dated note of a project ("launched the pricing page"), drawn on its charts at that day."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from belvedere.accounts.organisations import create_organisation, create_user
 from belvedere.accounts.roles import ROLES
 from belvedere.accounts.service import create_project_in
 from belvedere.config import Settings
+from belvedere.dashboards import notes
 from belvedere.dashboards import service as dashboards
 from belvedere.platform.db import transaction
 
@@ -114,6 +116,10 @@ def build_world(app: Running, *, plan: str = "unlimited") -> World:
         board = dashboards.create_dashboard(session, project_id=project.project.id, name="Board")
         widget = dashboards.add_widget(session, board, item)
         insight_id, dashboard_id, widget_id = item.id, board.id, widget.id
+        note = notes.annotate(
+            session, project_id=project.project.id, day=date(2020, 6, 1), note="Launch", user_id=None
+        )
+        note_id = note.id
     return World(
         org_id=org_id,
         project_id=project.project.id,
@@ -127,6 +133,7 @@ def build_world(app: Running, *, plan: str = "unlimited") -> World:
         insight_id=insight_id,
         dashboard_id=dashboard_id,
         widget_id=widget_id,
+        extra={"annotation_id": note_id},
     )
 
 
@@ -141,6 +148,7 @@ TENANT_TABLES = (
     "insights",
     "dashboards",
     "dashboard_widgets",
+    "annotations",
 )
 
 

@@ -41,7 +41,8 @@ def test_migrations_create_every_table_and_are_idempotent(empty_metadata_url: st
     assert {"organisations", "projects", "api_keys", "daily_salts", "alembic_version"} <= tables
     assert {"users", "memberships", "refresh_tokens", "security_events", "outbox_emails"} <= tables
     assert {"insights", "dashboards", "dashboard_widgets"} <= tables
-    assert migrate.current_revision(engine) == "0003"
+    assert {"annotations"} <= tables
+    assert migrate.current_revision(engine) == "0004"
     engine.dispose()
 
 

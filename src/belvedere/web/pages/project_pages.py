@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,9 +14,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from belvedere.accounts import organisations, projects
-from belvedere.accounts.grants import Grant
+from belvedere.accounts.grants import Grant, ProjectGrant
 from belvedere.accounts.models import Organisation
 from belvedere.accounts.settings import ProjectSettings
+from belvedere.dashboards import notes
+from belvedere.dashboards.models import Annotation
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
 from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
@@ -30,7 +32,7 @@ from belvedere.web.pages import periods
 from belvedere.web.pages.asking import ask, known_events
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
-from belvedere.web.pages.views import compared_name, span_label, trend_chart
+from belvedere.web.pages.views import compared_name, notes_at, span_label, trend_chart
 
 router = APIRouter(include_in_schema=False)
 # Fields the overview filters on when a row is clicked (URL parameter = field name).
@@ -248,12 +250,25 @@ def _compared_span(stats: StatsResult) -> str:
     return span_label(stats.compared_from, stats.compared_to)
 
 
-def _chart(view: View, trends: TrendsResult) -> str:
+def _chart(view: View, trends: TrendsResult, shown: list[Annotation]) -> str:
     previous = []
     if trends.previous is not None:
         previous = [(compared_name(view.compare), trends.previous.series[0].data)]
-    drawn = trend_chart(trends, [(METRICS[view.metric], trends.series[0].data)], previous, "line")
+    lines = [(METRICS[view.metric], trends.series[0].data)]
+    drawn = trend_chart(trends, lines, previous, "line", [(n.day, n.note) for n in shown])
     return str(drawn["chart"])
+
+
+def _notes(runtime: Runtime, grant: ProjectGrant, trends: TrendsResult) -> list[Annotation]:
+    """The project's notes of the chart's days (its buckets' first day to a month past its last)."""
+    if not trends.labels:
+        return []
+    first = date.fromisoformat(trends.labels[0][:10])
+    last = date.fromisoformat(trends.labels[-1][:10]) + timedelta(days=31)
+    with transaction(runtime.sessions) as session:
+        found = notes.notes_of(session, project_id=grant.project.id, first=first, last=last)
+        session.expunge_all()
+    return [n for n in found if notes_at(trends.labels, trends.interval, [(n.day, n.note)])]
 
 
 @router.get("/app/projects/{project_id}")
@@ -265,6 +280,7 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         ask(runtime, grant, trend, TrendsResult),
         known_events(runtime, grant),
     )
+    shown = _notes(runtime, grant, chart)
     return page(
         request,
         "overview.html",
@@ -288,7 +304,9 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         events=events,
         stats=stats.results,
         compared_span=_compared_span(stats),
-        chart=_chart(view, chart),
+        chart=_chart(view, chart, shown),
+        notes=shown,
+        back=view.link(),
         panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],
         savable=_savable(view) if grant.role != "viewer" else [],
     )

@@ -4,8 +4,8 @@ a cohort heatmap. One function per query kind, shared by the insight pages, dash
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from belvedere.query import QueryResult
@@ -105,14 +105,42 @@ def span_label(start: str, end: str) -> str:
 
 
 def trend_chart(
-    result: TrendsResult, lines: list[tuple[str, list[Any]]], previous: list[tuple[str, list[Any]]], kind: str
+    result: TrendsResult,
+    lines: list[tuple[str, list[Any]]],
+    previous: list[tuple[str, list[Any]]],
+    kind: str,
+    notes: Sequence[tuple[date, str]] = (),
 ) -> dict[str, Any]:
     """A trends chart: ``lines`` over the range, stopped at the bucket under way (``current``, drawn dashed
-    as it is not over), and ``previous`` (dashed, whole) beside them."""
+    as it is not over), ``previous`` (dashed, whole) beside them, and the project's ``notes`` (day, text)
+    marked at their buckets."""
     series: list[dict[str, Any]] = [{"name": name, "data": data} for name, data in lines]
     series += [{"name": name, "data": data, "dashed": True} for name, data in previous]
-    extra = {} if result.current is None else {"current": result.current}
+    extra: dict[str, Any] = {} if result.current is None else {"current": result.current}
+    marked = notes_at(result.labels, result.interval, notes)
+    if marked:
+        extra["notes"] = [{"at": at, "text": text} for at, text in sorted(marked.items())]
     return chart(kind, time_labels(result.labels, result.interval), series, **extra)
+
+
+def notes_at(labels: list[str], interval: str, notes: Sequence[tuple[date, str]]) -> dict[int, str]:
+    """The bucket index of each note's day (notes of one bucket joined), leaving out days outside them."""
+    starts = [datetime.fromisoformat(label) for label in labels]
+    marked: dict[int, list[str]] = {}
+    for day, text in notes:
+        for i, start in enumerate(starts):
+            if interval == "hour":
+                inside = start.date() == day
+            elif interval == "week":
+                inside = start.date() <= day < start.date() + timedelta(days=7)
+            elif interval == "month":
+                inside = (start.year, start.month) == (day.year, day.month)
+            else:
+                inside = start.date() == day
+            if inside:
+                marked.setdefault(i, []).append(text)
+                break
+    return {i: "; ".join(texts) for i, texts in marked.items()}
 
 
 def compared_name(compare_to: str) -> str:

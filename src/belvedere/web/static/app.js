@@ -38,12 +38,22 @@ function chartOption(data) {
     xAxis: { type: "category", data: data.labels },
     yAxis: { type: "value", minInterval: 1 },
     color: palette(),
-    series: untilNow(data, palette()).map(function (s) {
+    series: withNotes(untilNow(data, palette()).map(function (s) {
       return { name: s.name, type: data.type || "line", stack: s.stack, smooth: false,
                showSymbol: s.point || data.labels.length < 40, data: s.data, color: s.color,
                lineStyle: s.dashed ? { type: "dashed", opacity: 0.7 } : undefined };
-    })
+    }), data.notes)
   };
+}
+/* The project's notes (data.notes: [{at: bucket index, text}]) as marked lines on the first series. */
+function withNotes(series, notes) {
+  if (!notes || !notes.length || !series.length) return series;
+  series[0].markLine = {
+    symbol: "none", silent: false, lineStyle: { type: "dotted", color: "#8a8f98" },
+    label: { formatter: function (p) { return p.name; }, position: "insideEndTop", fontSize: 10 },
+    data: notes.map(function (n) { return { name: n.text, xAxis: n.at }; })
+  };
+  return series;
 }
 /* Line colours, lighter on the dark theme so that thin and dashed lines keep their contrast. */
 function palette() {
