@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import statistics
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -105,7 +106,9 @@ def test_a_reset_request_answers_alike_for_any_email(tmp_path: Path) -> None:
                     assert response.json() == {
                         "status": "If an account uses this email, a reset link is on its way."
                     }
-            assert max(max(s) for s in timings.values()) < 0.3, timings
+            # Each address's median: one request slowed by the machine (GC, a busy CI) does not fail it,
+            # while the bug (every real-account request waiting 0.6 s for the mail server) still does.
+            assert max(statistics.median(s) for s in timings.values()) < 0.3, timings
             app.runtime.errands.settle()
         resets = [m for to, m in inbox.messages if m["Subject"] == "Reset your Belvedere password"]
         assert len(resets) == 3 and all(to == ["ada@example.test"] for to, _ in inbox.messages)
