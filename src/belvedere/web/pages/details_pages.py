@@ -15,17 +15,12 @@ from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages.asking import ask
 from belvedere.web.pages.countries import country_name
-from belvedere.web.pages.project_pages import PANELS, View, nav, panel_query
+from belvedere.web.pages.project_pages import DETAILED, View, nav, panel_query
 from belvedere.web.pages.render import page
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 TOP = 1000  # the most values a breakdown answers at once
-# dimension → (tab label, column title, field a click filters on): the panels' tabs that list values.
-TABS = {
-    d: (label, column, field) for tabs in PANELS.values() for d, label, column, field in tabs if d != "map"
-}
-TABS.pop("event", None)  # the goals panel has its own kind
 
 
 def _label(dimension: str, value: Any) -> str:
@@ -44,9 +39,9 @@ async def details(
     page_no: int = Query(1, alias="page", ge=1, le=TOP // PAGE_SIZE),
     format: str = "",
 ) -> Response:
-    if dimension not in TABS:
+    if dimension not in DETAILED:
         return page(request, "error.html", 404, title="Not found", message="No such list of values.")
-    label, column, field = TABS[dimension]
+    label, column, field = DETAILED[dimension]
     view = View.of(request)
     question = {**panel_query(view, dimension, ""), "limit": TOP}
     answer = await ask(runtime, grant, question, BreakdownResult)

@@ -123,7 +123,14 @@ def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
 
 
 # The tabs whose values a details page lists (details_pages.py).
-DETAILED = {d for tabs in PANELS.values() for d, *_ in tabs} - {"map", "event"}
+# dimension → (tab label, column title, field a click filters on); not the map (countries again) nor the
+# goals panel (its own kind).
+DETAILED = {
+    d: (label, column, field)
+    for tabs in PANELS.values()
+    for d, label, column, field in tabs
+    if d not in ("map", "event")
+}
 METRICS = {"visitors": "Visitors", "visits": "Visits", "pageviews": "Pageviews", "events": "Events"}
 # How the chart counts each metric, as a trends series.
 SERIES = {
