@@ -106,6 +106,36 @@ def test_formula_and_cumulative(analytics: Analytics) -> None:
     assert cumulative["series"][1]["data"] == [2, 2, 3]
 
 
+def test_totals_over_the_whole_range_whatever_the_math(analytics: Analytics) -> None:
+    _add_purchases(analytics)
+    analytics.add(event("purchase", "2025-03-12T15:00:00", person="a", properties={"amount": 4}))
+    spec = {
+        "kind": "trends",
+        "date_from": "2025-03-10",
+        "date_to": "2025-03-12",
+        "series": [
+            {"event": "purchase"},
+            {"event": "purchase", "math": "unique_users"},
+            {"event": "purchase", "math": "avg", "math_property": "properties.amount"},
+        ],
+        "formula": "A / B",
+        "totals": True,
+    }
+    r = analytics.query(spec)
+    people = r["series"][1]
+    assert people["data"] == [2, 0, 2]  # a and b, then c and a again
+    assert people["total"] == 3  # a, b and c: not the 4 the days add up to
+    assert r["series"][0]["total"] == 5
+    assert r["series"][2]["total"] == pytest.approx((10 + 30 + 20 + 5.5 + 4) / 5)
+    assert r["formula"][0]["total"] == pytest.approx(5 / 3)
+    # By browser: each value's own people over the range.
+    split = analytics.query({**spec, "series": spec["series"][1:2], "formula": None, "breakdown": "event"})
+    assert [(s["breakdown_value"], s["total"]) for s in split["series"]] == [("purchase", 3)]
+    # Without ``totals``, only counts and sums carry one (as before).
+    plain = analytics.query({**spec, "totals": False, "formula": None})
+    assert [s.get("total") for s in plain["series"]] == [5, None, None]
+
+
 def test_invalid_specs_name_the_field() -> None:
     from belvedere.query import parse_query
 

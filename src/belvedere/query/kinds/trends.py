@@ -41,6 +41,7 @@ _NEEDS_PROPERTY = {"sum", "avg", "min", "max", *_QUANTILES}
 _CUMULATIVE = {"total", "sum", "unique_users", "unique_sessions"}
 OTHER = "$other"
 NONE = "$none"
+WHOLE = "$whole"  # the one bucket of a series' total over the range
 
 
 class Series(BaseModel):
@@ -68,6 +69,11 @@ class TrendsQuery(ComparedQuery):
     breakdown_limit: int = Field(10, ge=1, le=100)
     cumulative: bool = False
     compare: bool = False
+    totals: bool = Field(
+        False,
+        description="Also each series' value over the whole range in `total`, whatever its math: distinct"
+        " people over the range (not a sum of the buckets' people), the average of all its events, ….",
+    )
 
     _check_breakdown = field_validator("breakdown")(
         classmethod(lambda cls, v: None if v is None else check_dimension(v))
@@ -94,13 +100,18 @@ class SeriesResult(BaseModel):
     event: str | None
     math: Math
     data: list[Number] = Field(description="One value per label.")
-    total: Number = Field(None, description="The sum over the range, for counts and sums (not cumulative).")
+    total: Number = Field(
+        None,
+        description="The value over the whole range: for counts and sums (not cumulative) always, for every"
+        " math with `totals`.",
+    )
     breakdown_value: Any = Field(None, description="Only with a breakdown: the value (None: no value).")
 
 
 class FormulaResult(BaseModel):
     formula: str
     data: list[Number]
+    total: Number = Field(None, description="Only with `totals`: the formula over the series' totals.")
     breakdown_value: Any = Field(None, description="Only with a breakdown.")
 
 
@@ -184,8 +195,11 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         # range) has no label, as its bucket start had none.
         return index, lambda i: labels[int(i)] if 0 <= int(i) < len(labels) else None
 
-    def _rows(self, series: Series, rng: DateRange) -> dict[str | None, dict[Any, float]]:
-        """{breakdown value (None without breakdown): {bucket label: value}}."""
+    def _rows(
+        self, series: Series, rng: DateRange, *, whole: bool = False
+    ) -> dict[str | None, dict[Any, float]]:
+        """{breakdown value (None without breakdown): {bucket label: value}}; ``whole``: one bucket, the
+        range, labelled ``WHOLE``."""
         params = Params()
         grouped: exp.Expr = exp.Null()
         if self.spec.breakdown is not None:
@@ -202,8 +216,8 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             else:
                 grouped = exp.Literal.string(OTHER)
         where = self._where(series, params, rng)
-        at, label = self._bucket(params, rng)
-        if self.spec.cumulative and series.math in ("unique_users", "unique_sessions"):
+        at, label = (exp.Literal.number(0), lambda _: WHOLE) if whole else self._bucket(params, rng)
+        if not whole and self.spec.cumulative and series.math in ("unique_users", "unique_sessions"):
             return self._first_seen(series, params, at, label, grouped, where)
         b = at.as_("b")
         if series.math == "unique_users":
@@ -249,6 +263,7 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
     def _series(self, rng: DateRange) -> tuple[list[str], list[SeriesResult]]:
         labels = bucket_starts(rng, self.spec.interval)
         results: list[SeriesResult] = []
+        totals: dict[str, dict[str | None, dict[Any, float]]] = {}  # per series, with ``totals``
         for letter, series in zip(string.ascii_uppercase, self.spec.series, strict=False):
             rows = self._rows(series, rng)
             if self.spec.breakdown is None:
@@ -260,6 +275,9 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 entry = SeriesResult(label=letter, event=series.event, math=series.math, data=data)
                 if series.math in ("total", "sum") and not self.spec.cumulative:
                     entry.total = _number(sum(d or 0 for d in data))
+                elif self.spec.totals:
+                    whole = totals.setdefault(letter, self._rows(series, rng, whole=True))
+                    entry.total = _number(whole.get(bv, {}).get(WHOLE))
                 if self.spec.breakdown is not None:
                     entry.breakdown_value = None if bv == NONE else bv
                 results.append(entry)
@@ -285,7 +303,9 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         if current is not None:
             result.current = current
         if self.spec.formula is not None:
-            result.formula = _apply_formula(self.spec.formula, series, len(labels), len(self.spec.series))
+            result.formula = _apply_formula(
+                self.spec.formula, series, len(labels), len(self.spec.series), self.spec.totals
+            )
         if self.spec.compare:
             prev_labels, prev_series = self._series(self.range.compared(self.spec.compare_to))
             result.previous = PreviousPeriod(labels=prev_labels, series=prev_series)
@@ -313,7 +333,9 @@ def _breakdown_order(value: str | None, values: dict[Any, float]) -> tuple[int, 
     return (1 if value == OTHER else 0, -sum(v or 0 for v in values.values()), str(value))
 
 
-def _apply_formula(formula: str, series: list[SeriesResult], n: int, n_series: int) -> list[FormulaResult]:
+def _apply_formula(
+    formula: str, series: list[SeriesResult], n: int, n_series: int, with_totals: bool
+) -> list[FormulaResult]:
     tree = check_formula(formula, set(string.ascii_uppercase[:n_series]))
     by_value: dict[Any, dict[str, list[Any]]] = {}
     for entry in series:
@@ -322,6 +344,9 @@ def _apply_formula(formula: str, series: list[SeriesResult], n: int, n_series: i
     for bv, data in by_value.items():
         values = [evaluate(tree, {k: (v[i] or 0) for k, v in data.items()}) for i in range(n)]
         item = FormulaResult(formula=formula, data=values)
+        totals = {e.label: e.total for e in series if e.breakdown_value == bv}
+        if with_totals and all(t is not None for t in totals.values()):
+            item.total = evaluate(tree, {k: t or 0 for k, t in totals.items()})
         if len(by_value) > 1 or bv is not None:
             item.breakdown_value = bv
         out.append(item)

@@ -70,7 +70,7 @@ async def details(
             (r, _label(dimension, r.value), f"bar-{round(20 * r.visitors / top) if top else 0}")
             for r in shown
         ],
-        row_link=lambda value: f"/app/projects/{grant.project.id}{view.link(**{field: value})}",
+        row_link=lambda value: f"/app/projects/{grant.project.id}{view.only(field, value)}",
         overview=f"/app/projects/{grant.project.id}{view.link()}",
         hidden=[(k, v) for k, v in request.query_params.items() if k not in ("q", "page", "format")],
         q=q.strip(),

@@ -28,28 +28,14 @@ from belvedere.query.kinds.stats import StatsResult
 from belvedere.query.kinds.trends import TrendsResult
 from belvedere.runtime import Runtime
 from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
-from belvedere.web.pages import periods
+from belvedere.web.pages import conditions, periods
 from belvedere.web.pages.asking import ask, known_events
+from belvedere.web.pages.conditions import Condition, Conditions
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import compared_name, notes_at, span_label, trend_chart
 
 router = APIRouter(include_in_schema=False)
-# Fields the overview filters on when a row is clicked (URL parameter = field name).
-FILTER_FIELDS = {
-    "path": "Page",
-    "channel": "Channel",
-    "referrer_domain": "Referrer",
-    "utm_source": "UTM source",
-    "utm_medium": "UTM medium",
-    "utm_campaign": "UTM campaign",
-    "country": "Country",
-    "region": "Region",
-    "city": "City",
-    "browser": "Browser",
-    "os": "OS",
-    "device_type": "Device",
-}
 # The overview's breakdown panels: tabs of (dimension, tab label, column title, field a click filters on).
 PANELS: dict[str, list[tuple[str, str, str, str]]] = {
     "pages": [
@@ -158,7 +144,7 @@ class View:
     compare: str = ""  # "", or what the chart shows beside the period: previous_period, previous_year
     metric: str = "visitors"
     goal: str = ""
-    filters: tuple[tuple[str, str], ...] = ()
+    conditions: Conditions = Conditions()
 
     @classmethod
     def of(cls, request: Request) -> View:
@@ -170,7 +156,6 @@ class View:
             start, end = span[0].isoformat(), span[1].isoformat()
         elif period not in PERIODS:
             period = "7d"
-        filters = tuple((k, v) for k, v in q.items() if k in FILTER_FIELDS and v and len(v) <= 2000)
         return cls(
             period=period,
             start=start if period == "custom" else "",
@@ -178,11 +163,12 @@ class View:
             compare=COMPARE_PARAM.get(q.get("compare", ""), ""),
             metric=q.get("metric", "visitors") if q.get("metric") in METRICS else "visitors",
             goal=q.get("goal", "").strip()[:200],
-            filters=filters,
+            conditions=conditions.parse(q),
         )
 
-    def link(self, **change: str | None) -> str:
-        """This view's URL query with ``change`` applied (None removes a parameter)."""
+    def link(self, where: Conditions | None = None, **change: str | None) -> str:
+        """This view's URL query with ``change`` applied (None removes a parameter), and ``where`` instead
+        of its conditions when given."""
         params: dict[str, str | None] = {
             "period": self.period,
             "from": self.start or None,
@@ -190,18 +176,24 @@ class View:
             "compare": COMPARE_VALUE.get(self.compare),
             "metric": self.metric if self.metric != "visitors" else None,
             "goal": self.goal or None,
-            **dict(self.filters),
         }
         params.update(change)
         if params.get("period") != "custom":
             params["from"] = params["to"] = None
-        return "?" + urlencode({k: v for k, v in params.items() if v is not None})
+        kept = [(k, v) for k, v in params.items() if v is not None]
+        return "?" + urlencode([*kept, *(where or self.conditions).params()])
+
+    def only(self, field: str, value: str) -> str:
+        """The link a row's value leads to: this view, also filtered on it (the goals panel: its goal)."""
+        if field == "goal":
+            return self.link(goal=value)
+        return self.link(self.conditions.adding(Condition(field, "eq", value)))
 
     def window(self) -> dict[str, Any]:
         span = (
             {"date_from": self.start, "date_to": self.end} if self.period == "custom" else dates(self.period)
         )
-        return {**span, "filters": [{"property": k, "operator": "eq", "value": v} for k, v in self.filters]}
+        return {**span, "filters": self.conditions.filters()}
 
     def interval(self) -> str:
         if self.period != "custom":
@@ -281,6 +273,8 @@ def _notes(runtime: Runtime, grant: ProjectGrant, trends: TrendsResult) -> list[
 @router.get("/app/projects/{project_id}")
 async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     view = View.of(request)
+    if "nf_field" in request.query_params:  # a filter added from the menu: to the view's own URL
+        return redirect(request.url.path + view.link(), request)
     figures, trend = _overview_questions(view)
     stats, chart, events = await asyncio.gather(
         ask(runtime, grant, figures, StatsResult),
@@ -301,10 +295,14 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
             for key, label in COMPARISONS.items()
         ],
         compared=compared_name(view.compare or "previous_period").lower(),
-        filters=[(FILTER_FIELDS[k], v, view.link(**{k: None})) for k, v in view.filters],
+        filter_menu=conditions.menu(view.conditions, view.link, request.query_params),
         hidden=[
             (k, v)
-            for k, v in (("compare", COMPARE_VALUE.get(view.compare)), ("metric", view.metric), *view.filters)
+            for k, v in (
+                ("compare", COMPARE_VALUE.get(view.compare)),
+                ("metric", view.metric),
+                *view.conditions.params(),
+            )
             if v
         ],
         goal_remove=view.link(goal=None),
@@ -392,7 +390,7 @@ async def panel(
         if dimension in DETAILED
         else None,
         bar=_bars([r.visitors for r in rows[:10]]),
-        row_link=(lambda value: view.link(**{field: value})) if field else None,
+        row_link=(lambda value: view.only(field, value)) if field else None,
     )
 
 
