@@ -56,6 +56,7 @@ from belvedere.web.pages import (
     auth_pages,
     dashboard_pages,
     details_pages,
+    explore_pages,
     insight_pages,
     org_pages,
     people_pages,
@@ -63,6 +64,7 @@ from belvedere.web.pages import (
     realtime_pages,
     settings_pages,
     share_pages,
+    trends_pages,
 )
 from belvedere.web.pages.render import TEMPLATES, error_page
 from belvedere.web.proxy import peer_from_worker
@@ -192,6 +194,8 @@ def build_api(
     api.include_router(org_pages.router)
     api.include_router(insight_pages.router)
     api.include_router(analysis_pages.router)
+    api.include_router(trends_pages.router)
+    api.include_router(explore_pages.router)
     api.include_router(people_pages.router)
     api.include_router(settings_pages.router)
     api.include_router(dashboard_pages.router)

@@ -149,7 +149,7 @@ def parse(params: QueryParams) -> Conditions:
     kept: list[Condition] = []
     refused: list[tuple[str, str]] = []
     for condition in found:
-        reason = _check(condition)
+        reason = check(condition)
         if reason is not None:
             refused.append((condition.param, reason))
         elif condition not in kept:
@@ -176,7 +176,7 @@ def _added(params: QueryParams) -> list[Condition]:
     return [Condition(field, operator, value)]
 
 
-def _check(condition: Condition) -> str | None:
+def check(condition: Condition) -> str | None:
     if condition.operator not in OPERATORS:
         return f"unknown operator {condition.operator!r}: use one of {', '.join(OPERATORS)}"
     if condition.operator not in _VALUELESS and not condition.value:

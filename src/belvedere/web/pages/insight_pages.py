@@ -22,6 +22,7 @@ from belvedere.web.pages.asking import answer, error_text, known_events
 from belvedere.web.pages.periods import PERIODS, dates, period_of
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
+from belvedere.web.pages.trends_pages import trends_link
 from belvedere.web.pages.views import view_of
 
 router = APIRouter(include_in_schema=False)
@@ -134,6 +135,15 @@ def funnel_link(query: dict[str, Any]) -> str | None:
     return urlencode([*params, ("period", period)])
 
 
+def builder_link(query: dict[str, Any]) -> tuple[str, str, str] | None:
+    """Where a saved question can be reopened and changed: (page, URL query, builder name), or None."""
+    if (funnel := funnel_link(query)) is not None:
+        return ("funnels", funnel, "funnel")
+    if (trend := trends_link(query)) is not None:
+        return ("trends", trend, "trend")
+    return None
+
+
 @router.get(BASE + "/funnels")
 async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     form = _funnel_form(request)
@@ -220,7 +230,7 @@ def insight_page(grant: ProjectViewer, request: Request, runtime: RuntimeDep, in
         project=grant.project,
         insight=item,
         question=json.dumps(item.query, indent=2),
-        builder=funnel_link(item.query),
+        builder=builder_link(item.query),
         displays=service.displays(item),
         dashboards=boards,
         can_edit=grant.role != "viewer",

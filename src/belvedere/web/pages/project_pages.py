@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -144,7 +144,7 @@ class View:
     compare: str = ""  # "", or what the chart shows beside the period: previous_period, previous_year
     metric: str = "visitors"
     goal: str = ""
-    conditions: Conditions = Conditions()
+    conditions: Conditions = field(default_factory=Conditions)
 
     @classmethod
     def of(cls, request: Request) -> View:

@@ -62,7 +62,7 @@ def percent(value: float | None) -> str:
 def number(value: float | int | None) -> str:
     if value is None:
         return NONE
-    return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.2f}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -168,16 +168,50 @@ def _stats(result: StatsResult, display: str) -> dict[str, Any]:
 
 
 def _series_name(item: SeriesResult) -> str:
-    name = f"{event_label(item.event)} ({MATH.get(item.math, 'count')})"
-    if "breakdown_value" in item.model_fields_set:
-        value = item.breakdown_value
-        name += " · " + ("(none)" if value is None else "other" if value == "$other" else str(value))
-    return name
+    return f"{event_label(item.event)} ({MATH.get(item.math, 'count')})" + _value_name(
+        item.breakdown_value, item
+    )
+
+
+def _change(now: float | int | None, before: float | int | None) -> float | None:
+    if now is None or not before:
+        return None
+    return (now - before) * 100 / before
+
+
+def _trend_totals(result: TrendsResult, display: str) -> dict[str, Any]:
+    """Each series (and formula) over the whole range: figures, with their change against the compared
+    period when there is one, or the slices of a pie."""
+    before = {
+        (s.label, s.breakdown_value): s.total for s in (result.previous.series if result.previous else [])
+    }
+    items = [
+        (_series_name(s), s.total, _change(s.total, before.get((s.label, s.breakdown_value))))
+        for s in result.series
+    ]
+    items += [
+        (f"{f.formula}{_value_name(f.breakdown_value, f)}", f.total, None) for f in result.formula or []
+    ]
+    if display == "pie":
+        slices = [{"name": name, "value": total} for name, total, _ in items if total]
+        return chart("pie", [], [{"name": "Share", "data": slices}])
+    return {"view": "number", "figures": [(name, number(total), change) for name, total, change in items]}
+
+
+def _value_name(value: Any, item: Any) -> str:
+    if "breakdown_value" not in item.model_fields_set:
+        return ""
+    return " · " + ("(none)" if value is None else "other" if value == "$other" else str(value))
 
 
 def _trends(result: TrendsResult, display: str) -> dict[str, Any]:
+    if display in ("number", "pie"):
+        return _trend_totals(result, display)
     lines = [(_series_name(s), s.data) for s in result.series]
-    lines += [(formula.formula, formula.data) for formula in result.formula or []]
+    lines += [
+        (formula.formula + _value_name(formula.breakdown_value, formula), formula.data)
+        for formula in result.formula or []
+    ]
     if display == "table":
         labels = time_labels(result.labels, result.interval)
         return table(["Series", *labels], [[name, *map(number, data)] for name, data in lines])

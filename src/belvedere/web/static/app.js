@@ -21,7 +21,7 @@ document.addEventListener("click", function (e) {
   });
 });
 
-/* Charts: the data sits in a data-chart attribute as JSON ({type: line|bar|sankey|map, labels, series}); ECharts
+/* Charts: the data sits in a data-chart attribute as JSON ({type: line|bar|pie|sankey|map, labels, series}); ECharts
    draws it (SVG, so text stays crisp). Runs on load and on every piece of page HTMX brings in. */
 function chartOption(data) {
   if (data.type === "sankey") {
@@ -29,6 +29,15 @@ function chartOption(data) {
       tooltip: { trigger: "item" },
       series: [{ type: "sankey", data: data.nodes, links: data.links, emphasis: { focus: "adjacency" },
                  nodeGap: 10, label: { fontSize: 11 } }]
+    };
+  }
+  if (data.type === "pie") {
+    return {
+      tooltip: { trigger: "item", formatter: function (p) { return p.name + ": " + Number(p.value).toLocaleString() + " (" + p.percent + "%)"; } },
+      legend: { top: 0, type: "scroll" },
+      color: palette(),
+      series: [{ type: "pie", radius: ["35%", "65%"], top: 24, data: data.series[0].data,
+                 label: { formatter: "{b}: {d}%" } }]
     };
   }
   return {
