@@ -56,6 +56,7 @@ from belvedere.web.pages import (
     auth_pages,
     dashboard_pages,
     details_pages,
+    events_pages,
     explore_pages,
     insight_pages,
     org_pages,
@@ -196,6 +197,7 @@ def build_api(
     api.include_router(analysis_pages.router)
     api.include_router(trends_pages.router)
     api.include_router(explore_pages.router)
+    api.include_router(events_pages.router)
     api.include_router(people_pages.router)
     api.include_router(settings_pages.router)
     api.include_router(dashboard_pages.router)

@@ -1,5 +1,5 @@
 """Issue #27: any question from the web app — the filter menu (any field, any operator, several values, in
-the URL), the trend builder (series × math, formula, breakdown, per-series filters, displays, compare, save
+the URL), the trend builder (series by math, formula, breakdown, per-series filters, displays, compare, save
 and reopen), lifecycle, usage and the SQL editor."""
 
 from __future__ import annotations
