@@ -247,8 +247,12 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     # One row per element of a list (a set-returning function in the SELECT list).
     "unnest": {"duckdb": _call("unnest"), "clickhouse": _call("arrayJoin")},
     "arg_max": {"duckdb": _call("arg_max"), "clickhouse": _call("argMax")},
-    # Whether a list holds a value.
+    # Whether a list holds a value; whether any of its texts matches a regular expression.
     "has": {"duckdb": _call("list_contains"), "clickhouse": _call("has")},
+    "any_matches": {
+        "duckdb": _template("len(list_filter(_arg0, LAMBDA x : regexp_matches(x, _arg1))) > 0", "duckdb"),
+        "clickhouse": _template("arrayExists(x -> match(x, _arg1), _arg0)", "clickhouse"),
+    },
     # The positions 1..n of a list, one row each (NULL or empty list: no row).
     "each_position": {
         "duckdb": lambda x: _call("unnest")(

@@ -238,7 +238,7 @@ def mean(values: Sequence[Fraction | int]) -> Fraction:
 # ---------------------------------------------------------------------------------------------- stats
 
 
-def _stats_values(events: list[Ev], goal: str | None = None) -> dict[str, Any]:
+def _stats_values(events: list[Ev], goal: str | dict[str, str] | None = None) -> dict[str, Any]:
     visits: dict[str, list[Ev]] = defaultdict(list)
     for e in events:
         if e.session is not None:
@@ -255,13 +255,41 @@ def _stats_values(events: list[Ev], goal: str | None = None) -> dict[str, Any]:
         "bounce_rate": rnd(Fraction(100 * bounces, n_visits), 2) if n_visits else None,
         "visit_duration": rnd(mean(durations) / 1000, 1) if n_visits else None,
         "events": len(events),
+        "revenue": rnd(sum((number_of(e, "revenue") or Fraction(0)) for e in events), 2),
         **(_conversion(events, goal) if goal is not None else {}),
     }
 
 
-def _conversion(events: list[Ev], goal: str) -> dict[str, Any]:
+def path_matches(pattern: str, path: str) -> bool:
+    """A page goal's pattern against a path, matched segment by segment (not through a regular expression,
+    as the engine does): ``*`` any characters within a segment, ``**`` any characters at all."""
+    if not pattern:
+        return not path
+    if pattern.startswith("**"):
+        return any(path_matches(pattern[2:], path[i:]) for i in range(len(path) + 1))
+    if pattern[0] == "*":
+        rest = pattern[1:]
+        i = 0
+        while True:
+            if path_matches(rest, path[i:]):
+                return True
+            if i >= len(path) or path[i] == "/":
+                return False
+            i += 1
+    return bool(path) and path[0] == pattern[0] and path_matches(pattern[1:], path[1:])
+
+
+def reaches(e: Ev, goal: str | dict[str, str]) -> bool:
+    """Whether an event reaches a goal: an event name, or {"page": pattern} over page views."""
+    if isinstance(goal, str):
+        return e.name == goal
+    path = text_of(e, "path")
+    return e.name == "$pageview" and path is not None and path_matches(goal["page"], path)
+
+
+def _conversion(events: list[Ev], goal: str | dict[str, str]) -> dict[str, Any]:
     visitors = {e.person for e in events if e.person is not None}
-    converted = {e.person for e in events if e.person is not None and e.name == goal}
+    converted = {e.person for e in events if e.person is not None and reaches(e, goal)}
     rate = rnd(Fraction(100 * len(converted), len(visitors)), 2) if visitors else None
     return {"conversions": len(converted), "conversion_rate": rate}
 
@@ -279,7 +307,7 @@ def stats(
     first: date,
     last: date,
     filters: Sequence[dict[str, Any]] = (),
-    goal: str | None = None,
+    goal: str | dict[str, str] | None = None,
 ):
     events = resolved(events)  # people through their alias links
     chosen = [e for e in events if passes(e, filters)]
@@ -553,7 +581,9 @@ def breakdown(events: Sequence[Ev], tz: ZoneInfo, spec: dict[str, Any]) -> dict[
     for value, members in groups.items():
         persons = {v.person for v, _ in members if v.person is not None}
         converted = {
-            v.person for v, _ in members if v.person is not None and any(e.name == goal for e in v.events)
+            v.person
+            for v, _ in members
+            if v.person is not None and goal is not None and any(reaches(e, goal) for e in v.events)
         }
         n = len(members)
         row = {
@@ -1208,6 +1238,8 @@ COLUMNS = st.fixed_dictionaries(
 )
 REVENUE = st.one_of(st.none(), cents(), cents())
 PATHS = st.sampled_from(["/", "/pricing", "/blog", "/blog/post-1"])
+# Page goals over those paths: within a segment, across segments, every top-level page, one page.
+PAGE_GOALS = [{"page": "/blog/*"}, {"page": "/blog**"}, {"page": "/*"}, {"page": "/pricing"}]
 _BOOL = st.booleans()
 _PERSON = st.sampled_from(PERSONS)
 _SESSION_OF = {p: st.sampled_from([f"{p}.a", f"{p}.b", f"{p}.c", None]) for p in PERSONS}

@@ -64,7 +64,7 @@ def scenarios(draw: st.DrawFn, *, with_ms: bool = False) -> Scenario:
         "date_from": first.isoformat(),
         "date_to": last.isoformat(),
         "dimension": draw(st.sampled_from(DIMENSIONS)),
-        "goal": draw(st.sampled_from([None, "signed_up", "clicked", "$pageview", "nope"])),
+        "goal": draw(st.sampled_from([None, "signed_up", "clicked", "$pageview", "nope", *ref.PAGE_GOALS])),
         "sort_by": draw(st.sampled_from(SORTS)),
         "limit": draw(st.integers(1, 6)),
         "offset": draw(st.sampled_from([0, 0, 0, 1, 2, 5])),

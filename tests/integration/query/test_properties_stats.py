@@ -29,7 +29,7 @@ class Scenario:
     last: date
     filters: list[dict[str, Any]]
     events: list[ref.Ev]
-    goal: str | None = None
+    goal: str | dict[str, str] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -45,7 +45,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     spread_from, spread_to = first - timedelta(days=days + 1), last + timedelta(days=1)
     filters = draw(st.lists(ref.filters(), max_size=1))
     events = draw(ref.events(ZoneInfo(zone), spread_from, spread_to))
-    goal = draw(st.sampled_from([None, "signed_up", "clicked", "$pageview", "never_sent"]))
+    goal = draw(st.sampled_from([None, "signed_up", "clicked", "$pageview", "never_sent", *ref.PAGE_GOALS]))
     return Scenario(zone, first, last, filters, events, goal)
 
 

@@ -87,3 +87,43 @@ def test_filters_narrow_the_events(analytics: Analytics) -> None:
     assert visitors({"property": "properties.plan", "operator": "in", "value": ["pro", "free"]}) == 2
     assert visitors({"property": "browser", "operator": "regex", "value": "^Fire"}) == 1
     assert visitors({"property": "browser", "operator": "contains", "value": "hro"}) == 2
+
+
+def test_page_goals_match_path_patterns_and_revenue_sums(analytics: Analytics) -> None:
+    analytics.add(
+        pageview("2025-03-10T10:00:00", "/blog/a", person="ann", session="s1"),
+        pageview("2025-03-10T10:00:00", "/blog/a/b", person="bob", session="s2"),
+        pageview("2025-03-10T10:00:00", "/pricing", person="cat", session="s3"),
+        pageview("2025-03-10T10:05:00", "/blog", person="cat", session="s3"),
+        event("purchase", "2025-03-10T11:00:00", person="cat", session="s3", revenue=19.99),
+        event("purchase", "2025-03-10T12:00:00", person="ann", session=None, revenue=5.01),
+    )
+    base = {"kind": "stats", "date_from": "2025-03-10", "date_to": "2025-03-10", "compare": False}
+
+    def converted(goal: object) -> tuple[int, float]:
+        r = analytics.query({**base, "goal": goal})["results"]
+        return r["conversions"]["value"], r["conversion_rate"]["value"]
+
+    assert converted({"page": "/blog/*"}) == (1, 33.33)  # ann: /blog/a; not bob's /blog/a/b, nor /blog
+    assert converted({"page": "/blog/**"}) == (2, 66.67)  # ann and bob
+    assert converted({"page": "/blog**"}) == (3, 100.0)  # and cat's /blog
+    assert converted({"page": "/pricing"}) == (1, 33.33)
+    assert converted({"page": "/price.*"}) == (0, 0.0)  # the dot and star of a pattern: no regex
+    assert converted("purchase") == (2, 66.67)
+    assert analytics.query(base)["results"]["revenue"]["value"] == 25.0
+    # By page, the share of each page's visitors who reached the goal.
+    rows = analytics.query(
+        {
+            "kind": "breakdown",
+            "date_from": "2025-03-10",
+            "date_to": "2025-03-10",
+            "dimension": "page",
+            "goal": {"page": "/blog/**"},
+        }
+    )["results"]
+    assert {r["value"]: r["conversion_rate"] for r in rows} == {
+        "/blog/a": 100.0,
+        "/blog/a/b": 100.0,
+        "/pricing": 0.0,
+        "/blog": 0.0,
+    }

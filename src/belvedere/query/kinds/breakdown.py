@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.fields import check_dimension, text_field
+from belvedere.query.goal import Goal
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, through_aliases
 from belvedere.query.visits import split_by_range
@@ -37,7 +38,10 @@ class BreakdownQuery(DatedQuery):
     dimension: str = Field(
         description="page, entry_page, exit_page, a field (channel, country…) or properties.<name>."
     )
-    goal: str | None = Field(None, max_length=200, description="Event whose conversion rate to report.")
+    goal: Goal | None = Field(
+        None,
+        description='An event name, or {"page": a path pattern}: the goal whose conversion rate to report.',
+    )
     sort_by: SortBy = "visitors"
     limit: int = Field(20, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=1_000_000)
@@ -120,7 +124,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
         converted: exp.Expr = _ZERO.copy()
         if self.spec.goal is not None:
-            reached = exp.EQ(this=col("event"), expression=params.bind(self.spec.goal))
+            reached = self.spec.goal.condition(params)
             converted = exp.Max(this=exp.If(this=reached, true=_ONE.copy(), false=_ZERO.copy()))
         select = select.select(converted.as_("converted"))
         dimension = self.spec.dimension
@@ -144,7 +148,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             # The visit lies inside the range, so its event names are those of its events in the range (pages
             # at 30 days of 10 M events: 526 → 485 ms, against a semi-join to the goal's events).
             converted = exp.If(
-                this=fn("has", col("event_names"), params.bind(self.spec.goal)),
+                this=self.spec.goal.in_visit(params),
                 true=_ONE.copy(),
                 false=_ZERO.copy(),
             )

@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from belvedere.query.dates import DateRange
+from belvedere.query.goal import Goal
 from belvedere.query.runner import ComparedQuery, DatedRunner, QueryResult, register
-from belvedere.query.sql import Params, col, parse_select
+from belvedere.query.sql import Params, parse_select
 from belvedere.query.visits import split_by_range
 
 METRICS = (
@@ -20,14 +21,17 @@ METRICS = (
     "bounce_rate",
     "visit_duration",
     "events",
+    "revenue",
 )
 
 
 class StatsQuery(ComparedQuery):
     kind: Literal["stats"] = "stats"
     compare: bool = True
-    goal: str | None = Field(
-        None, max_length=200, description="Event whose conversion rate (share of visitors who did it) to add."
+    goal: Goal | None = Field(
+        None,
+        description='An event name, or {"page": a path pattern}: its conversion rate (share of visitors who'
+        " reached it) is added.",
     )
 
 
@@ -51,7 +55,8 @@ class StatsResult(QueryResult):
     )
     results: dict[str, Figure] = Field(
         description="visitors, visits, pageviews, views_per_visit, bounce_rate (%), visit_duration (s),"
-        " events; with a goal, conversions and conversion_rate (%)."
+        " events, revenue (the sum of the events' `revenue`); with a goal, conversions and"
+        " conversion_rate (%)."
     )
 
 
@@ -70,7 +75,8 @@ class StatsRunner(DatedRunner[StatsQuery]):
         params = Params()
         where = exp.and_(*self.where(params, rng))
         totals = parse_select(
-            "SELECT count(*) AS events, bv_count_if(event = '$pageview') AS pageviews FROM events"
+            "SELECT count(*) AS events, bv_count_if(event = '$pageview') AS pageviews,"
+            " sum(revenue) AS revenue_sum FROM events"
         ).where(where)
         visitors = self.people(where.copy())
         per_visit = self._visits_of(where.copy()) if self.spec.filters else self._visits(params, rng)
@@ -81,9 +87,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
             .join(per_visit.subquery("s"), join_type="cross")
         )
         if self.spec.goal is not None:
-            did_goal = exp.and_(
-                where.copy(), exp.EQ(this=col("event"), expression=params.bind(self.spec.goal))
-            )
+            did_goal = exp.and_(where.copy(), self.spec.goal.condition(params))
             tree = tree.select("g.*").join(
                 self.people(did_goal, "conversions").subquery("g"), join_type="cross"
             )
@@ -91,11 +95,11 @@ class StatsRunner(DatedRunner[StatsQuery]):
 
     def _values(self, rng: DateRange) -> dict[str, float | None]:
         row = self.fetch_built((rng.start, rng.end), lambda: self._tree(rng))[0]
-        visitors, events, pageviews, n_visits, bounces, duration_ms = row[:6]
+        visitors, events, pageviews, revenue, n_visits, bounces, duration_ms = row[:7]
         n_visits = int(n_visits or 0)
         goal: dict[str, float | None] = {}
         if self.spec.goal is not None:
-            conversions = int(row[6] or 0)
+            conversions = int(row[7] or 0)
             rate = round(conversions * 100 / visitors, 2) if visitors else None
             goal = {"conversions": conversions, "conversion_rate": rate}
         return {
@@ -106,6 +110,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
             "bounce_rate": round(bounces * 100 / n_visits, 2) if n_visits else None,
             "visit_duration": round(float(duration_ms) / n_visits / 1000, 1) if n_visits else None,
             "events": int(events or 0),
+            "revenue": round(float(revenue or 0), 2),
             **goal,
         }
 
