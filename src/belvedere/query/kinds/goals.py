@@ -3,17 +3,25 @@ and those people as a share of the period's visitors (the overview's "Goals and 
 
 Every event counts, whether it belongs to a visit or not (a purchase recorded by a server has no session),
 and each person once per event name, read through the alias links like ``stats`` counts its visitors, so
-that a goal's rate here is the rate ``stats`` gives for the same goal."""
+that a goal's rate here is the rate ``stats`` gives for the same goal.
+
+Page goals (``pages``: path patterns, see ``query.goal``) come after the events, one row each, in the order
+asked. Bookkeeping events (``$identify``, ``$alias``…) are not conversions: they are left out unless
+``events`` names them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
+from belvedere.query.goal import Goal
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
 from belvedere.query.sql import PERSON_KEY, Params, col, parse_select, through_aliases
+
+# Events a library sends to keep its books, not because a person did something.
+BOOKKEEPING = ("$identify", "$alias", "$set", "$create_alias", "$groupidentify")
 
 
 class GoalsQuery(DatedQuery):
@@ -21,21 +29,37 @@ class GoalsQuery(DatedQuery):
     events: list[str] | None = Field(
         None, min_length=1, max_length=100, description="Only these event names; omit for every event."
     )
+    pages: list[str] | None = Field(
+        None, min_length=1, max_length=20, description="Page goals too: path patterns (`/blog/*`)."
+    )
     limit: int = Field(10, ge=1, le=100)
     offset: int = Field(0, ge=0, le=100_000)
 
+    @field_validator("pages")
+    @classmethod
+    def _patterns(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or []:
+            Goal(page=value)  # raises with the reason
+        return values
+
 
 class GoalRow(BaseModel):
-    goal: str = Field(description="The event's name.")
+    goal: str = Field(description="The event's name, or a page goal's pattern.")
+    page: bool = Field(False, description="True for a page goal (`goal` is its pattern).")
     people: int = Field(description="Distinct people who did it in the period.")
-    events: int = Field(description="How many times it happened.")
+    events: int = Field(description="How many times it happened (page goals: matching page views).")
     conversion_rate: float | None = Field(description="people as a % of the period's visitors.")
+    revenue: float | None = Field(
+        None, description="The sum of its events' `revenue`; None when none had one."
+    )
 
 
 class GoalsResult(QueryResult):
     kind: Literal["goals"] = "goals"
     visitors: int = Field(description="The period's visitors (as stats counts them): the rates' base.")
-    results: list[GoalRow] = Field(description="Most people first, then most events, then by name.")
+    results: list[GoalRow] = Field(
+        description="Events: most people first, then most events, then by name; then page goals, as asked."
+    )
     total_values: int = Field(description="How many event names there are in all.")
 
 
@@ -54,20 +78,18 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
         if self.spec.events is not None:
             names = [params.bind(name) for name in self.spec.events]
             where.append(exp.In(this=col("event"), expressions=names))
+        else:
+            hidden = [params.bind(name) for name in BOOKKEEPING]
+            where.append(exp.Not(this=exp.In(this=col("event"), expressions=hidden)))
         # Each (event, stored id) once, then each person once per event through the alias links.
         rows = parse_select(
-            f"SELECT event, {PERSON_KEY} AS who, count(*) AS n FROM events GROUP BY event, who"
+            f"SELECT event AS goal, {PERSON_KEY} AS who, count(*) AS n, sum(revenue) AS money FROM events"
         )
-        base, person = through_aliases(rows.where(exp.and_(*where)), keyed=True)
-        per_goal = base.select(
-            col("event", "r").as_("goal"),
-            exp.Anonymous(this=self.uniq, expressions=[person]).as_("people"),
-            exp.Sum(this=col("n", "r")).as_("events"),
-        ).group_by(col("event", "r"))
+        per_goal = self._per_person(rows.where(exp.and_(*where)).group_by("goal", "who"))
         tree = (
             parse_select(
-                "SELECT g.goal AS goal, g.people AS people, g.events AS events, count(*) OVER () AS total"
-                " FROM g ORDER BY people DESC, events DESC, goal"
+                "SELECT g.goal AS goal, g.people AS people, g.events AS events, g.revenue AS revenue,"
+                " count(*) OVER () AS total FROM g ORDER BY people DESC, events DESC, goal"
             )
             .with_("g", as_=per_goal)
             .limit(self.spec.limit)
@@ -75,19 +97,63 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
         )
         return tree, params
 
+    def _per_person(self, rows: exp.Select) -> exp.Select:
+        """From rows of (goal, who: a stored id, n: events, money: revenue), each (goal, stored id) once, each
+        person once per goal, read through the alias links: (goal, people, events, revenue)."""
+        base, person = through_aliases(rows, keyed=True)
+        return base.select(
+            col("goal", "r").as_("goal"),
+            exp.Anonymous(this=self.uniq, expressions=[person]).as_("people"),
+            exp.Sum(this=col("n", "r")).as_("events"),
+            exp.Sum(this=col("money", "r")).as_("revenue"),
+        ).group_by(col("goal", "r"))
+
+    def _pages(self) -> tuple[exp.Select, Params]:
+        """Each page goal's (pattern, people, page views, revenue): one statement for all of them."""
+        params = Params()
+        where = exp.and_(*self.where(params))
+        parts: list[exp.Query] = []
+        for pattern in self.spec.pages or []:
+            parts.append(
+                exp.select(
+                    params.bind(pattern).as_("goal"),
+                    col(PERSON_KEY).as_("who"),
+                    exp.Count(this=exp.Star()).as_("n"),
+                    exp.Sum(this=col("revenue")).as_("money"),
+                )
+                .from_("events")
+                .where(exp.and_(where.copy(), Goal(page=pattern).condition(params)))
+                .group_by("who")
+            )
+        union = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False)
+        rows = parse_select("SELECT u.goal AS goal, u.who AS who, u.n AS n, u.money AS money").from_(
+            union.subquery("u")
+        )
+        return self._per_person(rows), params
+
     def calculate(self) -> GoalsResult:
         visitors = int(self.fetch_built("visitors", self._visitors)[0][0] or 0)
         rows = self.fetch_built("goals", self._goals)
-        results = [
-            GoalRow(
+
+        def row(goal: str, people: Any, events: Any, revenue: Any, page: bool = False) -> GoalRow:
+            return GoalRow(
                 goal=goal,
+                page=page,
                 people=int(people),
                 events=int(events),
                 conversion_rate=round(int(people) * 100 / visitors, 2) if visitors else None,
+                revenue=None if revenue is None else round(float(revenue), 2),
             )
-            for goal, people, events, _ in rows
-        ]
-        total = int(rows[0][3]) if rows else 0
+
+        results = [row(goal, people, events, revenue) for goal, people, events, revenue, _ in rows]
+        if self.spec.pages:
+            found = {r[0]: r for r in self.fetch_built("pages", self._pages)}
+            for pattern in self.spec.pages:
+                _, people, events, revenue = found.get(pattern, (pattern, 0, 0, None))
+                results.append(row(pattern, people, events, revenue, page=True))
+        total = int(rows[0][4]) if rows else 0
         if not rows and self.spec.offset:
             total = self._count_goals()
         return GoalsResult(visitors=visitors, results=results, total_values=total)
@@ -96,4 +162,4 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
         """How many names there are, when the page asked for lies past the last one."""
         first = GoalsRunner(self.spec.model_copy(update={"offset": 0, "limit": 1}), self.ctx)
         rows = first.fetch_built("goals", first._goals)
-        return int(rows[0][3]) if rows else 0
+        return int(rows[0][4]) if rows else 0
