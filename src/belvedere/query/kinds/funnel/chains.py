@@ -49,7 +49,7 @@ class FunnelChains(DatedRunner[F]):
             exp.EQ(this=col("event"), expression=params.bind(step.event)), *conditions(step.filters, params)
         )
 
-    def extra_columns(self, params: Params) -> list[tuple[exp.Alias, str]]:
+    def extra_columns(self, params: Params) -> list[tuple[exp.Expr, str]]:
         """Columns a kind adds to each event row, each with how ``per_person`` combines a person's rows
         (``min`` or ``max``)."""
         return []

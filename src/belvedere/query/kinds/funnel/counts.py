@@ -34,7 +34,7 @@ class FunnelRunner(FunnelChains[FunnelQuery]):
     spec_model = FunnelQuery
     result_model = FunnelResult
 
-    def extra_columns(self, params: Params) -> list[tuple[exp.Alias, str]]:
+    def extra_columns(self, params: Params) -> list[tuple[exp.Expr, str]]:
         columns = [(self._breakdown_value(params).as_("bv"), "max")]
         if self.spec.over_time:
             interval = self.spec.interval
