@@ -56,6 +56,7 @@ from belvedere.web.pages import (
     auth_pages,
     dashboard_pages,
     details_pages,
+    funnel_pages,
     insight_pages,
     org_pages,
     people_pages,
@@ -191,6 +192,7 @@ def build_api(
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)
     api.include_router(insight_pages.router)
+    api.include_router(funnel_pages.router)
     api.include_router(analysis_pages.router)
     api.include_router(people_pages.router)
     api.include_router(settings_pages.router)

@@ -8,6 +8,15 @@ document.addEventListener("click", function (e) {
   var open = links.classList.toggle("open");
   toggle.setAttribute("aria-expanded", open ? "true" : "false");
 });
+/* A form whose answer takes a while (data-busy: what to say meanwhile) says so while the next page loads. */
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  var text = form.getAttribute && form.getAttribute("data-busy");
+  if (!text) return;
+  form.setAttribute("aria-busy", "true");
+  var status = form.querySelector(".busy");
+  if (status) status.textContent = text;
+});
 document.addEventListener("change", function (e) {
   if (e.target.classList && e.target.classList.contains("js-navigate")) window.location = e.target.value;
 });
