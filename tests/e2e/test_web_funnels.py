@@ -110,7 +110,7 @@ def test_a_funnel_with_an_exclusion_a_breakdown_and_the_people_behind_a_count(tm
             page.get_by_label("Exclude event").fill("coupon_error")
             page.get_by_label("after step").select_option("2")
             page.get_by_label("and before step").select_option("3")
-            page.get_by_label("Breakdown by").select_option("browser")
+            page.get_by_label("Breakdown by", exact=True).select_option("browser")
             deadline = time.monotonic() + 20
             page.get_by_role("button", name="Show funnel", exact=True).last.click()
             page.wait_for_url(re.compile(r"exclude=coupon_error"))
@@ -121,7 +121,7 @@ def test_a_funnel_with_an_exclusion_a_breakdown_and_the_people_behind_a_count(tm
             assert sent == 13
             assert _column(page, ".funnel-steps", 2) == ["5", "4", "2"]
             assert _column(page, ".funnel-steps", 5) == ["\u2013", "1", "2"]  # dee; bob (excluded) and eve
-            by_browser = page.get_by_role("region", name="By browser")
+            by_browser = page.get_by_role("region", name="Breakdown by Browser")
             assert [r.inner_text().split("\t") for r in by_browser.locator("tbody tr").all()] == [
                 ["Chrome", "3", "3", "2", "66.7%"],
                 ["Firefox", "2", "1", "0", "0.0%"],
@@ -179,7 +179,7 @@ def test_a_funnel_with_an_exclusion_a_breakdown_and_the_people_behind_a_count(tm
             page.get_by_role("link", name="Open in the funnel builder").click()
             page.wait_for_url(re.compile(r"/funnels\?"))
             assert page.get_by_label("Exclude event").first.input_value() == "coupon_error"
-            assert page.get_by_label("Breakdown by").input_value() == "browser"
+            assert page.get_by_label("Breakdown by", exact=True).input_value() == "browser"
             assert _column(page, ".funnel-steps", 2) == ["5", "4", "2"]
         assert watch.console_errors == []
         assert watch.external == []

@@ -158,6 +158,10 @@ def _breakdown_field(form: dict[str, Any]) -> str | None:
     return form["breakdown"] or None
 
 
+def _breakdown_name(form: dict[str, Any]) -> str:
+    return str(form["breakdown_property"] if form["breakdown"] == PROPERTY else BREAKDOWNS[form["breakdown"]])
+
+
 def funnel_query(form: dict[str, Any]) -> dict[str, Any]:
     """The question the form asks, as it is saved."""
     steps = []
@@ -343,7 +347,9 @@ def _answer_views(
     return {
         "chart": funnel["chart"],
         "table": step_rows(result, query, people),
-        "breakdown": breakdown_table(result, breakdown) if breakdown and result.breakdown else None,
+        "breakdown": breakdown_table(result, _breakdown_name(form))
+        if breakdown and result.breakdown
+        else None,
         "over_time": over_time_chart(result.over_time) if result.over_time else None,
         "histogram": histogram_chart(result.time_to_convert) if result.time_to_convert else None,
     }

@@ -12,7 +12,6 @@ from belvedere.web.pages.views import (
     FUNNEL_COLUMNS,
     TO,
     chart,
-    duration,
     event_label,
     funnel_rows,
     number,
@@ -64,16 +63,29 @@ def over_time_chart(over_time: ConversionOverTime) -> dict[str, Any] | None:
     entered = sum(over_time.entered)
     converted = sum(over_time.converted)
     return {
-        "chart": chart("line", labels, series)["chart"],
+        "chart": chart("line", labels, series, percent=True)["chart"],
         "summary": f"{number(converted)} of {number(entered)} people converted",
     }
+
+
+def short_duration(seconds: int) -> str:
+    """A bin's bound in at most two units, for an axis: "45s", "5m", "1h 30m", "3h", "1d", "1d 12h"."""
+    units = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
+    parts = []
+    for size, name in units:
+        if seconds >= size and len(parts) < 2:
+            parts.append(f"{seconds // size}{name}")
+            seconds %= size
+        elif parts:
+            break  # "1d 0h 5m" reads as "1d": the axis has no room for the rest
+    return " ".join(parts) or "0"
 
 
 def histogram_chart(histogram: TimeHistogram) -> dict[str, Any] | None:
     """People per span of time between the two steps; None when nobody went from one to the other."""
     if not histogram.bins:
         return None
-    labels = [f"{duration(b.start)}{TO}{duration(b.end)}" for b in histogram.bins]
+    labels = [f"{short_duration(b.start)}{TO}{short_duration(b.end)}" for b in histogram.bins]
     series = [{"name": "People", "data": [b.people for b in histogram.bins]}]
     return {
         "chart": chart("bar", labels, series)["chart"],

@@ -45,7 +45,9 @@ function chartOption(data) {
     legend: { top: 0, type: "scroll" },
     grid: { left: 48, right: 16, top: 36, bottom: 28, containLabel: true },
     xAxis: { type: "category", data: data.labels },
-    yAxis: { type: "value", minInterval: 1 },
+    /* data.percent: shares from 0 to 100 %, labelled so. */
+    yAxis: data.percent ? { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } }
+                        : { type: "value", minInterval: 1 },
     color: palette(),
     series: withNotes(untilNow(data, palette()).map(function (s) {
       return { name: s.name, type: data.type || "line", stack: s.stack, smooth: false,
