@@ -71,7 +71,7 @@ def over_time_chart(over_time: ConversionOverTime) -> dict[str, Any] | None:
 def short_duration(seconds: int) -> str:
     """A bin's bound in at most two units, for an axis: "45s", "5m", "1h 30m", "3h", "1d", "1d 12h"."""
     units = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
-    parts = []
+    parts: list[str] = []
     for size, name in units:
         if seconds >= size and len(parts) < 2:
             parts.append(f"{seconds // size}{name}")
