@@ -111,7 +111,7 @@ def test_a_funnel_with_an_exclusion_a_breakdown_and_the_people_behind_a_count(tm
             page.get_by_label("after step").select_option("2")
             page.get_by_label("and before step").select_option("3")
             page.get_by_label("Breakdown by", exact=True).select_option("browser")
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60
             page.get_by_role("button", name="Show funnel", exact=True).last.click()
             page.wait_for_url(re.compile(r"exclude=coupon_error"))
             # The events are written a moment after they are accepted: ask again until all are counted.
