@@ -58,6 +58,7 @@ from belvedere.web.pages import (
     details_pages,
     events_pages,
     explore_pages,
+    funnel_pages,
     insight_pages,
     org_pages,
     people_pages,
@@ -194,6 +195,7 @@ def build_api(
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)
     api.include_router(insight_pages.router)
+    api.include_router(funnel_pages.router)
     api.include_router(analysis_pages.router)
     api.include_router(trends_pages.router)
     api.include_router(explore_pages.router)

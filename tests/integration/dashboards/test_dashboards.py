@@ -56,7 +56,8 @@ def _capture_journeys(app: Running, world: World) -> None:
 
 def _cells(html: str) -> list[list[str]]:
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S) for row in body.split("</tr>")[:-1]]
+    rows = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S) for row in body.split("</tr>")[:-1]]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in row] for row in rows]  # a count may be a link
 
 
 FUNNEL = (

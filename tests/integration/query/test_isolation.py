@@ -119,7 +119,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "events": {"kind": "events", **DAY, "filters": [{"property": "browser", "operator": "is_set"}]},
     "trends": {"kind": "trends", **DAY, "series": [{"math": "unique_users"}], "breakdown": "browser"},
     "breakdown": {"kind": "breakdown", **DAY, "dimension": "page", "goal": "x"},
-    "funnel": {"kind": "funnel", **DAY, "steps": [{"event": "a"}, {"event": "b"}]},
+    "funnel": {
+        "kind": "funnel",
+        **DAY,
+        "steps": [{"event": "a"}, {"event": "b"}],
+        "exclusions": [{"event": "x", "from_step": 1, "to_step": 2}],
+        "over_time": True,
+        "time_to_convert": {},
+    },
+    "funnel_people": {"kind": "funnel_people", **DAY, "steps": [{"event": "a"}, {"event": "b"}], "step": 2},
     "retention": {"kind": "retention", **DAY, "revenue_property": "revenue"},
     "paths": {"kind": "paths", **DAY, "start": "/"},
     "lifecycle": {"kind": "lifecycle", **DAY},
@@ -177,6 +185,12 @@ REUSED = {
         for kind in ("breakdown", "goals", "lifecycle", "paths", "retention", "stats", "usage")
     },
     "funnel": {"kind": "funnel", **DAY, "steps": [{"event": "$pageview"}, {"event": "$pageview"}]},
+    "funnel_people": {
+        "kind": "funnel_people",
+        **DAY,
+        "steps": [{"event": "$pageview"}, {"event": "$pageview"}],
+        "step": 1,
+    },
 }
 
 

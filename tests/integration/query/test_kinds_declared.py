@@ -27,6 +27,15 @@ BODIES: dict[str, dict[str, Any]] = {
         "kind": "funnel",
         "steps": [{"event": "$pageview"}, {"event": "signup"}],
         "breakdown": "browser",
+        "exclusions": [{"event": "$pageleave", "from_step": 1, "to_step": 2}],
+        "over_time": True,
+        "time_to_convert": {"bins": 5},
+    },
+    "funnel_people": {
+        "kind": "funnel_people",
+        "steps": [{"event": "$pageview"}, {"event": "signup"}],
+        "step": 2,
+        "status": "dropped",
     },
     "retention": {"kind": "retention", "revenue_property": "revenue"},
     "paths": {"kind": "paths"},
@@ -93,7 +102,7 @@ def _check_answer(app: Running, kind: str) -> None:
     assert body["meta"]["cached"] is False and body["meta"]["timezone"] == app.project.project.timezone
     # Unset parts stay out: what the client did not ask for is absent, not null.
     plain = app.client.post(url, json={"kind": kind, **_plain(kind)}, headers=app.read_auth()).json()
-    for optional in ("formula", "previous", "breakdown", "ltv"):
+    for optional in ("formula", "previous", "breakdown", "ltv", "over_time", "time_to_convert"):
         assert optional not in plain
     if kind == "trends":
         assert {"formula", "previous"} <= set(body) and "breakdown_value" in body["series"][0]
@@ -109,10 +118,10 @@ def _check_answer(app: Running, kind: str) -> None:
 
 def _plain(kind: str) -> dict[str, Any]:
     """The kind's question with none of its options."""
-    required = {k: v for k, v in BODIES[kind].items() if k in {"person_id", "query", "dimension"}}
+    required = {k: v for k, v in BODIES[kind].items() if k in {"person_id", "query", "dimension", "step"}}
     if kind == "trends":
         required["series"] = [{"event": "$pageview"}]
-    if kind == "funnel":
+    if kind in ("funnel", "funnel_people"):
         required["steps"] = BODIES[kind]["steps"]
     return required
 

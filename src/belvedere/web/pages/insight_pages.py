@@ -1,11 +1,10 @@
-"""Insight builders (funnels, retention, paths) and saved insights: build in the page (the question lives in
-the URL, so it can be bookmarked), save it under a name, put it on dashboards."""
+"""Saved insights: a question a builder page (funnels, retention, paths) answered, saved under a name,
+reopened, edited, put on dashboards."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -18,8 +17,9 @@ from belvedere.platform.db import transaction
 from belvedere.runtime import Runtime
 from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep
 from belvedere.web.ids import PathId
-from belvedere.web.pages.asking import answer, error_text, known_events
-from belvedere.web.pages.periods import PERIODS, dates, period_of
+from belvedere.web.pages.asking import answer, error_text
+from belvedere.web.pages.funnel_pages import funnel_link
+from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.trends_pages import trends_link
@@ -27,112 +27,6 @@ from belvedere.web.pages.views import view_of
 
 router = APIRouter(include_in_schema=False)
 BASE = "/app/projects/{project_id}"
-WINDOWS = {
-    3600: "1 hour",
-    86400: "1 day",
-    7 * 86400: "7 days",
-    14 * 86400: "14 days",
-    30 * 86400: "30 days",
-    90 * 86400: "90 days",
-}
-ORDERS = {
-    "ordered": "In this order",
-    "strict": "In this order, nothing in between",
-    "unordered": "In any order",
-}
-MAX_STEPS = 20
-
-
-# Fields a step's filter suggests (any `properties.<name>` works too; the query engine checks the name).
-STEP_FIELDS = (
-    "path",
-    "channel",
-    "referrer_domain",
-    "utm_source",
-    "utm_campaign",
-    "country",
-    "browser",
-    "os",
-    "device_type",
-    "host",
-)
-
-
-def _blank_step() -> dict[str, str]:
-    return {"event": "", "field": "path", "value": ""}
-
-
-def _funnel_form(request: Request) -> dict[str, Any]:
-    """The builder's state from the URL: steps (an event, and optionally a field that must equal a value:
-    the page path by default), window, order, period."""
-    params = request.query_params
-    events = params.getlist("step")[:MAX_STEPS]
-    fields, values = params.getlist("field"), params.getlist("value")
-    paths = params.getlist("path")  # links made before steps had any field: the path is the filter
-
-    def at(items: list[str], i: int) -> str:
-        return items[i].strip()[:2000] if i < len(items) else ""
-
-    steps = []
-    for i, event in enumerate(events):
-        value = at(values, i) or at(paths, i)
-        steps.append({"event": event.strip()[:200], "field": at(fields, i)[:200] or "path", "value": value})
-    remove = params.get("remove")
-    if remove is not None and remove.isdigit() and int(remove) < len(steps):
-        steps.pop(int(remove))
-    if "add" in params and len(steps) < MAX_STEPS:
-        steps.append(_blank_step())
-    while len(steps) < 2:
-        steps.append(_blank_step())
-    window = int(params["window"]) if params.get("window", "").isdigit() else 14 * 86400
-    return {
-        "steps": steps,
-        "window": window if window in WINDOWS else 14 * 86400,
-        "order": params.get("order") if params.get("order") in ORDERS else "ordered",
-        "period": params.get("period") if params.get("period") in PERIODS else "30d",
-        "run": "add" not in params and "remove" not in params and any(s["event"] for s in steps),
-    }
-
-
-def _funnel_query(form: dict[str, Any]) -> dict[str, Any]:
-    steps = []
-    for step in form["steps"]:
-        if not step["event"]:
-            continue
-        filters = (
-            [{"property": step["field"], "operator": "eq", "value": step["value"]}] if step["value"] else []
-        )
-        steps.append({"event": step["event"], "filters": filters})
-    return {
-        "kind": "funnel",
-        "steps": steps,
-        "window": form["window"],
-        "order": form["order"],
-        **dates(form["period"]),
-    }
-
-
-def funnel_link(query: dict[str, Any]) -> str | None:
-    """The funnel builder's URL query for a saved funnel, when the builder can show it (each step at most one
-    "equals" condition, a period it offers); None otherwise (its question is still editable as JSON)."""
-    if query.get("kind") != "funnel" or query.get("exclusions") or query.get("breakdown"):
-        return None
-    period = period_of(query)
-    params: list[tuple[str, str]] = []
-    for step in query.get("steps", []):
-        filters = step.get("filters") or []
-        if (
-            len(filters) > 1
-            or any(f.get("operator", "eq") != "eq" for f in filters)
-            or step.get("event") is None
-        ):
-            return None
-        field, value = (filters[0]["property"], str(filters[0]["value"])) if filters else ("path", "")
-        params += [("step", step["event"]), ("field", field), ("value", value)]
-    if period is None or query.get("filters"):
-        return None
-    params += [("window", str(query.get("window", 14 * 86400))), ("order", query.get("order", "ordered"))]
-    return urlencode([*params, ("period", period)])
 
 
 def builder_link(query: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -142,39 +36,6 @@ def builder_link(query: dict[str, Any]) -> tuple[str, str, str] | None:
     if (trend := trends_link(query)) is not None:
         return ("trends", trend, "trend")
     return None
-
-
-@router.get(BASE + "/funnels")
-async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
-    form = _funnel_form(request)
-    found, error = None, None
-    if form["run"]:
-        found, error = await answer(runtime, grant, _funnel_query(form))
-    events = await known_events(runtime, grant)
-    with transaction(runtime.sessions) as session:
-        saved = [
-            (i.id, i.name) for i in service.insights(session, project_id=grant.project.id, kind="funnel")
-        ]
-    status = 422 if error else 200
-    return page(
-        request,
-        "funnels.html",
-        status,
-        **nav(runtime, grant),
-        project=grant.project,
-        form=form,
-        windows=WINDOWS,
-        orders=ORDERS,
-        step_fields=STEP_FIELDS,
-        periods=PERIODS,
-        events=events,
-        result=found.result if found else None,
-        view=view_of(found.result, "funnel", found.query) if found else None,
-        query=json.dumps(found.query) if found else "",
-        error=error,
-        saved=saved,
-        can_save=grant.role != "viewer",
-    )
 
 
 @router.post(BASE + "/insights")

@@ -279,8 +279,12 @@ def condition_text(condition: dict[str, Any]) -> str:
 
 def step_label(step: StepResult, asked: dict[str, Any] | None) -> str:
     """A funnel step's label with the conditions it was asked with: "2. Page view (path is /pricing)"."""
+    return step_text(step.step, step.event, asked)
+
+
+def step_text(number: int, event: str, asked: dict[str, Any] | None) -> str:
     conditions = [condition_text(c) for c in (asked or {}).get("filters", [])]
-    return f"{step.step}. {event_label(step.event)}" + (f" ({'; '.join(conditions)})" if conditions else "")
+    return f"{number}. {event_label(event)}" + (f" ({'; '.join(conditions)})" if conditions else "")
 
 
 def funnel_rows(steps: list[StepResult], query: dict[str, Any] | None = None) -> list[list[Any]]:

@@ -8,6 +8,15 @@ document.addEventListener("click", function (e) {
   var open = links.classList.toggle("open");
   toggle.setAttribute("aria-expanded", open ? "true" : "false");
 });
+/* A form whose answer takes a while (data-busy: what to say meanwhile) says so while the next page loads. */
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  var text = form.getAttribute && form.getAttribute("data-busy");
+  if (!text) return;
+  form.setAttribute("aria-busy", "true");
+  var status = form.querySelector(".busy");
+  if (status) status.textContent = text;
+});
 document.addEventListener("change", function (e) {
   if (e.target.classList && e.target.classList.contains("js-navigate")) window.location = e.target.value;
 });
@@ -45,7 +54,9 @@ function chartOption(data) {
     legend: { top: 0, type: "scroll" },
     grid: { left: 48, right: 16, top: 36, bottom: 28, containLabel: true },
     xAxis: { type: "category", data: data.labels },
-    yAxis: { type: "value", minInterval: 1 },
+    /* data.percent: shares from 0 to 100 %, labelled so. */
+    yAxis: data.percent ? { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } }
+                        : { type: "value", minInterval: 1 },
     color: palette(),
     series: withNotes(untilNow(data, palette()).map(function (s) {
       return { name: s.name, type: data.type || "line", stack: s.stack, smooth: false,
