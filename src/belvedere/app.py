@@ -57,6 +57,7 @@ from belvedere.web.pages import (
     dashboard_pages,
     details_pages,
     insight_pages,
+    my_account_pages,
     org_pages,
     people_pages,
     project_pages,
@@ -185,6 +186,7 @@ def build_api(
         api.include_router(module.router)
     api.include_router(auth_pages.router)
     api.include_router(account_pages.router)
+    api.include_router(my_account_pages.router)
     api.include_router(project_pages.router)
     api.include_router(details_pages.router)
     api.include_router(annotation_pages.router)
