@@ -63,7 +63,11 @@ class LoginBody(BaseModel):
 
 
 class LoginCodeBody(BaseModel):
-    pending_token: Token = Field(description="From the login's answer when it says `second_factor_required`.")
+    pending_token: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="From the login's answer when it says `second_factor_required`.",
+    )
     code: str = Field(
         min_length=1,
         max_length=40,
