@@ -70,7 +70,7 @@ def seen(session: Session, *, family: str, last_seen_at: datetime | None) -> Non
 
 
 def list_sessions(session: Session, *, user_id: int, current_family: str | None) -> list[SessionView]:
-    """The account's open sessions, the most recently seen first."""
+    """The account's open sessions: the caller's, then the others, the most recently seen first."""
     rows = session.scalars(
         select(LoginSession)
         .where(
@@ -80,7 +80,7 @@ def list_sessions(session: Session, *, user_id: int, current_family: str | None)
         )
         .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
     )
-    return [
+    views = [
         SessionView(
             id=row.id,
             device=device(row.user_agent),
@@ -90,6 +90,7 @@ def list_sessions(session: Session, *, user_id: int, current_family: str | None)
         )
         for row in rows
     ]
+    return sorted(views, key=lambda view: not view.current)  # the caller's own first, the rest as they were
 
 
 def end_families(session: Session, families: list[str], now: datetime) -> None:
