@@ -29,6 +29,7 @@ from belvedere.web import (
     api_auth,
     api_dashboards,
     api_events,
+    api_me,
     api_ops,
     api_orgs,
     api_projects,
@@ -175,6 +176,7 @@ def build_api(
     for module in (
         api_ops,
         api_auth,
+        api_me,
         api_orgs,
         api_projects,
         api_events,

@@ -346,3 +346,40 @@ def test_the_email_changes_when_the_link_sent_to_it_is_opened(mailed: tuple[Runn
     again = app.client.post("/api/v1/auth/verify", json={"token": link.group(1)})
     assert again.status_code == 400
     assert {"email_change_requested", "email_changed"} <= set(log_kinds(app, org_id))
+
+
+def test_the_same_use_cases_through_the_api(app: Running) -> None:
+    created = signup(app)
+    auth = bearer(created["access_token"])
+    bob = bearer(signup(app, "bob@example.test", "Bob Co")["access_token"])
+    assert app.client.patch("/api/v1/me", json={"name": "Ada L."}, headers=auth).json() == {"name": "Ada L."}
+    assert (
+        app.client.post("/api/v1/me/two-factor", json={"password": "wrong!"}, headers=auth).status_code == 403
+    )
+    started = app.client.post("/api/v1/me/two-factor", json={"password": STRONG}, headers=auth)
+    assert started.status_code == 201 and started.json()["otpauth_uri"].startswith("otpauth://totp/")
+    secret = started.json()["secret"]
+    state = app.client.get("/api/v1/me/two-factor", headers=auth).json()
+    assert state == {"enabled": False, "enrolment_pending": True, "recovery_codes_left": 0}
+    confirmed = app.client.post(
+        "/api/v1/me/two-factor/confirm", json={"code": code_for(secret)}, headers=auth
+    )
+    assert confirmed.status_code == 200 and len(confirmed.json()["recovery_codes"]) == 10
+    assert app.client.get("/api/v1/me/two-factor", headers=auth).json()["enabled"] is True
+    # Sessions: listed with the caller's marked; another account's cannot be ended.
+    mine = app.client.get("/api/v1/me/sessions", headers=auth).json()["results"]
+    assert [s["current"] for s in mine] == [True]
+    theirs = app.client.get("/api/v1/me/sessions", headers=bob).json()["results"][0]["id"]
+    refused = app.client.delete(f"/api/v1/me/sessions/{theirs}", headers=auth)
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
+    assert app.client.get("/api/v1/me", headers=bob).status_code == 200
+    phone = second_step(app, pending(app), confirmed.json()["recovery_codes"][0]).json()
+    ended = app.client.delete("/api/v1/me/sessions", headers=auth)
+    assert ended.json() == {"revoked": 1}
+    assert app.client.get("/api/v1/me", headers=bearer(phone["access_token"])).status_code == 401
+    off = app.client.post(
+        "/api/v1/me/two-factor/disable",
+        json={"password": STRONG, "code": confirmed.json()["recovery_codes"][1]},
+        headers=auth,
+    )
+    assert off.status_code == 204 and login(app).json().get("access_token")
