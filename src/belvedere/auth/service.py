@@ -30,7 +30,7 @@ from belvedere.auth.models import LoginSession, OneTimeToken, RefreshToken
 from belvedere.auth.passwords import Passwords
 from belvedere.auth.securitylog import Origin
 from belvedere.auth.tokens import AccessTokens, InvalidToken, new_secret
-from belvedere.auth.two_factor import TwoFactor, WrongCode
+from belvedere.auth.two_factor import TwoFactor, WrongCode, WrongPassword
 from belvedere.config import Settings
 from belvedere.platform.db import claim, transaction
 from belvedere.platform.errands import Errands
@@ -302,9 +302,12 @@ class AuthService:
     def change_password(
         self, session: Session, *, user: User, current: str, new: str, where: Origin
     ) -> TokenPair:
-        """Every session is logged out; the caller gets a new one (the pair returned), so only they stay."""
-        if not self.passwords.verify(user.password_hash, current):
-            raise AuthFailed("The current password is wrong.")
+        """Every session is logged out; the caller gets a new one (the pair returned), so only they stay.
+        Wrong current passwords are throttled like logins (``TooMany``)."""
+        try:
+            self.two_factor.check_password(user=user, password=current)
+        except WrongPassword:
+            raise AuthFailed("The current password is wrong.") from None
         self.passwords.check_policy(new, email=user.email)
         user.password_hash = self.passwords.hash(new)
         self._log_everyone_out(session, user)
