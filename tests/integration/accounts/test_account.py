@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from tests.integration.accounts.kit import fast_settings
 from tests.integration.accounts.test_auth import STRONG, bearer, log_kinds, login, signup
+from tests.integration.accounts.test_auth_races import WHERE, at_once, kinds
 from tests.integration.capture_kit import Running, form_token, running
 from tests.integration.mail_kit import Inbox, smtp_server
 
@@ -383,3 +384,20 @@ def test_the_same_use_cases_through_the_api(app: Running) -> None:
         headers=auth,
     )
     assert off.status_code == 204 and login(app).json().get("access_token")
+
+
+def test_one_code_sent_by_several_requests_at_once_opens_one_session(app: Running) -> None:
+    """A code seen once (over a shoulder, in a proxy's log) and replayed at the same instant as the real
+    login: the conditional update of the last step lets exactly one through."""
+    signup(app)
+    secret, _ = enrol(Browser(app))
+    code = code_for(secret, 1)
+    tokens = [pending(app) for _ in range(4)]
+    runtime = app.runtime
+
+    def attempt(i: int) -> object:
+        with transaction(runtime.sessions) as session:
+            return runtime.auth.complete_login(session, pending_token=tokens[i], code=code, where=WHERE)
+
+    outcome = kinds(at_once(4, attempt))
+    assert outcome == {"TokenPair": 1, "AuthFailed": 3}, outcome

@@ -62,6 +62,12 @@ def login(
     return response
 
 
+@router.get("/login/code")
+def login_code_page() -> Response:
+    """The code form exists only as the answer to a right password: reloaded or bookmarked, start over."""
+    return redirect("/login")
+
+
 @router.post("/login/code")
 def login_code(
     request: Request,
