@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from belvedere.accounts.keys import hash_key
@@ -403,6 +403,16 @@ class AuthService:
                 headers={"Retry-After": "3600"},
             )
         hours = self.settings.auth.verify_token_hours
+        # Only the newest request stands: the links of earlier ones stop working.
+        session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user.id,
+                OneTimeToken.purpose == "email",
+                OneTimeToken.used_at.is_(None),
+            )
+            .values(used_at=datetime.now(UTC))
+        )
         token = self._one_time(session, user, "email", timedelta(hours=hours), new_email=new_email)
         self.mailer.send(
             session,

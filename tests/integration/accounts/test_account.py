@@ -14,7 +14,15 @@ import pyotp
 import pytest
 from sqlalchemy import select
 from tests.integration.accounts.kit import fast_settings
-from tests.integration.accounts.test_auth import STRONG, bearer, log_kinds, login, signup
+from tests.integration.accounts.test_auth import (
+    STRONG,
+    bearer,
+    log_kinds,
+    login,
+    outbox,
+    signup,
+    token_in,
+)
 from tests.integration.accounts.test_auth_races import WHERE, at_once, kinds
 from tests.integration.capture_kit import Running, form_token, running
 from tests.integration.mail_kit import Inbox, smtp_server
@@ -401,3 +409,15 @@ def test_one_code_sent_by_several_requests_at_once_opens_one_session(app: Runnin
 
     outcome = kinds(at_once(4, attempt))
     assert outcome == {"TokenPair": 1, "AuthFailed": 3}, outcome
+
+
+def test_only_the_newest_email_change_stands(app: Running) -> None:
+    signup(app)
+    browser = Browser(app)
+    for address in ("ada@first.example", "ada@second.example"):
+        assert browser.post("/email", email=address, password=STRONG).status_code == 200
+    assert "ada@second.example" in browser.get().text and "ada@first.example" not in browser.get().text
+    (first,), (second,) = outbox(app, "ada@first.example"), outbox(app, "ada@second.example")
+    assert app.client.post("/api/v1/auth/verify", json={"token": token_in(first)}).status_code == 400
+    moved = app.client.post("/api/v1/auth/verify", json={"token": token_in(second)})
+    assert moved.status_code == 200 and moved.json()["email"] == "ada@second.example"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -20,6 +20,7 @@ from belvedere.accounts.grants import Grant
 from belvedere.accounts.models import User
 from belvedere.accounts.organisations import organisations_of
 from belvedere.accounts.profile import rename_user
+from belvedere.accounts.roles import Role
 from belvedere.auth import login_sessions
 from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.securitylog import Origin, organisations_of_user
@@ -57,7 +58,7 @@ def _navigation(runtime: Runtime, user_id: int) -> dict[str, Any]:
     if not orgs:
         return {"org": None, "project": None}
     org, role = orgs[0]
-    return {**nav(runtime, Grant(org=org, role=role, user_id=user_id)), "project": None}  # type: ignore[arg-type]
+    return {**nav(runtime, Grant(org=org, role=cast("Role", role), user_id=user_id)), "project": None}
 
 
 def _page(request: Request, runtime: Runtime, caller: Caller, status: int = 200, **extra: Any) -> Response:
