@@ -29,6 +29,7 @@ from belvedere.web import (
     api_auth,
     api_dashboards,
     api_events,
+    api_me,
     api_ops,
     api_orgs,
     api_projects,
@@ -60,6 +61,7 @@ from belvedere.web.pages import (
     explore_pages,
     funnel_pages,
     insight_pages,
+    my_account_pages,
     org_pages,
     people_pages,
     project_pages,
@@ -178,6 +180,7 @@ def build_api(
     for module in (
         api_ops,
         api_auth,
+        api_me,
         api_orgs,
         api_projects,
         api_events,
@@ -189,6 +192,7 @@ def build_api(
         api.include_router(module.router)
     api.include_router(auth_pages.router)
     api.include_router(account_pages.router)
+    api.include_router(my_account_pages.router)
     api.include_router(project_pages.router)
     api.include_router(details_pages.router)
     api.include_router(annotation_pages.router)

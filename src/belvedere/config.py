@@ -226,6 +226,19 @@ class AuthSettings(BaseModel):
         "(the address is the proxy's client when `server.trusted_proxies` names the proxy).",
     )
     login_window_minutes: int = Field(15, ge=1, description="Window over which login attempts are counted.")
+    code_attempts: int = Field(
+        5,
+        ge=1,
+        description="Wrong two-factor codes (authenticator or recovery codes) allowed per account within the "
+        "window above, at login and on the account page; then codes are refused until the window frees one.",
+    )
+    pending_login_minutes: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description="Time allowed between a correct password and its two-factor code, for an account with "
+        "two-factor authentication on; after it, log in again.",
+    )
     public_requests_per_hour: int = Field(
         30,
         ge=1,

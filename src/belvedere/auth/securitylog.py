@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from belvedere.accounts.models import User
+from belvedere.accounts.organisations import organisations_of
 from belvedere.auth.models import SecurityEvent
 
 KINDS = (
@@ -41,6 +42,14 @@ KINDS = (
     "write_key_rotated",
     "dashboard_shared",
     "dashboard_unshared",
+    "login_code_failed",
+    "two_factor_enabled",
+    "two_factor_disabled",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
+    "email_change_requested",
+    "email_changed",
+    "session_revoked",
 )
 
 
@@ -55,6 +64,11 @@ class Origin:
 def origin(secret: str, ip: str | None, user_agent: str | None) -> Origin:
     digest = hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest() if ip else None
     return Origin(digest, (user_agent or "")[:500] or None)
+
+
+def organisations_of_user(session: Session, user_id: int) -> list[int]:
+    """The organisations whose logs a change to this user's own access goes to: all of theirs."""
+    return [org.id for org, _ in organisations_of(session, user_id=user_id)]
 
 
 def record(

@@ -1,4 +1,5 @@
-"""Access tokens (JWT, HS256, signed with a key set) and opaque secrets for refresh and one-time tokens."""
+"""Access tokens and pending-login tokens (JWT, HS256, signed with a key set), and opaque secrets for refresh
+and one-time tokens."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ ALGORITHM = "HS256"
 
 class InvalidToken(Exception):
     """The token is malformed, forged, expired or signed with a key we no longer hold."""
+
+
+PENDING = "login_pending"  # the `typ` of a token that proves a password, never a session
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +49,37 @@ class AccessTokens:
         self.lifetime_seconds = lifetime_seconds
 
     def issue(self, *, user_id: int, token_version: int, family: str) -> tuple[str, int]:
+        return self._sign(user_id, token_version, "access", self.lifetime_seconds, fam=family)
+
+    def issue_pending(self, *, user_id: int, token_version: int, lifetime_seconds: int) -> tuple[str, int]:
+        """A token saying "this password was right, the second factor is still to come": it opens no
+        session, and the access-token check refuses it (its `typ` differs)."""
+        return self._sign(user_id, token_version, PENDING, lifetime_seconds)
+
+    def _sign(
+        self, user_id: int, token_version: int, kind: str, lifetime: int, **extra: str
+    ) -> tuple[str, int]:
         now = int(time.time())
-        expires = now + self.lifetime_seconds
+        expires = now + lifetime
         claims = {
             "iss": ISSUER,
             "sub": str(user_id),
             "ver": token_version,
             "iat": now,
             "exp": expires,
-            "typ": "access",
-            "fam": family,
+            "typ": kind,
+            **extra,
         }
         token = jwt.encode(
             claims, self._signing.secret, algorithm=ALGORITHM, headers={"kid": self._signing.kid}
         )
         return token, expires
 
-    def verify(self, token: str) -> AccessClaims:
+    def verify_pending(self, token: str) -> AccessClaims:
+        """The user and token version a pending-login token names (``family`` is empty)."""
+        return self.verify(token, kind=PENDING)
+
+    def verify(self, token: str, *, kind: str = "access") -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
             secret = self._by_kid.get(str(header.get("kid")))
@@ -76,8 +94,8 @@ class AccessTokens:
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "iss"]},
             )
-            if claims.get("typ") != "access":
-                raise InvalidToken("not an access token")
+            if claims.get("typ") != kind:
+                raise InvalidToken(f"not an {kind} token" if kind == "access" else "not a pending login")
             return AccessClaims(
                 int(claims["sub"]), int(claims.get("ver", 0)), int(claims["exp"]), str(claims.get("fam", ""))
             )

@@ -86,6 +86,7 @@ class Caller:
     email: str | None = None
     key: KeyOwner | None = None
     project: ProjectInfo | None = None  # a project read key
+    family: str | None = None  # the login session of an access token or cookie
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -100,7 +101,7 @@ def _from_token(runtime: Runtime, token: str) -> Caller:
             raise _unauthorized(
                 "The access token is invalid or expired; refresh it or log in again."
             ) from None
-        return Caller(user_id=user.id, email=user.email)
+        return Caller(user_id=user.id, email=user.email, family=runtime.auth.tokens.session_family(token))
 
 
 def authenticate(

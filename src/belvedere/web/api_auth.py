@@ -1,4 +1,5 @@
-"""Authentication endpoints: sign-up, login, refresh, logout, password change and reset, email verification.
+"""Authentication endpoints: sign-up, login (and its second step), refresh, logout, password change and reset,
+email verification.
 
 The handlers are thin: each turns the request into one call of ``AuthService`` in one transaction, and its
 exceptions into the API's errors. Login can also open a web session (HttpOnly cookies + CSRF token).
@@ -16,7 +17,15 @@ from belvedere.accounts.models import User
 from belvedere.accounts.organisations import EMAIL_PATTERN, Conflict, organisations_of
 from belvedere.auth.passwords import PasswordRejected
 from belvedere.auth.securitylog import Origin
-from belvedere.auth.service import RESET_REQUESTED, AuthFailed, Throttled, TokenPair, reset_link_later
+from belvedere.auth.service import (
+    RESET_REQUESTED,
+    AuthFailed,
+    LoginExpired,
+    PendingLogin,
+    Throttled,
+    TokenPair,
+    reset_link_later,
+)
 from belvedere.platform.db import transaction
 from belvedere.web.access import (
     PUBLIC_THROTTLE,
@@ -50,6 +59,20 @@ class SignupBody(BaseModel):
 class LoginBody(BaseModel):
     email: Email
     password: Password
+    cookie: bool = Field(False, description="Also open a web session: HttpOnly cookies and a CSRF token.")
+
+
+class LoginCodeBody(BaseModel):
+    pending_token: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="From the login's answer when it says `second_factor_required`.",
+    )
+    code: str = Field(
+        min_length=1,
+        max_length=40,
+        description="The current 6-digit code of the authenticator app, or an unused recovery code.",
+    )
     cookie: bool = Field(False, description="Also open a web session: HttpOnly cookies and a CSRF token.")
 
 
@@ -130,10 +153,15 @@ def signup(body: SignupBody, request: Request, runtime: RuntimeDep) -> dict[str,
     return {**answer, **pair.as_json()}
 
 
-@router.post("/auth/login", summary="Exchange email and password for tokens")
+@router.post(
+    "/auth/login",
+    summary="Exchange email and password for tokens (or, with two-factor authentication, a pending token)",
+)
 def login(body: LoginBody, request: Request, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
+    """With two-factor authentication on, the answer holds no tokens but `second_factor_required: true` and
+    a `pending_token`, to send with a code to `POST /auth/login/code` within a few minutes."""
     ip, where = _origin(request, runtime)
-    outcome: TokenPair | Exception
+    outcome: TokenPair | PendingLogin | Exception
     with transaction(runtime.sessions) as session:
         # Failed and throttled attempts are logged: the refusal happens after the transaction commits.
         try:
@@ -142,12 +170,38 @@ def login(body: LoginBody, request: Request, response: Response, runtime: Runtim
             )
         except (Throttled, AuthFailed) as exc:
             outcome = exc
+    return _logged_in(outcome, response, runtime, cookie=body.cookie)
+
+
+@router.post("/auth/login/code", summary="The login's second step: a pending token and a two-factor code")
+def login_code(
+    body: LoginCodeBody, request: Request, response: Response, runtime: RuntimeDep
+) -> dict[str, Any]:
+    _, where = _origin(request, runtime)
+    outcome: TokenPair | Exception
+    with transaction(runtime.sessions) as session:
+        try:  # wrong codes are logged: the refusal happens after the transaction commits
+            outcome = runtime.auth.complete_login(
+                session, pending_token=body.pending_token, code=body.code, where=where
+            )
+        except (Throttled, AuthFailed) as exc:
+            outcome = exc
+    return _logged_in(outcome, response, runtime, cookie=body.cookie)
+
+
+def _logged_in(
+    outcome: TokenPair | PendingLogin | Exception, response: Response, runtime: Any, *, cookie: bool
+) -> dict[str, Any]:
     if isinstance(outcome, Throttled):
         headers = {"Retry-After": str(max(outcome.retry_after, 1))}
         raise ApiError(429, "too_many_attempts", str(outcome), headers=headers)
+    if isinstance(outcome, LoginExpired):
+        raise ApiError(401, "login_expired", str(outcome))
     if isinstance(outcome, Exception):
         raise ApiError(401, "invalid_credentials", str(outcome))
-    extra = open_session(response, runtime, outcome) if body.cookie else {}
+    if isinstance(outcome, PendingLogin):
+        return outcome.as_json()
+    extra = open_session(response, runtime, outcome) if cookie else {}
     return {**outcome.as_json(), **extra}
 
 

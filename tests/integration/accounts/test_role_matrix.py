@@ -30,6 +30,7 @@ from belvedere.web.access import Access, signed_in
 PUBLIC = {
     ("POST", "/api/v1/auth/signup"),
     ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/login/code"),  # the pending token of a right password is its credential
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/auth/password/reset"),
@@ -38,7 +39,7 @@ PUBLIC = {
 }
 OPERATIONS = {"/health", "/ready", "/metrics"}
 # Pages anyone may open: the signed-out forms, the home redirect and the tracker script.
-PUBLIC_PAGES = {"/", "/login", "/signup", "/js/belvedere.js", "/favicon.ico"}
+PUBLIC_PAGES = {"/", "/login", "/login/code", "/signup", "/js/belvedere.js", "/favicon.ico"}
 # The pages account emails link to: their token is the credential (and they act through the API handlers).
 PUBLIC_PAGES |= {"/forgot-password", "/reset-password", "/verify-email", "/invitations/accept"}
 # Shared dashboards: the signed link in the path is the credential.

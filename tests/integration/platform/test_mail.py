@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +15,16 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 from tests.integration.accounts.kit import fast_settings
 from tests.integration.capture_kit import Running, running
+from tests.integration.mail_kit import Inbox, free_port, smtp_server
 
 from belvedere.platform.db import transaction
 from belvedere.platform.mail import OutboxEmail
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def _reset(app: Running, email: str) -> None:
@@ -90,7 +71,7 @@ def test_a_reset_request_answers_alike_for_any_email(tmp_path: Path) -> None:
     """Issue #25 (finding 9): the answer, and the time it takes, do not tell whether an account exists.
     With a mail server that takes 0.6 s per message, a reset for a real account used to answer 0.6 s
     later than one for an unknown email; now both answer before the account is looked up."""
-    inbox, port = SlowInbox(), _free_port()
+    inbox, port = SlowInbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -117,7 +98,7 @@ def test_a_reset_request_answers_alike_for_any_email(tmp_path: Path) -> None:
 
 
 def test_a_failing_smtp_server_never_fails_the_request(tmp_path: Path) -> None:
-    mail = {"smtp_host": "127.0.0.1", "smtp_port": _free_port()}  # nothing listens there
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": free_port()}  # nothing listens there
     with running(fast_settings(tmp_path, mail=mail)) as app:
         _signup(app.client)
         with transaction(app.runtime.sessions) as s:

@@ -42,7 +42,8 @@ def test_migrations_create_every_table_and_are_idempotent(empty_metadata_url: st
     assert {"users", "memberships", "refresh_tokens", "security_events", "outbox_emails"} <= tables
     assert {"insights", "dashboards", "dashboard_widgets"} <= tables
     assert {"annotations"} <= tables
-    assert migrate.current_revision(engine) == "0004"
+    assert {"login_sessions", "second_factors", "recovery_codes"} <= tables
+    assert migrate.current_revision(engine) == "0005"
     engine.dispose()
 
 

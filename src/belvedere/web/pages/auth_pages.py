@@ -1,4 +1,5 @@
-"""Sign-up, login and logout pages. They open the same cookie session as `POST /api/v1/auth/login`."""
+"""Sign-up, login (with its two-factor step) and logout pages. They open the same cookie session as
+`POST /api/v1/auth/login` and `/auth/login/code`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.responses import Response
 
 from belvedere.accounts.organisations import Conflict
 from belvedere.auth.passwords import PasswordRejected
-from belvedere.auth.service import AuthFailed, Throttled
+from belvedere.auth.service import AuthFailed, LoginExpired, PendingLogin, Throttled, TokenPair
 from belvedere.platform.db import transaction
 from belvedere.web.access import REFRESH_COOKIE, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages.render import form_token_ok, redirect, signed_out_form
@@ -53,6 +54,51 @@ def login(
         return signed_out_form(request, "login.html", 429, error=message, email=email, next=next)
     if isinstance(outcome, AuthFailed):
         return signed_out_form(request, "login.html", 401, error=str(outcome), email=email, next=next)
+    if isinstance(outcome, PendingLogin):  # two-factor authentication: the code is asked next
+        return signed_out_form(request, "login_code.html", pending=outcome.token, next=_safe_next(next))
+    assert isinstance(outcome, TokenPair)
+    response = redirect(_safe_next(next))
+    open_session(response, runtime, outcome)
+    return response
+
+
+@router.get("/login/code")
+def login_code_page() -> Response:
+    """The code form exists only as the answer to a right password: reloaded or bookmarked, start over."""
+    return redirect("/login")
+
+
+@router.post("/login/code")
+def login_code(
+    request: Request,
+    runtime: RuntimeDep,
+    pending: Field,
+    code: Annotated[str, Form(max_length=40)],
+    form_token: Field,
+    next: Field = "/app",
+) -> Response:
+    """The second step: the password was right (``pending`` says so, signed and short-lived); a code from
+    the authenticator or a recovery code opens the session."""
+    values = {"pending": pending, "next": _safe_next(next)}
+    if not form_token_ok(request, form_token):
+        return signed_out_form(
+            request, "login_code.html", 403, error="The form expired: try again.", **values
+        )
+    outcome: object
+    with transaction(runtime.sessions) as session:
+        try:  # wrong codes are logged: the refusal comes after the transaction commits
+            outcome = runtime.auth.complete_login(
+                session, pending_token=pending, code=code, where=request_origin(request)
+            )
+        except (Throttled, AuthFailed) as exc:
+            outcome = exc
+    if isinstance(outcome, LoginExpired):
+        return signed_out_form(request, "login.html", 401, error=str(outcome), next=_safe_next(next))
+    if isinstance(outcome, Throttled):
+        return signed_out_form(request, "login_code.html", 429, error=str(outcome), **values)
+    if isinstance(outcome, AuthFailed):
+        return signed_out_form(request, "login_code.html", 401, error=str(outcome), **values)
+    assert isinstance(outcome, TokenPair)
     response = redirect(_safe_next(next))
     open_session(response, runtime, outcome)
     return response
