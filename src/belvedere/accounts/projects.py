@@ -16,7 +16,7 @@ from belvedere.accounts.keys import new_write_key
 from belvedere.accounts.models import Organisation, Project
 from belvedere.accounts.plans import Plans
 from belvedere.accounts.service import CreatedProject, create_project_in, project_json, slugify
-from belvedere.accounts.settings import ProjectSettings, check_timezone
+from belvedere.accounts.settings import ProjectSettings, SavedGoal, check_timezone
 from belvedere.auth.securitylog import Origin
 from belvedere.platform.db import after_commit
 from belvedere.platform.errors import Conflict, Invalid, NotFound
@@ -104,6 +104,30 @@ def update_project(
         project.settings = settings.model_dump(exclude_none=True)
     after_commit(session, keys.forget)
     return project_json(project)
+
+
+def add_goal(session: Session, grant: ProjectGrant, goal: SavedGoal, *, keys: KeyCache) -> None:
+    """One more goal among the project's settings (checked with them: names unique, at most 20)."""
+    project = _project(session, grant)
+    current = ProjectSettings.parse(project.settings)
+    changed = ProjectSettings.model_validate({**current.model_dump(), "goals": [*current.goals, goal]})
+    update_project(session, grant, name=None, timezone=None, settings=changed, keys=keys)
+
+
+def remove_goal(session: Session, grant: ProjectGrant, name: str, *, keys: KeyCache) -> None:
+    project = _project(session, grant)
+    current = ProjectSettings.parse(project.settings)
+    kept = [g for g in current.goals if g.name != name]
+    if len(kept) == len(current.goals):
+        raise Invalid(f"No goal is named {name!r}.")
+    update_project(
+        session,
+        grant,
+        name=None,
+        timezone=None,
+        settings=current.model_copy(update={"goals": kept}),
+        keys=keys,
+    )
 
 
 def rotate_write_key(

@@ -7,7 +7,7 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -25,6 +25,27 @@ def normal_domain(value: str) -> str:
     if not _HOST.match(host):
         raise ValueError(f"{value!r} is not a domain name such as shop.example")
     return host
+
+
+class SavedGoal(BaseModel):
+    """A conversion the project tracks, named on its pages: an event (with ``revenue``: its `revenue`
+    values are money, summed in the goal's row), or views of pages a path pattern matches (``*`` any
+    characters but ``/``, ``**`` any characters)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    event: str | None = Field(None, min_length=1, max_length=200)
+    page: str | None = Field(None, min_length=1, max_length=500)
+    revenue: bool = Field(False, description="A revenue goal: the event's `revenue` is money.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SavedGoal:
+        if (self.event is None) == (self.page is None):
+            raise ValueError("a goal is an event or a page pattern: one of them")
+        if self.page is not None and not self.page.startswith("/"):
+            raise ValueError(f"{self.page!r} must be a path starting with / (such as /blog/*)")
+        if self.revenue and self.event is None:
+            raise ValueError("a revenue goal is an event that carries revenue, not a page")
+        return self
 
 
 class ProjectSettings(BaseModel):
@@ -55,6 +76,23 @@ class ProjectSettings(BaseModel):
         max_length=50,
         description="Page paths whose events are dropped; * matches any characters (/admin/*).",
     )
+
+    goals: list[SavedGoal] = Field(
+        default_factory=list, max_length=20, description="Conversions the pages show (the goals panel)."
+    )
+    currency: str = Field(
+        "USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code the pages show revenue in (revenue values are not converted).",
+    )
+
+    @field_validator("goals")
+    @classmethod
+    def _goal_names(cls, values: list[SavedGoal]) -> list[SavedGoal]:
+        names = [g.name.strip().lower() for g in values]
+        if len(set(names)) != len(names):
+            raise ValueError("two goals have the same name: give each its own")
+        return values
 
     @field_validator("domains")
     @classmethod

@@ -27,7 +27,9 @@ BOOKKEEPING = ("$identify", "$alias", "$set", "$create_alias", "$groupidentify")
 class GoalsQuery(DatedQuery):
     kind: Literal["goals"] = "goals"
     events: list[str] | None = Field(
-        None, min_length=1, max_length=100, description="Only these event names; omit for every event."
+        None,
+        max_length=100,
+        description="Only these event names; omit for every event (an empty list: none, page goals only).",
     )
     pages: list[str] | None = Field(
         None, min_length=1, max_length=20, description="Page goals too: path patterns (`/blog/*`)."
@@ -135,7 +137,7 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
 
     def calculate(self) -> GoalsResult:
         visitors = int(self.fetch_built("visitors", self._visitors)[0][0] or 0)
-        rows = self.fetch_built("goals", self._goals)
+        rows = self.fetch_built("goals", self._goals) if self.spec.events != [] else []
 
         def row(goal: str, people: Any, events: Any, revenue: Any, page: bool = False) -> GoalRow:
             return GoalRow(

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages.asking import Answer, answer, known_events
-from belvedere.web.pages.periods import PERIODS, dates
+from belvedere.web.pages.periods import PERIODS, custom, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page
 from belvedere.web.pages.views import view_of
@@ -55,17 +55,26 @@ def _render(
 async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     unit = _text(request, "period") if _text(request, "period") in RETENTION_UNITS else "week"
     kind = _text(request, "type") if _text(request, "type") in RETENTION_TYPES else "first_time"
-    form = {
+    form: dict[str, Any] = {
         "start_event": _text(request, "start_event"),
         "return_event": _text(request, "return_event"),
         "period": unit,
         "type": kind,
         "ltv": request.query_params.get("ltv") == "1",
+        "from": _text(request, "from", 10),
+        "to": _text(request, "to", 10),
     }
     _, date_from, periods = RETENTION_UNITS[unit]
+    # Cohorts starting in a chosen range (at most three years), or the unit's default reach back.
+    start, end = _text(request, "from", 10), _text(request, "to", 10)
+    span = custom(start, end) if start and end else None
+    if span is not None:
+        form["from"], form["to"] = span[0].isoformat(), span[1].isoformat()
+    else:
+        form["from"] = form["to"] = ""
     body: dict[str, Any] = {
         "kind": "retention",
-        "date_from": date_from,
+        **({"date_from": form["from"], "date_to": form["to"]} if span else {"date_from": date_from}),
         "period": unit,
         "periods": periods,
         "retention_type": kind,
@@ -87,6 +96,7 @@ async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep)
         units={k: v[0] for k, v in RETENTION_UNITS.items()},
         types=RETENTION_TYPES,
         events=events,
+        currency=grant.project.settings.currency,
         can_save=grant.role != "viewer",
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from belvedere.accounts import organisations, projects
 from belvedere.accounts.grants import Grant, ProjectGrant
 from belvedere.accounts.models import Organisation
-from belvedere.accounts.settings import ProjectSettings
+from belvedere.accounts.settings import ProjectSettings, SavedGoal
 from belvedere.dashboards import notes
 from belvedere.dashboards.models import Annotation
 from belvedere.platform.db import transaction
@@ -31,6 +31,7 @@ from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, req
 from belvedere.web.pages import conditions, periods
 from belvedere.web.pages.asking import ask, known_events
 from belvedere.web.pages.conditions import Condition, Conditions
+from belvedere.web.pages.goal_views import goal_query, goal_rows
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import compared_name, notes_at, span_label, trend_chart
@@ -143,11 +144,13 @@ class View:
     end: str = ""
     compare: str = ""  # "", or what the chart shows beside the period: previous_period, previous_year
     metric: str = "visitors"
-    goal: str = ""
+    goal: str = ""  # a saved goal's name, or an event's
     conditions: Conditions = field(default_factory=Conditions)
+    goal_spec: Any = None  # the goal as queries take it: an event name, or {"page": pattern}
+    goal_is_event: bool = True  # whether the goal is an event (its properties can be listed)
 
     @classmethod
-    def of(cls, request: Request) -> View:
+    def of(cls, request: Request, goals: Sequence[SavedGoal] = ()) -> View:
         q = request.query_params
         period = q.get("period", "7d")
         start, end = q.get("from", ""), q.get("to", "")
@@ -162,8 +165,10 @@ class View:
             end=end if period == "custom" else "",
             compare=COMPARE_PARAM.get(q.get("compare", ""), ""),
             metric=q.get("metric", "visitors") if q.get("metric") in METRICS else "visitors",
-            goal=q.get("goal", "").strip()[:200],
+            goal=(goal := q.get("goal", "").strip()[:200]),
             conditions=conditions.parse(q),
+            goal_spec=goal_query(goal, goals),
+            goal_is_event=not isinstance(goal_query(goal, goals), dict),
         )
 
     def link(self, where: Conditions | None = None, **change: str | None) -> str:
@@ -207,8 +212,8 @@ def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
     window = view.window()
     # The figures always show a change: against the period the chart compares with, or the previous one.
     stats: dict[str, Any] = {"kind": "stats", "compare_to": view.compare or "previous_period", **window}
-    if view.goal:
-        stats["goal"] = view.goal
+    if view.goal_spec is not None:
+        stats["goal"] = view.goal_spec
     series = [SERIES[view.metric]]
     chart = {
         "kind": "trends",
@@ -235,7 +240,7 @@ def _savable(view: View) -> list[tuple[str, str]]:
     """What the overview can save as insights for dashboards, as (label, query JSON): the key figures, the
     chart and the main tables, each over this view's period and filters."""
     window = view.window()
-    figures = {"kind": "stats", **window, **({"goal": view.goal} if view.goal else {})}
+    figures = {"kind": "stats", **window, **({"goal": view.goal_spec} if view.goal_spec else {})}
     chart = {"kind": "trends", "interval": view.interval(), "series": [SERIES[view.metric]], **window}
     items = [("Key figures", figures), (f"Chart of {METRICS[view.metric].lower()}", chart)]
     for dimension, label in SAVABLE_TABLES.items():
@@ -272,7 +277,7 @@ def _notes(runtime: Runtime, grant: ProjectGrant, trends: TrendsResult) -> list[
 
 @router.get("/app/projects/{project_id}")
 async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
-    view = View.of(request)
+    view = View.of(request, grant.project.settings.goals)
     if "nf_field" in request.query_params:  # a filter added from the menu: to the view's own URL
         return redirect(request.url.path + view.link(), request)
     figures, trend = _overview_questions(view)
@@ -308,6 +313,7 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         goal_remove=view.link(goal=None),
         events=events,
         stats=stats.results,
+        currency=grant.project.settings.currency,
         compared_span=_compared_span(stats),
         chart=_chart(view, chart, shown),
         notes=shown,
@@ -324,14 +330,25 @@ def _bars(counts: list[int]) -> Callable[[int], str]:
     return lambda count: f"bar-{round(20 * count / top) if top else 0}"
 
 
-def panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
-    """The query behind one tab: a breakdown (countries again for the map), the goal's property keys, or
-    the values of one of them."""
+def panel_query(view: View, dimension: str, key: str, saved: Sequence[SavedGoal] = ()) -> dict[str, Any]:
+    """The query behind one tab: a breakdown (countries again for the map; with a goal, its conversion
+    rate too), the goals (the saved ones, or every event), the goal's property keys, or the values of one
+    of them."""
     window = view.window()
     if dimension == "props":
         return {"kind": "event_properties", "event": view.goal, "limit": 20, **window}
     if dimension == "event":
-        return {"kind": "goals", "limit": 10, **window}
+        if not saved:
+            return {"kind": "goals", "limit": 10, **window}
+        events = [g.event for g in saved if g.event is not None]
+        pages = [g.page for g in saved if g.page is not None]
+        return {
+            "kind": "goals",
+            "limit": 20,
+            "events": events,
+            **({"pages": pages} if pages else {}),
+            **window,
+        }
     if dimension == "prop":
         window["filters"].append({"property": "event", "operator": "eq", "value": view.goal})
         return {"kind": "breakdown", "dimension": f"properties.{key}", "limit": 10, **window}
@@ -340,6 +357,7 @@ def panel_query(view: View, dimension: str, key: str) -> dict[str, Any]:
         "kind": "breakdown",
         "dimension": "country" if on_map else dimension,
         "limit": 250 if on_map else 10,
+        **({"goal": view.goal_spec} if view.goal_spec is not None and not on_map else {}),
         **window,
     }
 
@@ -352,13 +370,16 @@ async def panel(
     tabs = PANELS.get(panel)
     if tabs is None:
         return page(request, "error.html", 404, title="Not found", message="No such panel.")
-    view = View.of(request)
-    if panel == "events" and view.goal:  # the goal's own properties, and the values of one of them
+    saved = grant.project.settings.goals
+    view = View.of(request, saved)
+    if (
+        panel == "events" and view.goal and view.goal_is_event
+    ):  # the goal's own properties, and the values of one of them
         tabs = [*tabs, ("props", f"Properties of {view.goal}", "Property", "")]
         if tab == "prop" and 0 < len(key) <= 200:
             tabs.append(("prop", key, key, ""))
     dimension, _, column, field = next((t for t in tabs if t[0] == tab), tabs[0])
-    question = panel_query(view, dimension, key)
+    question = panel_query(view, dimension, key, saved)
     base = f"/app/projects/{grant.project.id}/panels/{panel}"
     rows: list[BreakdownRow] = []
     keys = goals = None
@@ -366,7 +387,7 @@ async def panel(
         found = (await ask(runtime, grant, question, EventPropertiesResult)).results
         keys = [(k.key, k.events, base + view.link(tab="prop", key=k.key)) for k in found]
     elif dimension == "event":
-        goals = (await ask(runtime, grant, question, GoalsResult)).results
+        goals = goal_rows(await ask(runtime, grant, question, GoalsResult), saved)
     else:
         rows = (await ask(runtime, grant, question, BreakdownResult)).results
     world = None
@@ -391,6 +412,8 @@ async def panel(
         else None,
         bar=_bars([r.visitors for r in rows[:10]]),
         row_link=(lambda value: view.only(field, value)) if field else None,
+        goal=view.goal,
+        currency=grant.project.settings.currency,
     )
 
 

@@ -15,9 +15,10 @@ from fastapi.templating import Jinja2Templates
 from belvedere import __version__
 from belvedere.web.access import CSRF_COOKIE
 from belvedere.web.pages.countries import country_name, flag
+from belvedere.web.pages.views import money
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-TEMPLATES.env.globals.update(country_name=country_name, flag=flag)
+TEMPLATES.env.globals.update(country_name=country_name, flag=flag, money_text=money)
 FORM_COOKIE = "bv_form"
 
 

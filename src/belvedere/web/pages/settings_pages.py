@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from belvedere.accounts import projects
 from belvedere.accounts.grants import ProjectGrant
 from belvedere.accounts.roles import at_least
-from belvedere.accounts.settings import ProjectSettings
+from belvedere.accounts.settings import ProjectSettings, SavedGoal
 from belvedere.auth.securitylog import Origin
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
@@ -50,6 +50,7 @@ def _settings(
         base_url=str(request.base_url).rstrip("/"),
         is_admin=at_least(grant.role, "admin"),
         timezones=TIMEZONES,
+        goal_kinds=GOAL_KINDS,
         **extra,
     )
 
@@ -91,11 +92,15 @@ def save_settings(
     domains: Annotated[str, Form(max_length=20_000)] = "",
     excluded_ips: Annotated[str, Form(max_length=20_000)] = "",
     excluded_paths: Annotated[str, Form(max_length=30_000)] = "",
+    currency: Annotated[str, Form(max_length=3)] = "USD",
 ) -> Response:
     def save(session: Session, _: Origin) -> None:
         timeout = session_timeout_minutes.strip()
+        kept = grant.project.settings.model_dump()  # what this form does not show (goals)
         settings = ProjectSettings.model_validate(
             {
+                **kept,
+                "currency": currency.strip().upper(),
                 "visitor_id": visitor_id,
                 "session_timeout_minutes": int(timeout) if timeout.isdigit() else None,
                 "domains": _lines(domains),
@@ -113,6 +118,43 @@ def save_settings(
         )
 
     return _act(request, runtime, grant, save, "Settings saved. New events follow them within a minute.")
+
+
+GOAL_KINDS = {"event": "A custom event", "page": "Visits to pages", "revenue": "A revenue event"}
+
+
+@router.post(SETTINGS + "/goals")
+def add_goal(
+    grant: ProjectAdmin,
+    request: Request,
+    runtime: RuntimeDep,
+    kind: Annotated[Literal["event", "page", "revenue"], Form()],
+    target: Annotated[str, Form(max_length=500)],
+    name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """A goal: an event (a revenue one: its `revenue` is money) or a page pattern (``/blog/*``)."""
+    target = target.strip()
+
+    def add(session: Session, _: Origin) -> None:
+        field = "page" if kind == "page" else "event"
+        shown = name.strip() or (f"Visit {target}" if kind == "page" else target)
+        goal = SavedGoal.model_validate({"name": shown, field: target, "revenue": kind == "revenue"})
+        projects.add_goal(session, grant, goal, keys=runtime.projects)
+
+    return _act(request, runtime, grant, add, "Goal added: the overview's goals panel shows it.")
+
+
+@router.post(SETTINGS + "/goals/delete")
+def remove_goal(
+    grant: ProjectAdmin, request: Request, runtime: RuntimeDep, name: Annotated[str, Form(max_length=100)]
+) -> Response:
+    return _act(
+        request,
+        runtime,
+        grant,
+        lambda session, _: projects.remove_goal(session, grant, name, keys=runtime.projects),
+        f"Goal {name!r} removed (its events are kept).",
+    )
 
 
 @router.post(SETTINGS + "/write-key")

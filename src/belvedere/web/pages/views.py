@@ -65,6 +65,20 @@ def number(value: float | int | None) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+def money(value: float | int | None, currency: str) -> str:
+    """An amount in the project's currency: "€1,234.50", "CHF 1,234.50" (no conversion: the values are
+    what the events carried)."""
+    if value is None:
+        return NONE
+    symbol = _SYMBOLS.get(currency)
+    amount = f"{abs(value):,.2f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{currency} {amount}"
+
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
