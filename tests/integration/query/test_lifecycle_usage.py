@@ -62,3 +62,16 @@ def test_weekly_lifecycle_with_any_event(analytics: Analytics) -> None:
     )
     # Week of 10 Mar: fresh and late are new; old was active the week before (9 Mar is a Sunday).
     assert r["series"] == {"new": [2], "returning": [1], "resurrecting": [0], "dormant": [0]}
+
+
+def test_the_period_under_way_is_marked(analytics: Analytics) -> None:
+    """Now is 2025-03-31 12:00: the last day of a range ending today is not over (its dormant and churned
+    people are only those not back yet); a range in the past has no such period."""
+    analytics.add(event("$pageview", "2025-03-30T10:00:00", person="a"))
+    for kind in ("lifecycle", "usage"):
+        ongoing = analytics.query({"kind": kind, "date_from": "-6d", "interval": "day"})
+        assert ongoing["current"] == 6
+        done = analytics.query(
+            {"kind": kind, "date_from": "2025-03-01", "date_to": "2025-03-07", "interval": "day"}
+        )
+        assert done.get("current") is None

@@ -129,6 +129,16 @@ class ActivityRunner(DatedRunner[ActivityQuery]):
         )
         return rows, earlier
 
+    def cache_scope(self) -> str:
+        return f"{super().cache_scope()}/{self.under_way()}"
+
+    def under_way(self) -> int | None:
+        """The index of the bucket that holds now, when the range is under way: it is not over, so its
+        dormant or churned people are only those not back *yet*."""
+        if not self.range.start <= self.ctx.now < self.range.end:
+            return None
+        return next((i for i, label in enumerate(self.labels) if label == self.current), None)
+
     def happened(self, index: int) -> bool:
         return index < len(self.labels) and self.labels[index] <= self.current
 

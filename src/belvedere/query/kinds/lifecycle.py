@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from belvedere.query.dates import Interval, format_label
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
 from belvedere.query.runner import QueryResult, register
@@ -27,6 +29,9 @@ class LifecycleResult(QueryResult):
     interval: Interval
     labels: list[str]
     series: dict[str, list[int]] = {}
+    current: int | None = Field(
+        None, description="While the range is under way, the index of the bucket that holds now (not over)."
+    )
 
 
 @register
@@ -54,4 +59,5 @@ class LifecycleRunner(ActivityRunner):
             interval=self.spec.interval,
             labels=[format_label(label, self.spec.interval) for label in self.labels],
             series=series,
+            current=self.under_way(),
         )

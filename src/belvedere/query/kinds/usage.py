@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from belvedere.query.dates import Interval, format_label
 from belvedere.query.kinds.activity import BEFORE_SCAN, ActivityQuery, ActivityRunner
@@ -35,6 +35,9 @@ class UsageResult(QueryResult):
     kind: Literal["usage"] = "usage"
     interval: Interval
     periods: list[UsagePeriod]
+    current: int | None = Field(
+        None, description="While the range is under way, the index of the period that holds now (not over)."
+    )
 
 
 @register
@@ -72,4 +75,4 @@ class UsageRunner(ActivityRunner):
                     churned=counts.get(i - 1, {}).get("leaving", 0) if self.happened(i) else 0,
                 )
             )
-        return UsageResult(interval=self.spec.interval, periods=periods)
+        return UsageResult(interval=self.spec.interval, periods=periods, current=self.under_way())

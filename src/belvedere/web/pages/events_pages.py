@@ -28,12 +28,16 @@ MAX_PAGES = 200  # the query kind pages up to 10,000 events back
 SHOWN_PROPERTIES = 8
 
 
+def _when(local: datetime) -> str:
+    return f"{local.day} {local:%b}, {local:%H:%M:%S}"
+
+
 def _row(item: RawEvent, zone: ZoneInfo, person_page: str) -> dict[str, Any]:
     when = datetime.fromisoformat(item.timestamp.removesuffix("Z")) if item.timestamp else None
     where = [country_name(item.country) if item.country else None, item.browser, item.device_type]
     props = [(k, v if isinstance(v, str) else str(v)) for k, v in item.properties.items()]
     return {
-        "time": f"{to_local(when, zone):%d %b, %H:%M:%S}" if when else "",
+        "time": _when(to_local(when, zone)) if when else "",
         "iso": item.timestamp or "",
         "event": event_label(item.event),
         "person": item.person_id,

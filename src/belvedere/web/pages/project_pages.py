@@ -336,7 +336,7 @@ def panel_query(view: View, dimension: str, key: str, saved: Sequence[SavedGoal]
     of them."""
     window = view.window()
     if dimension == "props":
-        return {"kind": "event_properties", "event": view.goal, "limit": 20, **window}
+        return {"kind": "event_properties", "event": view.goal_spec, "limit": 20, **window}
     if dimension == "event":
         if not saved:
             return {"kind": "goals", "limit": 10, **window}
@@ -350,7 +350,7 @@ def panel_query(view: View, dimension: str, key: str, saved: Sequence[SavedGoal]
             **window,
         }
     if dimension == "prop":
-        window["filters"].append({"property": "event", "operator": "eq", "value": view.goal})
+        window["filters"].append({"property": "event", "operator": "eq", "value": view.goal_spec})
         return {"kind": "breakdown", "dimension": f"properties.{key}", "limit": 10, **window}
     on_map = dimension == "map"
     return {
@@ -372,9 +372,10 @@ async def panel(
         return page(request, "error.html", 404, title="Not found", message="No such panel.")
     saved = grant.project.settings.goals
     view = View.of(request, saved)
-    if (
-        panel == "events" and view.goal and view.goal_is_event
-    ):  # the goal's own properties, and the values of one of them
+    if panel == "events" and saved:
+        tabs = [("event", "Goals", "Goal", "goal")]
+    if panel == "events" and view.goal and view.goal_is_event:
+        # The goal's own properties, and the values of one of them.
         tabs = [*tabs, ("props", f"Properties of {view.goal}", "Property", "")]
         if tab == "prop" and 0 < len(key) <= 200:
             tabs.append(("prop", key, key, ""))

@@ -207,7 +207,10 @@ def _trend_totals(result: TrendsResult, display: str) -> dict[str, Any]:
         (f"{f.formula}{_value_name(f.breakdown_value, f)}", f.total, None) for f in result.formula or []
     ]
     if display == "pie":
-        slices = [{"name": name, "value": total} for name, total, _ in items if total]
+        # One quantity's shares: the formula's when there is one (mixing it with its series would add
+        # rates to counts), else the series'.
+        shares = items[len(result.series) :] if result.formula else items[: len(result.series)]
+        slices = [{"name": name, "value": total} for name, total, _ in shares if total]
         return chart("pie", [], [{"name": "Share", "data": slices}])
     return {"view": "number", "figures": [(name, number(total), change) for name, total, change in items]}
 
@@ -400,20 +403,33 @@ def _paths(result: PathsResult, display: str) -> dict[str, Any]:
     return chart("sankey", [], [], nodes=nodes, links=links)
 
 
+SO_FAR = " (so far)"  # a period under way: its figures are not final
+
+
+def _so_far(labels: list[str], current: int | None) -> list[str]:
+    return [label + SO_FAR if i == current else label for i, label in enumerate(labels)]
+
+
 def _lifecycle(result: LifecycleResult, display: str) -> dict[str, Any]:
     order = ("new", "returning", "resurrecting", "dormant")
+    labels = _so_far(time_labels(result.labels, result.interval), result.current)
     if display == "table":
         rows = [[name.capitalize(), *map(number, result.series[name])] for name in order]
-        return table(["Status", *time_labels(result.labels, result.interval)], rows)
+        return table(["Status", *labels], rows)
     series = [{"name": name.capitalize(), "data": result.series[name], "stack": "people"} for name in order]
-    return chart("bar", time_labels(result.labels, result.interval), series)
+    return chart("bar", labels, series)
 
 
 def _usage(result: UsageResult, display: str) -> dict[str, Any]:
     keys = ("total", "active", "new", "returning", "retained", "churned")
+    starts = [p.period for p in result.periods]
+    labels = _so_far(time_labels(starts, result.interval) if starts else [], result.current)
     return table(
         ["Period", *(k.capitalize() for k in keys)],
-        [[p.period, *(number(getattr(p, k)) for k in keys)] for p in result.periods],
+        [
+            [label, *(number(getattr(p, k)) for k in keys)]
+            for label, p in zip(labels, result.periods, strict=True)
+        ],
     )
 
 
