@@ -364,7 +364,7 @@ def test_retention_page_shows_revenue_per_person_when_asked(app: Running) -> Non
     assert without.status_code == 200 and "Revenue per person" not in without.text
     page = app.client.get(url + "&ltv=1", headers=member)
     assert page.status_code == 200, page.text
-    first, second = _weeks(page.text.split("Revenue per person, cumulative (LTV)", 1)[1])
+    first, second = _weeks(page.text.split("Revenue per person, cumulative (LTV, in USD)", 1)[1])
     assert first[:2] == ["15.00", "20.00"]  # (30) / 2 people, then (30 + 10) / 2
     assert second[:2] == ["8.00", "8.00"]
 

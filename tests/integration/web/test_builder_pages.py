@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl, urlencode
 from tests.integration.accounts.kit import build_world
 from tests.integration.capture_kit import Running
 
+from belvedere.web.pages.funnel_pages import funnel_link
+
 
 def _visits(app: Running, key: str, visits: list[tuple[str, str, list[str]]]) -> int:
     """(anonymous id, browser user agent, page paths) per visitor; returns how many events were sent."""
@@ -219,3 +221,35 @@ def test_the_sql_editor_says_which_plan_includes_it(app: Running) -> None:
     viewer = world.people["viewer"].auth()
     shown = app.client.get(f"/app/projects/{world.project_id}/sql?q=SELECT+1", headers=viewer)
     assert shown.status_code == 422 and "does not include &#39;sql&#39;" in shown.text
+
+
+def test_every_analysis_page_takes_the_filter_menu(app: Running) -> None:
+    world = build_world(app)
+    member = world.people["member"].auth()
+    sent = _visits(app, world.write_key, VISITS)
+    assert app.wait_stored(sent, world.project_id) == sent
+    base = f"/app/projects/{world.project_id}"
+    chrome = "f=browser%7Ceq%7CChrome"
+    funnel = "step=%24pageview&field=path&value=&step=%24pageview&field=path&value=%2Fpricing&period=7d"
+    for path in (
+        f"retention?{chrome}",
+        f"paths?{chrome}",
+        f"funnels?{funnel}&{chrome}",
+        f"lifecycle?{chrome}",
+    ):
+        shown = app.client.get(f"{base}/{path}", headers=member)
+        assert shown.status_code == 200, path
+        assert "Remove the filter Browser is Chrome" in shown.text, path
+        asked = _hidden_query(shown.text)
+        assert asked["filters"] == [{"property": "browser", "value": "Chrome"}], path  # "eq" is the default
+    # The funnel's first step counts only Chrome's people (bob, cat); it reopens from its insight filtered.
+    funnel_page = app.client.get(f"{base}/funnels?{funnel}&{chrome}", headers=member).text
+    first = next(
+        r for r in _rows(funnel_page.split('id="funnel-title"', 1)[1]) if r and r[0].startswith("1.")
+    )
+    assert re.sub(r"<[^>]+>", "", first[1]) == "2"
+    link = funnel_link(_hidden_query(funnel_page))
+    assert link is not None and link.endswith("&f=browser%7Ceq%7CChrome")
+    # The people list: Chrome's two people of the three.
+    people = app.client.get(f"{base}/users?period=7d&browser=Chrome", headers=member).text
+    assert "2 people active in this period" in people and "Remove the filter Browser is Chrome" in people

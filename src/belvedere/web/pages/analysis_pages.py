@@ -4,16 +4,18 @@ drawn below the form, and a member can save it as an insight."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from belvedere.web.access import ProjectViewer, RuntimeDep
+from belvedere.web.pages import conditions
 from belvedere.web.pages.asking import Answer, answer, known_events
 from belvedere.web.pages.periods import PERIODS, custom, dates
 from belvedere.web.pages.project_pages import nav
-from belvedere.web.pages.render import page
+from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import view_of
 
 router = APIRouter(include_in_schema=False)
@@ -51,8 +53,15 @@ def _render(
     )
 
 
+def _filtered(request: Request) -> tuple[conditions.Conditions, Callable[[conditions.Conditions], str]]:
+    return conditions.parse(request.query_params), conditions.page_link(request.query_params)
+
+
 @router.get(BASE + "/retention")
 async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
+    where, link = _filtered(request)
+    if "nf_field" in request.query_params:
+        return redirect(request.url.path + link(where), request)
     unit = _text(request, "period") if _text(request, "period") in RETENTION_UNITS else "week"
     kind = _text(request, "type") if _text(request, "type") in RETENTION_TYPES else "first_time"
     form: dict[str, Any] = {
@@ -78,6 +87,7 @@ async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep)
         "period": unit,
         "periods": periods,
         "retention_type": kind,
+        "filters": where.filters(),
         "start_event": form["start_event"] or None,
         "return_event": form["return_event"] or None,
     }
@@ -97,12 +107,17 @@ async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep)
         types=RETENTION_TYPES,
         events=events,
         currency=grant.project.settings.currency,
+        where_params=where.params(),
+        filter_menu=conditions.menu(where, link, request.query_params),
         can_save=grant.role != "viewer",
     )
 
 
 @router.get(BASE + "/paths")
 async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
+    where, link = _filtered(request)
+    if "nf_field" in request.query_params:
+        return redirect(request.url.path + link(where), request)
     path_type = "events" if _text(request, "type") == "events" else "pages"
     depth = _text(request, "depth")
     period = _text(request, "period") if _text(request, "period") in PERIODS else "7d"
@@ -118,6 +133,7 @@ async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> 
         "path_type": path_type,
         "depth": form["depth"],
         **dates(period),
+        "filters": where.filters(),
         "limit": 40,
     }
     if form["start"]:
@@ -137,4 +153,6 @@ async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> 
         periods=PERIODS,
         events=events,
         can_save=grant.role != "viewer",
+        where_params=where.params(),
+        filter_menu=conditions.menu(where, link, request.query_params),
     )

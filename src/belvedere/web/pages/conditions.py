@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.datastructures import QueryParams
@@ -95,22 +96,25 @@ class Conditions:
 
     kept: tuple[Condition, ...] = ()
     refused: tuple[tuple[str, str], ...] = ()
+    legacy: bool = True  # whether "is" on a common field is spelt ``path=…`` (not on pages using those names)
 
     def params(self) -> list[tuple[str, str]]:
         """As URL parameters: ``path=/pricing`` for "is" on a common field (as the overview always wrote
         a row click), ``f=…`` for the rest."""
         return [
-            (c.field, c.value) if c.operator == "eq" and c.field in LEGACY else (PARAM, c.param)
+            (c.field, c.value)
+            if self.legacy and c.operator == "eq" and c.field in LEGACY
+            else (PARAM, c.param)
             for c in self.kept
         ]
 
     def without(self, condition: Condition) -> Conditions:
-        return Conditions(tuple(c for c in self.kept if c != condition))
+        return Conditions(tuple(c for c in self.kept if c != condition), legacy=self.legacy)
 
     def adding(self, condition: Condition) -> Conditions:
         if condition in self.kept:
             return self
-        return Conditions((*self.kept, condition))
+        return Conditions((*self.kept, condition), legacy=self.legacy)
 
     def filters(self) -> list[dict[str, Any]]:
         """As the query API's ``filters``: one per field and operator for "is" / "is not" (their values
@@ -134,12 +138,12 @@ class Conditions:
         return out
 
 
-def parse(params: QueryParams) -> Conditions:
-    """The conditions of a page's URL: ``f`` parameters, the overview's older ``<field>=<value>``, and a
-    condition being added from the menu (``nf_field``, ``nf_op``, ``nf_value``; several values of "is"
-    separated by commas)."""
+def parse(params: QueryParams, *, legacy: bool = True) -> Conditions:
+    """The conditions of a page's URL: ``f`` parameters, the overview's older ``<field>=<value>`` (unless
+    the page uses those names for itself: ``legacy=False``), and a condition being added from the menu
+    (``nf_field``, ``nf_op``, ``nf_value``; several values of "is" separated by commas)."""
     found: list[Condition] = []
-    for key in LEGACY:
+    for key in LEGACY if legacy else ():
         found += [Condition(key, "eq", v) for v in params.getlist(key) if v]
     for raw in params.getlist(PARAM):
         field, _, rest = raw.partition("|")
@@ -159,7 +163,7 @@ def parse(params: QueryParams) -> Conditions:
             ("", f"at most {MAX_CONDITIONS} filters: the ones after the first {MAX_CONDITIONS} are left out")
         )
         kept = kept[:MAX_CONDITIONS]
-    return Conditions(tuple(kept), tuple(refused))
+    return Conditions(tuple(kept), tuple(refused), legacy)
 
 
 def _added(params: QueryParams) -> list[Condition]:
@@ -197,9 +201,7 @@ def menu(conditions: Conditions, link: Callable[[Conditions], str], params: Quer
     """What the filter menu (``_filters.html``) shows: the conditions, each with the link that removes it
     (``link(conditions)``: the page's URL with those conditions instead), the refused ones with why, the
     fields to suggest, and the page's other parameters, which adding a condition keeps."""
-    hidden = [
-        (k, v) for k, v in params.multi_items() if k != PARAM and k not in LEGACY and not k.startswith("nf_")
-    ]
+    hidden = _others(params, conditions.legacy)
     return {
         "active": [(c.text, link(conditions.without(c))) for c in conditions.kept],
         "refused": list(conditions.refused),
@@ -208,3 +210,42 @@ def menu(conditions: Conditions, link: Callable[[Conditions], str], params: Quer
         "labels": FIELD_LABELS,
         "operators": OPERATORS,
     }
+
+
+def _others(params: QueryParams, legacy: bool) -> list[tuple[str, str]]:
+    """A page's parameters that are not conditions (nor a condition being added)."""
+    return [
+        (k, v)
+        for k, v in params.multi_items()
+        if k != PARAM and not k.startswith("nf_") and not (legacy and k in LEGACY)
+    ]
+
+
+def page_link(params: QueryParams, legacy: bool = True) -> Callable[[Conditions], str]:
+    """The page's URL query with other conditions, all else kept."""
+    others = _others(params, legacy)
+    return lambda kept: "?" + urlencode([*others, *kept.params()])
+
+
+def value_text(value: Any) -> str:
+    """A filter's value as the menu writes it (``3.0`` as ``3``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def from_filters(filters: list[dict[str, Any]], *, legacy: bool = True) -> Conditions | None:
+    """A saved question's filters as the menu's conditions (in / not in: one per value); None when one
+    has an operator the menu does not offer."""
+    kept: list[Condition] = []
+    for f in filters:
+        op, value = f.get("operator", "eq"), f.get("value")
+        if op in ("in", "not_in"):
+            kept += [
+                Condition(f["property"], "eq" if op == "in" else "neq", value_text(v)) for v in value or []
+            ]
+        elif op in OPERATORS:
+            kept.append(Condition(f["property"], op, value_text(value)))
+        else:
+            return None
+    return Conditions(tuple(kept), legacy=legacy)

@@ -16,11 +16,12 @@ from belvedere.dashboards import service
 from belvedere.platform.db import transaction
 from belvedere.query.kinds.funnel import FunnelPeopleResult, FunnelResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
+from belvedere.web.pages import conditions
 from belvedere.web.pages.asking import Answer, answer, known_events
 from belvedere.web.pages.funnel_views import breakdown_table, histogram_chart, over_time_chart, step_rows
 from belvedere.web.pages.periods import PERIODS, dates, period_of
 from belvedere.web.pages.project_pages import nav
-from belvedere.web.pages.render import page
+from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import duration, step_text, view_of
 
 router = APIRouter(include_in_schema=False)
@@ -214,7 +215,8 @@ def funnel_link(query: dict[str, Any]) -> str | None:
     """The funnel builder's URL query for a saved funnel, when the builder can show it (each step at most one
     "equals" condition, exclusions without conditions, a period it offers); None otherwise (its question is
     still editable as JSON)."""
-    if query.get("kind") != "funnel" or query.get("filters"):
+    where = conditions.from_filters(query.get("filters") or [], legacy=False)
+    if query.get("kind") != "funnel" or where is None:
         return None
     period = period_of(query)
     params: list[tuple[str, str]] = []
@@ -243,7 +245,7 @@ def funnel_link(query: dict[str, Any]) -> str | None:
     if period is None:
         return None
     params += [("window", str(query.get("window", 14 * 86400))), ("order", query.get("order", "ordered"))]
-    return urlencode([*params, ("period", period)])
+    return urlencode([*params, ("period", period), *where.params()])
 
 
 def _link(request: Request, **change: Any) -> str:
@@ -287,8 +289,15 @@ def _people_view(
 
 @router.get(BASE + "/funnels")
 async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
+    # The step fields use the common fields' names (``path=``): conditions are all spelt ``f=…`` here.
+    where = conditions.parse(request.query_params, legacy=False)
+    link = conditions.page_link(request.query_params, legacy=False)
+    if "nf_field" in request.query_params:
+        return redirect(request.url.path + link(where), request)
     form = funnel_form(request)
     query = funnel_query(form)
+    if where.kept:
+        query["filters"] = where.filters()
     found, error, people, people_error = None, None, None, None
     if form["run"]:
         asks = [answer(runtime, grant, _shown_query(form, query))]
@@ -328,6 +337,8 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         query=json.dumps(_saved(found.query)) if found else "",
         error=error,
         saved=saved,
+        where_params=where.params(),
+        filter_menu=conditions.menu(where, link, request.query_params),
         can_save=grant.role != "viewer",
     )
 

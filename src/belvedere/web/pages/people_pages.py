@@ -12,10 +12,11 @@ from fastapi.responses import Response
 
 from belvedere.query.kinds.users import UserResult, UsersResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
+from belvedere.web.pages import conditions
 from belvedere.web.pages.asking import answer
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import nav
-from belvedere.web.pages.render import page
+from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import NONE, duration, event_label
 
 router = APIRouter(include_in_schema=False)
@@ -39,12 +40,16 @@ async def people(
     period: str = "30d",
     page_no: int = 1,
 ) -> Response:
+    where = conditions.parse(request.query_params)
+    if "nf_field" in request.query_params:
+        return redirect(request.url.path + conditions.page_link(request.query_params)(where), request)
     period = period if period in PERIODS else "30d"
     search = search.strip()[:200]
     page_no = max(1, min(page_no, 10_000))
     body: dict[str, Any] = {
         "kind": "users",
         **dates(period),
+        "filters": where.filters(),
         "limit": PAGE_SIZE,
         "offset": (page_no - 1) * PAGE_SIZE,
     }
@@ -57,7 +62,8 @@ async def people(
 
     def link(**change: Any) -> str:
         params = {"search": search, "period": period, "page_no": page_no, **change}
-        return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+        kept = [(k, str(v)) for k, v in params.items() if v not in ("", None)]
+        return "?" + urlencode([*kept, *where.params()])
 
     profile = f"/app/projects/{grant.project.id}/person?"
     return page(
@@ -81,6 +87,8 @@ async def people(
             for r in rows
         ],
         total=total,
+        where_params=where.params(),
+        filter_menu=conditions.menu(where, conditions.page_link(request.query_params), request.query_params),
         previous=link(page_no=page_no - 1) if page_no > 1 else None,
         next=link(page_no=page_no + 1) if page_no * PAGE_SIZE < total else None,
         first_shown=(page_no - 1) * PAGE_SIZE + 1 if rows else 0,

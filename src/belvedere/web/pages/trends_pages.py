@@ -160,7 +160,9 @@ def trends_link(query: dict[str, Any]) -> str | None:
             return None
         where = (
             Condition(
-                filters[0]["property"], filters[0].get("operator", "eq"), _text(filters[0].get("value"))
+                filters[0]["property"],
+                filters[0].get("operator", "eq"),
+                conditions.value_text(filters[0].get("value")),
             )
             if filters
             else Condition("", "eq")
@@ -174,28 +176,8 @@ def trends_link(query: dict[str, Any]) -> str | None:
     form.breakdown = query.get("breakdown") or ""
     if query.get("compare"):
         form.compare = "year" if query.get("compare_to") == "previous_year" else "previous"
-    kept = _conditions(query.get("filters") or [])
+    kept = conditions.from_filters(query.get("filters") or [])
     return None if kept is None else urlencode(form.params(kept))
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
-def _conditions(filters: list[dict[str, Any]]) -> Conditions | None:
-    """A saved question's filters as the menu's conditions (in / not in: one per value)."""
-    kept: list[Condition] = []
-    for f in filters:
-        op, value = f.get("operator", "eq"), f.get("value")
-        if op in ("in", "not_in"):
-            kept += [Condition(f["property"], "eq" if op == "in" else "neq", _text(v)) for v in value or []]
-        elif op in conditions.OPERATORS:
-            kept.append(Condition(f["property"], op, _text(value)))
-        else:
-            return None
-    return Conditions(tuple(kept))
 
 
 def _breakdowns() -> dict[str, str]:
