@@ -130,7 +130,7 @@ def test_any_question_from_the_pages(tmp_path: Path) -> None:
             page.get_by_label("Event name or page").fill("purchase")
             page.get_by_label("Name (optional)").fill("Purchases")
             page.get_by_role("button", name="Add goal").click()
-            page.get_by_role("cell", name="Purchases", exact=True).wait_for()
+            page.get_by_role("list", name="The project's goals").get_by_text("Purchases").wait_for()
             _three_ways(page, "goals-settings", "#goals-title")
 
             # The overview once every event is stored.
@@ -233,6 +233,25 @@ def test_any_question_from_the_pages(tmp_path: Path) -> None:
             ).click()
             page.get_by_role("heading", name="Recent activity").wait_for()
             assert "purchase" in page.get_by_role("region", name="Recent activity").inner_text()
+            _three_ways(page, "person", "#main")
+
+            # Every other page of a project, in the three widths too.
+            others = {
+                "realtime": "[data-chart-ready] svg",
+                "retention": "table.heatmap",
+                "paths": "[data-chart-ready] svg",
+                "users": "table",
+                "insights": "main h1",
+                "dashboards": "main h1",
+                "details/page?period=7d": "table",
+            }
+            for path, ready in others.items():
+                page.goto(f"{overview}/{path}")
+                _three_ways(page, path.split("?")[0].replace("/", "-"), ready)
+            page.goto(settings.split("/app/")[0] + "/app/account")
+            _three_ways(page, "account", "main h1")
+            page.get_by_role("link", name="Organisation").first.click()
+            _three_ways(page, "organisation", "main h1")
 
             assert watch.console_errors == []
             assert watch.external == []

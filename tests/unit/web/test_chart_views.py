@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 from belvedere.query.kinds.paths import PathEdge, PathNode, PathsResult
+from belvedere.query.kinds.retention import Cohort, RetentionResult
 from belvedere.query.kinds.trends import SeriesResult, TrendsResult
-from belvedere.web.pages.views import span_label, time_labels, view_of
+from belvedere.web.pages.views import retention_average, span_label, time_labels, under_way, view_of
 
 
 def test_bucket_labels_are_read_as_people_read_dates() -> None:
@@ -92,3 +93,25 @@ def test_a_funnel_step_keeps_its_conditions_in_its_label() -> None:
     ]
     assert json.loads(drawn["chart"])["labels"] == [row[0] for row in drawn["rows"]]
     assert view_of(result, "table")["rows"][0][0] == "1. Page view"  # no question: the event alone
+
+
+def test_a_retention_period_under_way_is_marked_and_left_out_of_the_mean() -> None:
+    """Now is in the week of 7 December: week 2 of the cohort of 23 November and week 1 of the cohort of
+    30 November are not over. Their zeros are marked, and the mean of week 1 is the cohort of 23 November's
+    alone (1 of 2 came back), not pulled down to 1 of 6 by a week that has just begun."""
+    result = RetentionResult(
+        period="week",
+        retention_type="first_time",
+        current="2026-12-07",
+        cohorts=[
+            Cohort(cohort="2026-11-23", size=2, values=[2, 1, 0], percentages=[100.0, 50.0, 0.0]),
+            Cohort(cohort="2026-11-30", size=4, values=[4, 0, None], percentages=[100.0, 0.0, None]),
+            Cohort(cohort="2026-12-07", size=1, values=[1, None, None], percentages=[100.0, None, None]),
+        ],
+    )
+    assert [under_way(result, c.cohort) for c in result.cohorts] == [2, 1, 0]
+    assert retention_average(result) == [100.0, 50.0, None]
+    view = view_of(result, "retention")
+    shares = [[share for _, share, _ in row["cells"]] for row in view["rows"]]
+    assert shares == [["100.0%", "50.0%", "0.0% *"], ["100.0%", "0.0% *", ""], ["100.0%", "", ""]]
+    assert view["so_far"] is True

@@ -74,6 +74,11 @@ class RetentionResult(QueryResult):
     period: Period
     retention_type: Literal["first_time", "recurring"]
     cohorts: list[Cohort]
+    current: str | None = Field(
+        None,
+        description="The period that holds now (not over: people may still come back in it), when a cohort"
+        " has reached it.",
+    )
 
 
 def _add_periods(label: datetime, period: Period, n: int) -> datetime:
@@ -354,10 +359,14 @@ class RetentionRunner(DatedRunner[RetentionQuery]):
                 returned[(cohort, int(k))] = int(value)
             else:
                 revenue[(cohort, int(k))] = float(value)
+        horizon = _add_periods(self.cohorts[-1], self.spec.period, self.spec.periods)
         return RetentionResult(
             period=self.spec.period,
             retention_type=self.spec.retention_type,
             cohorts=[self._row(label, sizes, returned, revenue) for label in self.cohorts],
+            current=format_label(self.current, self.spec.period)
+            if self.cohorts[0] <= self.current <= horizon
+            else None,
         )
 
     def _row(

@@ -52,7 +52,9 @@ OPERATORS = {
     "lt": "is less than",
 }
 _VALUELESS = ("is_set", "is_not_set")
-_GROUPED = {"eq": "in", "neq": "not_in"}  # several values of one field: one condition
+_GROUPED = {"eq": "in", "neq": "not_in"}
+# A builder's one-off actions (add or remove a row, a partial reload): not kept when a filter is added.
+_ONCE = ("add", "remove", "partial")  # several values of one field: one condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +219,7 @@ def _others(params: QueryParams, legacy: bool) -> list[tuple[str, str]]:
     return [
         (k, v)
         for k, v in params.multi_items()
-        if k != PARAM and not k.startswith("nf_") and not (legacy and k in LEGACY)
+        if k != PARAM and not k.startswith("nf_") and k not in _ONCE and not (legacy and k in LEGACY)
     ]
 
 

@@ -338,6 +338,18 @@ def heat(percentage: float | None) -> str:
     return "heat-none" if percentage is None else f"heat-{min(10, max(0, round(percentage / 10)))}"
 
 
+def under_way(result: RetentionResult, cohort: str) -> int | None:
+    """Which period after ``cohort`` holds now (it is not over: people may still come back), if any."""
+    if result.current is None:
+        return None
+    start, now = date.fromisoformat(cohort[:10]), date.fromisoformat(result.current[:10])
+    if result.period == "month":
+        later = (now.year - start.year) * 12 + now.month - start.month
+    else:
+        later = (now - start).days // (7 if result.period == "week" else 1)
+    return later if later >= 0 else None
+
+
 def _retention(result: RetentionResult, display: str) -> dict[str, Any]:
     cohorts = result.cohorts
     periods = max((len(c.values) for c in cohorts), default=0)
@@ -345,16 +357,12 @@ def _retention(result: RetentionResult, display: str) -> dict[str, Any]:
     rows = []
     for c in cohorts:
         cells = []
+        now = under_way(result, c.cohort)
         for j in range(periods if c.size else 0):
             value = c.values[j] if j < len(c.values) else None
             share = c.percentages[j] if j < len(c.percentages) else None
-            cells.append(
-                (
-                    number(value) if value is not None else "",
-                    percent(share) if value is not None else "",
-                    heat(share),
-                )
-            )
+            shown = percent(share) + (SO_FAR_MARK if j == now and j > 0 else "") if value is not None else ""
+            cells.append((number(value) if value is not None else "", shown, heat(share)))
         ltv = [NONE if v is None else f"{v:,.2f}" for v in c.ltv] if c.ltv else None
         rows.append({"cohort": c.cohort, "size": number(c.size), "cells": cells, "ltv": ltv})
     average = retention_average(result)
@@ -372,6 +380,7 @@ def _retention(result: RetentionResult, display: str) -> dict[str, Any]:
         "average": [(percent(a), heat(a)) for a in average],
         "curve": curve["chart"],
         "has_ltv": any(r["ltv"] for r in rows),
+        "so_far": any(under_way(result, c.cohort) not in (None, 0) for c in cohorts if c.size),
     }
 
 
@@ -381,8 +390,11 @@ def retention_average(result: RetentionResult) -> list[float | None]:
     periods = max((len(c.values) for c in result.cohorts), default=0)
     curve: list[float | None] = []
     for j in range(periods):
+        # Over the cohorts whose period j is over (the one under way would pull the mean down).
         reached = [
-            (c.values[j], c.size) for c in result.cohorts if j < len(c.values) and c.values[j] is not None
+            (c.values[j], c.size)
+            for c in result.cohorts
+            if j < len(c.values) and c.values[j] is not None and (j == 0 or under_way(result, c.cohort) != j)
         ]
         people = sum(size for _, size in reached)
         curve.append(round(sum(v or 0 for v, _ in reached) * 100 / people, 2) if people else None)
@@ -404,6 +416,7 @@ def _paths(result: PathsResult, display: str) -> dict[str, Any]:
 
 
 SO_FAR = " (so far)"  # a period under way: its figures are not final
+SO_FAR_MARK = " *"  # the same, in a retention cell (explained under the table)
 
 
 def _so_far(labels: list[str], current: int | None) -> list[str]:
