@@ -207,6 +207,8 @@ def test_any_question_from_the_pages(tmp_path: Path) -> None:
             new = page.get_by_role("row", name=re.compile(r"^New"))
             assert sum(int(x) for x in re.findall(r"\d+", new.inner_text())) == 4
             _three_ways(page, "lifecycle", "[data-chart-ready] svg")
+            page.get_by_role("navigation", name="Analyses").get_by_role("link", name="Stickiness").click()
+            _three_ways(page, "stickiness", "[data-chart-ready] svg")
             page.get_by_role("navigation", name="Analyses").get_by_role("link", name="Usage").click()
             _three_ways(page, "usage", "table")
             page.get_by_role("navigation", name="Analyses").get_by_role("link", name="SQL").click()

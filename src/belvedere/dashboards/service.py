@@ -19,12 +19,13 @@ from belvedere.query.runner import QuerySpec
 # How a widget may draw each insight kind; the first is the default.
 DISPLAYS: dict[str, tuple[str, ...]] = {
     "stats": ("number",),
-    "trends": ("line", "bar", "number", "table"),
+    "trends": ("line", "bar", "number", "table", "pie"),
     "breakdown": ("table", "bar", "map"),
     "funnel": ("funnel", "table"),
     "retention": ("retention",),
     "paths": ("sankey", "table"),
     "lifecycle": ("bar", "table"),
+    "stickiness": ("bar", "table"),
     "usage": ("table",),
     "goals": ("table",),
 }
@@ -37,6 +38,7 @@ DISPLAY_LABELS = {
     "retention": "Cohort heatmap",
     "sankey": "Sankey diagram",
     "map": "World map",
+    "pie": "Pie chart",
 }
 
 

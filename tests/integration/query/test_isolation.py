@@ -116,6 +116,7 @@ def _is_scoped(table: exp.Table) -> bool:
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "stats": {"kind": "stats", **DAY},
+    "stickiness": {"kind": "stickiness", **DAY, "interval": "hour"},
     "events": {"kind": "events", **DAY, "filters": [{"property": "browser", "operator": "is_set"}]},
     "trends": {"kind": "trends", **DAY, "series": [{"math": "unique_users"}], "breakdown": "browser"},
     "breakdown": {"kind": "breakdown", **DAY, "dimension": "page", "goal": "x"},

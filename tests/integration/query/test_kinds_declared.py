@@ -14,6 +14,7 @@ from belvedere.query.desk import lane_of
 # One small question per kind: a new kind must add its own here.
 BODIES: dict[str, dict[str, Any]] = {
     "stats": {"kind": "stats", "date_from": "-7d", "goal": "signup"},
+    "stickiness": {"kind": "stickiness", "date_from": "-7d", "event": "$pageview"},
     "events": {"kind": "events", "date_from": "-7d", "event": "$pageview", "limit": 5},
     "trends": {
         "kind": "trends",

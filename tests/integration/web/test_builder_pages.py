@@ -197,6 +197,9 @@ def test_lifecycle_usage_and_the_sql_editor(app: Running) -> None:
     assert lifecycle.status_code == 200
     new = next(r for r in _rows(lifecycle.text) if r and r[0] == "New")
     assert sum(int(v) for v in new[1:]) == 3  # ann, bob and cat: new today
+    sticky = app.client.get(f"{base}/stickiness?period=7d&interval=day", headers=viewer)
+    assert sticky.status_code == 200
+    assert _rows(sticky.text)[1:3] == [["1 day", "3"], ["2 days", "0"]]  # ann, bob and cat: today only
     usage = app.client.get(f"{base}/usage?period=30d&interval=month", headers=viewer)
     assert usage.status_code == 200 and "Churned" in usage.text
 
@@ -209,7 +212,7 @@ def test_lifecycle_usage_and_the_sql_editor(app: Running) -> None:
     assert refused.status_code == 422 and "did not run" in refused.text and "root:" not in refused.text
     # Another organisation's project: not found, whatever the page.
     theirs = world.people["outsider"].auth()
-    for path in ("trends", "lifecycle", "usage", "sql"):
+    for path in ("trends", "lifecycle", "stickiness", "usage", "sql"):
         assert app.client.get(f"{base}/{path}", headers=theirs).status_code == 404
 
 

@@ -31,6 +31,12 @@ ACTIVITY = {
         "Each period's active people: new (their first activity), returning (active the period before too),"
         " resurrecting (back after a gap), and dormant (active the period before, not in this one).",
     ),
+    "stickiness": (
+        "Stickiness",
+        "bar",
+        "Of the people active in the period, how many were active on exactly 1, 2, 3… of its days (or weeks,"
+        " months): how often people come back.",
+    ),
     "usage": (
         "Usage",
         "table",
@@ -103,6 +109,11 @@ async def _activity(kind: str, grant: ProjectGrant, request: Request, runtime: R
 @router.get(BASE + "/lifecycle")
 async def lifecycle(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
     return await _activity("lifecycle", grant, request, runtime)
+
+
+@router.get(BASE + "/stickiness")
+async def stickiness(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
+    return await _activity("stickiness", grant, request, runtime)
 
 
 @router.get(BASE + "/usage")

@@ -123,9 +123,11 @@ async def render_widget(
     if period in PERIODS:
         body.pop("date_to", None)
         body.update(dates(period))
-    found, error = await answer(runtime, grant, body)
     allowed = list(service.displays_of(item))
     chosen = display if display in allowed else allowed[0]
+    if item.kind == "trends" and chosen in ("number", "pie"):
+        body["totals"] = True  # each series over the whole period (people once, not once a day)
+    found, error = await answer(runtime, grant, body)
     view = view_of(found.result, chosen, found.query) if found else None
     return page(request, "_widget.html", 200, view=view, error=error, insight=item)
 

@@ -16,6 +16,7 @@ from belvedere.query.kinds.lifecycle import LifecycleResult
 from belvedere.query.kinds.paths import PathsResult
 from belvedere.query.kinds.retention import RetentionResult
 from belvedere.query.kinds.stats import StatsResult
+from belvedere.query.kinds.stickiness import StickinessResult
 from belvedere.query.kinds.trends import SeriesResult, TrendsResult
 from belvedere.query.kinds.usage import UsageResult
 
@@ -433,6 +434,17 @@ def _lifecycle(result: LifecycleResult, display: str) -> dict[str, Any]:
     return chart("bar", labels, series)
 
 
+def _stickiness(result: StickinessResult, display: str) -> dict[str, Any]:
+    unit = {"hour": "hour", "day": "day", "week": "week", "month": "month"}[result.interval]
+    labels = [f"{r.intervals} {unit}{'' if r.intervals == 1 else 's'}" for r in result.results]
+    if display == "table":
+        return table(
+            ["Active on", "People"],
+            [[label, number(r.people)] for label, r in zip(labels, result.results, strict=True)],
+        )
+    return chart("bar", labels, [{"name": "People", "data": [r.people for r in result.results]}])
+
+
 def _usage(result: UsageResult, display: str) -> dict[str, Any]:
     keys = ("total", "active", "new", "returning", "retained", "churned")
     starts = [p.period for p in result.periods]
@@ -465,6 +477,7 @@ VIEWS: dict[type[QueryResult], Callable[[Any, str], dict[str, Any]]] = {
     PathsResult: _paths,
     LifecycleResult: _lifecycle,
     UsageResult: _usage,
+    StickinessResult: _stickiness,
     GoalsResult: _goals,
 }
 
