@@ -18,6 +18,7 @@ from belvedere.store.sandbox import LOCKED_DOWN
 from belvedere.store.schema import EVENT_COLUMNS
 
 PROPERTY_PREFIX = "properties."
+PERSON_PREFIX = "person."  # a trait of the event's person (from `identify`): filters only
 # Time is chosen with date_from/date_to; ids and raw JSON are not fields to filter or group by.
 _HIDDEN = {"uuid", "project_id", "properties", "received_at", "timestamp"}
 FILTERABLE: frozenset[str] = frozenset(c.name for c in EVENT_COLUMNS if c.name not in _HIDDEN)
@@ -51,10 +52,17 @@ def check_dimension(name: str) -> str:
     check_field(name)
     if name in NUMERIC_COLUMNS:
         raise ValueError(f"{name} is a number: sum or average it in a trend instead of grouping by it")
+    if name.startswith(PERSON_PREFIX):
+        raise ValueError(f"{name} is a person's trait: filter on it, group by an event field or property")
     return name
 
 
 def check_field(name: str) -> str:
+    if name.startswith(PERSON_PREFIX):
+        key = name[len(PERSON_PREFIX) :]
+        if not key or len(key) > 200:
+            raise ValueError("a person's trait needs 1 to 200 characters after 'person.'")
+        return name
     if name.startswith(PROPERTY_PREFIX):
         key = name[len(PROPERTY_PREFIX) :]
         if not key or len(key) > 200:
@@ -127,6 +135,8 @@ class Filter(BaseModel):
 
     def condition(self, params: Params, table: str | None = None) -> exp.Expr:
         op, value = self.operator, self.value
+        if self.property.startswith(PERSON_PREFIX):
+            return self._on_person(params, table)
         if op in ("gt", "gte", "lt", "lte"):
             number = number_field(self.property, params, table)
             compare = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
@@ -154,7 +164,22 @@ class Filter(BaseModel):
             return exp.Or(this=exp.Is(this=text.copy(), expression=exp.Null()), expression=exp.Not(this=cond))
         return cond
 
+    def _on_person(self, params: Params, table: str | None) -> exp.Expr:
+        """Events whose person has the trait: the person among those whose traits meet the condition
+        (``persons``, scoped to the project like every table). "Is not", "does not contain", "is not set"
+        hold for events whose person does not meet the positive condition, or who has no traits at all."""
+        op = self.operator
+        positive = _POSITIVE.get(op, op)
+        trait = "properties." + self.property[len(PERSON_PREFIX) :]
+        met = Filter(property=trait, operator=positive, value=self.value).condition(params, "p")
+        people = exp.select(col("distinct_id", "p")).from_(exp.to_table("persons").as_("p")).where(met)
+        member = exp.In(this=col("person_id", table), query=people.subquery())
+        if op == positive:
+            return member
+        return exp.Not(this=exp.Coalesce(this=member, expressions=[exp.false()]))
 
+
+_POSITIVE = {"neq": "eq", "not_in": "in", "not_contains": "contains", "is_not_set": "is_set"}
 _ENGINE = duckdb.connect(":memory:", config=dict(LOCKED_DOWN))
 _ENGINE_LOCK = threading.Lock()
 

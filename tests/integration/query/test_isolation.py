@@ -115,7 +115,11 @@ def _is_scoped(table: exp.Table) -> bool:
 
 
 EXAMPLES: dict[str, dict[str, Any]] = {
-    "stats": {"kind": "stats", **DAY},
+    "stats": {
+        "kind": "stats",
+        **DAY,
+        "filters": [{"property": "person.plan", "operator": "neq", "value": "x"}],
+    },
     "stickiness": {"kind": "stickiness", **DAY, "interval": "hour"},
     "events": {"kind": "events", **DAY, "filters": [{"property": "browser", "operator": "is_set"}]},
     "trends": {"kind": "trends", **DAY, "series": [{"math": "unique_users"}], "breakdown": "browser"},

@@ -127,3 +127,38 @@ def test_page_goals_match_path_patterns_and_revenue_sums(analytics: Analytics) -
         "/pricing": 0.0,
         "/blog": 0.0,
     }
+
+
+def test_filters_on_a_persons_traits(analytics: Analytics) -> None:
+    """``person.<trait>``: events of the people whose traits (from identify) meet the condition; the
+    negative conditions hold for people without the trait, or without traits at all."""
+    analytics.add(
+        event("$identify", "2025-03-09T10:00:00", person="ann", properties={"plan": "pro", "seats": 12}),
+        event("$identify", "2025-03-09T10:00:00", person="bob", properties={"plan": "free", "seats": 1}),
+        pageview("2025-03-10T10:00:00", "/", person="ann", session="s1"),
+        pageview("2025-03-10T10:00:00", "/", person="bob", session="s2"),
+        pageview("2025-03-10T10:00:00", "/", person="cat", session="s3"),  # no traits at all
+        pageview("2025-03-10T11:00:00", "/", person=None, session="s4"),  # nobody
+        # Another project's ann, a free user there: project 1's traits are not hers.
+        event("$identify", "2025-03-09T10:00:00", person="ann", properties={"plan": "free"}, project_id=2),
+        pageview("2025-03-10T10:00:00", "/", person="ann", session="t1", project_id=2),
+    )
+    base = {"kind": "stats", "date_from": "2025-03-10", "date_to": "2025-03-10", "compare": False}
+
+    def pageviews(operator: str, value: object = None) -> int:
+        condition = {"property": "person.plan", "operator": operator}
+        if value is not None:
+            condition["value"] = value
+        return analytics.query({**base, "filters": [condition]})["results"]["pageviews"]["value"]
+
+    assert pageviews("eq", "pro") == 1
+    assert pageviews("neq", "pro") == 3  # bob, cat (no traits), and the event without a person
+    assert pageviews("in", ["pro", "free"]) == 2
+    assert pageviews("contains", "r") == 2
+    assert pageviews("not_contains", "r") == 2  # cat, and nobody
+    assert pageviews("is_set") == 2
+    assert pageviews("is_not_set") == 2
+    seats = {"property": "person.seats", "operator": "gt", "value": 5}
+    assert analytics.query({**base, "filters": [seats]})["results"]["pageviews"]["value"] == 1
+    other = analytics.query({**base, "filters": [{"property": "person.plan", "value": "pro"}]}, project_id=2)
+    assert other["results"]["pageviews"]["value"] == 0  # project 1's ann is a pro, not project 2's
