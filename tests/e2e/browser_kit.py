@@ -3,6 +3,7 @@ Belvedere server, with a guard that fails the test on console errors or any requ
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -123,3 +124,21 @@ def assert_accessible(page: Any, name: str) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert not serious, f"{name}: accessibility violations:\n" + "\n".join(serious)
+
+
+def sign_up_with_a_project(page: Any, url: str) -> str:
+    """A new account (Ada, of Analytical Engines) and its project "Shop", through the pages; returns the
+    project's write key, the page left on the project's settings."""
+    page.goto(f"{url}/signup")
+    page.get_by_label("Your name").fill("Ada")
+    page.get_by_label("Email").fill("ada@example.test")
+    page.get_by_label("Password").fill("a long and unusual passphrase 42")
+    page.get_by_label("Organisation").fill("Analytical Engines")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(re.compile(r"/app/orgs/\d+/projects/new$"))
+    page.get_by_label("Name").fill("Shop")
+    page.get_by_role("button", name="Create project").click()
+    page.wait_for_url(re.compile(r"/app/projects/\d+/settings$"))
+    key = re.search(r'data-key="(bw_[^"]+)"', page.locator("#snippet").inner_text())
+    assert key
+    return key.group(1)

@@ -13,6 +13,14 @@ from pathlib import Path
 import httpx
 from tests.conftest import TEST_SECRET
 
+# A server for browser tests: cheap password hashing, cookies over plain HTTP, events written at once.
+FAST_AUTH = {
+    "BELVEDERE_AUTH__ARGON2_MEMORY_KIB": "1024",
+    "BELVEDERE_AUTH__ARGON2_TIME_COST": "1",
+    "BELVEDERE_AUTH__COOKIE_SECURE": "false",
+    "BELVEDERE_WRITER__FLUSH_INTERVAL_MS": "50",
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -12,8 +12,8 @@ from typing import Any
 import pyotp
 import pytest
 from tests.e2e.browser_kit import Watch, assert_accessible, assert_valid_html, browser, screenshot
-from tests.e2e.server_kit import Server
-from tests.e2e.test_web_onboarding import DESKTOP_UA, FAST_AUTH
+from tests.e2e.server_kit import FAST_AUTH, Server
+from tests.e2e.test_web_onboarding import DESKTOP_UA
 
 pytestmark = pytest.mark.slow
 

@@ -13,18 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.browser_kit import Watch, assert_accessible, assert_valid_html, browser, screenshot
-from tests.e2e.server_kit import Server
+from tests.e2e.browser_kit import (
+    Watch,
+    assert_accessible,
+    assert_valid_html,
+    browser,
+    screenshot,
+    sign_up_with_a_project,
+)
+from tests.e2e.server_kit import FAST_AUTH, Server
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = {
-    "BELVEDERE_AUTH__ARGON2_MEMORY_KIB": "1024",
-    "BELVEDERE_AUTH__ARGON2_TIME_COST": "1",
-    "BELVEDERE_AUTH__COOKIE_SECURE": "false",
-    "BELVEDERE_WRITER__FLUSH_INTERVAL_MS": "50",
-    "BELVEDERE_AUTH__SIGNUP_PLAN": "unlimited",  # the SQL editor is for plans that include it
-}
+SETTINGS = {**FAST_AUTH, "BELVEDERE_AUTH__SIGNUP_PLAN": "unlimited"}  # the SQL editor is in the plan
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
@@ -60,22 +61,6 @@ def _capture(server: Server, key: str) -> int:
                 assert response.status_code == 202, response.text
                 sent += 1
     return sent
-
-
-def _sign_up(page: Any, server: Server) -> str:
-    page.goto(f"{server.url}/signup")
-    page.get_by_label("Your name").fill("Ada")
-    page.get_by_label("Email").fill("ada@example.test")
-    page.get_by_label("Password").fill("a long and unusual passphrase 42")
-    page.get_by_label("Organisation").fill("Analytical Engines")
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(re.compile(r"/app/orgs/\d+/projects/new$"))
-    page.get_by_label("Name").fill("Shop")
-    page.get_by_role("button", name="Create project").click()
-    page.wait_for_url(re.compile(r"/app/projects/\d+/settings$"))
-    key = re.search(r'data-key="(bw_[^"]+)"', page.locator("#snippet").inner_text())
-    assert key
-    return key.group(1)
 
 
 def _three_ways(page: Any, name: str, ready: str) -> None:
@@ -115,7 +100,7 @@ def test_any_question_from_the_pages(tmp_path: Path) -> None:
             watch.route(context)
             page = context.new_page()
             watch.attach(page)
-            key = _sign_up(page, server)
+            key = sign_up_with_a_project(page, server.url)
             settings = page.url
             overview = settings.removesuffix("/settings")
             sent = _capture(server, key)

@@ -12,17 +12,18 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.browser_kit import Watch, assert_accessible, assert_valid_html, browser, screenshot
-from tests.e2e.server_kit import Server
+from tests.e2e.browser_kit import (
+    Watch,
+    assert_accessible,
+    assert_valid_html,
+    browser,
+    screenshot,
+    sign_up_with_a_project,
+)
+from tests.e2e.server_kit import FAST_AUTH, Server
 
 pytestmark = pytest.mark.slow
 
-FAST_AUTH = {
-    "BELVEDERE_AUTH__ARGON2_MEMORY_KIB": "1024",
-    "BELVEDERE_AUTH__ARGON2_TIME_COST": "1",
-    "BELVEDERE_AUTH__COOKIE_SECURE": "false",
-    "BELVEDERE_WRITER__FLUSH_INTERVAL_MS": "50",
-}
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
@@ -62,23 +63,6 @@ def _capture(server: Server, key: str) -> int:
     return sent
 
 
-def _sign_up(page: Any, server: Server) -> str:
-    """A new account and project; returns the project's write key."""
-    page.goto(f"{server.url}/signup")
-    page.get_by_label("Your name").fill("Ada")
-    page.get_by_label("Email").fill("ada@example.test")
-    page.get_by_label("Password").fill("a long and unusual passphrase 42")
-    page.get_by_label("Organisation").fill("Analytical Engines")
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(re.compile(r"/app/orgs/\d+/projects/new$"))
-    page.get_by_label("Name").fill("Shop")
-    page.get_by_role("button", name="Create project").click()
-    page.wait_for_url(re.compile(r"/app/projects/\d+/settings$"))
-    key = re.search(r'data-key="(bw_[^"]+)"', page.locator("#snippet").inner_text())
-    assert key
-    return key.group(1)
-
-
 def _column(page: Any, table: str, n: int) -> list[str]:
     return [c.inner_text().strip() for c in page.locator(f"{table} tbody tr td:nth-child({n})").all()]
 
@@ -96,7 +80,7 @@ def test_a_funnel_with_an_exclusion_a_breakdown_and_the_people_behind_a_count(tm
             watch.route(context)
             page = context.new_page()
             watch.attach(page)
-            key = _sign_up(page, server)
+            key = sign_up_with_a_project(page, server.url)
             sent = _capture(server, key)
             funnels = page.url.replace("/settings", "/funnels")
 

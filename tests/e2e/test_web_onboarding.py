@@ -18,16 +18,10 @@ from tests.e2e.browser_kit import (
     screenshot,
     static_site,
 )
-from tests.e2e.server_kit import Server
+from tests.e2e.server_kit import FAST_AUTH, Server
 
 pytestmark = pytest.mark.slow
 
-FAST_AUTH = {
-    "BELVEDERE_AUTH__ARGON2_MEMORY_KIB": "1024",
-    "BELVEDERE_AUTH__ARGON2_TIME_COST": "1",
-    "BELVEDERE_AUTH__COOKIE_SECURE": "false",
-    "BELVEDERE_WRITER__FLUSH_INTERVAL_MS": "50",
-}
 
 DESKTOP_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
