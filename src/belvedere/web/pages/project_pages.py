@@ -357,7 +357,7 @@ def panel_query(view: View, dimension: str, key: str, saved: Sequence[SavedGoal]
         "kind": "breakdown",
         "dimension": "country" if on_map else dimension,
         "limit": 250 if on_map else 10,
-        **({"goal": view.goal_spec} if view.goal_spec is not None and not on_map else {}),
+        **({"goal": view.goal_spec} if view.goal_spec is not None else {}),
         **window,
     }
 
@@ -413,7 +413,9 @@ async def panel(
         else None,
         bar=_bars([r.visitors for r in rows[:10]]),
         row_link=(lambda value: view.only(field, value)) if field else None,
-        goal=view.goal,
+        # The conversion column: where the rows carry the goal's rate (not a goal property's own values).
+        goal=view.goal if any("conversion_rate" in r.model_fields_set for r in rows) else "",
+        chosen=view.goal,
         currency=grant.project.settings.currency,
     )
 
