@@ -223,6 +223,37 @@ def test_the_trend_builder_takes_a_custom_range(app: Running) -> None:
     assert (reopened["period"], reopened["from"], reopened["to"]) == ("custom", first, last)
 
 
+def test_event_pickers_load_their_names_when_first_used(app: Running) -> None:
+    """The overview and the builder do not count the project's event names (90 days) for their pickers:
+    the datalist asks for them when a picker is first used."""
+    world = build_world(app)
+    member = world.people["member"].auth()
+    sent = _visits(app, world.write_key, VISITS)
+    assert app.wait_stored(sent, world.project_id) == sent
+    base = f"/app/projects/{world.project_id}"
+    asked: list[str] = []
+    ask = app.runtime.desk.ask
+
+    async def counting(grant, spec, **kw):  # type: ignore[no-untyped-def]
+        asked.append(spec.kind + (f" by {spec.breakdown}" if getattr(spec, "breakdown", None) else ""))
+        return await ask(grant, spec, **kw)
+
+    app.runtime.desk.ask = counting  # type: ignore[method-assign]
+    try:
+        overview = app.client.get(f"{base}?period=7d", headers=member).text
+        builder = app.client.get(
+            f"{base}/trends?{urlencode(_form([{'event': '$pageview'}]))}", headers=member
+        )
+        assert asked == ["stats", "trends", "trends"]  # figures and chart; the builder's chart
+        assert f'hx-get="{base}/event-names"' in overview and 'id="goal-events"' in overview
+        assert f'hx-get="{base}/event-names"' in builder.text and "Any event</option>" in builder.text
+        names = app.client.get(f"{base}/event-names", headers=member)
+        assert names.status_code == 200 and names.text.strip() == '<option value="$pageview"></option>'
+        assert asked[-1] == "trends by event"
+    finally:
+        del app.runtime.desk.ask
+
+
 def test_lifecycle_usage_and_the_sql_editor(app: Running) -> None:
     world = build_world(app)
     viewer = world.people["viewer"].auth()

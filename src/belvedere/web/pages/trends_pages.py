@@ -18,7 +18,7 @@ from starlette.datastructures import QueryParams
 from belvedere.query.fields import PROPERTY_PREFIX
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer, known_events
+from belvedere.web.pages.asking import answer
 from belvedere.web.pages.conditions import FIELD_LABELS, Condition, Conditions
 from belvedere.web.pages.periods import INTERVAL, PERIODS, custom, dates, interval_for_days, period_of
 from belvedere.web.pages.project_pages import nav
@@ -257,7 +257,6 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
     found, error = (None, None)
     if form.run and any(s.used for s in form.series):
         found, error = await answer(runtime, grant, builder_query(form, where))
-    events = await known_events(runtime, grant)
     return page(
         request,
         "trends.html",
@@ -275,7 +274,6 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
         number_fields=NUMBER_FIELDS,
         property_prefix=PROPERTY_PREFIX,
         operators=conditions.OPERATORS,
-        events=events,
         any_event=ANY_EVENT,
         where_params=where.params(),
         filter_menu=conditions.menu(where, lambda kept: f"?{urlencode(form.params(kept))}", params),
