@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.goal import Goal
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, Statement, register
 from belvedere.query.sql import PERSON_KEY, Params, col, parse_select, through_aliases
 
 # Events a library sends to keep its books, not because a person did something.
@@ -135,9 +135,20 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
         )
         return self._per_person(rows), params
 
+    def statements(self) -> list[Statement]:
+        found: list[Statement] = [("visitors", self._visitors)]
+        if self.spec.events != []:
+            found.append(("goals", self._goals))
+        if self.spec.pages:
+            found.append(("pages", self._pages))
+        return found
+
     def calculate(self) -> GoalsResult:
-        visitors = int(self.fetch_built("visitors", self._visitors)[0][0] or 0)
-        rows = self.fetch_built("goals", self._goals) if self.spec.events != [] else []
+        # The overview asks its key figures first, which count the same visitors.
+        visitors = self.recall("visitors", self.range)
+        if visitors is None:
+            visitors = int(self.fetch_ranged("visitors", self._visitors, self.range)[0][0] or 0)
+        rows = self.fetch_ranged("goals", self._goals, self.range) if self.spec.events != [] else []
 
         def row(goal: str, people: Any, events: Any, revenue: Any, page: bool = False) -> GoalRow:
             return GoalRow(
@@ -151,7 +162,7 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
 
         results = [row(goal, people, events, revenue) for goal, people, events, revenue, _ in rows]
         if self.spec.pages:
-            found = {r[0]: r for r in self.fetch_built("pages", self._pages)}
+            found = {r[0]: r for r in self.fetch_ranged("pages", self._pages, self.range)}
             for pattern in self.spec.pages:
                 _, people, events, revenue = found.get(pattern, (pattern, 0, 0, None))
                 results.append(row(pattern, people, events, revenue, page=True))
@@ -163,5 +174,5 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
     def _count_goals(self) -> int:
         """How many names there are, when the page asked for lies past the last one."""
         first = GoalsRunner(self.spec.model_copy(update={"offset": 0, "limit": 1}), self.ctx)
-        rows = first.fetch_built("goals", first._goals)
+        rows = first.fetch_ranged("goals", first._goals, first.range)
         return int(rows[0][4]) if rows else 0
