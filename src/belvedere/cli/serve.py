@@ -16,6 +16,7 @@ from belvedere.config import Settings
 from belvedere.platform import heap
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
+from belvedere.web.warm import warm
 from belvedere.web.workers import WorkerPool, server_options
 
 
@@ -48,8 +49,16 @@ def serve(
     warning = settings.exposure_warning()
     if warning:
         typer.secho(f"WARNING: {warning}", fg=typer.colors.RED, bold=True, err=True)
+    runtime = Runtime(settings)
+
+    def ready() -> None:
+        # Before the first request: the pages' templates and the overview's statements compiled, then the
+        # heap as it now stays frozen (``platform.heap``).
+        warm(runtime)
+        heap.settle()
+
     if not settings.server.capture_workers:
-        app = BelvedereApp(Runtime(settings), on_started=heap.settle)
+        app = BelvedereApp(runtime, on_started=ready)
         run_server(app, settings.server.host, settings.server.port)
         return
     owner_socket = owner_socket_path(settings)
@@ -57,10 +66,10 @@ def serve(
     pool = WorkerPool(settings, owner_socket)
 
     def started() -> None:
-        heap.settle()
+        ready()
         pool.start()
 
-    app = BelvedereApp(Runtime(settings), on_started=started, on_stopping=pool.stop)
+    app = BelvedereApp(runtime, on_started=started, on_stopping=pool.stop)
     typer.echo(f"{settings.server.capture_workers} capture workers; store owner on {owner_socket}")
     run_server(app, settings.server.host, settings.server.port, uds=str(owner_socket))
 

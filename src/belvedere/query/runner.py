@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
-from belvedere.query.cache import QueryCache
-from belvedere.query.compiled import compile_once
+from belvedere.query.cache import LruCache, QueryCache
+from belvedere.query.compiled import compile_once, compile_ranged
 from belvedere.query.dates import (
     CompareTo,
     DateRange,
@@ -35,6 +35,9 @@ from belvedere.query.fields import MAX_FILTERS, Filter, conditions
 from belvedere.query.gate import Lane
 from belvedere.query.sql import PERSON_KEY, Params, col, compile_query, fn, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect, QueryTimedOut
+
+# A statement a runner compiles: the part of its answer it is, and how to build it.
+Statement = tuple[Hashable, Callable[[], tuple[exp.Expr, Params]]]
 
 
 class QueryError(ValueError):
@@ -121,6 +124,10 @@ class QueryContext:
     sql_ms: float = 0.0
     # When the answer is due (``time.monotonic()``): every statement gets what is left of it.
     deadline: float | None = None
+    # Figures that one kind computes and another needs too (``DatedRunner.recall``), kept beside the answers
+    # under the same data watermark; None when answers are not cached.
+    shared: LruCache[Hashable, Any] | None = None
+    watermark: int | None = None
 
     def in_time(self, compiled: CompiledQuery) -> CompiledQuery:
         """``compiled`` limited to the time left before the deadline; ``QueryTimedOut`` if none is."""
@@ -197,6 +204,58 @@ class DatedRunner(QueryRunner[D]):
 
     def cache_scope(self) -> str:
         return f"{self.range.start.isoformat()}/{self.range.end.isoformat()}"
+
+    def fetch_ranged(
+        self, part: Hashable, build: Callable[[], tuple[exp.Expr, Params]], rng: DateRange
+    ) -> list[tuple[Any, ...]]:
+        """``fetch_built`` for a statement whose text ``rng`` does not decide: only the values bound for its
+        start and end (``compile_ranged``). Built and printed once per process for every range — and before
+        the first page asks it, when the server warms its statements (``warm``)."""
+        return self.fetch_compiled(self.compile_ranged(part, build, rng))
+
+    def compile_ranged(
+        self, part: Hashable, build: Callable[[], tuple[exp.Expr, Params]], rng: DateRange
+    ) -> CompiledQuery:
+        spec = self.spec.model_dump_json(exclude={"date_from", "date_to"})
+        return compile_ranged(
+            (self.kind, spec, self.ctx.timezone, part),
+            build,
+            start=rng.start,
+            end=rng.end,
+            project_id=self.ctx.project_id,
+            dialect=self.ctx.store.dialect,
+        )
+
+    def statements(self) -> list[Statement]:
+        """The (part, build) of the statements ``calculate`` compiles with ``compile_ranged`` for this spec,
+        which ``warm`` compiles ahead (none unless the kind says)."""
+        return []
+
+    def warm(self) -> int:
+        """Compile this spec's range-free statements without running anything; how many there are."""
+        found = self.statements()
+        for part, build in found:
+            self.compile_ranged(part, build, self.range)
+        return len(found)
+
+    def _shared_key(self, name: str, rng: DateRange) -> Hashable | None:
+        if self.ctx.shared is None or self.ctx.watermark is None:
+            return None
+        filters = tuple(f.model_dump_json() for f in self.spec.filters)
+        where = (rng.start, rng.end, filters, self.spec.approximate)
+        return (self.ctx.project_id, name, where, self.ctx.watermark)
+
+    def remember(self, name: str, rng: DateRange, value: Any) -> None:
+        """Keep a figure of ``rng`` under this spec's filters (``recall``): what decides it is in its key."""
+        key = self._shared_key(name, rng)
+        if key is not None and self.ctx.shared is not None:
+            self.ctx.shared.put(key, value)
+
+    def recall(self, name: str, rng: DateRange) -> Any:
+        """A figure another kind computed for the same range, filters and data (None if none did): the
+        period's visitors, which the overview's key figures count and its goals panel divides by."""
+        key = self._shared_key(name, rng)
+        return None if key is None or self.ctx.shared is None else self.ctx.shared.get(key)
 
     def where(
         self, params: Params, rng: DateRange | None = None, *, table: str | None = None
@@ -291,6 +350,8 @@ class QueryService:
         self.store = store
         self.cache = cache if cache is not None else QueryCache()
         self.time_limit_seconds = time_limit_seconds
+        # Figures shared between kinds (``QueryContext.shared``): kept only where answers are.
+        self.shared: LruCache[Hashable, Any] | None = LruCache(256) if self.cache.max_entries > 0 else None
 
     def time_limit(self, spec: QuerySpec) -> float:
         """How long ``spec`` may take, waiting for its turn included."""
@@ -317,6 +378,7 @@ class QueryService:
         key = None
         if runner.cacheable:
             watermark = self.store.watermark(project_id)
+            ctx.shared, ctx.watermark = self.shared, watermark
             key = (project_id, f"{spec.model_dump_json()}|{runner.cache_scope()}|{timezone}", watermark)
             hit: QueryResult | None = self.cache.get(key)
             if hit is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from tests.integration.accounts.kit import build_world
@@ -185,6 +186,74 @@ def test_the_trend_builder_asks_any_trend_and_saves_it(app: Running) -> None:
         html.unescape(link.group(1)).replace("display=line", "display=number"), headers=member
     )
     assert re.findall(r'<h3>([^<]+)</h3><p class="value">([^<]+)</p>', again.text)[-1] == ("A / B", "2")
+
+
+def test_the_trend_builder_takes_a_custom_range(app: Running) -> None:
+    """As the overview does (``period=custom&from=…&to=…``): fixed days whatever today is, an interval that
+    suits their length, and a saved question of fixed days reopens as that range."""
+    world = build_world(app)
+    member = world.people["member"].auth()
+    sent = _visits(app, world.write_key, VISITS)
+    assert app.wait_stored(sent, world.project_id) == sent
+    base = f"/app/projects/{world.project_id}/trends"
+    today = datetime.now(UTC).date()
+    first, last = (today - timedelta(days=10)).isoformat(), (today + timedelta(days=1)).isoformat()
+    views = {"event": "$pageview"}
+    asked = _form([views], breakdown="browser", period="custom", to=first, **{"from": last})  # either order
+    shown = app.client.get(f"{base}?{urlencode(asked)}", headers=member)
+    assert shown.status_code == 200 and f"From {first} to {last}" in shown.text
+    drawn = _chart(shown.text)
+    assert len(drawn["labels"]) == 12  # type: ignore[arg-type]  # a day each
+    assert sum(sum(s["data"]) for s in drawn["series"]) == 6  # type: ignore[union-attr, index]
+    question = _hidden_query(shown.text)
+    assert (question["date_from"], question["date_to"]) == (first, last)
+    assert question.get("interval", "day") == "day"
+    # Unusable dates: the default period.
+    wrong = app.client.get(f"{base}?{urlencode(_form([views], period='custom', to='soon'))}", headers=member)
+    assert wrong.status_code == 200 and _hidden_query(wrong.text)["date_from"] == "-29d"
+
+    saved = app.client.post(
+        f"/app/projects/{world.project_id}/insights",
+        data={"name": "Views by browser", "query": json.dumps(question)},
+        headers=member,
+        follow_redirects=False,
+    )
+    insight = app.client.get(saved.headers["location"], headers=member).text
+    link = re.search(r'href="(/app/projects/\d+/trends\?[^"]+)">Open in the trend builder', insight)
+    assert link, "a saved trend of fixed days reopens in the builder"
+    reopened = dict(parse_qsl(html.unescape(link.group(1)).split("?", 1)[1], keep_blank_values=True))
+    assert (reopened["period"], reopened["from"], reopened["to"]) == ("custom", first, last)
+
+
+def test_event_pickers_load_their_names_when_first_used(app: Running) -> None:
+    """The overview and the builder do not count the project's event names (90 days) for their pickers:
+    the datalist asks for them when a picker is first used."""
+    world = build_world(app)
+    member = world.people["member"].auth()
+    sent = _visits(app, world.write_key, VISITS)
+    assert app.wait_stored(sent, world.project_id) == sent
+    base = f"/app/projects/{world.project_id}"
+    asked: list[str] = []
+    ask = app.runtime.desk.ask
+
+    async def counting(grant, spec, **kw):  # type: ignore[no-untyped-def]
+        asked.append(spec.kind + (f" by {spec.breakdown}" if getattr(spec, "breakdown", None) else ""))
+        return await ask(grant, spec, **kw)
+
+    app.runtime.desk.ask = counting  # type: ignore[method-assign]
+    try:
+        overview = app.client.get(f"{base}?period=7d", headers=member).text
+        builder = app.client.get(
+            f"{base}/trends?{urlencode(_form([{'event': '$pageview'}]))}", headers=member
+        )
+        assert asked == ["stats", "trends", "trends"]  # figures and chart; the builder's chart
+        assert f'hx-get="{base}/event-names"' in overview and 'id="goal-events"' in overview
+        assert f'hx-get="{base}/event-names"' in builder.text and "Any event</option>" in builder.text
+        names = app.client.get(f"{base}/event-names", headers=member)
+        assert names.status_code == 200 and names.text.strip() == '<option value="$pageview"></option>'
+        assert asked[-1] == "trends by event"
+    finally:
+        del app.runtime.desk.ask
 
 
 def test_lifecycle_usage_and_the_sql_editor(app: Running) -> None:

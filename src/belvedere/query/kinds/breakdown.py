@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from belvedere.query.fields import check_dimension, text_field
 from belvedere.query.goal import Goal
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, Statement, register
 from belvedere.query.sql import EVENT_PERSON, Params, col, fn, parse, parse_select, through_aliases
 from belvedere.query.visits import split_by_range
 from belvedere.store.schema import VISIT_DIMENSIONS
@@ -320,7 +320,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             return 0
         first_page = self.spec.model_copy(update={"offset": 0, "limit": 1})
         first = BreakdownRunner(first_page, self.ctx)
-        rows = first.fetch_built("", first._tree)
+        rows = first.fetch_ranged("", first._tree, first.range)
         return int(rows[0][-1]) if rows else 0
 
     def _grouped_by_value(self, rows: exp.Select) -> exp.Select:
@@ -470,8 +470,11 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
         return tree, params
 
+    def statements(self) -> list[Statement]:
+        return [("", self._tree)]
+
     def calculate(self) -> BreakdownResult:
-        rows = self.fetch_built("", self._tree)
+        rows = self.fetch_ranged("", self._tree, self.range)
         results = []
         for value, visitors, visits, pageviews, bounce_rate, duration, conversion, _ in rows:
             # Rounded here, not in SQL: the engines round halves differently, and stats rounds in Python.

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
 from belvedere.query.goal import Goal
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, Statement, register
 from belvedere.query.sql import PERSON_KEY, Params, col, parse_select, through_aliases
 
 # Events a library sends to keep its books, not because a person did something.
@@ -83,17 +83,32 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
         else:
             hidden = [params.bind(name) for name in BOOKKEEPING]
             where.append(exp.Not(this=exp.In(this=col("event"), expressions=hidden)))
-        # Each (event, stored id) once, then each person once per event through the alias links.
-        rows = parse_select(
-            f"SELECT event AS goal, {PERSON_KEY} AS who, count(*) AS n, sum(revenue) AS money FROM events"
+        # Events and revenue per event name; apart, each (event, stored id) once, then each person once
+        # per event through the alias links. Two groupings, the large one with no sums to carry (30 days
+        # of 10 M events: 480 → 400 ms against one grouping by (event, stored id) with the sums).
+        condition = exp.and_(*where)
+        totals = parse_select(
+            "SELECT event AS goal, count(*) AS events, sum(revenue) AS revenue FROM events GROUP BY goal"
+        ).where(condition)
+        pairs = parse_select(f"SELECT DISTINCT event AS goal, {PERSON_KEY} AS who FROM events").where(
+            condition.copy()
         )
-        per_goal = self._per_person(rows.where(exp.and_(*where)).group_by("goal", "who"))
+        base, person = through_aliases(pairs, keyed=True)
+        people = base.select(
+            col("goal", "r").as_("goal"), exp.Anonymous(this=self.uniq, expressions=[person]).as_("people")
+        ).group_by(col("goal", "r"))
         tree = (
             parse_select(
-                "SELECT g.goal AS goal, g.people AS people, g.events AS events, g.revenue AS revenue,"
-                " count(*) OVER () AS total FROM g ORDER BY people DESC, events DESC, goal"
+                "SELECT t.goal AS goal, p.people AS people, t.events AS events, t.revenue AS revenue,"
+                " count(*) OVER () AS total FROM t ORDER BY people DESC, events DESC, goal"
             )
-            .with_("g", as_=per_goal)
+            .join(
+                "p",
+                on=exp.NullSafeEQ(this=col("goal", "p"), expression=col("goal", "t")),
+                join_type="inner",
+            )
+            .with_("t", as_=totals)
+            .with_("p", as_=people)
             .limit(self.spec.limit)
             .offset(self.spec.offset)
         )
@@ -135,9 +150,20 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
         )
         return self._per_person(rows), params
 
+    def statements(self) -> list[Statement]:
+        found: list[Statement] = [("visitors", self._visitors)]
+        if self.spec.events != []:
+            found.append(("goals", self._goals))
+        if self.spec.pages:
+            found.append(("pages", self._pages))
+        return found
+
     def calculate(self) -> GoalsResult:
-        visitors = int(self.fetch_built("visitors", self._visitors)[0][0] or 0)
-        rows = self.fetch_built("goals", self._goals) if self.spec.events != [] else []
+        # The overview asks its key figures first, which count the same visitors.
+        visitors = self.recall("visitors", self.range)
+        if visitors is None:
+            visitors = int(self.fetch_ranged("visitors", self._visitors, self.range)[0][0] or 0)
+        rows = self.fetch_ranged("goals", self._goals, self.range) if self.spec.events != [] else []
 
         def row(goal: str, people: Any, events: Any, revenue: Any, page: bool = False) -> GoalRow:
             return GoalRow(
@@ -151,7 +177,7 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
 
         results = [row(goal, people, events, revenue) for goal, people, events, revenue, _ in rows]
         if self.spec.pages:
-            found = {r[0]: r for r in self.fetch_built("pages", self._pages)}
+            found = {r[0]: r for r in self.fetch_ranged("pages", self._pages, self.range)}
             for pattern in self.spec.pages:
                 _, people, events, revenue = found.get(pattern, (pattern, 0, 0, None))
                 results.append(row(pattern, people, events, revenue, page=True))
@@ -163,5 +189,5 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
     def _count_goals(self) -> int:
         """How many names there are, when the page asked for lies past the last one."""
         first = GoalsRunner(self.spec.model_copy(update={"offset": 0, "limit": 1}), self.ctx)
-        rows = first.fetch_built("goals", first._goals)
+        rows = first.fetch_ranged("goals", first._goals, first.range)
         return int(rows[0][4]) if rows else 0

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from belvedere.query.dates import DateRange
 from belvedere.query.goal import Goal
-from belvedere.query.runner import ComparedQuery, DatedRunner, QueryResult, register
+from belvedere.query.runner import ComparedQuery, DatedRunner, QueryResult, Statement, register
 from belvedere.query.sql import Params, parse_select
 from belvedere.query.visits import split_by_range
 
@@ -93,10 +93,15 @@ class StatsRunner(DatedRunner[StatsQuery]):
             )
         return tree, params
 
+    def statements(self) -> list[Statement]:
+        # One statement for the period and the one compared with: the range's ends are its values.
+        return [("", lambda: self._tree(self.range))]
+
     def _values(self, rng: DateRange) -> dict[str, float | None]:
-        row = self.fetch_built((rng.start, rng.end), lambda: self._tree(rng))[0]
+        row = self.fetch_ranged("", lambda: self._tree(rng), rng)[0]
         visitors, events, pageviews, revenue, n_visits, bounces, duration_ms = row[:7]
         n_visits = int(n_visits or 0)
+        self.remember("visitors", rng, int(visitors or 0))
         goal: dict[str, float | None] = {}
         if self.spec.goal is not None:
             conversions = int(row[7] or 0)

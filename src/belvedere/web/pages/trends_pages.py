@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import string
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,9 +18,9 @@ from starlette.datastructures import QueryParams
 from belvedere.query.fields import PROPERTY_PREFIX
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer, known_events
+from belvedere.web.pages.asking import answer
 from belvedere.web.pages.conditions import FIELD_LABELS, Condition, Conditions
-from belvedere.web.pages.periods import INTERVAL, PERIODS, dates, period_of
+from belvedere.web.pages.periods import INTERVAL, PERIODS, custom, dates, interval_for_days, period_of
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import view_of
@@ -66,10 +67,12 @@ class BuilderForm:
     formula: str = ""
     breakdown: str = ""
     display: str = "line"
-    period: str = "30d"
+    period: str = "30d"  # a key of PERIODS, or "custom": from ``start`` to ``end``
     interval: str = ""
     compare: str = ""
     run: bool = True
+    start: str = ""  # the custom range's first and last days, ISO dates
+    end: str = ""
 
     @classmethod
     def of(cls, params: QueryParams) -> BuilderForm:
@@ -94,16 +97,42 @@ class BuilderForm:
         if not series:
             series = [SeriesForm(event="$pageview", math="unique_users")]
         pick = params.get
+        period, start, end = pick("period", ""), "", ""
+        # A custom range as the overview takes it (``period=custom&from=…&to=…``); unusable dates: 30 days.
+        span = custom(pick("from", ""), pick("to", "")) if period == "custom" else None
+        if span is not None:
+            start, end = span[0].isoformat(), span[1].isoformat()
+        elif period not in PERIODS:
+            period = "30d"
         return cls(
             series=series,
             formula=pick("formula", "").strip()[:200],
             breakdown=pick("breakdown", "").strip()[:210],
             display=pick("display", "") if pick("display") in DISPLAYS else "line",
-            period=pick("period", "") if pick("period") in PERIODS else "30d",
+            period=period,
             interval=pick("interval", "") if pick("interval") in INTERVALS else "",
             compare=pick("compare", "") if pick("compare") in COMPARES else "",
             run="add" not in params and "remove" not in params,
+            start=start,
+            end=end,
         )
+
+    @property
+    def period_label(self) -> str:
+        if self.period == "custom":
+            return f"From {self.start} to {self.end}"
+        return PERIODS[self.period]
+
+    def window(self) -> dict[str, Any]:
+        """The query's dates and the interval that suits them (unless one is chosen)."""
+        if self.period != "custom":
+            return {"interval": self.interval or INTERVAL[self.period], **dates(self.period)}
+        days = (date.fromisoformat(self.end) - date.fromisoformat(self.start)).days + 1
+        return {
+            "interval": self.interval or interval_for_days(days),
+            "date_from": self.start,
+            "date_to": self.end,
+        }
 
     def params(self, where: Conditions) -> list[tuple[str, str]]:
         """As the URL spells it (series as parallel lists, the page's filters after)."""
@@ -114,7 +143,8 @@ class BuilderForm:
         for key in ("formula", "breakdown", "interval", "compare"):
             if getattr(self, key):
                 out.append((key, getattr(self, key)))
-        return [*out, ("display", self.display), ("period", self.period), *where.params()]
+        span = [("from", self.start), ("to", self.end)] if self.period == "custom" else []
+        return [*out, ("display", self.display), ("period", self.period), *span, *where.params()]
 
 
 def builder_query(form: BuilderForm, where: Conditions) -> dict[str, Any]:
@@ -132,8 +162,7 @@ def builder_query(form: BuilderForm, where: Conditions) -> dict[str, Any]:
     body: dict[str, Any] = {
         "kind": "trends",
         "series": series,
-        "interval": form.interval or INTERVAL[form.period],
-        **dates(form.period),
+        **form.window(),
         "filters": where.filters(),
     }
     if form.formula:
@@ -150,10 +179,13 @@ def builder_query(form: BuilderForm, where: Conditions) -> dict[str, Any]:
 def trends_link(query: dict[str, Any]) -> str | None:
     """The builder's URL query for a saved trends question, when the builder can show it (a period it
     offers, at most one condition per series); None otherwise."""
-    period = period_of(query)
+    period, start, end = period_of(query), "", ""
+    span = _fixed_range(query)
+    if period is None and span is not None:
+        period, start, end = "custom", *span
     if query.get("kind") != "trends" or period is None or query.get("cumulative"):
         return None
-    form = BuilderForm(series=[], period=period, interval=query.get("interval", ""))
+    form = BuilderForm(series=[], period=period, interval=query.get("interval", ""), start=start, end=end)
     for s in query.get("series", []):
         filters = s.get("filters") or []
         if len(filters) > 1 or any(f.get("operator") in ("in", "not_in") for f in filters):
@@ -180,6 +212,18 @@ def trends_link(query: dict[str, Any]) -> str | None:
     return None if kept is None else urlencode(form.params(kept))
 
 
+def _fixed_range(query: dict[str, Any]) -> tuple[str, str] | None:
+    """A saved question's dates when they are two ISO days in order that the builder takes as a custom
+    range (first and last day included, as the query reads them)."""
+    first, last = query.get("date_from"), query.get("date_to")
+    if not isinstance(first, str) or not isinstance(last, str) or len(first) != 10 or len(last) != 10:
+        return None
+    span = custom(first, last)
+    if span is None or (span[0].isoformat(), span[1].isoformat()) != (first, last):
+        return None
+    return first, last
+
+
 def _breakdowns() -> dict[str, str]:
     return {"": "Nothing", **{k: v for k, v in FIELD_LABELS.items()}}
 
@@ -195,7 +239,6 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
     found, error = (None, None)
     if form.run and any(s.used for s in form.series):
         found, error = await answer(runtime, grant, builder_query(form, where))
-    events = await known_events(runtime, grant)
     return page(
         request,
         "trends.html",
@@ -213,7 +256,6 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
         number_fields=NUMBER_FIELDS,
         property_prefix=PROPERTY_PREFIX,
         operators=conditions.OPERATORS,
-        events=events,
         any_event=ANY_EVENT,
         where_params=where.params(),
         filter_menu=conditions.menu(where, lambda kept: f"?{urlencode(form.params(kept))}", params),
