@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import Answer, answer, known_events
+from belvedere.web.pages.asking import Answer, answer
 from belvedere.web.pages.periods import PERIODS, custom, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
@@ -94,7 +94,6 @@ async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep)
     if form["ltv"]:
         body["revenue_property"] = "revenue"
     found = await answer(runtime, grant, body)
-    events = await known_events(runtime, grant)
     return _render(
         request,
         "retention.html",
@@ -105,7 +104,6 @@ async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep)
         form=form,
         units={k: v[0] for k, v in RETENTION_UNITS.items()},
         types=RETENTION_TYPES,
-        events=events,
         currency=grant.project.settings.currency,
         where_params=where.params(),
         filter_menu=conditions.menu(where, link, request.query_params),
@@ -141,7 +139,6 @@ async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> 
     if form["end"]:
         body["end"] = form["end"]
     found = await answer(runtime, grant, body)
-    events = await known_events(runtime, grant) if path_type == "events" else []
     return _render(
         request,
         "paths.html",
@@ -151,7 +148,6 @@ async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> 
         project=grant.project,
         form=form,
         periods=PERIODS,
-        events=events,
         can_save=grant.role != "viewer",
         where_params=where.params(),
         filter_menu=conditions.menu(where, link, request.query_params),

@@ -15,7 +15,7 @@ from belvedere.query.dates import to_local
 from belvedere.query.kinds.events import EventsResult, RawEvent
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer, known_events
+from belvedere.web.pages.asking import answer
 from belvedere.web.pages.countries import country_name
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import nav
@@ -98,7 +98,6 @@ async def explorer(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         name=name,
         period=period,
         periods=PERIODS,
-        events=await known_events(runtime, grant),
         where_params=where.params(),
         filter_menu=conditions.menu(where, link, q),
     )

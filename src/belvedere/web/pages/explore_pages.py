@@ -15,7 +15,7 @@ from belvedere.accounts.grants import ProjectGrant
 from belvedere.runtime import Runtime
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer, known_events
+from belvedere.web.pages.asking import answer
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
@@ -94,7 +94,6 @@ async def _activity(kind: str, grant: ProjectGrant, request: Request, runtime: R
         form=form,
         periods={k: v for k, v in PERIODS.items() if k not in ("today", "yesterday")},
         intervals=INTERVALS,
-        events=await known_events(runtime, grant),
         where_params=where.params(),
         filter_menu=conditions.menu(where, link, request.query_params),
         result=found.result if found else None,
