@@ -80,6 +80,7 @@ def test_latest_events_filtered_paged_and_linked(app: Running, monkeypatch: pyte
     assert len(_rows(first.text)) == 2 and 'href="?period=7d&amp;page=2">Older' in first.text
     second = app.client.get(f"{base}?period=7d&page=2", headers=viewer)
     assert len(_rows(second.text)) == 1 and "Newer" in second.text and "every 10s" not in second.text
+    assert '<input type="hidden" name="page" value="2">' not in second.text  # a new filter starts at page 1
     partial = app.client.get(f"{base}?period=7d&partial=1", headers=viewer)
     assert "<html" not in partial.text and 'id="event-list"' in partial.text  # the list alone
     assert len(_rows(partial.text)) == 2

@@ -53,8 +53,9 @@ OPERATORS = {
 }
 _VALUELESS = ("is_set", "is_not_set")
 _GROUPED = {"eq": "in", "neq": "not_in"}
-# A builder's one-off actions (add or remove a row, a partial reload): not kept when a filter is added.
-_ONCE = ("add", "remove", "partial")  # several values of one field: one condition
+# A builder's one-off actions (add or remove a row, a partial reload) and a list's page: other
+# conditions start again from the first page.
+_ONCE = ("add", "remove", "partial", "page", "page_no")  # several values of one field: one condition
 
 
 @dataclass(frozen=True, slots=True)
