@@ -138,3 +138,17 @@ def test_a_goals_rate_is_the_rate_stats_gives(analytics: Analytics) -> None:
         ("signed_up", 1, 2),
         ("$pageview", 1, 1),
     ]
+
+
+def test_goals_filtered_on_revenue(analytics: Analytics) -> None:
+    """A filter on the revenue column (ClickHouse once read it as the sum's alias: a refused query)."""
+    events = [
+        ref.Ev("purchase", datetime(2025, 3, 10, 10), "p1", "p1.a", {"revenue": 12.5}),
+        ref.Ev("purchase", datetime(2025, 3, 10, 11), "p2", "p2.a", {}),
+    ]
+    project_id = ref.load(analytics, events)
+    spec = {**ONE_DAY, "filters": [{"property": "revenue", "operator": "gt", "value": 1}]}
+    got = analytics.query(spec, project_id=project_id)
+    assert [(r["goal"], r["people"], r["events"], r["revenue"]) for r in got["results"]] == [
+        ("purchase", 1, 1, 12.5)
+    ]
