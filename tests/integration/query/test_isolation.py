@@ -16,6 +16,7 @@ from belvedere.query import REGISTRY, QueryService, parse_query
 from belvedere.query import compiled as compiled_statements
 from belvedere.query import sql as query_sql
 from belvedere.query.cache import QueryCache
+from belvedere.query.fields import FILTERABLE, NUMERIC_COLUMNS
 from belvedere.query.sql import SCOPED_TABLES, Params, QueryBuildError, compile_query, parse
 from belvedere.store.base import CompiledQuery
 
@@ -232,3 +233,22 @@ def test_the_compiler_refuses_what_it_cannot_scope() -> None:
     ):
         with pytest.raises(QueryBuildError):
             compile_query(parse(sql), params=Params(), project_id=1, dialect="duckdb")
+
+
+def _every_field_filtered() -> list[dict[str, Any]]:
+    """A condition on every field a filter may name (numbers compared with a number)."""
+    return [
+        {"property": name, "operator": "neq", "value": 1 if name in NUMERIC_COLUMNS else "x"}
+        for name in sorted(FILTERABLE)
+    ] + [{"property": "properties.plan", "operator": "neq", "value": "x"}]
+
+
+@pytest.mark.parametrize(
+    "kind", sorted(k for k in EXAMPLES if "filters" in REGISTRY[k].spec_model.model_fields)
+)
+def test_every_kind_runs_with_a_filter_on_every_field(analytics: Analytics, kind: str) -> None:
+    """Each engine answers a question filtered on each column: ClickHouse reads a SELECT alias in WHERE, so
+    an alias named like a column (``sum(revenue) AS revenue``) broke filters on that column, there only."""
+    _two_projects(analytics)
+    spec = {**EXAMPLES[kind], "filters": [*EXAMPLES[kind].get("filters", []), *_every_field_filtered()]}
+    assert analytics.query(spec)["kind"] == kind
