@@ -87,6 +87,12 @@ BODIES = {
     ("POST", "/app/projects/{project_id}/dashboards/{dashboard_id}/share"): {"password": ""},
     ("POST", "/app/projects/{project_id}/settings"): {"name": "Renamed", "timezone": "Europe/Paris"},
     ("POST", "/app/projects/{project_id}/settings/delete"): {"confirm": "Site"},
+    ("POST", "/app/projects/{project_id}/settings/goals"): {
+        "kind": "page",
+        "target": "/blog/*",
+        "name": "Blog",
+    },
+    ("POST", "/app/projects/{project_id}/settings/goals/delete"): {"name": "Blog"},
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -66,9 +65,7 @@ async def _activity(kind: str, grant: ProjectGrant, request: Request, runtime: R
     form = _activity_form(request)
     where = conditions.parse(request.query_params)
 
-    def link(kept: conditions.Conditions) -> str:
-        return "?" + urlencode([*((k, v) for k, v in form.items() if v), *kept.params()])
-
+    link = conditions.page_link(request.query_params)
     if "nf_field" in request.query_params:
         return redirect(request.url.path + link(where), request)
     interval = form["interval"] or INTERVAL[form["period"]]

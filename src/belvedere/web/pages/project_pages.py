@@ -147,7 +147,6 @@ class View:
     goal: str = ""  # a saved goal's name, or an event's
     conditions: Conditions = field(default_factory=Conditions)
     goal_spec: Any = None  # the goal as queries take it: an event name, or {"page": pattern}
-    goal_is_event: bool = True  # whether the goal is an event (its properties can be listed)
 
     @classmethod
     def of(cls, request: Request, goals: Sequence[SavedGoal] = ()) -> View:
@@ -168,8 +167,12 @@ class View:
             goal=(goal := q.get("goal", "").strip()[:200]),
             conditions=conditions.parse(q),
             goal_spec=goal_query(goal, goals),
-            goal_is_event=not isinstance(goal_query(goal, goals), dict),
         )
+
+    @property
+    def goal_is_event(self) -> bool:
+        """Whether the goal is an event (not a page pattern): its properties can be listed."""
+        return not isinstance(self.goal_spec, dict)
 
     def link(self, where: Conditions | None = None, **change: str | None) -> str:
         """This view's URL query with ``change`` applied (None removes a parameter), and ``where`` instead
