@@ -186,6 +186,7 @@ def test_any_question_from_the_pages(tmp_path: Path) -> None:
 
             # Lifecycle and usage beside it, and the SQL editor.
             page.get_by_role("navigation", name="Analyses").get_by_role("link", name="Lifecycle").click()
+            page.wait_for_url(re.compile(r"/lifecycle"))  # the trend builder has a Period too
             page.get_by_label("Period").select_option("7d")
             page.get_by_role("button", name="Show lifecycle").click()
             page.wait_for_url(re.compile(r"/lifecycle\?"))

@@ -155,6 +155,9 @@ def test_a_funnel_with_an_exclusion_a_breakdown_and_the_people_behind_a_count(tm
 
             # Saved as an insight, it keeps its exclusion and breakdown, and reopens in the builder.
             page.get_by_role("link", name="Close the list").click()
+            # The list closes by a navigation: fill the form of the page it lands on, not the one it leaves.
+            page.wait_for_url(lambda url: "people_status" not in url)
+            page.get_by_role("region", name=re.compile("Reached step 3")).wait_for(state="detached")
             page.get_by_label("Save this funnel as").fill("Checkout")
             page.get_by_role("button", name="Save funnel").click()
             page.wait_for_url(re.compile(r"/insights/\d+$"))

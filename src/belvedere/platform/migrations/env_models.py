@@ -4,4 +4,5 @@ import belvedere.accounts.models
 import belvedere.auth.models
 import belvedere.dashboards.models
 import belvedere.ingest.salts
+import belvedere.platform.jobs.models
 import belvedere.platform.mail  # noqa: F401
