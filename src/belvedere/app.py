@@ -29,6 +29,7 @@ from belvedere.web import (
     api_auth,
     api_dashboards,
     api_events,
+    api_jobs,
     api_me,
     api_ops,
     api_orgs,
@@ -187,6 +188,7 @@ def build_api(
         api_query,
         api_dashboards,
         api_annotations,
+        api_jobs,
         tracker,
     ):
         api.include_router(module.router)

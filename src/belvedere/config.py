@@ -350,6 +350,33 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class JobSettings(BaseModel):
+    run_in_server: bool = Field(
+        True,
+        description="Run a job worker inside `belvedere serve`, on every queue. With the embedded event "
+        "store, jobs that read events run only there; `belvedere worker` takes the others.",
+    )
+    concurrency: int = Field(2, ge=1, le=64, description="Jobs one worker runs at once (threads).")
+    lease_seconds: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="How long a claimed job is held before it counts as lost and runs again elsewhere; the "
+        "worker renews it while the job runs.",
+    )
+    poll_seconds: float = Field(
+        1.0, ge=0.05, le=60, description="How often an idle worker looks for due jobs and schedules."
+    )
+    wake_url: str | None = Field(
+        None,
+        description="Redis URL (`redis://host:6379/0`) that wakes workers in other processes the moment a "
+        "job is enqueued. Unset: they find it within `poll_seconds`.",
+    )
+    keep_days: int = Field(
+        7, ge=1, le=365, description="Succeeded jobs, and their idempotency keys, are kept this long."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of one Belvedere install."""
 
@@ -396,6 +423,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = Field(
         default_factory=RateLimitSettings, description="Rate limits and quotas."
     )
+    jobs: JobSettings = Field(default_factory=JobSettings, description="Background jobs and schedules.")
     plans: dict[str, PlanLimits] = Field(
         default_factory=_default_plans,
         description="Plans by name (JSON). Defaults: `basic`, `premium`, `enterprise` from the product "

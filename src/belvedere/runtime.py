@@ -31,9 +31,13 @@ from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Position, Spool
 from belvedere.ingest.validate import Limits
 from belvedere.ingest.writer import StoreWriter
+from belvedere.job_catalog import load_handlers
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
 from belvedere.platform.errands import Errands
+from belvedere.platform.jobs import QUEUES, Worker
+from belvedere.platform.jobs.metrics import QueueCollector
+from belvedere.platform.jobs.upkeep import build_jobs, build_worker
 from belvedere.platform.mail import Mailer
 from belvedere.platform.metrics import Metrics
 from belvedere.platform.ratelimit import RateLimiter
@@ -107,6 +111,10 @@ class Runtime:
         self.plans = Plans(settings.plans)
         self.desk = QueryDesk(self.queries, self.gate, self.plans)
         self.errands = Errands()
+        load_handlers()
+        self.jobs = build_jobs(settings.jobs, self.sessions)
+        self.metrics.registry.register(QueueCollector(self.jobs))
+        self.worker: Worker | None = None
         self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         self.limiter = RateLimiter(settings.rate_limit.storage_url)
         self.gatekeeper = Gatekeeper.build(
@@ -165,6 +173,10 @@ class Runtime:
         self.metrics.watch(self.metrics.spool_age, lambda: self.spool.oldest_age_seconds)
         self.metrics.watch(self.metrics.open_sessions, lambda: len(self.sessionizer))
         self.errands.start()
+        if self.settings.jobs.run_in_server:
+            # Every queue, `store` included: with the embedded store, only this process may read events.
+            self.worker = build_worker(self.settings.jobs, self.jobs, QUEUES, on_run=self.metrics.observe_job)
+            self.worker.start()
         self.started = True
         log.info(
             "runtime.started",
@@ -190,6 +202,10 @@ class Runtime:
         if self.relay is not None:
             self.relay.stop()
             self.relay = None
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        self.jobs.waker.close()
         self.errands.stop()
         self.writer.stop()
         self.usage.flush()

@@ -41,6 +41,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "user": ("user", "app", "Manage users."),
     "apikey": ("apikey", "app", "Manage personal API keys."),
     "mail": ("mail", "app", "Read the emails Belvedere wrote (the outbox)."),
+    "worker": (
+        "jobs",
+        "worker",
+        "Run a background-job worker until interrupted (Ctrl-C or SIGTERM finishes the running jobs first).",
+    ),
+    "jobs": ("jobs", "app", "See, retry and cancel background jobs."),
 }
 
 

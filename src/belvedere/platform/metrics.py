@@ -75,6 +75,24 @@ class Metrics:
             "belvedere_relay_backlog_bytes", "Capture workers' spooled bytes not yet relayed", registry=r
         )
 
+        self.job_runs = Counter(
+            "belvedere_job_runs",
+            "Job runs in this process by job name and outcome",
+            ["name", "outcome"],
+            registry=r,
+        )
+        self.job_seconds = Histogram(
+            "belvedere_job_seconds",
+            "Duration of job runs in this process by job name",
+            ["name"],
+            registry=r,
+            buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
+        )
+
+    def observe_job(self, name: str, outcome: str, seconds: float) -> None:
+        self.job_runs.labels(name, outcome).inc()
+        self.job_seconds.labels(name).observe(seconds)
+
     def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
         gauge.set_function(read)
 

@@ -176,6 +176,7 @@ def _fill(path: str, world: World) -> str:
         insight_id=world.insight_id,
         dashboard_id=world.dashboard_id,
         widget_id=world.widget_id,
+        job_id=1,  # not the organisation's: an admin gets past authorization to a 404
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tests.integration.platform.jobs_kit import effects_seen, make_jobs, registry
 
 from belvedere.platform.db import transaction
+from belvedere.platform.errors import NotFound
 from belvedere.platform.jobs import Jobs, JobStateError, ScheduleSpec, Worker
 from belvedere.platform.jobs.models import Job
 
@@ -129,7 +130,7 @@ def test_a_permanent_error_is_dead_at_once_and_cancel_stops_a_waiting_job(jobs: 
     assert _worker(jobs).run_once() == 1
     view = jobs.get(refused.id)
     assert view is not None and view.status == "dead" and view.attempts == 1
-    assert "Permanent: the input is wrong" in (view.last_error or "")
+    assert view.last_error == "the input is wrong: no retry can fix it"
     cancelled = jobs.cancel(later.id, by="ann@example.com")
     assert cancelled.status == "dead" and cancelled.last_error == "cancelled by ann@example.com"
     clock.advance(hours=2)
@@ -176,7 +177,7 @@ def test_list_filters_pages_and_stats(jobs: Jobs, clock: Clock) -> None:
     assert [v.id for v in jobs.list(name="record", before_id=ids[2])] == ids[1::-1]
     assert {v.id for v in jobs.list(org_id=1, name="record")} == {ids[1], ids[3]}
     assert jobs.get(ids[0], org_id=1) is None and jobs.get(ids[1], org_id=1) is not None
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound, match=f"There is no job {ids[0]}"):
         jobs.retry(ids[0], org_id=1)
     clock.advance(seconds=90)
     stats = jobs.stats()

@@ -43,7 +43,8 @@ def test_migrations_create_every_table_and_are_idempotent(empty_metadata_url: st
     assert {"insights", "dashboards", "dashboard_widgets"} <= tables
     assert {"annotations"} <= tables
     assert {"login_sessions", "second_factors", "recovery_codes"} <= tables
-    assert migrate.current_revision(engine) == "0005"
+    assert {"jobs", "job_attempts", "schedules", "job_effects"} <= tables
+    assert migrate.current_revision(engine) == "0006"
     engine.dispose()
 
 

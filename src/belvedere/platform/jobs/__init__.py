@@ -2,10 +2,19 @@
 
 from belvedere.platform.jobs.context import JobContext
 from belvedere.platform.jobs.queue import STATUSES, JobRef, Jobs, JobStateError, JobView, QueueStats, Status
-from belvedere.platform.jobs.registry import REGISTRY, Permanent, Registry, RetryPolicy, ScheduleSpec, job
+from belvedere.platform.jobs.registry import (
+    QUEUES,
+    REGISTRY,
+    Permanent,
+    Registry,
+    RetryPolicy,
+    ScheduleSpec,
+    job,
+)
 from belvedere.platform.jobs.worker import Worker
 
 __all__ = [
+    "QUEUES",
     "REGISTRY",
     "STATUSES",
     "JobContext",

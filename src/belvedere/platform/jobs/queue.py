@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from belvedere.platform.db import after_commit, transaction
+from belvedere.platform.errors import Conflict, NotFound
 from belvedere.platform.jobs.claims import now_utc, utc
 from belvedere.platform.jobs.models import Job, JobAttempt
 from belvedere.platform.jobs.registry import REGISTRY, Registry
@@ -29,8 +30,10 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_KEY_CHARS = 200
 
 
-class JobStateError(ValueError):
+class JobStateError(Conflict):
     """The job is not in a state that allows this (retrying a running job, cancelling a finished one)."""
+
+    code = "job_state"
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +298,7 @@ class Jobs:
     def _owned(session: Session, job_id: int, org_id: int | None) -> Job:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or (org_id is not None and job.org_id != org_id):
-            raise LookupError(f"no job {job_id}")
+            raise NotFound(f"There is no job {job_id}.")
         return job
 
 

@@ -12,8 +12,9 @@ import os
 import random
 import socket
 import threading
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -35,10 +36,13 @@ class LeaseLost(Exception):
 
 
 def _describe(exc: BaseException) -> str:
-    lines = traceback.format_exception_only(type(exc), exc)
+    """The error as kept on the job: a permanent refusal's own words; otherwise its type, message and the
+    last frames that raised it."""
+    if isinstance(exc, Permanent):
+        return str(exc)
     where = traceback.extract_tb(exc.__traceback__)[-3:]
-    frames = "".join(f"  at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}\n" for f in where)
-    return "".join(lines).strip() + ("\n" + frames if frames else "")
+    frames = "".join(f"\n  at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in where)
+    return f"{type(exc).__name__}: {exc}{frames}"
 
 
 class Worker:
@@ -52,6 +56,7 @@ class Worker:
         poll: float = 1.0,
         housekeeping: timedelta = timedelta(seconds=1),
         name: str | None = None,
+        on_run: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.jobs = jobs
         self.queues = tuple(queues)
@@ -69,7 +74,7 @@ class Worker:
         self._last_housekeeping: datetime | None = None
         self._last_heartbeat: datetime | None = None
         self._loop = threads.Background(f"jobs-{self.name}", self._serve)
-        self.runs: dict[tuple[str, str], int] = {}  # (job name, outcome) → runs in this process
+        self.on_run = on_run  # (job name, outcome, seconds) after each run: metrics
 
     # --- one round ---------------------------------------------------------------------------------------
 
@@ -103,6 +108,7 @@ class Worker:
         """Run one claimed job to its outcome: ``succeeded``, ``failed``, ``dead`` or ``lost``."""
         spec = self.jobs.registry.jobs.get(claim.name)
         outcome = "lost"
+        began = time.monotonic()
         try:
             if spec is None:
                 raise LookupError(f"no handler for job {claim.name!r} in this worker")
@@ -132,8 +138,8 @@ class Worker:
                 outcome=outcome,
                 error=str(exc)[:300],
             )
-        key = (claim.name, outcome)
-        self.runs[key] = self.runs.get(key, 0) + 1
+        if self.on_run is not None:
+            self.on_run(claim.name, outcome, time.monotonic() - began)
         return outcome
 
     # --- in the background -------------------------------------------------------------------------------
