@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-CONTEXTS = ("accounts", "auth", "dashboards", "ingest", "query", "store", "demo")
+CONTEXTS = ("accounts", "alerts", "auth", "dashboards", "demo", "ingest", "notify", "query", "store")
 ADAPTERS = ("web", "cli", "app", "runtime")
 
 

@@ -44,7 +44,8 @@ def test_migrations_create_every_table_and_are_idempotent(empty_metadata_url: st
     assert {"annotations"} <= tables
     assert {"login_sessions", "second_factors", "recovery_codes"} <= tables
     assert {"jobs", "job_attempts", "schedules", "job_effects"} <= tables
-    assert migrate.current_revision(engine) == "0006"
+    assert {"alert_rules", "alert_events", "alert_channels", "deliveries", "notifications"} <= tables
+    assert migrate.current_revision(engine) == "0007"
     engine.dispose()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,8 @@ from belvedere.platform.jobs.models import JobEffect
 
 if TYPE_CHECKING:
     from belvedere.platform.jobs.queue import JobRef, Jobs
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +42,10 @@ class JobContext:
     @property
     def now(self) -> datetime:
         return self.jobs.clock()
+
+    def need(self, kind: type[T]) -> T:
+        """A part the composition root provided (``Jobs.provide``)."""
+        return self.jobs.need(kind)
 
     def enqueue(self, name: str, payload: dict[str, Any] | None = None, **options: Any) -> JobRef:
         """Another job, enqueued only if this one succeeds."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from belvedere.platform.jobs.models import Job, JobAttempt
 from belvedere.platform.jobs.registry import REGISTRY, Registry
 from belvedere.platform.jobs.waker import LocalWaker, Waker
 
+T = TypeVar("T")
 Status = Literal["pending", "running", "succeeded", "failed", "dead"]
 STATUSES: tuple[Status, ...] = ("pending", "running", "succeeded", "failed", "dead")
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -160,6 +161,20 @@ class Jobs:
         self.registry = registry
         self.clock = clock
         self.waker: Waker = waker or LocalWaker()
+        self._deps: dict[type, object] = {}
+
+    def provide(self, kind: type[T], value: T) -> None:
+        """Make ``value`` available to handlers (``JobContext.need``): the composition root hands in the
+        parts jobs use (the query service, the mail settings) so that contexts need not know it."""
+        self._deps[kind] = value
+
+    def need(self, kind: type[T]) -> T:
+        try:
+            return self._deps[kind]  # type: ignore[return-value]
+        except KeyError:
+            raise RuntimeError(
+                f"this worker has no {kind.__name__}: the job runs where it is provided"
+            ) from None
 
     def enqueue(
         self,

@@ -1,0 +1,1 @@
+"""Notifications: channels (email, Slack, webhooks), deliveries through the job queue, in-app messages."""
