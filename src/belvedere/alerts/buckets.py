@@ -1,7 +1,7 @@
 """The buckets a rule reads, in the project's time zone: a rule only ever looks at buckets that are over.
 
-Hours, days and weeks (Monday first) are cut as the query API's trends cut them, in local wall-clock time;
-five-minute buckets are cut on the local clock too. Instants in and out are aware UTC datetimes.
+Hours, days, weeks (Monday first) and months are cut as the query API's trends cut them, in local
+wall-clock time; five-minute buckets are cut on the local clock too. Instants in and out are aware UTC.
 """
 
 from __future__ import annotations

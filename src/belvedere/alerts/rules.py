@@ -34,8 +34,8 @@ from belvedere.query.kinds import parse_query
 from belvedere.query.kinds.trends import Series
 from belvedere.query.runner import QuerySpec
 
-Interval = Literal["5m", "hour", "day", "week"]
-INTERVALS: tuple[Interval, ...] = ("5m", "hour", "day", "week")
+Interval = Literal["5m", "hour", "day", "week", "month"]
+INTERVALS: tuple[Interval, ...] = ("5m", "hour", "day", "week", "month")
 STATS = (
     "visitors",
     "visits",
@@ -167,6 +167,14 @@ class RuleDraft(BaseModel):
         if len(set(self.channels)) != len(self.channels):
             raise ValueError("a channel is listed twice")
         return self
+
+
+def events_named(metric: StatMetric | FormulaMetric | SeriesMetric) -> list[str]:
+    """The event names a metric counts (a rule on an event never received is refused)."""
+    if isinstance(metric, StatMetric):
+        return [metric.goal.event] if metric.goal is not None and metric.goal.event else []
+    series = metric.series if isinstance(metric, FormulaMetric) else [metric]
+    return sorted({s.event for s in series if s.event})
 
 
 def parse_metric(raw: Any) -> StatMetric | FormulaMetric | SeriesMetric:

@@ -3,16 +3,12 @@ the enrolment's QR code as SVG markup. No database here: ``auth.two_factor`` hol
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import time
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet
-from cryptography.fernet import InvalidToken as Unreadable
 
 from belvedere.accounts.keys import hash_key
 
@@ -25,23 +21,8 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _GROUP, _GROUPS = 4, 4
 
 
-class SecretBox:
-    """Encrypts TOTP secrets (Fernet: AES-128-CBC and HMAC-SHA256) with a key derived from ``secret_key``:
-    a copy of the metadata database alone does not yield anyone's authenticator."""
-
-    def __init__(self, secret_key: str) -> None:
-        key = hmac.new(secret_key.encode(), b"belvedere-totp-secrets", hashlib.sha256).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
-
-    def seal(self, secret: str) -> str:
-        return self._fernet.encrypt(secret.encode()).decode()
-
-    def open(self, sealed: str) -> str | None:
-        """The secret, or None when it was sealed under another ``secret_key``."""
-        try:
-            return self._fernet.decrypt(sealed.encode()).decode()
-        except Unreadable:
-            return None
+# TOTP secrets are sealed for this purpose (the name is part of the key: changing it loses every secret).
+TOTP_PURPOSE = "belvedere-totp-secrets"
 
 
 def new_totp_secret() -> str:

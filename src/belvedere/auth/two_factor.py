@@ -19,7 +19,7 @@ from belvedere.auth import securitylog
 from belvedere.auth.models import RecoveryCode, SecondFactor
 from belvedere.auth.passwords import Passwords
 from belvedere.auth.second_factor import (
-    SecretBox,
+    TOTP_PURPOSE,
     matching_step,
     new_recovery_codes,
     new_totp_secret,
@@ -33,6 +33,7 @@ from belvedere.config import Settings
 from belvedere.platform.db import claim
 from belvedere.platform.errors import BelvedereError, Conflict, TooMany
 from belvedere.platform.ratelimit import RateLimiter
+from belvedere.platform.secretbox import SecretBox
 
 
 class WrongCode(BelvedereError):
@@ -70,7 +71,7 @@ def _throttled(retry_after: int, what: str) -> TooMany:
 class TwoFactor:
     def __init__(self, settings: Settings, *, passwords: Passwords, limiter: RateLimiter) -> None:
         self.settings = settings
-        self.box = SecretBox(settings.secret_key)
+        self.box = SecretBox(settings.secret_key, TOTP_PURPOSE)
         self.passwords = passwords
         self.limiter = limiter
 
