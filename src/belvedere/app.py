@@ -25,6 +25,7 @@ from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
 from belvedere.runtime import Runtime
 from belvedere.web import (
+    api_alerts,
     api_annotations,
     api_auth,
     api_dashboards,
@@ -188,6 +189,7 @@ def build_api(
         api_query,
         api_dashboards,
         api_annotations,
+        api_alerts,
         api_jobs,
         tracker,
     ):

@@ -377,6 +377,18 @@ class JobSettings(BaseModel):
     )
 
 
+class OutboundSettings(BaseModel):
+    allow_private_networks: bool = Field(
+        False,
+        description="Let webhooks and Slack deliveries reach loopback, private, link-local and other "
+        "non-public addresses (refused by default: a webhook URL must not reach the server's own network). "
+        "For tests, and for installs whose Slack proxy is internal.",
+    )
+    timeout_seconds: float = Field(
+        10.0, ge=1, le=60, description="Longest wait for one delivery (connect, send, read the answer)."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of one Belvedere install."""
 
@@ -424,6 +436,9 @@ class Settings(BaseSettings):
         default_factory=RateLimitSettings, description="Rate limits and quotas."
     )
     jobs: JobSettings = Field(default_factory=JobSettings, description="Background jobs and schedules.")
+    outbound: OutboundSettings = Field(
+        default_factory=OutboundSettings, description="Outgoing webhooks and Slack messages."
+    )
     plans: dict[str, PlanLimits] = Field(
         default_factory=_default_plans,
         description="Plans by name (JSON). Defaults: `basic`, `premium`, `enterprise` from the product "

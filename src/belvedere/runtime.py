@@ -31,7 +31,7 @@ from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Position, Spool
 from belvedere.ingest.validate import Limits
 from belvedere.ingest.writer import StoreWriter
-from belvedere.job_catalog import load_handlers
+from belvedere.job_catalog import load_handlers, provide
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
 from belvedere.platform.errands import Errands
@@ -113,6 +113,8 @@ class Runtime:
         self.errands = Errands()
         load_handlers()
         self.jobs = build_jobs(settings.jobs, self.sessions)
+        self.alerts, self.channels = provide(self.jobs, settings, self.plans)
+        self.jobs.provide(QueryService, self.queries)
         self.metrics.registry.register(QueueCollector(self.jobs))
         self.worker: Worker | None = None
         self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from belvedere.accounts import organisations
 from belvedere.accounts.grants import Grant, ProjectGrant, audit
 from belvedere.accounts.keys import new_write_key
-from belvedere.accounts.models import Organisation, Project
+from belvedere.accounts.models import Membership, Organisation, Project
 from belvedere.accounts.plans import Plans
 from belvedere.accounts.service import CreatedProject, create_project_in, project_json, slugify
 from belvedere.accounts.settings import ProjectSettings, SavedGoal, check_timezone
@@ -199,3 +199,14 @@ def create_for_operator(
         session, organisation_id=org.id, name=name, timezone=_check_timezone(timezone), settings=settings
     )
     return created, org
+
+
+def visible_project_ids(session: Session, user_id: int) -> list[int]:
+    """The projects of every organisation the user is a member of."""
+    statement = (
+        select(Project.id)
+        .join(Membership, Membership.organisation_id == Project.organisation_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Project.id)
+    )
+    return list(session.scalars(statement))

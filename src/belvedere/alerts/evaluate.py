@@ -95,6 +95,13 @@ def reading(
     return Reading(bucket[0], bucket[1], value, other)
 
 
+def prefetch(rule: AlertRule, meter: Meter, tz: ZoneInfo, at: datetime) -> None:
+    """Ask now what ``evaluate`` will read: the evaluation's database writes then wait on no query."""
+    bucket = last_complete(rule.interval, tz, at)  # type: ignore[arg-type]
+    if rule.last_bucket is None or _aware(rule.last_bucket) < bucket[0]:
+        reading(meter, condition_of(rule), rule.interval, tz, bucket)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     reading: Reading

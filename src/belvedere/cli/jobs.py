@@ -14,8 +14,9 @@ from typing import Annotated
 import orjson
 import typer
 
+from belvedere.accounts.plans import Plans
 from belvedere.cli.common import fail, load_settings, metadata_engine, print_rows
-from belvedere.job_catalog import load_handlers
+from belvedere.job_catalog import load_handlers, provide
 from belvedere.platform.db import make_session_factory
 from belvedere.platform.jobs import QUEUES, STATUSES, Jobs, JobView
 from belvedere.platform.jobs.upkeep import build_jobs, build_worker
@@ -51,6 +52,7 @@ def worker(
         settings.jobs.concurrency = concurrency
     load_handlers()
     jobs = build_jobs(settings.jobs, make_session_factory(metadata_engine(settings)))
+    provide(jobs, settings, Plans(settings.plans))
     running = build_worker(settings.jobs, jobs, queues)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

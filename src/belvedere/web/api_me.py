@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from belvedere.accounts.organisations import EMAIL_PATTERN
 from belvedere.accounts.profile import NAME_LENGTH, rename_user
+from belvedere.accounts.projects import visible_project_ids
 from belvedere.auth import login_sessions
 from belvedere.auth.securitylog import organisations_of_user
+from belvedere.notify import inbox
 from belvedere.web.access import RuntimeDep, SessionDep, SignedIn, caller_user, request_origin
 from belvedere.web.ids import PathId
 
@@ -170,3 +172,26 @@ def disable_two_factor(
         code=body.code,
         where=request_origin(request),
     )
+
+
+class ReadBody(BaseModel):
+    up_to: int = Field(ge=0, le=2**62, description="The newest notification id read.")
+
+
+@router.get(
+    "/notifications", summary="The latest notifications of the caller's projects, and how many are unread"
+)
+def notifications(caller: SignedIn, session: SessionDep, limit: int = 20) -> dict[str, Any]:
+    user = caller_user(session, caller)
+    projects = visible_project_ids(session, user.id)
+    return {
+        "unread": inbox.unread(session, user_id=user.id, project_ids=projects),
+        "results": inbox.latest(
+            session, user_id=user.id, project_ids=projects, limit=max(1, min(limit, 100))
+        ),
+    }
+
+
+@router.post("/notifications/read", status_code=204, summary="Mark notifications read up to an id")
+def read_notifications(body: ReadBody, caller: SignedIn, session: SessionDep) -> None:
+    inbox.mark_read(session, user_id=caller_user(session, caller).id, up_to=body.up_to)

@@ -61,6 +61,22 @@ BODIES = {
     ("PATCH", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}/widgets"): {"insight_id": "{insight}"},
     ("POST", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}/share"): {},
+    ("POST", "/api/v1/projects/{project_id}/alert-channels"): {"type": "email", "name": "E", "to": ["a@b.test"]},
+    ("PATCH", "/api/v1/projects/{project_id}/alert-channels/{channel_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/projects/{project_id}/alerts"): {
+        "name": "Rule",
+        "series": {"stat": "visitors"},
+        "condition": {"type": "threshold", "operator": "above", "value": 1},
+    },
+    ("POST", "/api/v1/projects/{project_id}/alerts/from-template"): {"template": "traffic_drop"},
+    ("POST", "/api/v1/projects/{project_id}/alerts/preview"): {
+        "series": {"stat": "visitors"},
+        "condition": {"type": "threshold", "operator": "above", "value": 1},
+        "buckets": 2,
+    },
+    ("PATCH", "/api/v1/projects/{project_id}/alerts/{rule_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/projects/{project_id}/alerts/{rule_id}/evaluate"): {},
+    ("POST", "/api/v1/projects/{project_id}/alerts/{rule_id}/mute"): {"until": None},
     # Page forms (sent form-encoded).
     ("POST", "/app/orgs/{org_id}/projects/new"): {"name": "Another"},
     ("POST", "/app/orgs/{org_id}/settings/invitations"): {"email": "new@example.test", "role": "viewer"},
@@ -177,6 +193,8 @@ def _fill(path: str, world: World) -> str:
         dashboard_id=world.dashboard_id,
         widget_id=world.widget_id,
         job_id=1,  # not the organisation's: an admin gets past authorization to a 404
+        channel_id=1,
+        rule_id=1,
     )
 
 
