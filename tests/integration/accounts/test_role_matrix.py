@@ -61,7 +61,11 @@ BODIES = {
     ("PATCH", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}/widgets"): {"insight_id": "{insight}"},
     ("POST", "/api/v1/projects/{project_id}/dashboards/{dashboard_id}/share"): {},
-    ("POST", "/api/v1/projects/{project_id}/alert-channels"): {"type": "email", "name": "E", "to": ["a@b.test"]},
+    ("POST", "/api/v1/projects/{project_id}/alert-channels"): {
+        "type": "email",
+        "name": "E",
+        "to": ["a@b.test"],
+    },
     ("PATCH", "/api/v1/projects/{project_id}/alert-channels/{channel_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/projects/{project_id}/alerts"): {
         "name": "Rule",
