@@ -68,15 +68,20 @@ def config_of(rule: AlertRule) -> RuleConfig:
 
 
 def state_of(rule: AlertRule) -> RuleState:
+    """The rule's state with aware instants (SQLite gives them back naive; they are UTC)."""
     return RuleState(
         state=rule.state,
         breaches=rule.breaches,
-        fired_at=rule.fired_at,
-        notified_at=rule.notified_at,
-        escalated_at=rule.escalated_at,
-        acknowledged_at=rule.acknowledged_at,
+        fired_at=_maybe(rule.fired_at),
+        notified_at=_maybe(rule.notified_at),
+        escalated_at=_maybe(rule.escalated_at),
+        acknowledged_at=_maybe(rule.acknowledged_at),
         acknowledged_by=rule.acknowledged_by,
     )
+
+
+def _maybe(at: datetime | None) -> datetime | None:
+    return None if at is None else _aware(at)
 
 
 def store_state(rule: AlertRule, state: RuleState) -> None:
