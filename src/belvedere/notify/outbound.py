@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -115,11 +116,13 @@ def post(
     max_response_bytes: int = 65_536,
     resolve: Resolver | None = None,
     allow_networks: Sequence[Network] = (),
+    verify: ssl.SSLContext | None = None,
 ) -> Answer:
     """POST ``body`` to ``url`` and return the answer, whatever its status. ``timeout`` bounds the whole
     call (every hop, from DNS to the last byte read). ``resolve(host, port)`` lists a name's addresses
     (``socket.getaddrinfo`` by default; tests inject their own). Without ``allow_private``, an address in
-    ``allow_networks`` passes the check though private."""
+    ``allow_networks`` passes the check though private. ``verify`` replaces the system's certificate
+    authorities (a receiver behind a private CA; tests)."""
     deadline = time.monotonic() + timeout
     current = _checked(url)
     first_origin = _origin(current)
@@ -133,6 +136,7 @@ def post(
             deadline=_Deadline(deadline, timeout),
             max_bytes=max_response_bytes,
             resolve=resolve or _system_resolve,
+            verify=verify,
         )
         if answer.status == 303:
             raise DeliveryFailed(
@@ -219,6 +223,7 @@ def _deliver(
     deadline: _Deadline,
     max_bytes: int,
     resolve: Resolver,
+    verify: ssl.SSLContext | None,
 ) -> tuple[Answer, str | None]:
     """One request of the chain: resolve, check, then try the checked addresses in turn (the next one only
     when connecting to one fails, as a browser does when IPv6 is listed but not routed)."""
@@ -230,7 +235,9 @@ def _deliver(
     failure: httpx.ConnectError | None = None
     for address in addresses:
         try:
-            return _exchange(url, address, body, headers, deadline=deadline, max_bytes=max_bytes)
+            return _exchange(
+                url, address, body, headers, deadline=deadline, max_bytes=max_bytes, verify=verify
+            )
         except httpx.ConnectError as exc:
             failure = exc
     raise DeliveryFailed(f"could not connect to {host}: {failure}")
@@ -299,6 +306,7 @@ def _exchange(
     *,
     deadline: _Deadline,
     max_bytes: int,
+    verify: ssl.SSLContext | None,
 ) -> tuple[Answer, str | None]:
     """Send to ``address`` (pinned: the URL's host is replaced by it) and read the capped answer."""
     host = url.raw_host.decode("ascii")
@@ -311,7 +319,7 @@ def _exchange(
         "POST", url.copy_with(host=str(address)), headers=headers, content=body, extensions=extensions
     )
     try:
-        with httpx.Client(trust_env=False, follow_redirects=False) as client, watchdog:
+        with httpx.Client(trust_env=False, follow_redirects=False, verify=verify or True) as client, watchdog:
             response = client.send(request, stream=True)
             try:
                 data, truncated = _read_capped(response, max_bytes, deadline, host)

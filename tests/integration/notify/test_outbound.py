@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
-from tests.integration.notify.outbound_kit import BIG, Receiver, receiving, unused_port
+from tests.integration.notify.outbound_kit import BIG, Receiver, authority, receiving, unused_port
 
 from belvedere.notify.outbound import ALLOW_SETTING, DeliveryFailed, DestinationRefused, post
 
@@ -129,6 +129,29 @@ def test_the_connection_goes_to_the_address_that_was_resolved(receiver: Receiver
     assert (answer.status, answer.body, answer.url) == (200, BODY, url)
     assert calls == ["rebind.invalid"]
     assert receiver.requests[0].headers["host"] == f"rebind.invalid:{receiver.port}"
+
+
+def test_tls_names_the_host_while_connecting_to_the_pinned_address() -> None:
+    """The certificate names hooks.example and holds no IP address: the handshake succeeds only if SNI and
+    the certificate check use the name while the socket goes to 127.0.0.1."""
+    ca = authority()
+    with receiving(tls=ca.server("hooks.example")) as receiver:
+        resolve = names({"hooks.example": ["127.0.0.1"]})
+        url = f"https://hooks.example:{receiver.port}/echo"
+        answer = post(url, BODY, HEADERS, allow_private=True, resolve=resolve, verify=ca.client)
+        assert (answer.status, answer.body) == (200, BODY)
+        assert receiver.server_names == ["hooks.example"]
+        assert receiver.requests[0].headers["host"] == f"hooks.example:{receiver.port}"
+
+
+def test_a_certificate_for_another_name_fails() -> None:
+    ca = authority()
+    with receiving(tls=ca.server("hooks.example")) as receiver:
+        resolve = names({"impostor.example": ["127.0.0.1"]})
+        with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            url = f"https://impostor.example:{receiver.port}/echo"
+            post(url, BODY, HEADERS, allow_private=True, resolve=resolve, verify=ca.client)
+        assert receiver.requests == []
 
 
 # --- Answers ---------------------------------------------------------------------------------------------
@@ -261,6 +284,18 @@ def test_a_receiver_that_never_finishes_fails_by_the_deadline(receiver: Receiver
         post(receiver.url(path), BODY, HEADERS, allow_private=True, timeout=1.0)
     assert 0.9 <= time.monotonic() - started < 1.6
     assert receiver.paths() == [path]
+
+
+def test_the_deadline_holds_under_tls_too() -> None:
+    """The socket that the deadline shuts is the one TLS wraps: a trickle inside TLS is cut as well."""
+    ca = authority()
+    with receiving(tls=ca.server("hooks.example")) as receiver:
+        resolve = names({"hooks.example": ["127.0.0.1"]})
+        url = f"https://hooks.example:{receiver.port}/trickle-head"
+        started = time.monotonic()
+        with pytest.raises(DeliveryFailed, match="did not answer within 1 s"):
+            post(url, BODY, HEADERS, allow_private=True, resolve=resolve, verify=ca.client, timeout=1.0)
+        assert 0.9 <= time.monotonic() - started < 1.6
 
 
 def test_a_refused_connection_fails() -> None:
