@@ -35,6 +35,7 @@ from belvedere.query.runner import QueryResult, QuerySpec
 AnyMetric = StatMetric | FormulaMetric | SeriesMetric
 _CONDITION: TypeAdapter[Threshold | Change] = TypeAdapter(Condition)
 PREVIEW_MAX = 100
+RECENT = 24  # readings kept on the rule, for its sparkline
 
 
 @dataclass
@@ -124,6 +125,7 @@ def evaluate(rule: AlertRule, meter: Meter, tz: ZoneInfo, at: datetime, now: dat
     state, steps = machine.advance(config, state_of(rule), seen, now)
     store_state(rule, state)
     rule.last_bucket, rule.last_value, rule.last_evaluated_at = bucket[0], seen.value, now
+    rule.recent = [*(rule.recent or []), [bucket[0].isoformat(), seen.value]][-RECENT:]
     return Outcome(seen, steps)
 
 

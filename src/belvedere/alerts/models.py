@@ -42,6 +42,7 @@ class AlertRule(Base):
     state: Mapped[str] = mapped_column(String(16), default="ok")
     breaches: Mapped[int] = mapped_column(Integer, default=0)
     last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recent: Mapped[list[list[Any]] | None] = mapped_column(JSON, nullable=True)  # [[bucket start, value]]
     last_bucket: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -73,6 +73,7 @@ def rule_json(rule: AlertRule) -> dict[str, Any]:
         "muted_until": at(rule.muted_until),
         "state": rule.state,
         "last_value": rule.last_value,
+        "recent": rule.recent or [],
         "last_bucket": at(rule.last_bucket),
         "last_evaluated_at": at(rule.last_evaluated_at),
         "fired_at": at(rule.fired_at),
@@ -163,7 +164,7 @@ class Alerts:
         _apply(rule, draft)
         if (rule.metric, rule.interval, rule.condition) != before:  # another question: start from ok
             store_state(rule, machine.RuleState())
-            rule.last_bucket = rule.last_value = None
+            rule.last_bucket = rule.last_value = rule.recent = None
         rule.updated_at = utcnow()
         return rule
 

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("breaches", sa.Integer(), nullable=False),
         sa.Column("last_value", sa.Float(), nullable=True),
+        sa.Column("recent", sa.JSON(), nullable=True),
         sa.Column("last_bucket", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_evaluated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("fired_at", sa.DateTime(timezone=True), nullable=True),
