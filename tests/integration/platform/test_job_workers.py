@@ -83,8 +83,9 @@ def test_four_worker_processes_drain_a_queue_and_commit_each_effect_once(metadat
 
 
 @contextmanager
-def write_lock(url: str) -> Iterator[None]:
-    """Hold the metadata database's lock on the effects ledger, so that a worker recording an effect waits."""
+def write_lock(url: str, table: str = "job_effects") -> Iterator[None]:
+    """Hold the metadata database's write lock (SQLite: all of it; PostgreSQL: on ``table``), so that a
+    worker recording what it did waits."""
     if url.startswith("sqlite"):
         connection = sqlite3.connect(
             make_url(url).database or "", isolation_level=None, timeout=10, check_same_thread=False
@@ -98,7 +99,7 @@ def write_lock(url: str) -> Iterator[None]:
         return
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain) as connection:
-        connection.execute("LOCK TABLE job_effects IN EXCLUSIVE MODE")
+        connection.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         yield
         connection.rollback()
 
