@@ -35,7 +35,7 @@ from belvedere.query.runner import QueryResult, QuerySpec
 AnyMetric = StatMetric | FormulaMetric | SeriesMetric
 _CONDITION: TypeAdapter[Threshold | Change] = TypeAdapter(Condition)
 PREVIEW_MAX = 100
-RECENT = 24  # readings kept on the rule, for its sparkline
+RECENT = 24  # readings kept on the rule ([start, value, breaching]): its sparkline, its emails' chart
 
 
 @dataclass
@@ -101,13 +101,6 @@ def reading(
     return Reading(bucket[0], bucket[1], value, other)
 
 
-def prefetch(rule: AlertRule, meter: Meter, tz: ZoneInfo, at: datetime) -> None:
-    """Ask now what ``evaluate`` will read: the evaluation's database writes then wait on no query."""
-    bucket = last_complete(rule.interval, tz, at)  # type: ignore[arg-type]
-    if rule.last_bucket is None or _aware(rule.last_bucket) < bucket[0]:
-        reading(meter, condition_of(rule), rule.interval, tz, bucket)  # type: ignore[arg-type]
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     reading: Reading
@@ -125,7 +118,8 @@ def evaluate(rule: AlertRule, meter: Meter, tz: ZoneInfo, at: datetime, now: dat
     state, steps = machine.advance(config, state_of(rule), seen, now)
     store_state(rule, state)
     rule.last_bucket, rule.last_value, rule.last_evaluated_at = bucket[0], seen.value, now
-    rule.recent = [*(rule.recent or []), [bucket[0].isoformat(), seen.value]][-RECENT:]
+    breach = machine.breaching(config.condition, seen)
+    rule.recent = [*(rule.recent or []), [bucket[0].isoformat(), seen.value, breach]][-RECENT:]
     return Outcome(seen, steps)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from belvedere.accounts.models import Project
 from belvedere.alerts.buckets import last_complete
-from belvedere.alerts.evaluate import Meter, metric_of, prefetch
+from belvedere.alerts.evaluate import Meter, evaluate, metric_of
 from belvedere.alerts.models import AlertRule
 from belvedere.alerts.notices import Where
 from belvedere.alerts.service import Alerts
@@ -88,11 +88,13 @@ def evaluate_rules(ctx: JobContext) -> None:
         return queries.run(spec, project_id=where.project_id, timezone=where.timezone)
 
     meter = Meter(ask, metric_of(rules[0]))
-    tz = ZoneInfo(where.timezone)
-    for rule in rules:  # every query first: the writes below then hold no lock while the store works
-        prefetch(rule, meter, tz, at)
-    for rule in rules:
-        alerts.step_rule(session, rule, meter, where, at, ctx.now)
+    tz, now = ZoneInfo(where.timezone), ctx.now
+    # Every rule's readings first (queries only: nothing touches the session), then the writes, so that
+    # the metadata database's write lock is not held while the store answers.
+    decided = [(rule, evaluate(rule, meter, tz, at, now)) for rule in rules]
+    for rule, outcome in decided:
+        if outcome is not None:
+            alerts.record(session, rule, outcome, meter.metric, where, now)
 
 
 REGISTRY.schedule(ScheduleSpec(TICK, TICK, every=timedelta(minutes=1)))

@@ -20,7 +20,9 @@ from belvedere.accounts.models import Project
 from belvedere.accounts.plans import Plans
 from belvedere.alerts import machine, notices
 from belvedere.alerts.evaluate import (
+    AnyMetric,
     Meter,
+    Outcome,
     PreviewPoint,
     backtest,
     config_of,
@@ -198,20 +200,32 @@ class Alerts:
     ) -> bool:
         """Evaluate one rule on the bucket complete at ``at``; record and notify its steps. False if that
         bucket was evaluated already."""
-        tz = ZoneInfo(where.timezone)
-        outcome = evaluate(rule, meter, tz, at, now)
+        outcome = evaluate(rule, meter, ZoneInfo(where.timezone), at, now)
         if outcome is None:
             return False
+        self.record(session, rule, outcome, meter.metric, where, now)
+        return True
+
+    def record(
+        self,
+        session: Session,
+        rule: AlertRule,
+        outcome: Outcome,
+        metric: AnyMetric,
+        where: Where,
+        now: datetime,
+    ) -> None:
+        """Write what ``evaluate`` decided: the history, the in-app notification, the deliveries. Only
+        database work: an evaluation job reads every rule's metric first, then records them all, so that
+        the metadata database's write lock is never held while the event store works."""
         muted = rule.muted_until is not None and _aware(rule.muted_until) > now  # type: ignore[operator]
         for step in outcome.steps:
             event = notices.record(session, rule, step, outcome.reading, now, muted=muted)
             if step.notify and not muted:
-                chart = self.chart(rule, meter, tz, at)
                 body = notices.message(
-                    rule, step, event, where, meter.metric, config_of(rule).condition, chart
+                    rule, step, event, where, metric, config_of(rule).condition, chart(rule)
                 )
                 notices.send(session, self.jobs, rule, step, event, where, body)
-        return True
 
     def escalate_rule(self, session: Session, rule: AlertRule, where: Where, now: datetime) -> bool:
         state, step = machine.escalate(config_of(rule), state_of(rule), now)
@@ -224,12 +238,6 @@ class Alerts:
             body = notices.message(rule, step, event, where, metric_of(rule), config_of(rule).condition)
             notices.send(session, self.jobs, rule, step, event, where, body)
         return True
-
-    def chart(self, rule: AlertRule, meter: Meter, tz: ZoneInfo, at: datetime) -> list[list[Any]]:
-        """The metric over the last 12 buckets, for the notification's chart: [start, value, breaching]."""
-        config = config_of(rule)
-        points = backtest(meter.metric, config, rule.interval, tz, meter, at, 12)  # type: ignore[arg-type]
-        return [[p.start.isoformat(), p.value, bool(p.breaching)] for p in points]
 
     def evaluate_now(
         self, session: Session, *, org_id: int, project_id: int, rule_id: int, ask: Ask, at: datetime | None
@@ -272,6 +280,11 @@ class Alerts:
             _aware(at) or utcnow(),
             buckets,
         )
+
+
+def chart(rule: AlertRule) -> list[list[Any]]:
+    """The rule's last readings for a notification's chart: [start, value, breaching], oldest first."""
+    return [list(point) for point in (rule.recent or [])[-12:]]
 
 
 def _apply(rule: AlertRule, draft: RuleDraft) -> None:
