@@ -85,7 +85,7 @@ def evaluate_rules(ctx: JobContext) -> None:
         return  # deleted or disabled meanwhile
 
     def ask(spec: QuerySpec) -> QueryResult:
-        return queries.run(spec, project_id=where.project_id, timezone=where.timezone)
+        return queries.run(spec, project_id=where.project_id, timezone=where.timezone, background=True)
 
     meter = Meter(ask, metric_of(rules[0]))
     tz, now = ZoneInfo(where.timezone), ctx.now

@@ -128,9 +128,12 @@ class QueryContext:
     # under the same data watermark; None when answers are not cached.
     shared: LruCache[Hashable, Any] | None = None
     watermark: int | None = None
+    background: bool = False  # the store lets interactive queries go first (``store.turns``)
 
     def in_time(self, compiled: CompiledQuery) -> CompiledQuery:
         """``compiled`` limited to the time left before the deadline; ``QueryTimedOut`` if none is."""
+        if self.background:
+            compiled = replace(compiled, background=True)
         if self.deadline is None:
             return compiled
         left = self.deadline - time.monotonic()
@@ -366,12 +369,19 @@ class QueryService:
         timezone: str,
         now: datetime | None = None,
         deadline: float | None = None,
+        background: bool = False,
     ) -> QueryResult:
         """The answer to ``spec``, due by ``deadline`` (``time.monotonic()``; default: its time limit from
         now). ``QueryTimedOut`` when it is not ready by then."""
         if deadline is None:
             deadline = time.monotonic() + self.time_limit(spec)
-        ctx = QueryContext(project_id=project_id, timezone=timezone, store=self.store, deadline=deadline)
+        ctx = QueryContext(
+            project_id=project_id,
+            timezone=timezone,
+            store=self.store,
+            deadline=deadline,
+            background=background,
+        )
         if now is not None:
             ctx.now = now
         runner = REGISTRY[spec.kind](spec, ctx)

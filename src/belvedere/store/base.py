@@ -64,6 +64,8 @@ class CompiledQuery:
     untrusted: bool = False
     # For untrusted statements: the rows they may read, which a sandboxing store copies out for them.
     reads: Reads | None = None
+    # Work nobody waits for (alert evaluations): it yields its turn to any interactive query waiting.
+    background: bool = False
 
 
 @dataclass(frozen=True, slots=True)

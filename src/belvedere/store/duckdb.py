@@ -40,6 +40,7 @@ from belvedere.store.sandbox import LOCKED_DOWN, MAX_ANSWER_BYTES
 from belvedere.store.sandbox.export import InputTooLarge, export, table_columns
 from belvedere.store.sandbox.pool import SandboxFailed, SqlSandbox
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS, VISIT_FIRSTS
+from belvedere.store.turns import Turns
 
 _PAGEVIEW = "event = '$pageview' AND path IS NOT NULL"
 
@@ -197,8 +198,8 @@ class DuckDBEventStore:
         # Queries take turns: one already spreads over every thread, and on a small machine several at once
         # mostly fight over cores and memory (an overview's five panels at 10 M events: 9.0 s at once,
         # 5.3 s in turn, measured by bench/dashboard.py).
-        self._turns = threading.BoundedSemaphore(max_concurrent_queries)
-        self._sql_turns = threading.BoundedSemaphore(max_sql_queries)
+        self._turns = Turns(max_concurrent_queries)
+        self._sql_turns = Turns(max_sql_queries)
         # Writing a batch and marking pages change the same visits: one at a time.
         self._writing = threading.Lock()
         self._config: dict[str, str | bool | int | float | list[str]] = {
@@ -418,13 +419,16 @@ class DuckDBEventStore:
         turns = self._sql_turns if query.untrusted else self._turns
         timeout = query.timeout_seconds
         if timeout is None and not query.untrusted:
-            with turns:
+            turns.acquire(background=query.background)
+            try:
                 cursor = self._cursor().execute(query.sql, query.params)
                 return [d[0] for d in cursor.description or []], cursor.fetchall()
+            finally:
+                turns.release()
         timeout = timeout or _SQL_TIME_LIMIT
         # The time limit counts the wait for a turn too; the query gets what is left of it.
         deadline = time.monotonic() + timeout
-        if not turns.acquire(timeout=timeout):
+        if not turns.acquire(background=query.background, timeout=timeout):
             raise QueryTimedOut(f"no turn to run within {timeout:g} s")
         try:
             if query.untrusted:
