@@ -14,9 +14,11 @@ the history's last hour (10:07 UTC on 1 November), so the rules read buckets ful
 
 One round: the tick job is enqueued and a worker like the server's (every queue, ``jobs.concurrency``
 threads) runs it and the evaluation jobs it enqueues, until none is left: that is the tick's time. Before
-and during that, a dashboard's queries (key figures, the daily chart and the pages of the last 7 days,
-each with a filter value never asked before, so never cached) run one after the other in another thread:
-the median of their round trips during the tick, over their median before it, is the delay.
+and during that, a person opens dashboards in another thread: a dashboard's queries (key figures, the daily
+chart and the pages of the last 7 days, each with a filter value never asked before, so never cached) one
+after the other, then ``--think`` seconds of reading before the next. The median of their round trips
+during the tick, over their median before it, is the delay. Evaluation queries are ``background``: they
+take a store turn only when no dashboard query waits for one.
 """
 
 from __future__ import annotations
@@ -103,11 +105,13 @@ def _dashboard(runtime: Any, n: int) -> float:
     return (time.perf_counter() - began) * 1000
 
 
-def _load(runtime: Any, stop: threading.Event, during: list[float]) -> None:
+def _load(runtime: Any, stop: threading.Event, during: list[float], think: float) -> None:
+    """A person on the dashboards: one loads, is read for ``think`` seconds, then the next."""
     n = 10_000
     while not stop.is_set():
         n += 1
         during.append(_dashboard(runtime, n))
+        stop.wait(think)
 
 
 def main() -> None:
@@ -123,6 +127,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=int, default=15, help="dashboards measured before each tick")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between two dashboards")
     args = parser.parse_args()
     console = Console()
     store = ensure_store(args.data, DataSpec(events=10_000_000, second_events=200_000), console, workers=2)
@@ -174,12 +179,15 @@ def main() -> None:
             session.execute(delete(AlertEvent))
             for rule in session.scalars(select(AlertRule)):
                 rule.last_bucket, rule.state, rule.breaches, rule.recent = None, "ok", 0, None
-        idle = [_dashboard(runtime, i) for i in range(args.baseline)]
+        idle = []
+        for i in range(args.baseline):
+            idle.append(_dashboard(runtime, i))
+            time.sleep(args.think)
         during: list[float] = []
         stop = threading.Event()
         asked[0] = 0
         worker = build_worker(settings.jobs, runtime.jobs, QUEUES)
-        loader = threading.Thread(target=_load, args=(runtime, stop, during))
+        loader = threading.Thread(target=_load, args=(runtime, stop, during, args.think))
         began = time.perf_counter()
         runtime.jobs.enqueue("alerts.tick", {})
         loader.start()
