@@ -31,22 +31,13 @@ from pydantic import (
 from belvedere.query.fields import Filter
 from belvedere.query.goal import Goal
 from belvedere.query.kinds import parse_query
+from belvedere.query.kinds.stats import METRICS
 from belvedere.query.kinds.trends import Series
 from belvedere.query.runner import QuerySpec
 
 Interval = Literal["5m", "hour", "day", "week", "month"]
 INTERVALS: tuple[Interval, ...] = ("5m", "hour", "day", "week", "month")
-STATS = (
-    "visitors",
-    "visits",
-    "pageviews",
-    "views_per_visit",
-    "bounce_rate",
-    "visit_duration",
-    "events",
-    "revenue",
-    "conversion_rate",
-)
+STATS = (*METRICS, "conversion_rate")  # the key figures, and a goal's conversion rate
 LIMIT = 1e15  # thresholds beyond this are absurd (and lose integer precision as floats)
 MAX_CHANNELS = 10
 

@@ -53,11 +53,13 @@ def _aware(at: datetime | None) -> datetime | None:
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def rule_json(rule: AlertRule) -> dict[str, Any]:
-    def at(value: datetime | None) -> str | None:
-        found = _aware(value)
-        return found.isoformat() if found else None
+def at(value: datetime | None) -> str | None:
+    """An instant as ISO text with its zone (SQLite gives back naive UTC), or None."""
+    found = _aware(value)
+    return found.isoformat() if found else None
 
+
+def rule_json(rule: AlertRule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "project_id": rule.project_id,
@@ -86,10 +88,6 @@ def rule_json(rule: AlertRule) -> dict[str, Any]:
 
 
 def event_json(event: AlertEvent) -> dict[str, Any]:
-    def at(value: datetime | None) -> str | None:
-        found = _aware(value)
-        return found.isoformat() if found else None
-
     return {
         "id": event.id,
         "kind": event.kind,
