@@ -13,10 +13,12 @@ from belvedere.notify.breaker import Breaker
 from belvedere.notify.channels import PURPOSE, Channels
 from belvedere.notify.deliveries import Delivering
 from belvedere.platform.jobs import Jobs
+from belvedere.platform.mail import Mailer
 from belvedere.platform.secretbox import SecretBox
 
 HANDLER_MODULES = (
     "belvedere.platform.jobs.upkeep",
+    "belvedere.accounts.listeners",
     "belvedere.notify.deliveries",
     "belvedere.alerts.jobs",
 )
@@ -27,9 +29,10 @@ def load_handlers() -> None:
         importlib.import_module(module)
 
 
-def provide(jobs: Jobs, settings: Settings, plans: Plans) -> tuple[Alerts, Channels]:
+def provide(jobs: Jobs, settings: Settings, plans: Plans, mailer: Mailer) -> tuple[Alerts, Channels]:
     """Hand the handlers what they use (the query service, on the server only, is provided there)."""
     box = SecretBox(settings.secret_key, PURPOSE)
+    jobs.provide(Mailer, mailer)
     alerts = Alerts(jobs, plans, settings.base_url)
     jobs.provide(Alerts, alerts)
     jobs.provide(

@@ -111,13 +111,13 @@ class Runtime:
         self.plans = Plans(settings.plans)
         self.desk = QueryDesk(self.queries, self.gate, self.plans)
         self.errands = Errands()
+        self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         load_handlers()
         self.jobs = build_jobs(settings.jobs, self.sessions)
-        self.alerts, self.channels = provide(self.jobs, settings, self.plans)
+        self.alerts, self.channels = provide(self.jobs, settings, self.plans, self.mailer)
         self.jobs.provide(QueryService, self.queries)
         self.metrics.registry.register(QueueCollector(self.jobs))
         self.worker: Worker | None = None
-        self.mailer = Mailer(settings.mail, log_bodies=settings.env == "development")
         self.limiter = RateLimiter(settings.rate_limit.storage_url)
         self.gatekeeper = Gatekeeper.build(
             settings, self.sessions, plans=self.plans, limiter=self.limiter, mailer=self.mailer

@@ -32,6 +32,7 @@ from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
 from belvedere.platform.jobs import Jobs
 from belvedere.platform.jobs.upkeep import build_jobs
+from belvedere.platform.mail import Mailer
 
 pytestmark = pytest.mark.slow
 SECRET = "whsec_the-receiver-knows-this-one"
@@ -75,7 +76,7 @@ def _queue_alert(url: str, receiver_url: str) -> tuple[Jobs, int]:
     migrate.upgrade(engine)
     load_handlers()
     jobs = build_jobs(settings.jobs, make_session_factory(engine))
-    _, channels = provide(jobs, settings, Plans(settings.plans))
+    _, channels = provide(jobs, settings, Plans(settings.plans), Mailer(settings.mail))
     with transaction(jobs.sessions) as session:
         project, _ = create_for_operator(
             session, organisation="Crash", name="Site", plans=Plans(settings.plans)

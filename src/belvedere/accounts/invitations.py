@@ -16,6 +16,7 @@ from belvedere.auth.securitylog import Origin
 from belvedere.auth.tokens import new_secret
 from belvedere.platform.db import claim
 from belvedere.platform.errors import BelvedereError
+from belvedere.platform.jobs.bus import DomainEvent, publish
 
 
 def _aware(moment: datetime) -> datetime:
@@ -84,6 +85,8 @@ def accept_invitation(session: Session, *, token: str, user: User, where: Origin
     securitylog.record(
         session, [inv.organisation_id], "invitation_accepted", actor=user.id, where=where, role=inv.role
     )
+    joined = {"user_id": user.id, "email": user.email, "role": inv.role}
+    publish(session, DomainEvent("member.joined", joined, org_id=inv.organisation_id))
     return {"organisation_id": inv.organisation_id, "role": inv.role}
 
 

@@ -20,6 +20,7 @@ from belvedere.accounts.settings import ProjectSettings, SavedGoal, check_timezo
 from belvedere.auth.securitylog import Origin
 from belvedere.platform.db import after_commit
 from belvedere.platform.errors import Conflict, Invalid, NotFound
+from belvedere.platform.jobs.bus import DomainEvent, publish
 
 
 class KeyCache(Protocol):
@@ -137,6 +138,8 @@ def rotate_write_key(
     project = _project(session, grant)
     project.write_key = new_write_key()
     audit(session, grant, where, "write_key_rotated", project_id=project.id)
+    rotated = {"project_id": project.id, "project": project.name, "by": grant.user_id}
+    publish(session, DomainEvent("key.rotated", rotated, org_id=grant.org.id, project_id=project.id))
     after_commit(session, keys.forget)
     return project_json(project)
 

@@ -39,6 +39,7 @@ from belvedere.notify.deliveries import delivery_json
 from belvedere.notify.models import Channel, Delivery
 from belvedere.platform.errors import Conflict, Invalid, NotFound
 from belvedere.platform.jobs import Jobs
+from belvedere.platform.jobs.bus import DomainEvent, publish
 from belvedere.query.runner import QueryResult, QuerySpec
 
 Ask = Callable[[QuerySpec], QueryResult]
@@ -219,6 +220,10 @@ class Alerts:
         muted = rule.muted_until is not None and _aware(rule.muted_until) > now  # type: ignore[operator]
         for step in outcome.steps:
             event = notices.record(session, rule, step, outcome.reading, now, muted=muted)
+            if step.kind == "transition" and step.to_state in ("firing", "resolved"):
+                said = {"rule_id": rule.id, "name": rule.name, "value": event.value, "history_id": event.id}
+                name = "alert.fired" if step.to_state == "firing" else "alert.resolved"
+                publish(session, DomainEvent(name, said, where.org_id, where.project_id), self.jobs)
             if step.notify and not muted:
                 body = notices.message(
                     rule, step, event, where, metric, config_of(rule).condition, chart(rule)

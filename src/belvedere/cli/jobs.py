@@ -20,6 +20,7 @@ from belvedere.job_catalog import load_handlers, provide
 from belvedere.platform.db import make_session_factory
 from belvedere.platform.jobs import QUEUES, STATUSES, Jobs, JobView
 from belvedere.platform.jobs.upkeep import build_jobs, build_worker
+from belvedere.platform.mail import Mailer
 
 app = typer.Typer(help="See, retry and cancel background jobs.", no_args_is_help=True, add_completion=False)
 
@@ -52,7 +53,7 @@ def worker(
         settings.jobs.concurrency = concurrency
     load_handlers()
     jobs = build_jobs(settings.jobs, make_session_factory(metadata_engine(settings)))
-    provide(jobs, settings, Plans(settings.plans))
+    provide(jobs, settings, Plans(settings.plans), Mailer(settings.mail))
     running = build_worker(settings.jobs, jobs, queues)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

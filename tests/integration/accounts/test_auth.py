@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from tests.integration.accounts.kit import PASSWORD, fast_settings
 from tests.integration.capture_kit import Running, running
+from tests.waiting import eventually
 
 from belvedere.accounts.keys import hash_key
 from belvedere.accounts.organisations import find_user
@@ -304,6 +305,10 @@ def test_invitation_flow(app: Running) -> None:
     log = app.client.get(f"/api/v1/orgs/{org_id}/security-log", headers=bearer(owner["access_token"])).json()
     kinds = [e["kind"] for e in log["results"]]
     assert "invitation_sent" in kinds and "invitation_accepted" in kinds
+    # The owner hears of it: a listener of the member.joined event, run by the server's job worker.
+    told = lambda: [m.subject for m in outbox(app, "ada@example.test") if "joined" in m.subject]  # noqa: E731
+    assert eventually(lambda: len(told()) == 1, timeout=10)
+    assert told() == ["grace@example.test joined your organisation"]
 
 
 def test_personal_keys_are_shown_once_capped_by_scope_and_revocable(app: Running) -> None:
