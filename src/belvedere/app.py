@@ -63,6 +63,7 @@ from belvedere.web.pages import (
     explore_pages,
     funnel_pages,
     insight_pages,
+    job_pages,
     my_account_pages,
     org_pages,
     people_pages,
@@ -202,6 +203,7 @@ def build_api(
     api.include_router(annotation_pages.router)
     api.include_router(realtime_pages.router)
     api.include_router(org_pages.router)
+    api.include_router(job_pages.router)
     api.include_router(insight_pages.router)
     api.include_router(funnel_pages.router)
     api.include_router(analysis_pages.router)
