@@ -8,6 +8,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from tests.integration.alerts.alerts_kit import hour_start, settle, site
 from tests.integration.mail_kit import smtp_server
 from tests.integration.platform.receiver_kit import receiving
@@ -16,8 +17,14 @@ from tests.waiting import eventually
 from belvedere.notify.signing import verify
 
 
-def test_a_rule_fires_is_acknowledged_and_resolves_notifying_a_signed_webhook(tmp_path: Path) -> None:
-    with site(tmp_path) as s, receiving() as receiver:
+@pytest.mark.parametrize("metadata", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_rule_fires_is_acknowledged_and_resolves_notifying_a_signed_webhook(
+    tmp_path: Path, metadata: str, request: pytest.FixtureRequest
+) -> None:
+    options = (
+        {"database_url": request.getfixturevalue("migrated_postgres_url")} if metadata == "postgresql" else {}
+    )
+    with site(tmp_path, **options) as s, receiving() as receiver:
         channel = s.post("/alert-channels", {"type": "webhook", "name": "Ops", "url": receiver.url})
         assert channel.status_code == 201, channel.text
         secret = channel.json()["secret"]
@@ -210,3 +217,34 @@ def test_an_email_channel_sends_html_and_text_with_the_chart_inline(tmp_path: Pa
         assert f'src="cid:{cid}"' in html and f"/alerts/{rule['id']}" in html
         assert parts["image/png"].get_payload(decode=True).startswith(b"\x89PNG")
         assert isinstance(mail, EmailMessage) or mail.is_multipart()
+
+
+def test_a_slack_channel_gets_blocks_and_its_url_is_never_shown_whole(tmp_path: Path) -> None:
+    with site(tmp_path) as s, receiving() as slack:
+        made = s.post(
+            "/alert-channels", {"type": "slack", "name": "#ops", "url": slack.url + "/T000/B000/XXXXsecret"}
+        )
+        assert made.status_code == 201
+        assert made.json()["url"] == f"https://{slack.url.split('//')[1].split('/')[0]}/…cret"
+        assert "XXXXsecret" not in s.get("/alert-channels").text
+        base = hour_start(5)
+        s.send([("signup", base + timedelta(minutes=3))])
+        rule = s.post(
+            "/alerts",
+            {
+                "name": "A signup",
+                "series": {"event": "signup"},
+                "interval": "hour",
+                "condition": {"type": "threshold", "operator": "above", "value": 0},
+                "channels": [made.json()["id"]],
+                "enabled": False,
+            },
+        ).json()
+        s.post(f"/alerts/{rule['id']}/evaluate", {"at": (base + timedelta(hours=1)).isoformat()})
+        assert eventually(lambda: len(slack.requests) == 1, timeout=10)
+        body = slack.requests[0].json()
+        assert slack.requests[0].path == "/hook/T000/B000/XXXXsecret"
+        assert body["text"].startswith("Firing: A signup: signup (count) was 1")
+        kinds = [b["type"] for b in body["blocks"]]
+        assert kinds == ["header", "section", "actions"]
+        assert body["blocks"][2]["elements"][0]["url"].endswith(f"/alerts/{rule['id']}")
