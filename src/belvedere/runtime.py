@@ -116,6 +116,9 @@ class Runtime:
         self.jobs = build_jobs(settings.jobs, self.sessions)
         self.alerts, self.channels = provide(self.jobs, settings, self.plans, self.mailer)
         self.jobs.provide(QueryService, self.queries)
+        self.alerts.count = lambda project_id, spec: self.queries.run(
+            spec, project_id=project_id, timezone="UTC", background=True
+        )
         self.metrics.registry.register(QueueCollector(self.jobs))
         self.worker: Worker | None = None
         self.limiter = RateLimiter(settings.rate_limit.storage_url)

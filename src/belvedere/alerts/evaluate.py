@@ -19,12 +19,11 @@ from belvedere.alerts.buckets import Bucket, compared, complete_buckets, last_co
 from belvedere.alerts.machine import Reading, RuleConfig, RuleState, Step
 from belvedere.alerts.models import AlertRule
 from belvedere.alerts.rules import (
+    AnyMetric,
     Change,
     Condition,
-    FormulaMetric,
     Interval,
-    SeriesMetric,
-    StatMetric,
+    QuotaMetric,
     Threshold,
     metric_query,
     metric_value,
@@ -32,7 +31,6 @@ from belvedere.alerts.rules import (
 )
 from belvedere.query.runner import QueryResult, QuerySpec
 
-AnyMetric = StatMetric | FormulaMetric | SeriesMetric
 _CONDITION: TypeAdapter[Threshold | Change] = TypeAdapter(Condition)
 PREVIEW_MAX = 100
 RECENT = 24  # readings kept on the rule ([start, value, breaching]): its sparkline, its emails' chart
@@ -45,11 +43,15 @@ class Meter:
     ask: Callable[[QuerySpec], QueryResult]
     metric: AnyMetric
     values: dict[Bucket, float | None] = field(default_factory=dict)
+    quota: Callable[[datetime], float | None] | None = None  # the organisation's quota used by then (%)
 
     def value(self, bucket: Bucket) -> float | None:
         if bucket not in self.values:
-            answer = self.ask(metric_query(self.metric, bucket[0], bucket[1]))
-            self.values[bucket] = metric_value(self.metric, answer)
+            if isinstance(self.metric, QuotaMetric):
+                self.values[bucket] = self.quota(bucket[1]) if self.quota is not None else None
+            else:
+                answer = self.ask(metric_query(self.metric, bucket[0], bucket[1]))
+                self.values[bucket] = metric_value(self.metric, answer)
         return self.values[bucket]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from belvedere.accounts.models import Project
 from belvedere.alerts.buckets import last_complete
-from belvedere.alerts.evaluate import Meter, evaluate, metric_of
+from belvedere.alerts.evaluate import evaluate, metric_of
 from belvedere.alerts.models import AlertRule
 from belvedere.alerts.notices import Where
 from belvedere.alerts.service import Alerts
@@ -87,7 +87,7 @@ def evaluate_rules(ctx: JobContext) -> None:
     def ask(spec: QuerySpec) -> QueryResult:
         return queries.run(spec, project_id=where.project_id, timezone=where.timezone, background=True)
 
-    meter = Meter(ask, metric_of(rules[0]))
+    meter = alerts.meter(session, where.org_id, metric_of(rules[0]), ask)
     tz, now = ZoneInfo(where.timezone), ctx.now
     # Every rule's readings first (queries only: nothing touches the session), then the writes, so that
     # the metadata database's write lock is not held while the store answers.

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from belvedere.alerts.evaluate import condition_of
 from belvedere.alerts.machine import Reading, Step, threshold_of
 from belvedere.alerts.models import AlertEvent, AlertRule
-from belvedere.alerts.rules import Change, FormulaMetric, SeriesMetric, StatMetric, Threshold
+from belvedere.alerts.rules import AnyMetric, Change, FormulaMetric, QuotaMetric, StatMetric, Threshold
 from belvedere.notify import deliveries, inbox
 from belvedere.notify.models import Channel
 from belvedere.platform.jobs import Jobs
@@ -45,7 +45,9 @@ class Where:
     base_url: str
 
 
-def metric_label(metric: StatMetric | FormulaMetric | SeriesMetric) -> str:
+def metric_label(metric: AnyMetric) -> str:
+    if isinstance(metric, QuotaMetric):
+        return "Event quota used (%)"
     if isinstance(metric, StatMetric):
         label = STAT_LABELS[metric.stat]
         if metric.goal is not None:
@@ -105,7 +107,7 @@ def message(
     step: Step,
     event: AlertEvent,
     where: Where,
-    metric: StatMetric | FormulaMetric | SeriesMetric,
+    metric: AnyMetric,
     condition: Threshold | Change,
     chart: list[list[Any]] | None = None,
 ) -> dict[str, Any]:

@@ -66,22 +66,32 @@ class StatMetric(BaseModel):
         return self
 
 
+class QuotaMetric(BaseModel):
+    """The share (%) of the organisation's monthly event quota used by the end of the bucket: the events of
+    all its projects since the start of that calendar month (UTC, as the quota counts), over the plan's
+    ``events_per_month``. No value on a plan without a quota."""
+
+    model_config = ConfigDict(extra="forbid")
+    quota: Literal["events"]
+
+
 def _shape(raw: Any) -> str:
     """Which shape a metric has, from its keys: one set of errors for the shape meant, not three."""
     if isinstance(raw, dict):
-        return "stat" if "stat" in raw else "formula" if "formula" in raw else "series"
-    return (
-        "stat" if isinstance(raw, StatMetric) else "formula" if isinstance(raw, FormulaMetric) else "series"
-    )
+        return next((key for key in ("stat", "formula", "quota") if key in raw), "series")
+    shapes: dict[type, str] = {StatMetric: "stat", FormulaMetric: "formula", QuotaMetric: "quota"}
+    return shapes.get(type(raw), "series")
 
 
+AnyMetric = StatMetric | FormulaMetric | QuotaMetric | SeriesMetric
 Metric = Annotated[
     Annotated[StatMetric, Tag("stat")]
     | Annotated[FormulaMetric, Tag("formula")]
+    | Annotated[QuotaMetric, Tag("quota")]
     | Annotated[SeriesMetric, Tag("series")],
     Discriminator(_shape),
 ]
-_METRIC: TypeAdapter[StatMetric | FormulaMetric | SeriesMetric] = TypeAdapter(Metric)
+_METRIC: TypeAdapter[AnyMetric] = TypeAdapter(Metric)
 
 
 def _finite(value: float) -> float:
@@ -160,26 +170,27 @@ class RuleDraft(BaseModel):
         return self
 
 
-def events_named(metric: StatMetric | FormulaMetric | SeriesMetric) -> list[str]:
+def events_named(metric: AnyMetric) -> list[str]:
     """The event names a metric counts (a rule on an event never received is refused)."""
     if isinstance(metric, StatMetric):
         return [metric.goal.event] if metric.goal is not None and metric.goal.event else []
+    if isinstance(metric, QuotaMetric):
+        return []
     series = metric.series if isinstance(metric, FormulaMetric) else [metric]
     return sorted({s.event for s in series if s.event})
 
 
-def parse_metric(raw: Any) -> StatMetric | FormulaMetric | SeriesMetric:
+def parse_metric(raw: Any) -> AnyMetric:
     return _METRIC.validate_python(raw)
 
 
-def metric_json(metric: StatMetric | FormulaMetric | SeriesMetric) -> dict[str, Any]:
+def metric_json(metric: AnyMetric) -> dict[str, Any]:
     return metric.model_dump(mode="json", exclude_defaults=True)
 
 
-def metric_query(
-    metric: StatMetric | FormulaMetric | SeriesMetric, start: datetime, end: datetime
-) -> QuerySpec:
-    """The query whose answer is the metric over [start, end) (aware or naive UTC instants)."""
+def metric_query(metric: AnyMetric, start: datetime, end: datetime) -> QuerySpec:
+    """The query whose answer is the metric over [start, end) (aware or naive UTC instants); the quota, an
+    organisation's count, is asked per project (``alerts.quota``): this gives one project's events."""
     dates = {
         "date_from": _iso(start),
         "date_to": _iso(end),
@@ -202,13 +213,15 @@ def metric_query(
     return parse_query(_plain({**spec, "totals": True, **dates}))
 
 
-def metric_value(metric: StatMetric | FormulaMetric | SeriesMetric, answer: Any) -> float | None:
+def metric_value(metric: AnyMetric, answer: Any) -> float | None:
     """The metric's value in the answer to ``metric_query``."""
     if isinstance(metric, StatMetric):
         figure = answer.results.get(metric.stat)
         value = figure.value if figure is not None else None
     elif isinstance(metric, FormulaMetric):
         value = answer.formula[0].total if answer.formula else None
+    elif isinstance(metric, QuotaMetric):
+        raise TypeError("the quota is read by alerts.quota, not from one answer")
     else:
         value = answer.series[0].total if answer.series else None
     return None if value is None else float(value)

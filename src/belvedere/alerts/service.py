@@ -20,7 +20,6 @@ from belvedere.accounts.models import Project
 from belvedere.accounts.plans import Plans
 from belvedere.alerts import machine, notices
 from belvedere.alerts.evaluate import (
-    AnyMetric,
     Meter,
     Outcome,
     PreviewPoint,
@@ -34,7 +33,8 @@ from belvedere.alerts.evaluate import (
 from belvedere.alerts.machine import RuleConfig
 from belvedere.alerts.models import AlertEvent, AlertRule
 from belvedere.alerts.notices import Where
-from belvedere.alerts.rules import RuleDraft, metric_json
+from belvedere.alerts.quota import Count, quota_reader
+from belvedere.alerts.rules import AnyMetric, QuotaMetric, RuleDraft, metric_json
 from belvedere.notify.deliveries import delivery_json
 from belvedere.notify.models import Channel, Delivery
 from belvedere.platform.errors import Conflict, Invalid, NotFound
@@ -111,6 +111,15 @@ class Alerts:
     jobs: Jobs
     plans: Plans
     base_url: str
+    count: Count | None = None  # a query on any project (the server's store): quota rules need it
+
+    def meter(self, session: Session, org_id: int, metric: AnyMetric, ask: Ask) -> Meter:
+        """What reads ``metric``: ``ask`` for the project's own queries; for the quota, every project's
+        events (where the store is at hand)."""
+        quota = None
+        if isinstance(metric, QuotaMetric) and self.count is not None:
+            quota = quota_reader(session, org_id, self.plans, self.count)
+        return Meter(ask, metric, quota=quota)
 
     # --- rules -------------------------------------------------------------------------------------------
 
@@ -250,9 +259,8 @@ class Alerts:
         now = utcnow()
         moment = _aware(at) or now
         where = self.where(session, org_id, project_id)
-        changed = self.step_rule(
-            session, rule, Meter(ask, metric_of(rule)), where, moment, moment if at else now
-        )
+        meter = self.meter(session, org_id, metric_of(rule), ask)
+        changed = self.step_rule(session, rule, meter, where, moment, moment if at else now)
         return rule, changed
 
     def preview(
@@ -273,7 +281,7 @@ class Alerts:
             resolve_value=draft.resolve_value,
             cooldown_minutes=draft.cooldown_minutes,
         )
-        meter = Meter(ask, draft.series)
+        meter = self.meter(session, org_id, draft.series, ask)
         return backtest(
             draft.series,
             config,

@@ -166,6 +166,20 @@ TEMPLATES: tuple[Template, ...] = (
         },
     ),
 )
+TEMPLATES += (
+    Template(
+        "event_quota",
+        "Event quota",
+        "The organisation has used a share of its monthly event quota (make one at 80 % and one at 100 %).",
+        (Parameter("percent", "Share used (%)", 80),),
+        {
+            "name": "Event quota over {percent:g} % used",
+            "series": {"quota": "events"},
+            "interval": "hour",
+            "condition": {"type": "threshold", "operator": "above", "value": "{percent}"},
+        },
+    ),
+)
 BY_ID = {t.id: t for t in TEMPLATES}
 
 

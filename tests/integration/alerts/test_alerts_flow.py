@@ -248,3 +248,49 @@ def test_a_slack_channel_gets_blocks_and_its_url_is_never_shown_whole(tmp_path: 
         kinds = [b["type"] for b in body["blocks"]]
         assert kinds == ["header", "section", "actions"]
         assert body["blocks"][2]["elements"][0]["url"].endswith(f"/alerts/{rule['id']}")
+
+
+def test_the_quota_template_counts_every_project_of_the_organisation(tmp_path: Path) -> None:
+    from belvedere.accounts.service import create_project_in
+    from belvedere.platform.db import transaction
+
+    plans = {"metered": {"rank": 1, "events_per_month": 10, "features": ["alerts"]}}
+    with site(tmp_path, plan="metered", plans=plans, auth={"signup_plan": "metered"}) as s:
+        with transaction(s.app.runtime.sessions) as session:
+            other = create_project_in(session, organisation_id=s.world.org_id, name="Shop", timezone="UTC")
+            other_id, other_key = other.project.id, other.write_key
+        at = hour_start(0)
+        s.send([("signup", at - timedelta(minutes=30 - i)) for i in range(6)])
+        batch = [
+            {
+                "event": "buy",
+                "distinct_id": f"b{i}",
+                "timestamp": int((at - timedelta(minutes=20)).timestamp() * 1000),
+            }
+            for i in range(3)
+        ]
+        sent = s.client.post(
+            "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {other_key}"}
+        )
+        assert sent.json()["accepted"] == 3 and s.app.wait_stored(3, other_id) == 3
+        made = s.post("/alerts/from-template", {"template": "event_quota", "parameters": {"percent": 80}})
+        assert made.status_code == 201, made.text
+        assert (
+            made.json()["series"] == {"quota": "events"}
+            and made.json()["name"] == "Event quota over 80 % used"
+        )
+        rule_id = made.json()["id"]
+        s.post(f"/alerts/{rule_id}/mute", {"until": None})
+        result = s.post(f"/alerts/{rule_id}/evaluate", {"at": at.isoformat()}).json()
+        assert (result["state"], result["value"]) == ("firing", 90.0)  # 9 of 10 events, across both projects
+        preview = s.post(
+            "/alerts/preview",
+            {
+                "series": {"quota": "events"},
+                "interval": "hour",
+                "condition": {"type": "threshold", "operator": "above", "value": 50},
+                "buckets": 2,
+                "at": at.isoformat(),
+            },
+        ).json()
+        assert [p["value"] for p in preview["points"]][-1] == 90.0
