@@ -198,7 +198,10 @@ class DuckDBEventStore:
         # Queries take turns: one already spreads over every thread, and on a small machine several at once
         # mostly fight over cores and memory (an overview's five panels at 10 M events: 9.0 s at once,
         # 5.3 s in turn, measured by bench/dashboard.py).
-        self._turns = Turns(max_concurrent_queries)
+        # Background queries running now: an interactive query that must wait for a turn interrupts them.
+        self._yielding: set[duckdb.DuckDBPyConnection] = set()
+        self._yielding_lock = threading.Lock()
+        self._turns = Turns(max_concurrent_queries, preempt=self._preempt)
         self._sql_turns = Turns(max_sql_queries)
         # Writing a batch and marking pages change the same visits: one at a time.
         self._writing = threading.Lock()
@@ -417,6 +420,8 @@ class DuckDBEventStore:
             raise ValueError(f"a {query.dialect} query cannot run on DuckDB")
         # User SQL takes its turns apart from the insights', so that dashboards never wait behind it.
         turns = self._sql_turns if query.untrusted else self._turns
+        if query.background and not query.untrusted:
+            return self._in_background(query)
         timeout = query.timeout_seconds
         if timeout is None and not query.untrusted:
             turns.acquire(background=query.background)
@@ -440,6 +445,38 @@ class DuckDBEventStore:
             raise QueryTimedOut(f"stopped after {timeout:g} s") from None
         finally:
             turns.release()
+
+    def _in_background(self, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A query nobody waits for (an alert's evaluation): it runs only while no interactive query wants a
+        turn, and is interrupted when one comes (``_preempt``), to run again from the start once the store is
+        free. Its time limit counts every try."""
+        timeout = query.timeout_seconds or _SQL_TIME_LIMIT
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._turns.acquire(background=True, timeout=left):
+                raise QueryTimedOut(f"no quiet moment to run within {timeout:g} s")
+            try:
+                with self._timed(deadline) as cursor:
+                    with self._yielding_lock:
+                        self._yielding.add(cursor)
+                    try:
+                        cursor.execute(query.sql, query.params)
+                        return [d[0] for d in cursor.description or []], cursor.fetchall()
+                    except duckdb.InterruptException:
+                        if time.monotonic() >= deadline:
+                            raise QueryTimedOut(f"stopped after {timeout:g} s") from None
+                    finally:
+                        with self._yielding_lock:
+                            self._yielding.discard(cursor)
+            finally:
+                self._turns.release()
+
+    def _preempt(self) -> None:
+        with self._yielding_lock:
+            running = list(self._yielding)
+        for cursor in running:
+            cursor.interrupt()
 
     @contextmanager
     def _timed(self, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:

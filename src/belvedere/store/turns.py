@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class Turns:
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, preempt: Callable[[], None] | None = None) -> None:
+        """``preempt``: asked to stop the background queries running, when an interactive one must wait."""
+        self._preempt = preempt
         self._free = slots
         self._waiting = 0  # interactive queries waiting for a turn
         self._changed = threading.Condition()
@@ -21,6 +24,8 @@ class Turns:
                 self._waiting += 1
             try:
                 while self._free <= 0 or (background and self._waiting > 0):
+                    if not background and self._preempt is not None:
+                        self._preempt()
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         return False
