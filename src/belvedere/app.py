@@ -54,9 +54,12 @@ from belvedere.web.headers import response_headers
 from belvedere.web.openapi import install_openapi
 from belvedere.web.pages import (
     account_pages,
+    alert_editor,
+    alert_pages,
     analysis_pages,
     annotation_pages,
     auth_pages,
+    channel_pages,
     dashboard_pages,
     details_pages,
     events_pages,
@@ -65,6 +68,7 @@ from belvedere.web.pages import (
     insight_pages,
     job_pages,
     my_account_pages,
+    notification_pages,
     org_pages,
     people_pages,
     project_pages,
@@ -213,6 +217,12 @@ def build_api(
     api.include_router(people_pages.router)
     api.include_router(settings_pages.router)
     api.include_router(dashboard_pages.router)
+    # The channels and the editor first: their fixed paths (``alerts/channels``, ``alerts/new``) before
+    # ``alerts/{rule_id}``.
+    api.include_router(channel_pages.router)
+    api.include_router(alert_editor.router)
+    api.include_router(alert_pages.router)
+    api.include_router(notification_pages.router)
     api.include_router(share_pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     if runtime.settings.cors_origins:

@@ -31,6 +31,7 @@ from belvedere.notify.models import Channel, Delivery
 from belvedere.notify.outbound import DeliveryFailed, DestinationRefused, post
 from belvedere.notify.signing import DELIVERY_HEADER, HEADER, sign
 from belvedere.platform.db import transaction
+from belvedere.platform.errors import NotFound
 from belvedere.platform.jobs import JobContext, Jobs, Permanent, RetryPolicy, job
 from belvedere.platform.mail import OutboxEmail
 from belvedere.platform.secretbox import SecretBox
@@ -113,6 +114,15 @@ def delivery_json(d: Delivery, channel_name: str | None = None) -> dict[str, Any
         "created_at": d.created_at.isoformat(),
         "sent_at": d.sent_at.isoformat() if d.sent_at else None,
     }
+
+
+def get_delivery(session: Session, project_id: int, delivery_id: int) -> dict[str, Any]:
+    """One delivery of the project, as ``delivery_json`` shows it (a test message's, for its page)."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.project_id != project_id:
+        raise NotFound(f"There is no delivery {delivery_id} in this project.")
+    channel = session.get(Channel, delivery.channel_id)
+    return delivery_json(delivery, channel.name if channel else None)
 
 
 @dataclass(frozen=True, slots=True)

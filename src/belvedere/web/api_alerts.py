@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,11 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from belvedere.alerts import service
 from belvedere.alerts.rules import RuleDraft
-from belvedere.alerts.templates import BY_ID, TEMPLATES, FromTemplate
-from belvedere.notify import channels, deliveries
+from belvedere.alerts.templates import TEMPLATES, FromTemplate
+from belvedere.notify import channels
 from belvedere.platform.errors import Invalid
 from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep, SessionDep
-from belvedere.web.alerting import check_events, desk_ask
+from belvedere.web.alerting import (
+    check_events,
+    create_rule,
+    desk_ask,
+    remove_channel,
+    send_test,
+    template_draft,
+)
 from belvedere.web.ids import PathId
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["alerts"])
@@ -80,8 +86,7 @@ def update_channel(
 
 @router.delete("/alert-channels/{channel_id}", status_code=204, summary="Delete a channel (rules forget it)")
 def delete_channel(channel_id: PathId, grant: ProjectMember, session: SessionDep) -> Response:
-    channels.delete_channel(session, grant.project.id, channel_id)
-    service.forget_channel(session, grant.project.id, channel_id)
+    remove_channel(session, grant.project.id, channel_id)
     return Response(status_code=204)
 
 
@@ -91,23 +96,7 @@ def delete_channel(channel_id: PathId, grant: ProjectMember, session: SessionDep
 def test_channel(
     channel_id: PathId, grant: ProjectMember, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
-    channel = channels.get_channel(session, grant.project.id, channel_id)
-    message = {
-        "kind": "test",
-        "title": f"Test from Belvedere: {channel.name}",
-        "text": f"This channel of {grant.project.name} works: alerts will arrive here.",
-        "project_id": grant.project.id,
-    }
-    delivery = deliveries.queue(
-        session,
-        runtime.jobs,
-        channel=channel,
-        kind="test",
-        message=message,
-        key=f"test:{channel.id}:{uuid.uuid4()}",
-        org_id=grant.org.id,
-    )
-    return {"delivery": deliveries.delivery_json(delivery, channel.name)}
+    return {"delivery": send_test(session, runtime, grant, channel_id)}
 
 
 # --- rules ---------------------------------------------------------------------------------------------
@@ -122,16 +111,7 @@ def list_templates(grant: ProjectViewer) -> dict[str, Any]:
 async def create_alert(
     body: RuleDraft, grant: ProjectMember, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
-    runtime.plans.require_feature(grant.org.plan, service.FEATURE)  # before asking the store anything
-    await check_events(runtime, grant, body)
-    rule = runtime.alerts.create(
-        session,
-        org_id=grant.org.id,
-        plan=grant.org.plan,
-        project_id=grant.project.id,
-        draft=body,
-        user_id=grant.user_id,
-    )
+    rule = await create_rule(runtime, grant, session, body)
     return service.rule_json(rule)
 
 
@@ -140,23 +120,8 @@ async def create_from_template(
     body: FromTemplate, grant: ProjectMember, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     runtime.plans.require_feature(grant.org.plan, service.FEATURE)
-    template = BY_ID.get(body.template)
-    if template is None:
-        raise Invalid(f"no template {body.template!r}: one of {', '.join(BY_ID)}")
-    try:
-        draft = template.build(body.parameters, body.channels)
-    except (ValueError, ValidationError) as exc:
-        raise Invalid(f"the template's parameters do not make a rule: {exc}") from None
-    await check_events(runtime, grant, draft)
-    rule = runtime.alerts.create(
-        session,
-        org_id=grant.org.id,
-        plan=grant.org.plan,
-        project_id=grant.project.id,
-        draft=draft,
-        user_id=grant.user_id,
-        template=template.id,
-    )
+    template, draft = template_draft(body.template, body.parameters, body.channels)
+    rule = await create_rule(runtime, grant, session, draft, template=template.id)
     return service.rule_json(rule)
 
 

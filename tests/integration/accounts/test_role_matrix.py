@@ -113,6 +113,24 @@ BODIES = {
         "name": "Blog",
     },
     ("POST", "/app/projects/{project_id}/settings/goals/delete"): {"name": "Blog"},
+    ("POST", "/app/projects/{project_id}/alerts/templates"): {"template": "traffic_drop"},
+    ("POST", "/app/projects/{project_id}/alerts/templates/preview"): {"template": "traffic_drop"},
+    ("POST", "/app/projects/{project_id}/alerts/new"): {
+        "name": "Rule",
+        "metric": "stat",
+        "stat": "visitors",
+        "condition": "threshold",
+        "value": "1",
+    },
+    ("POST", "/app/projects/{project_id}/alerts/preview"): {
+        "metric": "stat",
+        "stat": "visitors",
+        "value": "1",
+        "buckets": "2",
+    },
+    ("POST", "/app/projects/{project_id}/alerts/{rule_id}/edit"): {"name": "Renamed", "value": "1"},
+    ("POST", "/app/projects/{project_id}/alerts/{rule_id}/mute"): {"until": "1h"},
+    ("POST", "/app/projects/{project_id}/alerts/channels"): {"type": "email", "name": "E", "to": "a@b.test"},
 }
 
 
@@ -199,6 +217,7 @@ def _fill(path: str, world: World) -> str:
         job_id=1,  # not the organisation's: an admin gets past authorization to a 404
         channel_id=1,
         rule_id=1,
+        delivery_id=1,
     )
 
 

@@ -51,7 +51,7 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
     return "just now" if seconds < 86400 else moment.strftime("%-d %b %Y")
 
 
-def _navigation(runtime: Runtime, user_id: int) -> dict[str, Any]:
+def navigation(runtime: Runtime, user_id: int) -> dict[str, Any]:
     """The app's header, on the person's first organisation (the switcher lists the others)."""
     with transaction(runtime.sessions) as session:
         orgs = organisations_of(session, user_id=user_id)
@@ -75,7 +75,7 @@ def _page(request: Request, runtime: Runtime, caller: Caller, status: int = 200,
         request,
         "account.html",
         status,
-        **_navigation(runtime, caller.user_id),
+        **navigation(runtime, caller.user_id),
         **context,
         ago=ago,
         **extra,

@@ -16,9 +16,11 @@ from fastapi.responses import Response
 from belvedere.accounts import organisations, projects
 from belvedere.accounts.grants import Grant, ProjectGrant
 from belvedere.accounts.models import Organisation
+from belvedere.accounts.projects import visible_project_ids
 from belvedere.accounts.settings import ProjectSettings, SavedGoal
 from belvedere.dashboards import notes
 from belvedere.dashboards.models import Annotation
+from belvedere.notify import inbox
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
 from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
@@ -106,7 +108,17 @@ def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
             assert org is not None
             projects = [{"id": p.id, "name": p.name} for p in sorted(org.projects, key=lambda p: p.id)]
             groups.append({"id": org.id, "name": org.name, "projects": projects})
-    return {"org": grant.org, "role": grant.role, "projects": groups[0]["projects"], "switch": groups}
+        unread = 0
+        if grant.user_id is not None:  # the bell: alerts of every project the person can see
+            seen = visible_project_ids(session, grant.user_id)
+            unread = inbox.unread(session, user_id=grant.user_id, project_ids=seen)
+    return {
+        "org": grant.org,
+        "role": grant.role,
+        "projects": groups[0]["projects"],
+        "switch": groups,
+        "unread": unread,
+    }
 
 
 # The tabs whose values a details page lists (details_pages.py).

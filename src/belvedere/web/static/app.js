@@ -49,7 +49,8 @@ function chartOption(data) {
                  label: { formatter: "{b}: {d}%" } }]
     };
   }
-  return {
+  if (data.type === "spark") return sparkOption(data);
+  return withAlert(data, {
     tooltip: { trigger: "axis", formatter: axisTooltip },
     legend: { top: 0, type: "scroll" },
     grid: { left: 48, right: 16, top: 36, bottom: 28, containLabel: true },
@@ -63,6 +64,42 @@ function chartOption(data) {
                showSymbol: s.point || data.labels.length < 40, data: s.data, color: s.color,
                lineStyle: s.dashed ? { type: "dashed", opacity: 0.7 } : undefined };
     }), data.notes)
+  });
+}
+/* An alert's preview: its threshold (data.threshold: {value, name}) as a line, which the value axis always
+   reaches, and the buckets where the rule would have fired (data.fired: [{at, value}]) as markers. */
+function withAlert(data, option) {
+  var first = option.series[0];
+  if (!first) return option;
+  var bad = window.matchMedia("(prefers-color-scheme: dark)").matches ? "#ff8a80" : "#b3261e";
+  if (data.threshold) {
+    var limit = data.threshold.value;
+    first.markLine = {
+      symbol: "none", silent: true, lineStyle: { type: "dashed", color: bad, width: 1.5 },
+      label: { formatter: data.threshold.name, position: "insideEndTop", color: bad, fontSize: 11 },
+      data: [{ yAxis: limit, name: data.threshold.name }]
+    };
+    option.yAxis.min = function (v) { return Math.min(v.min, limit); };
+    option.yAxis.max = function (v) { return Math.max(v.max, limit) || 1; };
+  }
+  if (data.fired && data.fired.length) {
+    first.markPoint = {
+      symbol: "pin", symbolSize: 34, itemStyle: { color: bad }, label: { color: "#fff", fontSize: 9, formatter: "fires" },
+      data: data.fired.map(function (f) { return { coord: [f.at, f.value], name: "Would fire" }; })
+    };
+  }
+  return option;
+}
+/* A rule's sparkline: its last readings, no axes. */
+function sparkOption(data) {
+  return {
+    tooltip: { trigger: "axis", formatter: axisTooltip },
+    grid: { left: 2, right: 2, top: 4, bottom: 4 },
+    xAxis: { type: "category", data: data.labels, show: false, boundaryGap: false },
+    yAxis: { type: "value", show: false, scale: true },
+    color: palette(),
+    series: [{ name: data.series[0].name, type: "line", data: data.series[0].data, showSymbol: false,
+               areaStyle: { opacity: 0.15 }, lineStyle: { width: 1.5 } }]
   };
 }
 /* The project's notes (data.notes: [{at: bucket index, text}]) as marked lines on the first series. */
@@ -218,4 +255,22 @@ document.addEventListener("DOMContentLoaded", function () {
     list.prepend(item);
     while (list.children.length > 100) list.lastElementChild.remove();
   };
+});
+
+/* Forms whose fields depend on a choice (data-when-<select id>="value …"): only the fields of the current
+   choice show (the rule editor's metric and condition, the channel's kind). */
+function showChosen(root) {
+  (root || document).querySelectorAll("[data-when-metric], [data-when-condition], [data-when-channel]").forEach(function (el) {
+    ["metric", "condition", "channel"].forEach(function (name) {
+      var wanted = el.getAttribute("data-when-" + name);
+      if (wanted === null) return;
+      var select = document.getElementById(name === "channel" ? "channel-type" : name);
+      if (select) el.hidden = wanted.split(" ").indexOf(select.value) < 0;
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { showChosen(document); });
+document.addEventListener("htmx:afterSettle", function () { showChosen(document); });
+document.addEventListener("change", function (e) {
+  if (e.target.id === "metric" || e.target.id === "condition" || e.target.id === "channel-type") showChosen(document);
 });
