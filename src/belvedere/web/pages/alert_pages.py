@@ -50,6 +50,7 @@ def _summary(rule: dict[str, Any], timezone: str) -> dict[str, Any]:
         "value_text": words.number(rule["last_value"]) if rule["last_bucket"] else "not evaluated yet",
         "bucket_text": words.bucket_words(rule["last_bucket"], rule["interval"], timezone),
         "spark": words.sparkline(rule, timezone),
+        "recent_chart": words.recent_chart(rule, timezone),
         "muted": bool(muted),
     }
 

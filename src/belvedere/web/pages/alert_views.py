@@ -154,6 +154,26 @@ def sparkline(rule: dict[str, Any], timezone: str) -> dict[str, Any] | None:
     }
 
 
+def recent_chart(rule: dict[str, Any], timezone: str) -> dict[str, Any] | None:
+    """The rule's last readings with axes, and its threshold drawn (the alert's page)."""
+    recent = rule.get("recent") or []
+    if not recent:
+        return None
+    labels = [short_bucket(datetime.fromisoformat(start), rule["interval"], timezone) for start, _ in recent]
+    chart: dict[str, Any] = {
+        "type": "line",
+        "labels": labels,
+        "series": [{"name": "Value", "data": [value for _, value in recent]}],
+    }
+    condition = rule["condition"]
+    if condition.get("type") == "threshold":
+        chart["threshold"] = {
+            "value": condition["value"],
+            "name": f"Threshold ({number(condition['value'])})",
+        }
+    return chart
+
+
 def preview_chart(
     points: list[PreviewPoint], condition: dict[str, Any], interval: str, timezone: str
 ) -> dict[str, Any]:

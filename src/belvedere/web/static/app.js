@@ -98,7 +98,9 @@ function sparkOption(data) {
     xAxis: { type: "category", data: data.labels, show: false, boundaryGap: false },
     yAxis: { type: "value", show: false, scale: true },
     color: palette(),
-    series: [{ name: data.series[0].name, type: "line", data: data.series[0].data, showSymbol: false,
+    /* Few readings yet: each a dot (a single reading is no line at all). */
+    series: [{ name: data.series[0].name, type: "line", data: data.series[0].data,
+               showSymbol: data.labels.length < 8, symbolSize: 5,
                areaStyle: { opacity: 0.15 }, lineStyle: { width: 1.5 } }]
   };
 }
