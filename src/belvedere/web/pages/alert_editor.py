@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from belvedere.accounts.grants import ProjectGrant
 from belvedere.alerts import service
 from belvedere.alerts.evaluate import PreviewPoint
-from belvedere.alerts.rules import INTERVALS, RuleDraft
+from belvedere.alerts.rules import INTERVALS, STATS, RuleDraft
 from belvedere.notify import channels
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
@@ -54,7 +54,7 @@ def _editor(
         channels=found,
         metric_kinds=METRIC_KINDS,
         maths=MATHS,
-        stats=words.STATS,
+        stats={s: words.stat_label(s) for s in STATS},
         intervals={i: words.INTERVALS[i] for i in INTERVALS},
         **extra,
     )

@@ -39,7 +39,7 @@ MATHS = {
     "p95": "95th percentile of {p} in",
     "p99": "99th percentile of {p} in",
 }
-STATS = {
+STAT_LABELS = {  # how the pages name the key figures of ``alerts.rules.STATS``
     "visitors": "Visitors",
     "visits": "Visits",
     "pageviews": "Pageviews",
@@ -52,6 +52,10 @@ STATS = {
 }
 COMPARED = {"previous": "the {bucket} before", "week_before": "the same {bucket} a week before"}
 DELIVERY = {"pending": "Queued", "sent": "Sent", "failed": "Failed, retrying", "dead": "Failed for good"}
+
+
+def stat_label(stat: str) -> str:
+    return STAT_LABELS.get(stat, stat.replace("_", " ").capitalize())
 
 
 def number(value: float | None) -> str:
@@ -73,7 +77,7 @@ def metric_words(metric: dict[str, Any]) -> str:
     """``{"event": "signup", "math": "unique_users"}`` → "People doing signup"."""
     if "stat" in metric:
         goal = metric.get("goal")
-        name = STATS.get(metric["stat"], str(metric["stat"]))
+        name = stat_label(str(metric["stat"]))
         if goal:
             target = goal if isinstance(goal, str) else goal.get("event") or goal.get("page", "")
             return f"{name} to {target}"
@@ -143,14 +147,15 @@ def short_bucket(start: datetime, interval: str, timezone: str) -> str:
 
 
 def sparkline(rule: dict[str, Any], timezone: str) -> dict[str, Any] | None:
-    """The rule's last readings (``rule.recent``) as a small line, None before its first one."""
+    """The rule's last readings (``rule.recent``: [start, value, breaching]) as a small line, None before its
+    first one."""
     recent = rule.get("recent") or []
     if not recent:
         return None
     return {
         "type": "spark",
-        "labels": [bucket_words(start, rule["interval"], timezone) for start, _ in recent],
-        "series": [{"name": metric_words(rule["series"]), "data": [value for _, value in recent]}],
+        "labels": [bucket_words(start, rule["interval"], timezone) for start, *_ in recent],
+        "series": [{"name": metric_words(rule["series"]), "data": [reading[1] for reading in recent]}],
     }
 
 
@@ -159,11 +164,11 @@ def recent_chart(rule: dict[str, Any], timezone: str) -> dict[str, Any] | None:
     recent = rule.get("recent") or []
     if not recent:
         return None
-    labels = [short_bucket(datetime.fromisoformat(start), rule["interval"], timezone) for start, _ in recent]
+    labels = [short_bucket(datetime.fromisoformat(start), rule["interval"], timezone) for start, *_ in recent]
     chart: dict[str, Any] = {
         "type": "line",
         "labels": labels,
-        "series": [{"name": "Value", "data": [value for _, value in recent]}],
+        "series": [{"name": "Value", "data": [reading[1] for reading in recent]}],
     }
     condition = rule["condition"]
     if condition.get("type") == "threshold":
