@@ -143,3 +143,16 @@ def test_the_editor_previews_saves_and_says_why_it_cannot(tmp_path: Path) -> Non
             "compare_to": "previous",
         }
         assert "Visitors per hour" in _text(_page(s))
+
+
+def test_a_plan_without_alerts_says_so_and_a_viewer_only_reads(tmp_path: Path) -> None:
+    with site(tmp_path, plan="basic") as s:
+        listed = _text(_page(s))
+        assert "The basic plan does not include alerts" in listed
+        assert "Create this rule" not in listed and "+ New rule" not in listed
+        refused = _text(_post(s, "/templates", {"template": "traffic_drop"}, 403))
+        assert "does not include 'alerts'; upgrade to premium or above" in refused
+
+    with site(tmp_path / "viewer") as s:
+        seen = s.client.get(f"/app/projects/{s.world.project_id}/alerts", headers=s.auth("viewer")).text
+        assert "Preview" in seen and "Create this rule" not in seen and "+ New rule" not in seen
