@@ -41,6 +41,8 @@ def _step(local: datetime, interval: Interval, n: int = 1) -> datetime:
 def _back(local: datetime, interval: Interval) -> datetime:
     if interval == "5m":
         return local - FIVE_MINUTES
+    if interval == "month":  # the first of the month before (``local`` starts a month)
+        return (local.replace(day=1) - timedelta(days=1)).replace(day=1)
     return {
         "hour": local - timedelta(hours=1),
         "day": local - timedelta(days=1),

@@ -4,6 +4,7 @@ delete). Thin forms over ``alerts.service``, the same use cases as the JSON API 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -166,7 +167,12 @@ def alert_detail(grant: ProjectViewer, request: Request, runtime: RuntimeDep, ru
 
 
 def _act(
-    request: Request, runtime: Runtime, grant: ProjectGrant, rule_id: int, act: Any, done: str
+    request: Request,
+    runtime: Runtime,
+    grant: ProjectGrant,
+    rule_id: int,
+    act: Callable[[Session], str | None],
+    done: str,
 ) -> Response:
     """Run one use case on the rule; show its page again with what happened, or why not."""
     try:
