@@ -73,6 +73,8 @@ def test_channels_templates_and_an_alert_from_firing_to_resolved(tmp_path: Path)
         )
         unknown = _text(_post(s, "/templates/preview", {"template": "overdue_payments", "p_event": "nope"}))
         assert "received no 'nope' event" in unknown
+        nope = _text(_post(s, "/templates", {"template": "nope"}, 422))
+        assert "no template 'nope': one of traffic_drop" in nope
         preview = _text(_post(s, "/templates/preview", {"template": "overdue_payments"}))
         assert "Would have fired 1 time over the last 14 complete days" in preview
 

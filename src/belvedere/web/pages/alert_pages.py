@@ -56,7 +56,7 @@ def _summary(rule: dict[str, Any], timezone: str) -> dict[str, Any]:
     }
 
 
-def alerts_enabled(runtime: Runtime, grant: ProjectGrant) -> bool:
+def _alerts_enabled(runtime: Runtime, grant: ProjectGrant) -> bool:
     return service.FEATURE in runtime.plans.get(grant.org.plan).features
 
 
@@ -76,9 +76,8 @@ def _list(
         rules=rules,
         templates=TEMPLATES,
         channels=found,
-        enabled=alerts_enabled(runtime, grant),
+        enabled=_alerts_enabled(runtime, grant),
         can_edit=at_least(grant.role, "member"),
-        intervals=words.INTERVALS,
         **extra,
     )
 
