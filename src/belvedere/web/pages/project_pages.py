@@ -27,6 +27,7 @@ from belvedere.query.kinds.goals import GoalsResult
 from belvedere.query.kinds.stats import StatsResult
 from belvedere.query.kinds.trends import TrendsResult
 from belvedere.runtime import Runtime
+from belvedere.store.schema import VISIT_DIMENSIONS
 from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages import conditions, periods
 from belvedere.web.pages.asking import ask, ask_ahead, known_events
@@ -108,6 +109,9 @@ def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
             groups.append({"id": org.id, "name": org.name, "projects": projects})
     return {"org": grant.org, "role": grant.role, "projects": groups[0]["projects"], "switch": groups}
 
+
+# The first tabs of the panels that break a visit-level field down (channel, country, device type).
+TOGETHER = [tabs[0][0] for tabs in PANELS.values() if tabs[0][0] in VISIT_DIMENSIONS]
 
 # The tabs whose values a details page lists (details_pages.py).
 # dimension → (tab label, column title, field a click filters on); not the map (countries again) nor the
@@ -368,11 +372,15 @@ def panel_query(view: View, dimension: str, key: str, saved: Sequence[SavedGoal]
         window["filters"].append({"property": "event", "operator": "eq", "value": view.goal_spec})
         return {"kind": "breakdown", "dimension": f"properties.{key}", "limit": 10, **window}
     on_map = dimension == "map"
+    # The visit-level panels' first tabs, which load together with the page, in one pass over the visits:
+    # whichever is asked first keeps the others' answers.
+    together = [d for d in TOGETHER if d != dimension] if dimension in TOGETHER else []
     return {
         "kind": "breakdown",
         "dimension": "country" if on_map else dimension,
         "limit": 250 if on_map else 10,
         **({"goal": view.goal_spec} if view.goal_spec is not None else {}),
+        **({"together": together} if together else {}),
         **window,
     }
 
