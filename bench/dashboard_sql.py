@@ -90,15 +90,21 @@ def record(store: Any, pages: dict[str, list[tuple[str, dict[str, Any]]]]) -> li
     return found
 
 
-def replay(store: Any, statements: list[Recorded], rounds: int) -> list[list[float]]:
+Timings = list[list[float]]
+
+
+def replay(store: Any, statements: list[Recorded], rounds: int) -> tuple[Timings, Timings]:
+    """Each statement's wall time and CPU time (this process's, every thread: DuckDB's work), ms."""
     cursor = store._cursor()
     times: list[list[float]] = [[] for _ in statements]
+    cpu: list[list[float]] = [[] for _ in statements]
     for _ in range(rounds):
         for i, s in enumerate(statements):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             cursor.execute(s.sql, s.params).fetchall()
             times[i].append((time.perf_counter() - started) * 1000)
-    return times
+            cpu[i].append((time.process_time() - used) * 1000)
+    return times, cpu
 
 
 def main() -> None:
@@ -121,23 +127,28 @@ def main() -> None:
     store.open()
     try:
         statements = record(store, pages)
-        times = replay(store, statements, args.rounds)
+        times, cpu = replay(store, statements, args.rounds)
     finally:
         store.close()
     print(
         f"load average {os.getloadavg()[0]:.2f}; first run in this process, then the median of"
-        f" {args.rounds} replays (min to max), ms"
+        f" {args.rounds} replays (min to max), and the replays' median CPU time, ms"
     )
-    totals: dict[str, float] = {}
-    for s, t in zip(statements, times, strict=True):
+    totals: dict[str, list[float]] = {}
+    for s, t, c in zip(statements, times, cpu, strict=True):
         median = statistics.median(t)
-        totals[s.page] = totals.get(s.page, 0.0) + median
-        print(f"{s.page:>8} {s.kind:<18} {s.first_ms:8.1f} {median:8.1f} ({min(t):.1f} to {max(t):.1f})")
+        page = totals.setdefault(s.page, [0.0, 0.0, 0.0])
+        page[0] += s.first_ms
+        page[1] += median
+        page[2] += statistics.median(c)
+        print(
+            f"{s.page:>8} {s.kind:<18} {s.first_ms:8.1f} {median:8.1f} ({min(t):.1f} to {max(t):.1f})"
+            f" cpu {statistics.median(c):8.1f}"
+        )
         if args.show_sql:
             print(f"    {s.sql}\n    {s.params}")
-    for page, total in totals.items():
-        first = sum(s.first_ms for s in statements if s.page == page)
-        print(f"{page:>8} {'sum':<18} {first:8.1f} {total:8.1f}")
+    for name, (first, wall, used) in totals.items():
+        print(f"{name:>8} {'sum':<18} {first:8.1f} {wall:8.1f} cpu {used:8.1f}")
 
 
 if __name__ == "__main__":
