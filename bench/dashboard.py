@@ -20,8 +20,9 @@ its own request after the page — have replaced their loading state with their 
 moment its chart's SVG is drawn (the chart is in the page itself). Two figures per page: **cold** (a new
 server process for each page measured, so an empty query cache and no statement compiled by an earlier
 page; the OS file cache stays warm) and **warm** (the same page again: the server answers its queries
-from its cache). The browser's Resource Timing gives each request's share. Results go to
-``bench/results/dashboard-<timestamp>.md``.
+from its cache). The browser's Resource Timing gives each request's share, and the server process's CPU
+time during each cold load the work it cost (which a busy machine inflates far less than the wall time).
+Results go to ``bench/results/dashboard-<timestamp>.md``.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class Scenario:
     warm: list[float] = field(default_factory=list)
     parts: list[dict[str, float]] = field(default_factory=list)  # of the cold runs
     loads: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # the server's CPU time during each cold load, ms
     builder: bool = False  # the insight builder's chart rather than the overview
 
     @property
@@ -167,6 +169,14 @@ class Server:
                 time.sleep(0.2)
         raise TimeoutError("the server did not start")
 
+    def cpu_ms(self) -> float:
+        """The server process's CPU time so far (user and system, every thread): the work a page costs,
+        which the other processes of a busy machine do not inflate as they do its wall time."""
+        import psutil
+
+        times = psutil.Process(self.process.pid).cpu_times()
+        return (times.user + times.system) * 1000
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(60)
@@ -203,13 +213,17 @@ def measure(
                     page.get_by_role("button", name="Log in").click()
                     page.wait_for_url(f"**{ACCOUNT}")
                     s.loads.append(os.getloadavg()[0])
+                    before = server.cpu_ms()
                     s.cold.append(_render_ms(page, server.url + s.url, s.rendered))
+                    s.cpu.append(server.cpu_ms() - before)
                     s.parts.append(page.evaluate(TIMINGS))
                     if run == 0:
                         s.warm.extend(
                             _render_ms(page, server.url + s.url, s.rendered) for _ in range(warm_runs)
                         )
-                    console.print(f"  run {run + 1}: {s.name} cold {s.cold[-1]:,.0f} ms")
+                    console.print(
+                        f"  run {run + 1}: {s.name} cold {s.cold[-1]:,.0f} ms, server CPU {s.cpu[-1]:,.0f} ms"
+                    )
                     context.close()
                 finally:
                     server.stop()
@@ -252,6 +266,9 @@ def report(scenarios: list[Scenario], facts: dict[str, str], console: Console) -
         cells = [_stats([p[n] for p in s.parts if n in p]) for n in names]
         lines.append(f"| {s.name} | " + " | ".join(cells) + " |")
     lines += [
+        "",
+        "The server's CPU time during each cold load (user and system, all threads; ms): "
+        + ", ".join(f"{s.name} {_stats(s.cpu)}" for s in scenarios),
         "",
         "1-minute load average before each cold run: "
         + ", ".join(f"{s.name} {', '.join(f'{x:.2f}' for x in s.loads)}" for s in scenarios),

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from tests.integration.query.events_kit import Analytics, analytics, event, pageview
 
+from belvedere.query import QueryService, parse_query
+from belvedere.query.cache import QueryCache
 from belvedere.store.base import CompiledQuery
 from belvedere.store.duckdb import DuckDBEventStore
 
@@ -143,3 +146,84 @@ def test_approximate_paths_count_exactly_and_other_dimensions_sketch(
         assert any(sketch in sql.lower() for sql in statements) is sketched, dimension
         if not sketched:
             assert approximate["results"] == analytics.query(spec)["results"]
+
+
+def _places(analytics: Analytics) -> None:
+    _visits(analytics)
+    analytics.add(
+        # Another visit of u1 (FR, desktop, then a late event from a phone: the first value counts), one
+        # of anon-4 who becomes u2, one crossing the range's end, and one visit with no country at all.
+        pageview("2025-03-10T13:00:00", "/", person="u1", session="d", country="FR", device_type="Desktop"),
+        pageview("2025-03-10T13:00:05", "/a", person="u1", session="d", country="DE", device_type="Mobile"),
+        pageview("2025-03-10T14:00:00", "/", person="anon-4", session="e", channel="Direct", country="DE"),
+        event("$alias", "2025-03-10T14:01:00", person="u2", session="e", properties={"alias": "anon-4"}),
+        pageview("2025-03-10T23:59:00", "/", person="u5", session="f", channel="Direct", country="FR"),
+        pageview("2025-03-11T00:01:00", "/b", person="u5", session="f", channel="Direct", country="FR"),
+        pageview(
+            "2025-03-10T15:00:00", "/", person="u6", session="g", channel="Referral", device_type="Tablet"
+        ),
+    )
+
+
+@pytest.mark.parametrize("goal", [None, "signed_up"])
+def test_fields_broken_down_together_answer_as_each_alone(analytics: Analytics, goal: str | None) -> None:
+    """``together``: one pass over the visits for several visit-level fields; each field's answer is the
+    one it gets alone, and asking it next runs no SQL."""
+    _places(analytics)
+    fields = ["channel", "country", "device_type"]
+    base = {**DAY, "limit": 2, "sort_by": "visits", "goal": goal}
+    alone = {}
+    for field in fields:
+        fresh = QueryService(analytics.store, QueryCache(0))  # no answers or figures kept
+        answer = fresh.run(parse_query({**base, "dimension": field}), project_id=1, timezone="UTC")
+        alone[field] = {k: v for k, v in answer.as_dict().items() if k != "meta"}
+    # By visits: no country 4 (a, b, c, g), FR 2 (d, f: its first value, and the crossing visit), DE 1.
+    assert [(r["value"], r["visits"]) for r in alone["country"]["results"]] == [(None, 4), ("FR", 2)]
+    assert alone["country"]["total_values"] == 3
+    # Direct: b, e (anon-4, who is u2: one visitor with b) and f; Organic Search: a, c.
+    assert [(r["value"], r["visits"], r["visitors"]) for r in alone["channel"]["results"]] == [
+        ("Direct", 3, 2),
+        ("Organic Search", 2, 2),
+    ]
+
+    ran: list[str] = []
+    fetch = analytics.store.fetch
+
+    def spy(query: CompiledQuery) -> Any:
+        ran.append(query.sql)
+        return fetch(query)
+
+    analytics.store.fetch = spy  # type: ignore[method-assign]
+    try:
+        for first in fields:
+            service = QueryService(analytics.store)
+            ran.clear()
+            others = [f for f in fields if f != first]
+            got = {
+                first: service.run(
+                    parse_query({**base, "dimension": first, "together": others}),
+                    project_id=1,
+                    timezone="UTC",
+                )
+            }
+            assert len(ran) == 1
+            for field in others:
+                got[field] = service.run(
+                    parse_query({**base, "dimension": field}), project_id=1, timezone="UTC"
+                )
+            assert len(ran) == 1  # kept, not asked again
+            answers = {f: {k: v for k, v in a.as_dict().items() if k != "meta"} for f, a in got.items()}
+            assert answers == alone
+    finally:
+        del analytics.store.fetch
+
+
+def test_together_takes_visit_level_fields_on_the_first_page() -> None:
+    for body in (
+        {**DAY, "dimension": "page", "together": ["channel"]},
+        {**DAY, "dimension": "channel", "together": ["page"]},
+        {**DAY, "dimension": "channel", "together": ["channel"]},
+        {**DAY, "dimension": "channel", "together": ["country"], "offset": 10},
+    ):
+        with pytest.raises(ValidationError):
+            parse_query(body)

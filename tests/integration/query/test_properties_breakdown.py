@@ -213,3 +213,31 @@ def test_breakdown_rounds_like_the_reference(analytics: Analytics, scenario: Sce
     """Visit durations in milliseconds: the average is rounded to a tenth of a second like ``stats`` does
     (Python's ``round`` of the exact average), whatever the engine's own rounding."""
     _assert_matches_reference(analytics, scenario)
+
+
+VISIT_FIELDS = ("channel", "browser", "country")
+
+
+@st.composite
+def together(draw: st.DrawFn) -> Scenario:
+    """Visit-level fields broken down in one pass (``together``), on the first page."""
+    scenario = draw(scenarios())
+    fields = draw(st.permutations(VISIT_FIELDS))
+    spec = {**scenario.spec, "dimension": fields[0], "together": list(fields[1:]), "offset": 0}
+    return Scenario(scenario.zone, spec, scenario.events, scenario.batches)
+
+
+@SETTINGS
+@given(scenario=together())
+def test_fields_broken_down_together_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
+    """Each field of one pass, the asked one and those kept for the next questions, as the reference says."""
+    project_id = ref.load(analytics, scenario.events, batches=scenario.batches)
+    spec = scenario.spec
+    for field in [spec["dimension"], *spec["together"]]:
+        alone = {**spec, "dimension": field, "together": []}
+        asked = spec if field == spec["dimension"] else alone
+        got = analytics.query(asked, project_id=project_id, timezone=scenario.zone)
+        expected = ref.breakdown(scenario.events, ZoneInfo(scenario.zone), alone)
+        assert got["dimension"] == field
+        assert got["results"] == expected["results"]
+        assert got["total_values"] == expected["total_values"]

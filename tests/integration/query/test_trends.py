@@ -89,6 +89,55 @@ def test_breakdown_top_values_and_other(analytics: Analytics) -> None:
     assert r["series"][-1]["breakdown_value"] == "$other"
 
 
+def test_unique_people_by_value_in_one_statement(analytics: Analytics) -> None:
+    """Unique people per (bucket, value): the top values by events (ties by value), the rest folded into
+    ``$other`` where each person counts once, ids read through the alias links; and the range's total."""
+    analytics.add(
+        # Chrome: 4 events of 2 people; Edge: 3 events of 3 people; Firefox and Opera: 2 events each (a tie
+        # that the value breaks: Firefox is kept with a limit of 3, Opera folded).
+        pageview("2025-03-10T10:00:00", person="a", session="a", browser="Chrome"),
+        pageview("2025-03-10T10:01:00", person="a", session="a", browser="Chrome"),
+        pageview("2025-03-11T10:00:00", person="a", session="a2", browser="Chrome"),
+        pageview("2025-03-11T10:00:00", person="anon-b", session="b", browser="Chrome"),
+        *[pageview("2025-03-10T11:00:00", person=p, session=p, browser="Edge") for p in ("c", "d", "e")],
+        pageview("2025-03-10T12:00:00", person="user-b", session="b2", browser="Firefox"),
+        pageview("2025-03-11T12:00:00", person="f", session="f", browser="Firefox"),
+        pageview("2025-03-10T13:00:00", person="f", session="f2", browser="Opera"),
+        pageview("2025-03-10T13:30:00", person="c", session="c2", browser="Opera"),
+        # One person in both folded values on one day: once in "$other". anon-b is user-b.
+        pageview("2025-03-10T14:00:00", person="f", session="f3", browser="Safari"),
+        event("$alias", "2025-03-10T12:05:00", person="user-b", session="b2", properties={"alias": "anon-b"}),
+    )
+    spec = {
+        "kind": "trends",
+        "date_from": "2025-03-10",
+        "date_to": "2025-03-11",
+        "series": [{"event": "$pageview", "math": "unique_users"}],
+        "breakdown": "browser",
+        "breakdown_limit": 3,
+        "totals": True,
+    }
+    got = {s["breakdown_value"]: (s["data"], s["total"]) for s in analytics.query(spec)["series"]}
+    assert got == {
+        "Chrome": ([1, 2], 2),
+        "Edge": ([3, 0], 3),
+        "Firefox": ([1, 1], 2),
+        "$other": ([2, 0], 2),  # f (Opera and Safari) and c (Opera)
+    }
+    # Every value a top value: nothing folded.
+    every = analytics.query({**spec, "breakdown_limit": 10})["series"]
+    assert {s["breakdown_value"]: s["data"] for s in every} == {
+        "Chrome": [1, 2],
+        "Edge": [3, 0],
+        "Firefox": [1, 1],
+        "Opera": [2, 0],
+        "Safari": [1, 0],
+    }
+    # Cumulative: each person from the day first seen, folded the same way.
+    cumulative = analytics.query({**spec, "cumulative": True, "totals": False})["series"]
+    assert {s["breakdown_value"]: s["data"] for s in cumulative}["Chrome"] == [1, 2]
+
+
 def test_formula_and_cumulative(analytics: Analytics) -> None:
     _add_purchases(analytics)
     spec = {

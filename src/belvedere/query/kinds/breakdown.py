@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlglot import exp
 
 from belvedere.query.fields import check_dimension, text_field
@@ -45,8 +45,27 @@ class BreakdownQuery(DatedQuery):
     sort_by: SortBy = "visitors"
     limit: int = Field(20, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=1_000_000)
+    together: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Other visit-level fields (source, UTM, location, device) broken down in the same pass"
+        " over the visits, with a visit-level field as `dimension` and on the first page (offset 0): their"
+        " answers (same range, filters, goal, sort_by and limit) are kept, so asking one of them next runs no"
+        " SQL. The answer is `dimension`'s alone.",
+    )
 
     _check_dimension = field_validator("dimension")(classmethod(lambda cls, v: _check_dimension(v)))
+
+    @model_validator(mode="after")
+    def _together(self) -> BreakdownQuery:
+        if not self.together:
+            return self
+        fields = [self.dimension, *self.together]
+        if any(f not in VISIT_DIMENSIONS for f in fields) or len(set(fields)) < len(fields):
+            raise ValueError("together: other visit-level fields, with a visit-level dimension")
+        if self.offset:
+            raise ValueError("together: on the first page only (offset 0)")
+        return self
 
 
 _PAGEVIEW = "event = '$pageview'"
@@ -106,6 +125,13 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         """Whether visitors per page are counted from the visits' page marks (see ``store.page_marks``)."""
         return self._listed and self.spec.dimension == "page"
 
+    def _values(self) -> list[tuple[str, str]]:
+        """(column, field) of each visit-level value a visit row carries: ``value``, then ``together``'s."""
+        return [
+            ("value", self.spec.dimension),
+            *((f"value_{i}", f) for i, f in enumerate(self.spec.together)),
+        ]
+
     def _event_value(self, params: Params, where: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
         """An event-level dimension's value, and the events that carry one (page: the page views)."""
         dimension = self.spec.dimension
@@ -129,7 +155,8 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         select = select.select(converted.as_("converted"))
         dimension = self.spec.dimension
         if dimension in VISIT_DIMENSIONS:
-            select = select.select(fn("arg_min", col(dimension), col("timestamp")).as_("value"))
+            for name, field in self._values():
+                select = select.select(fn("arg_min", col(field), col("timestamp")).as_(name))
         elif dimension in _PAGE_ENDS:
             first = "arg_min" if dimension == "entry_page" else "arg_max"
             when = exp.If(this=parse(_PAGEVIEW), true=col("timestamp"))
@@ -154,7 +181,7 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
             )
         select = select.select(converted.as_("converted"))
         if self._visit_level:
-            return select.select(col(self.spec.dimension).as_("value"))
+            return select.select(*(col(field).as_(name) for name, field in self._values()))
         if not self._listed:
             return select
         # Unnested outside: the goal's visits are then marked once per visit, not once per (visit, value)
@@ -415,6 +442,8 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         params = Params()
         where = exp.and_(*self.where(params))
         visits = self._visits(params, where)
+        if self.spec.together:
+            return self._together_tree(visits), params
         visit_columns = "v.person AS person, v.n AS n, v.pv AS pv, v.duration_ms AS duration_ms, v.converted"
         if self._visit_level:
             rows = parse_select(
@@ -470,11 +499,59 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
         )
         return tree, params
 
+    def _together_tree(self, visits: exp.Select) -> exp.Select:
+        """``together``: each field's values grouped from the same visit rows, kept once (``MATERIALIZED``),
+        each field's first page ranked as ``_tree`` orders it: (field's index, the row, its place)."""
+        parts = []
+        for i, (name, _) in enumerate(self._values()):
+            rows = parse_select(
+                f"SELECT v.{name} AS value, v.person AS person, v.n AS n, v.pv AS pv,"
+                " v.duration_ms AS duration_ms, v.converted AS converted, v.pv AS pv_value"
+                " FROM visit_rows AS v"
+            )
+            ranked = parse_select(
+                f"SELECT {i} AS field_index, g.value AS value, g.visitors AS visitors, g.visits AS visits,"
+                " g.pageviews AS pageviews, g.bounce_rate AS bounce_rate, g.visit_duration AS visit_duration,"
+                " g.conversion_rate AS conversion_rate, count(*) OVER () AS total_values,"
+                f" row_number() OVER (ORDER BY g.{self.spec.sort_by} DESC, g.value) AS place"
+            ).from_(self._grouped_by_value(rows).subquery("g"))
+            first_page = exp.LTE(this=col("place"), expression=exp.Literal.number(self.spec.limit))
+            parts.append(exp.select("*").from_(ranked.subquery(f"f{i}")).where(first_page))
+        union: exp.Query = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False)
+        return exp.select("*").from_(union.subquery("u")).with_("visit_rows", as_=visits, materialized=True)
+
     def statements(self) -> list[Statement]:
         return [("", self._tree)]
 
+    def _kept(self, field: str) -> str:
+        """The name a ``together`` answer for ``field`` is kept under (``remember``: with the range and the
+        filters): everything else that decides it."""
+        same = self.spec.model_dump_json(
+            exclude={"dimension", "together", "date_from", "date_to", "filters", "approximate"}
+        )
+        return f"breakdown {field} {same}"
+
     def calculate(self) -> BreakdownResult:
+        kept = self.recall(self._kept(self.spec.dimension), self.range)
+        if isinstance(kept, BreakdownResult):  # broken down beside another field (``together``)
+            return kept.model_copy()
         rows = self.fetch_ranged("", self._tree, self.range)
+        if self.spec.together:
+            return self._together(rows)
+        return self._result(self.spec.dimension, rows, rows[0][-1] if rows else self._count_values())
+
+    def _together(self, rows: list[tuple[Any, ...]]) -> BreakdownResult:
+        answers = []
+        for i, (_, field) in enumerate(self._values()):
+            mine = sorted((r for r in rows if int(r[0]) == i), key=lambda r: int(r[-1]))
+            answers.append(self._result(field, [r[1:-1] for r in mine], mine[0][-2] if mine else 0))
+        for answer in answers[1:]:
+            self.remember(self._kept(answer.dimension), self.range, answer)
+        return answers[0]
+
+    def _result(self, dimension: str, rows: list[tuple[Any, ...]], total: Any) -> BreakdownResult:
         results = []
         for value, visitors, visits, pageviews, bounce_rate, duration, conversion, _ in rows:
             # Rounded here, not in SQL: the engines round halves differently, and stats rounds in Python.
@@ -490,9 +567,9 @@ class BreakdownRunner(DatedRunner[BreakdownQuery]):
                 item.conversion_rate = _rounded(conversion, 2)
             results.append(item)
         return BreakdownResult(
-            dimension=self.spec.dimension,
+            dimension=dimension,
             results=results,
-            total_values=int(rows[0][-1]) if rows else self._count_values(),
+            total_values=int(total),
             limit=self.spec.limit,
             offset=self.spec.offset,
         )

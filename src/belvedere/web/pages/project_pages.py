@@ -29,9 +29,10 @@ from belvedere.query.kinds.goals import GoalsResult
 from belvedere.query.kinds.stats import StatsResult
 from belvedere.query.kinds.trends import TrendsResult
 from belvedere.runtime import Runtime
+from belvedere.store.schema import VISIT_DIMENSIONS
 from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages import conditions, periods
-from belvedere.web.pages.asking import ask, known_events
+from belvedere.web.pages.asking import ask, ask_ahead, known_events
 from belvedere.web.pages.conditions import Condition, Conditions
 from belvedere.web.pages.goal_views import goal_query, goal_rows
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
@@ -120,6 +121,9 @@ def nav(runtime: Runtime, grant: Grant) -> dict[str, Any]:
         "unread": unread,
     }
 
+
+# The first tabs of the panels that break a visit-level field down (channel, country, device type).
+TOGETHER = [tabs[0][0] for tabs in PANELS.values() if tabs[0][0] in VISIT_DIMENSIONS]
 
 # The tabs whose values a details page lists (details_pages.py).
 # dimension → (tab label, column title, field a click filters on); not the map (countries again) nor the
@@ -297,10 +301,15 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         return redirect(request.url.path + view.link(), request)
     figures, trend = _overview_questions(view)
     # The goal picker's event names are not asked here: they load when it is first used (``event_names``).
-    stats, chart = await asyncio.gather(
+    asked = asyncio.gather(
         ask(runtime, grant, figures, StatsResult),
         ask(runtime, grant, trend, TrendsResult),
     )
+    # The panels' first tabs, which the browser asks for once it has the page: asked now, right behind the
+    # figures and the chart, so that the store answers them while the page is rendered and travels.
+    for tabs in PANELS.values():
+        ask_ahead(runtime, grant, panel_query(view, tabs[0][0], "", grant.project.settings.goals))
+    stats, chart = await asked
     shown = _notes(runtime, grant, chart)
     return page(
         request,
@@ -375,11 +384,15 @@ def panel_query(view: View, dimension: str, key: str, saved: Sequence[SavedGoal]
         window["filters"].append({"property": "event", "operator": "eq", "value": view.goal_spec})
         return {"kind": "breakdown", "dimension": f"properties.{key}", "limit": 10, **window}
     on_map = dimension == "map"
+    # The visit-level panels' first tabs, which load together with the page, in one pass over the visits:
+    # whichever is asked first keeps the others' answers.
+    together = [d for d in TOGETHER if d != dimension] if dimension in TOGETHER else []
     return {
         "kind": "breakdown",
         "dimension": "country" if on_map else dimension,
         "limit": 250 if on_map else 10,
         **({"goal": view.goal_spec} if view.goal_spec is not None else {}),
+        **({"together": together} if together else {}),
         **window,
     }
 
