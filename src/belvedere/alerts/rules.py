@@ -39,6 +39,7 @@ Interval = Literal["5m", "hour", "day", "week", "month"]
 INTERVALS: tuple[Interval, ...] = ("5m", "hour", "day", "week", "month")
 STATS = (*METRICS, "conversion_rate")  # the key figures, and a goal's conversion rate
 LIMIT = 1e15  # thresholds beyond this are absurd (and lose integer precision as floats)
+ChannelId = Annotated[int, Field(ge=1, le=2**62)]  # an id the metadata database can hold
 MAX_CHANNELS = 10
 
 
@@ -124,7 +125,7 @@ Condition = Annotated[Threshold | Change, Field(discriminator="type")]
 class Escalation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     after_minutes: int = Field(ge=1, le=7 * 24 * 60)
-    channels: list[int] = Field(min_length=1, max_length=MAX_CHANNELS)
+    channels: list[ChannelId] = Field(min_length=1, max_length=MAX_CHANNELS)
 
 
 class RuleDraft(BaseModel):
@@ -142,7 +143,7 @@ class RuleDraft(BaseModel):
         "(change); default: as soon as the condition no longer holds.",
     )
     cooldown_minutes: int = Field(0, ge=0, le=30 * 24 * 60, description="Repeat while firing; 0: never.")
-    channels: list[int] = Field(default_factory=list, max_length=MAX_CHANNELS)
+    channels: list[ChannelId] = Field(default_factory=list, max_length=MAX_CHANNELS)
     escalation: Escalation | None = None
     enabled: bool = True
 

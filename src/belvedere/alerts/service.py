@@ -54,6 +54,17 @@ def _aware(at: datetime | None) -> datetime | None:
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _moment(at: datetime | None) -> datetime | None:
+    """An ``at`` a user gave, refused outside the dates the query API takes (and datetime can step from)."""
+    found = _aware(at)
+    if found is not None and not EARLIEST <= found <= LATEST:
+        raise Invalid("at must lie between 1970 and 2999")
+    return found
+
+
 def at(value: datetime | None) -> str | None:
     """An instant as ISO text with its zone (SQLite gives back naive UTC), or None."""
     found = _aware(value)
@@ -257,7 +268,7 @@ class Alerts:
         """The API's evaluate: the bucket complete now (or at ``at``), notifying as live evaluations do."""
         rule = get_rule(session, project_id, rule_id)
         now = utcnow()
-        moment = _aware(at) or now
+        moment = _moment(at) or now
         where = self.where(session, org_id, project_id)
         meter = self.meter(session, org_id, metric_of(rule), ask)
         changed = self.step_rule(session, rule, meter, where, moment, moment if at else now)
@@ -288,7 +299,7 @@ class Alerts:
             draft.interval,
             ZoneInfo(where.timezone),
             meter,
-            _aware(at) or utcnow(),
+            _moment(at) or utcnow(),
             buckets,
         )
 

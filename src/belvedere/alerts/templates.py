@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from belvedere.alerts.rules import RuleDraft
+from belvedere.alerts.rules import ChannelId, RuleDraft
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,4 +187,4 @@ class FromTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: str = Field(description=f"One of {', '.join(BY_ID)}.")
     parameters: dict[str, str | float] = Field(default_factory=dict, max_length=10)
-    channels: list[int] = Field(default_factory=list, max_length=10)
+    channels: list[ChannelId] = Field(default_factory=list, max_length=10)

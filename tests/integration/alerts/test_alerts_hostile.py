@@ -57,6 +57,8 @@ def s(tmp_path: Path) -> Iterator[Site]:
         ),
         ({"name": "x" * 201}, 422, "name"),
         ({"surprise": 1}, 422, "surprise"),
+        ({"channels": [2**63]}, 422, "channels"),
+        ({"escalation": {"after_minutes": 5, "channels": [2**63]}}, 422, "channels"),
     ],
 )
 def test_bad_rules_are_refused_with_the_reason(
@@ -226,3 +228,12 @@ def test_viewers_read_but_do_not_change_and_other_projects_see_nothing(s: Site) 
     assert s.client.get(other, headers=s.auth("outsider")).status_code == 404
     theirs = s.client.get(f"/api/v1/projects/{s.world.project_id}/alerts", headers=s.auth("outsider"))
     assert theirs.status_code == 404
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_moments_out_of_range_are_refused(s: Site, at: str) -> None:
+    rule = s.post("/alerts", RULE).json()
+    evaluated = s.post(f"/alerts/{rule['id']}/evaluate", {"at": at})
+    assert evaluated.status_code == 422 and "between 1970 and 2999" in evaluated.text
+    preview = s.post("/alerts/preview", {**RULE, "at": at})
+    assert preview.status_code == 422 and "between 1970 and 2999" in preview.text
