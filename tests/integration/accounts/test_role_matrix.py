@@ -258,11 +258,11 @@ def test_role_matrix(app: Running, method: str, path: str, access: Access, calle
     world = build_world(app)
     person = world.people[caller]
     refused = caller == "outsider" or not at_least(caller, access.role)
-    before = snapshot(app) if refused else None
+    before = snapshot(app, world) if refused else None
     response = _send(app, method, path, _fill(path, world), world, headers=person.auth())
     error = _error(response)
     if refused:
-        assert snapshot(app) == before  # nothing changed
+        assert snapshot(app, world) == before  # nothing changed
     if caller == "outsider":
         assert response.status_code == 404, response.text
         assert error["code"] == "not_found"
@@ -330,19 +330,19 @@ def test_ids_of_another_organisation_in_every_sub_resource_path(
         dashboard_id=other.dashboard_id,
         widget_id=other.widget_id,
     )
-    before = snapshot(app)
+    before = snapshot(app, world, other)
     response = _send(app, method, path, url, world, headers=world.people["owner"].auth())
     assert response.status_code == 404, response.text
-    assert snapshot(app) == before
+    assert snapshot(app, world, other) == before
 
 
 def test_a_member_id_of_another_organisation_in_a_body_field(app: Running) -> None:
     world, other = build_world(app), build_world(app)
-    before = snapshot(app)
+    before = snapshot(app, world, other)
     response = app.client.post(
         f"/api/v1/orgs/{world.org_id}/transfer",
         json={"user_id": other.people["member"].user_id},
         headers=world.people["owner"].auth(),
     )
     assert response.status_code == 404
-    assert snapshot(app) == before
+    assert snapshot(app, world, other) == before
