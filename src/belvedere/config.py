@@ -121,6 +121,19 @@ class WriterSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
+    kind: Literal["duckdb", "clickhouse"] = Field(
+        "duckdb",
+        description="The event store's engine: `duckdb` (embedded, the file `events_path`) or `clickhouse` "
+        "(the server at `clickhouse_url`, or ClickHouse embedded by chDB in `<data_dir>/events.clickhouse` "
+        "when there is none; needs `pip install 'belvedere[clickhouse]'`). The settings that name DuckDB "
+        "apply to `duckdb` only.",
+    )
+    clickhouse_url: str | None = Field(
+        None,
+        description="With `kind` `clickhouse`: the server, e.g. `http://user:password@host:8123/belvedere` "
+        "(`https://…:8443/…` for TLS), or `chdb:///directory` for an embedded database. Default: embedded "
+        "in `<data_dir>/events.clickhouse`.",
+    )
     memory_limit: str = Field(
         "512MB", description="Memory DuckDB may use for its buffers (e.g. `2GB` for large query workloads)."
     )

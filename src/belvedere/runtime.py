@@ -45,7 +45,7 @@ from belvedere.query import QueryService
 from belvedere.query.cache import QueryCache
 from belvedere.query.desk import QueryDesk
 from belvedere.query.gate import GateLimits, QueryGate
-from belvedere.store.duckdb import DuckDBEventStore
+from belvedere.store.registry import make_store
 
 log = structlog.get_logger(__name__)
 
@@ -66,16 +66,7 @@ class Runtime:
         self.metrics = Metrics()
         self.engine = make_engine(settings.metadata_url)
         self.sessions = make_session_factory(self.engine)
-        self.store = DuckDBEventStore(
-            settings.event_store_path,
-            memory_limit=settings.store.memory_limit,
-            threads=settings.store.threads,
-            checkpoint_threshold=settings.store.checkpoint_threshold,
-            max_concurrent_queries=settings.store.max_concurrent_queries,
-            max_sql_queries=settings.store.max_sql_queries,
-            sql_memory_bytes=settings.query.sql_memory_mb << 20,
-            sql_input_bytes=settings.query.sql_input_mb << 20,
-        )
+        self.store = make_store(settings)
         self.spool = Spool.from_settings(settings.spool_dir, settings.spool)
         self.queries = QueryService(
             self.store,
@@ -185,7 +176,7 @@ class Runtime:
         self.started = True
         log.info(
             "runtime.started",
-            store=str(self.settings.event_store_path),
+            store=f"{self.store.name} {self.store.location}",
             geo=self.geo.resolver.description,
             resumed_sessions=resumed,
         )

@@ -111,6 +111,7 @@ def fold_identities(rows: Iterable[tuple[int, str, str | None, datetime, str]]) 
 
 class EventStore(Protocol):
     name: str
+    location: str  # where its data is, for the logs (a file, a directory, a server's URL without password)
 
     def open(self) -> None:
         """Connect, create or migrate the schema."""

@@ -1,15 +1,19 @@
-"""The ClickHouse event store, embedded through chdb (an in-process ClickHouse), same contract as DuckDB's.
+"""The ClickHouse event store, same contract as DuckDB's, through clickhouse-connect: a ClickHouse server
+over HTTP (``http://user:password@host:8123/database``), or ClickHouse embedded in this process by chDB
+(``chdb:///path``, clickhouse-connect's in-process backend; the default, in the data directory). The same
+statements and the same client calls run on both.
 
-chdb is an optional dependency (``pip install belvedere[clickhouse]``): it is imported when a store opens,
-never when this module is imported.
+clickhouse-connect and chdb are optional dependencies (``pip install belvedere[clickhouse]``): they are
+imported when a store opens, never when this module is imported.
 
 - ``events`` is a MergeTree ordered by (project_id, timestamp), its DDL generated from ``EVENT_COLUMNS``;
   timestamps are ``DateTime64(3, 'UTC')`` and the session runs in UTC, so values print and compare as the
   naive UTC the DuckDB store holds.
 - ``persons`` and ``person_aliases`` are views over ReplacingMergeTree tables read ``FINAL``: the compiler
   scopes them like any table, and a query never sees a superseded version of a row.
-- NDJSON batches are read by ClickHouse itself (``file(…, JSONEachRow)``) from a scratch file into a
-  staging table, and moved from there into ``events`` by one INSERT … SELECT.
+- NDJSON batches are sent as the body of an insert (JSONEachRow) into a staging table of the spool's JSON
+  types (nothing goes through a file, so a remote server reads them as well), turned into the stored
+  types in a second staging table, and moved from there into ``events`` by one INSERT … SELECT.
 - ClickHouse has no multi-statement transactions. The checkpoint row records the batch in flight before
   its events are inserted and the batch as committed after; a store reopened with a batch still in flight
   deduplicates the replayed batches up to that point, so a crash neither loses nor duplicates events.
@@ -21,13 +25,14 @@ never when this module is imported.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
+import re
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -40,7 +45,7 @@ from belvedere.store.base import (
     QueryTimedOut,
     fold_identities,
 )
-from belvedere.store.clickhouse_wire import Convert, param_text, quote, result_rows, text_time
+from belvedere.store.clickhouse_wire import Convert, param_text, result_rows, text_time
 from belvedere.store.migrations import versions
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 
@@ -69,12 +74,12 @@ def _events_ddl(name: str, engine: str) -> str:
 
 MIGRATIONS = versions("clickhouse")  # the released versions, frozen (store/migrations/clickhouse/)
 
-# Settings of the session every statement runs in: UTC, DuckDB's (standard SQL's) NULL semantics, and CTEs
+# Settings every statement runs with: UTC, DuckDB's (standard SQL's) NULL semantics, and CTEs
 # written `AS MATERIALIZED` computed once (ClickHouse otherwise inlines each use: the page breakdown, whose
 # visit rows feed two groupings, spent ~0.8 s planning on an empty store, 0.4 s with it; still an
 # experimental setting in ClickHouse 26, checked by the property suites against their references).
 _SESSION_SETTINGS = {
-    "session_timezone": "'UTC'",
+    "session_timezone": "UTC",
     "aggregate_functions_null_for_empty": "1",
     "join_use_nulls": "1",
     "output_format_json_quote_64bit_integers": "1",
@@ -104,18 +109,22 @@ _STRUCTURE = ", ".join(f"{c.name} {_JSON_TYPES[c.kind]}" for c in EVENT_COLUMNS)
 _SELECT_TYPED = ", ".join(
     _FROM_JSON.get(c.kind, "{}").format(c.name) + f" AS {c.name}" for c in EVENT_COLUMNS
 )
+# Statements that answer rows (anything else runs as a command and answers none).
+_READS = re.compile(r"\s*(SELECT|WITH|SHOW|DESCRIBE|EXPLAIN)\b", re.IGNORECASE)
 _STAGING = "events_batch"
+_ARRIVED = "events_arrived"  # the batch as the spool's JSON has it, before its values are typed
 _INSERT = f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGING}"
 # A retried event carries the uuid of its first copy: skip what the store already holds within a day of
 # the batch's time range, and keep one of several copies inside the batch (the first received).
-_INSERT_DEDUPED = (
-    f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGING}"
+_DEDUPED = (
+    f"SELECT {_COLS} FROM {_STAGING}"
     " WHERE (project_id, uuid) NOT IN (SELECT project_id, uuid FROM events"
     f" WHERE project_id IN (SELECT project_id FROM {_STAGING})"
     f" AND timestamp BETWEEN (SELECT min(timestamp) FROM {_STAGING}) - INTERVAL 1 DAY"
     f" AND (SELECT max(timestamp) FROM {_STAGING}) + INTERVAL 1 DAY)"
     " ORDER BY project_id, uuid, received_at LIMIT 1 BY project_id, uuid"
 )
+_INSERT_DEDUPED = f"INSERT INTO events ({_COLS}) {_DEDUPED}"
 
 
 # What user SQL runs under besides read-only mode and its memory bound: no introspection functions, no
@@ -128,18 +137,45 @@ _SANDBOX_SETTINGS = {
 }
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+class _Bound:
+    """A value already in the text a ``{name:Type}`` placeholder parses (``param_text``): clickhouse-connect
+    sends what ``str`` gives for a type it does not know, unchanged (its own formatting drops a datetime's
+    milliseconds)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class ClickHouseEventStore:
     name = "clickhouse"
     dialect: Dialect = "clickhouse"
 
-    def __init__(self, path: Path, *, sandbox_memory_bytes: int = 512 * 1024 * 1024) -> None:
-        """``path`` is a directory holding the database. chdb runs one database per process: only one
-        store (one path) can be open at a time. User SQL may use ``sandbox_memory_bytes`` at most
-        (ClickHouse counts every allocation of a query and stops it past its ``max_memory_usage``)."""
+    def __init__(
+        self, path: Path, *, url: str | None = None, sandbox_memory_bytes: int = 512 * 1024 * 1024
+    ) -> None:
+        """``url`` is a ClickHouse server's (``http://user:password@host:8123/database``) or an embedded
+        database's (``chdb:///directory``); without one, the store is embedded in the directory ``path``.
+        chDB runs one database per process: only one embedded store can be open at a time. User SQL may use
+        ``sandbox_memory_bytes`` at most (ClickHouse counts every allocation of a query and stops it past
+        its ``max_memory_usage``)."""
         self.path = path
+        self.url = url or f"chdb://{path.resolve()}"
+        self.location = _without_password(self.url)
         self.sandbox_memory_bytes = sandbox_memory_bytes
-        self._session: Any = None
-        self._scratch = path.with_name(path.name + ".batch.ndjson")
+        self._client: Any = None
         self._write_lock = threading.Lock()
         self._lock = threading.Lock()  # one statement at a time (see _query)
         self._watermarks: dict[int, int] = {}
@@ -152,14 +188,15 @@ class ClickHouseEventStore:
 
     def open(self) -> None:
         try:
-            # Through importlib: chdb is optional, and untyped where it is installed.
-            chdb_session = importlib.import_module("chdb.session")
+            # Through importlib: clickhouse-connect (and chdb) are optional.
+            connect = importlib.import_module("clickhouse_connect")
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise RuntimeError(
-                "the ClickHouse event store needs chdb: pip install 'belvedere[clickhouse]'"
+                "the ClickHouse event store needs clickhouse-connect: pip install 'belvedere[clickhouse]'"
             ) from exc
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._session = chdb_session.Session(str(self.path))
+        if self.url.startswith("chdb://"):
+            self.path.mkdir(parents=True, exist_ok=True)
+        self._client = connect.get_client(dsn=self.url, settings=_SESSION_SETTINGS)
         try:
             self._prepare()
         except BaseException:
@@ -167,11 +204,11 @@ class ClickHouseEventStore:
             raise
 
     def _prepare(self) -> None:
-        for name, value in _SESSION_SETTINGS.items():
-            self._query(f"SET {name} = {value}")
         self._migrate()
-        self._query(f"DROP TABLE IF EXISTS {_STAGING}")
+        for table in (_STAGING, _ARRIVED):
+            self._query(f"DROP TABLE IF EXISTS {table}")
         self._query(_events_ddl(_STAGING, "Memory"))
+        self._query(f"CREATE TABLE {_ARRIVED} ({_STRUCTURE}) ENGINE = Memory")
         # Row versions only grow, even if the clock went back since the last run.
         tables = ("persons_state", "person_aliases_state", "ingest_checkpoint")
         latest = ", ".join(f"ifNull((SELECT max(version) FROM {t}), 0)" for t in tables)
@@ -195,36 +232,36 @@ class ClickHouseEventStore:
             self._query("INSERT INTO store_schema VALUES ({v:UInt32})", {"v": version})
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def ping(self) -> None:
         self._query("SELECT 1")
 
     # ------------------------------------------------------------------ low level
 
-    def _query(self, sql: str, params: dict[str, Any] | None = None, fmt: str = "CSV") -> Any:
-        if self._session is None:
+    def _query(self, sql: str, params: dict[str, Any] | None = None, fmt: str | None = None) -> bytes:
+        """One statement: a query's output in ``fmt``, or nothing (``fmt`` None: DDL or a write)."""
+        if self._client is None:
             raise RuntimeError("event store is not open")
-        encoded = {name: param_text(value) for name, value in (params or {}).items()}
+        bound = {name: _Bound(param_text(value)) for name, value in (params or {}).items()} or None
         with self._lock:
-            try:
-                return self._session.query(sql, fmt, params=encoded)
-            except Exception:
-                # chdb 4.4 keeps the output a query wrote before failing and returns it ahead of the next
-                # query's: drain it with a throw-away query, while no other thread can run one.
-                with contextlib.suppress(Exception):
-                    self._session.query("SELECT 1", "CSV")
-                raise
+            if fmt is None:
+                self._client.command(sql, parameters=bound)
+                return b""
+            return bytes(self._client.raw_query(sql, parameters=bound, fmt=fmt))
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a statement built by Belvedere's own code (tests, the query layer). Never user SQL text.
-        Values are bound as ``{name:Type}`` placeholders."""
+        Values are bound as ``{name:Type}`` placeholders. A query's rows; none for another statement."""
+        if not _READS.match(sql):
+            self._query(sql, params)
+            return []
         return self._table(sql, params)[1]
 
     def _table(self, sql: str, params: dict[str, Any] | None) -> tuple[list[str], list[tuple[Any, ...]]]:
-        body = self._query(sql, params, "JSONCompact").bytes()
+        body = self._query(sql, params, "JSONCompact")
         if not body:
             return [], []
         result = orjson.loads(body)
@@ -237,19 +274,24 @@ class ClickHouseEventStore:
     # ------------------------------------------------------------------ writing
 
     def write_batch(self, rows: bytes, *, checkpoint: Checkpoint, dedupe: bool) -> int:
-        """Rows arrive as NDJSON (the spool's shape); ClickHouse's JSONEachRow reader parses the scratch
-        file into the staging table (emptied after each batch, and created empty by ``open``)."""
+        """Rows arrive as NDJSON (the spool's shape), sent as they are to ClickHouse's JSONEachRow reader
+        (the staging tables are emptied after each batch, and created empty by ``open``)."""
+        assert self._client is not None, "event store is not open"
         with self._write_lock:
             replaying = self._replay_until is not None
-            self._scratch.write_bytes(rows)
             try:
-                self._query(
-                    f"INSERT INTO {_STAGING} ({_COLS}) SELECT {_SELECT_TYPED}"
-                    f" FROM file({quote(str(self._scratch))}, 'JSONEachRow', {quote(_STRUCTURE)})"
-                )
+                with self._lock:
+                    self._client.raw_insert(_ARRIVED, insert_block=rows, fmt="JSONEachRow")
+                self._query(f"INSERT INTO {_STAGING} ({_COLS}) SELECT {_SELECT_TYPED} FROM {_ARRIVED}")
                 self._write_checkpoint(self._committed, pending=checkpoint)
-                result = self._query(_INSERT_DEDUPED if dedupe or replaying else _INSERT)
-                inserted = int(result.rows_written())
+                if dedupe or replaying:
+                    # What the insert keeps, counted first: the embedded engine reports no written rows.
+                    kept = f"SELECT count() FROM ({_DEDUPED})"
+                    inserted = int(self.execute(kept)[0][0])
+                    self._query(_INSERT_DEDUPED)
+                else:
+                    inserted = int(self.execute(f"SELECT count() FROM {_STAGING}")[0][0])
+                    self._query(_INSERT)
                 if b"identify" in rows or b"alias" in rows:  # a cheap test before looking for them
                     self._apply_identities()
                 self._write_checkpoint(checkpoint, pending=checkpoint)
@@ -257,6 +299,7 @@ class ClickHouseEventStore:
                 touched = [p for (p,) in self.execute(f"SELECT DISTINCT project_id FROM {_STAGING}")]
             finally:
                 self._query(f"TRUNCATE TABLE {_STAGING}")
+                self._query(f"TRUNCATE TABLE {_ARRIVED}")
             if self._replay_until is not None and checkpoint >= self._replay_until:
                 self._replay_until = None
             for project_id in touched:
@@ -346,7 +389,9 @@ class ClickHouseEventStore:
         self._insert_json("persons_state", b"".join(lines))
 
     def _insert_json(self, table: str, lines: bytes) -> None:
-        self._query(f"INSERT INTO {table} FORMAT JSONEachRow\n" + lines.decode())
+        assert self._client is not None, "event store is not open"
+        with self._lock:
+            self._client.raw_insert(table, insert_block=lines, fmt="JSONEachRow")
 
     def mark_pages(self) -> int:
         """No page marks here: the `visits` view reads every visit as unmarked (store version 5)."""

@@ -195,6 +195,7 @@ class DuckDBEventStore:
         sql_input_bytes: int = 2048 << 20,
     ) -> None:
         self.path = path
+        self.location = str(path)
         # Queries take turns: one already spreads over every thread, and on a small machine several at once
         # mostly fight over cores and memory (an overview's five panels at 10 M events: 9.0 s at once,
         # 5.3 s in turn, measured by bench/dashboard.py).
