@@ -68,7 +68,11 @@ def test_serve_stores_and_answers_on_the_clickhouse_store(tmp_path: Path) -> Non
         people = _ask(
             server,
             project,
-            {"kind": "trends", "date_from": "-6d", "series": [{"event": "signed_up", "math": "unique_users"}]},
+            {
+                "kind": "trends",
+                "date_from": "-6d",
+                "series": [{"event": "signed_up", "math": "unique_users"}],
+            },
         )
         assert max(people["series"][0]["data"]) == 3  # user-0, user-1, user-2 on the same day
         by_plan = _ask(
@@ -92,3 +96,43 @@ def test_serve_stores_and_answers_on_the_clickhouse_store(tmp_path: Path) -> Non
         assert sum(_signups(again, project, 5)["series"][0]["data"]) == 5
     finally:
         again.stop()
+
+
+def test_migrate_store_moves_a_duckdb_install_to_clickhouse(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    project = json.loads(cli(data, "project", "create", "--name", "Shop", "--org", "Demo", "--json").stdout)
+    server = Server(data).start()  # DuckDB, the default
+    try:
+        events = [
+            {
+                "event": "signed_up",
+                "distinct_id": f"user-{n}",
+                "properties": {"plan": "pro" if n % 2 else "free"},
+            }
+            for n in range(7)
+        ]
+        sent = httpx.post(
+            f"{server.url}/api/v1/capture",
+            json={"batch": events},
+            headers={"Authorization": f"Bearer {project['write_key']}"},
+            timeout=10,
+        )
+        assert sent.status_code == 202, sent.text
+        before = _signups(server, project, 7)
+        busy = cli(data, "migrate-store", "--to", "clickhouse")
+        assert busy.returncode == 2 and "stop `belvedere serve`" in busy.stderr, busy.stderr
+    finally:
+        server.stop()
+
+    moved = cli(data, "migrate-store", "--to", "clickhouse")
+    assert moved.returncode == 0, moved.stderr
+    assert "Copied and verified 7 events" in moved.stdout, moved.stdout
+    assert "BELVEDERE_STORE__KIND=clickhouse" in moved.stdout
+
+    after = Server(data, **CLICKHOUSE).start()
+    try:
+        ready = httpx.get(f"{after.url}/ready", timeout=5).json()
+        assert ready["components"]["event_store"]["engine"] == "clickhouse"
+        assert _signups(after, project, 7)["series"] == before["series"]
+    finally:
+        after.stop()
