@@ -9,6 +9,7 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -53,6 +54,11 @@ def warn_if_new(settings: Settings) -> None:
             fg="yellow",
             err=True,
         )
+
+
+def progress_bar(label: str) -> Progress:
+    """The bar long commands show: what they do, how far (done of total) and the time left."""
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
 
 
 def fail(message: str) -> NoReturn:

@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from belvedere.accounts import projects
 from belvedere.accounts.models import Membership
 from belvedere.accounts.organisations import create_organisation, create_user, find_user, membership
 from belvedere.accounts.service import ProjectInfo, find_project, issue_api_key
 from belvedere.app import BelvedereApp
-from belvedere.cli.common import load_settings
+from belvedere.cli.common import load_settings, progress_bar
 from belvedere.cli.serve import run_server
 from belvedere.demo.generator import generate
 from belvedere.platform import heap
@@ -85,13 +84,7 @@ def load_history(
         dropped["refused as invalid"] += len(result.rejected)
         return result.accepted
 
-    columns = (
-        TextColumn("[bold]generating history"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns) as progress:
+    with progress_bar("generating history") as progress:
         task = progress.add_task("history", total=events)
         for item in generate(seed=seed, events=events):
             batch = pending[item.product]

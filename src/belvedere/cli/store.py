@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 import duckdb
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from belvedere.cli.common import fail, load_settings
+from belvedere.cli.common import fail, load_settings, progress_bar
 from belvedere.store import copy
 from belvedere.store.clickhouse import ClickHouseEventStore
 
@@ -43,13 +42,7 @@ def migrate_store(
         left = [d for d in days if d.key not in progress.done]
         if progress.done:
             typer.echo(f"Resuming: {len(days) - len(left)} of {len(days)} project-days copied already.")
-        columns = (
-            TextColumn("[bold]copying events"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns) as bar:
+        with progress_bar("copying events") as bar:
             task = bar.add_task("events", total=sum(d.events for d in left))
             copy.copy_days(
                 source, target, progress, batch_rows=batch_rows, on_day=lambda d: bar.advance(task, d.events)
