@@ -1,0 +1,125 @@
+"""The spool's contract on a Redis stream: the shared ingest buffer of the scale-out mode (issue #29).
+
+Capture processes on several machines append to one stream; the writer reads it in order, stores, and
+releases what is stored — the same calls as the local ``Spool`` (``tests/integration/ingest/
+test_buffer_contract.py`` runs one suite on both). Positions are stream entry ids: ``Position(ms, seq)`` is
+the id ``ms-seq``, and the event store's checkpoint keeps the last one stored, as it keeps a spool position.
+
+Durability is Redis's: an append returns once ``XADD`` did, so "acknowledged" means "in the stream", and
+survives a crash of Redis only with its append-only file synced on every write (``appendonly yes``,
+``appendfsync always``); ``open`` logs a warning when the server runs without. A full buffer (more than
+``max_bytes`` by Redis's own estimate of the stream's memory) refuses appends with ``SpoolFull``: capture
+answers 503 with ``Retry-After`` and loses nothing.
+
+Not yet: several writers sharing the stream through a consumer group (see ``docs/design/scale-out.md``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from belvedere.ingest.spool import Position, SpoolFull
+
+log = structlog.get_logger(__name__)
+
+FIELD = b"r"  # each entry holds one record (a capture request's events) under this field
+_READ_COUNT = 500  # entries asked for at once by ``read``
+
+
+def _id(position: Position) -> str:
+    return f"{position.segment}-{position.offset}"
+
+
+def _position(entry_id: bytes | str) -> Position:
+    ms, seq = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")
+    return Position(int(ms), int(seq))
+
+
+class StreamBuffer:
+    def __init__(self, url: str, key: str, *, max_bytes: int) -> None:
+        import redis
+        import redis.asyncio
+
+        self.key = key
+        self.max_bytes = max_bytes
+        self._redis: Any = redis.Redis.from_url(url)
+        self._async: Any = redis.asyncio.Redis.from_url(url)
+
+    # ------------------------------------------------------------------ start-up
+
+    def open(self, start: Position | None) -> Position:
+        """``start`` is where the store's data ends; entries up to it are dropped. Returns where to read."""
+        appendonly = self._redis.config_get("appendonly").get("appendonly")
+        fsync = self._redis.config_get("appendfsync").get("appendfsync")
+        if appendonly != "yes" or fsync != "always":
+            log.warning(
+                "stream.not_durable",
+                appendonly=appendonly,
+                appendfsync=fsync,
+                advice="events survive a Redis crash only with appendonly yes, appendfsync always",
+            )
+        start = start or Position(0, 0)
+        self.release(start)
+        return start
+
+    # ------------------------------------------------------------------ appending
+
+    @property
+    def depth_bytes(self) -> int:
+        """Redis's estimate of the stream's memory (entries not yet released, and their overhead)."""
+        return int(self._redis.memory_usage(self.key) or 0)
+
+    @property
+    def oldest_age_seconds(self) -> float:
+        first = self._redis.xrange(self.key, "-", "+", count=1)
+        return max(0.0, time.time() - _position(first[0][0]).segment / 1000) if first else 0.0
+
+    def is_full(self) -> bool:
+        return self.depth_bytes >= self.max_bytes
+
+    async def append(self, payload: bytes) -> None:
+        """Return once ``payload`` is in the stream. Raises SpoolFull when the buffer is over its limit."""
+        if int(await self._async.memory_usage(self.key) or 0) >= self.max_bytes:
+            raise SpoolFull()
+        await self._async.xadd(self.key, {FIELD: payload})
+
+    def append_sync(self, payload: bytes) -> None:
+        if self.is_full():
+            raise SpoolFull()
+        self._redis.xadd(self.key, {FIELD: payload})
+
+    # ------------------------------------------------------------------ reading
+
+    def wait(self, position: Position, timeout: float) -> None:
+        """Block until an entry past ``position`` exists or the timeout passes."""
+        self._redis.xread({self.key: _id(position)}, count=1, block=max(1, int(timeout * 1000)))
+
+    def read(self, position: Position, max_bytes: int) -> tuple[list[bytes], Position]:
+        """Entries after ``position``, up to about ``max_bytes``; and the id of the last one returned."""
+        payloads: list[bytes] = []
+        total = 0
+        while total < max_bytes:
+            entries = self._redis.xrange(self.key, f"({_id(position)}", "+", count=_READ_COUNT)
+            for entry_id, fields in entries:
+                payload = fields[FIELD]
+                payloads.append(payload)
+                total += len(payload)
+                position = _position(entry_id)
+                if total >= max_bytes:
+                    break
+            if len(entries) < _READ_COUNT:
+                break
+        return payloads, position
+
+    def release(self, position: Position) -> None:
+        """Everything up to ``position`` is stored: trim it from the stream."""
+        if position > Position(0, 0):
+            # Exactly (not `~`): an approximate trim keeps whole nodes, entries a reader would see again.
+            minid = _id(Position(position.segment, position.offset + 1))
+            self._redis.xtrim(self.key, minid=minid, approximate=False)
+
+    def close(self) -> None:
+        self._redis.close()
