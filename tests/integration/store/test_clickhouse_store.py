@@ -20,6 +20,7 @@ from tests.integration.query.events_kit import property_settings
 from belvedere.query import QueryService, parse_query
 from belvedere.query.fields import Filter, number_field, text_field
 from belvedere.query.sql import Params, col, compile_query, fn, parse, parse_select
+from belvedere.store.base import CompiledQuery
 from belvedere.store.clickhouse import ClickHouseEventStore
 from belvedere.store.duckdb import DuckDBEventStore
 
@@ -534,3 +535,23 @@ def test_every_kind_answers_the_same_on_both_stores(
             store.write_batch(rows, checkpoint=(0, project_id), dedupe=False)
         answers.append(_answer(QueryService(store), spec, project_id, zone))
     assert answers[0] == answers[1], spec
+
+
+def test_a_materialized_cte_in_user_sql_stays_within_the_sandbox_memory(tmp_path: Path) -> None:
+    """The store computes `AS MATERIALIZED` CTEs once (``enable_materialized_cte``): what a user's CTE holds
+    counts against the query's memory bound like anything else, and the store answers on afterwards."""
+    store = ClickHouseEventStore(tmp_path / "events.chdb", sandbox_memory_bytes=64 << 20)
+    store.open()
+    try:
+        sql = (
+            "WITH x AS MATERIALIZED"
+            " (SELECT number, repeat(toString(number), 40) AS pad FROM numbers(5000000))"
+            " SELECT a.c, b.m FROM (SELECT count() AS c, 1 AS k FROM x) AS a"
+            " JOIN (SELECT max(pad) AS m, 1 AS k FROM x) AS b ON a.k = b.k"
+        )
+        hostile = CompiledQuery(sql=sql, params={}, dialect="clickhouse", untrusted=True)
+        with pytest.raises(Exception, match="memory limit exceeded"):
+            store.fetch_table(hostile)
+        assert store.execute("SELECT 1") == [(1,)]
+    finally:
+        store.close()
