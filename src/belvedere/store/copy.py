@@ -111,9 +111,10 @@ def copy_days(
     on_day: Callable[[Day], None] | None = None,
 ) -> int:
     """Copy every day not yet in ``progress``; returns how many events were written now. The days copied
-    before are skipped; the first day after them may have been copied in part, so it is de-duplicated."""
+    before are skipped; the first day copied now may have been copied in part by a run stopped inside it
+    (even the very first day, before any was recorded), so it is de-duplicated."""
     checkpoint = source.checkpoint() or (0, 0)
-    written, resumed = 0, bool(progress.done)
+    written, resumed = 0, True
     for day in source.days():
         if day.key in progress.done:
             continue

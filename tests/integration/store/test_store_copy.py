@@ -122,3 +122,29 @@ def test_a_copy_stopped_between_or_inside_days_resumes_without_loss_or_repeats(
     assert sum(house.count_events(project_id=p) for p in (1, 2)) == total
     assert len(resumed.done) == 8
     assert copy.copy_days(source, house, resumed) == 0  # a run after the end copies nothing
+
+
+def test_a_copy_stopped_inside_its_very_first_day_resumes_without_repeats(
+    stores: tuple[DuckDBEventStore, ClickHouseEventStore, copy.Progress],
+) -> None:
+    duck, house, progress = stores
+    duck.write_batch(_day_of_events(1, date(2025, 3, 10), 30), checkpoint=(0, 1), dedupe=False)
+    source = copy.Source(duck._cursor())
+    real_write = house.write_batch
+    calls = 0
+
+    def failing_write(rows: bytes, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Stop
+        return real_write(rows, **kwargs)
+
+    house.write_batch = failing_write  # type: ignore[method-assign]
+    with pytest.raises(Stop):
+        copy.copy_days(source, house, progress, batch_rows=8)
+    house.write_batch = real_write  # type: ignore[method-assign]
+    assert progress.done == set() and house.count_events(project_id=1) == 8  # nothing recorded, one batch in
+    copy.copy_days(source, house, copy.Progress(progress.path), batch_rows=8)
+    assert house.count_events(project_id=1) == 30
+    assert copy.compare(source, house) == []
