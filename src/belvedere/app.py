@@ -161,6 +161,7 @@ def build_api(
             yield
         finally:
             upkeep.cancel()
+            await runtime.desk.settle()
             if on_stopping is not None:
                 await asyncio.to_thread(on_stopping)
             if manage_runtime:

@@ -4,14 +4,19 @@ but patiently: a page whose panels load together waits for its tenant's room ins
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import pytest
 from tests.integration.accounts.kit import build_world
 from tests.integration.capture_kit import Running
 from tests.waiting import eventually
 
+from belvedere.query import desk as desk_module
 from belvedere.web.pages.project_pages import PANELS
 
 
@@ -74,3 +79,98 @@ def test_an_overview_and_all_its_panels_at_once_are_all_answered(app: Running) -
     with ThreadPoolExecutor(len(pages)) as pool:
         answers = list(pool.map(lambda url: app.client.get(url, headers=viewer).status_code, pages))
     assert answers == [200] * len(pages)
+
+
+def _panel_urls(overview: str) -> list[str]:
+    """The panels' URLs as the browser asks them once it has the page (``hx-get``, HTML-escaped)."""
+    found = re.findall(r'class="card panel"[^>]* hx-get="([^"]+)"', overview)
+    return [html.unescape(url) for url in found]
+
+
+def test_the_overview_asks_its_panels_ahead_and_they_take_those_answers(app: Running) -> None:
+    """The overview asks its panels' first tabs while it renders (``QueryDesk.ask_ahead``): the browser's
+    panel requests then run no statement of their own, and show what they show when asked alone."""
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    for path, source in (("/a", "https://www.google.com/"), ("/b", None), ("/b", "https://news.example/")):
+        app.client.post(
+            "/api/v1/capture",
+            json={
+                "type": "page",
+                "context": {"page": {"url": f"https://x.example{path}", "referrer": source}},
+            },
+            headers={"Authorization": f"Bearer {world.write_key}"},
+        )
+    assert app.wait_stored(3, world.project_id) == 3
+    base = f"/app/projects/{world.project_id}"
+    url = f"{base}?period=30d&path=%2Fb"  # with a filter: the panels' URLs carry it
+    desk, store = app.runtime.desk, app.runtime.store
+    panels = _panel_urls(app.client.get(url, headers=viewer).text)
+    assert len(panels) == len(PANELS)
+    eventually(lambda: not desk._unfinished)
+    alone = {}  # each panel asked by itself, nothing ahead and nothing cached
+    for panel in panels:
+        desk._ahead.clear()
+        app.runtime.queries.cache.clear()
+        alone[panel] = app.client.get(panel, headers=viewer).text
+
+    app.runtime.queries.cache.clear()
+    ran: list[str] = []
+    fetch = store.fetch_table
+
+    def spy(query: Any) -> Any:
+        ran.append(query.sql)
+        return fetch(query)
+
+    store.fetch_table = spy  # type: ignore[method-assign]
+    try:
+        assert _panel_urls(app.client.get(url, headers=viewer).text) == panels
+        eventually(lambda: not desk._unfinished)
+        asked = len(ran)
+        assert asked > 3  # the figures (two periods), the chart, and the panels ahead
+        claimed = {panel: app.client.get(panel, headers=viewer).text for panel in panels}
+        assert len(ran) == asked and not desk._ahead  # each taken once
+        assert claimed == alone
+        # Taken once only: asked again, a panel is answered from the cache, or computed.
+        assert app.client.get(panels[0], headers=viewer).text == alone[panels[0]]
+    finally:
+        del store.fetch_table
+
+
+def test_an_answer_asked_ahead_that_fails_or_is_never_taken_is_asked_again(
+    app: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    app.client.post(
+        "/api/v1/capture",
+        json={"type": "page", "context": {"page": {"url": "https://x.example/a"}}},
+        headers={"Authorization": f"Bearer {world.write_key}"},
+    )
+    assert app.wait_stored(1, world.project_id) == 1
+    base = f"/app/projects/{world.project_id}"
+    desk = app.runtime.desk
+    panels = _panel_urls(app.client.get(base, headers=viewer).text)
+    eventually(lambda: not desk._unfinished)
+    assert len(desk._ahead) == len(PANELS)
+    with monkeypatch.context() as patched:
+        patched.setattr(desk_module, "AHEAD_SECONDS", 0.0)  # not taken in time: forgotten
+        app.runtime.queries.cache.clear()
+        answered = app.client.get(panels[0], headers=viewer)
+        assert answered.status_code == 200 and ">/a</a>" in answered.text and not desk._ahead
+
+    # Failed ahead (the tenant's room full until past the time limit): the panel asks again, answered.
+    app.runtime.queries.cache.clear()
+    app.runtime.queries.time_limit_seconds = 0.3
+    _fill_room(app, world.org_id)
+    try:
+        assert app.client.get(f"{base}?period=7d", headers=viewer).status_code == 503
+        eventually(lambda: not desk._unfinished)
+    finally:
+        app.runtime.gate._rooms.pop(("insights", world.org_id), None)
+        app.runtime.queries.time_limit_seconds = 30.0
+    failed = [task for task, _ in desk._ahead.values()]
+    assert len(failed) == len(PANELS) and all(task.exception() is not None for task in failed)
+    answered = app.client.get(f"{base}/panels/pages?period=7d&tab=page", headers=viewer)
+    assert answered.status_code == 200 and ">/a</a>" in answered.text
+    assert len(desk._ahead) == len(PANELS) - 1  # the pages panel's, taken (failed) and asked again

@@ -33,6 +33,12 @@ async def ask(runtime: Runtime, grant: ProjectGrant, body: dict[str, Any], kind:
     return result
 
 
+def ask_ahead(runtime: Runtime, grant: ProjectGrant, body: dict[str, Any]) -> None:
+    """Start answering a question that the browser will ask next, for the page being rendered
+    (``QueryDesk.ask_ahead``)."""
+    runtime.desk.ask_ahead(grant, parse_query(body))
+
+
 async def answer(
     runtime: Runtime, grant: ProjectGrant, body: dict[str, Any]
 ) -> tuple[Answer | None, str | None]:

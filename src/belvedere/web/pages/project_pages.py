@@ -32,7 +32,7 @@ from belvedere.runtime import Runtime
 from belvedere.store.schema import VISIT_DIMENSIONS
 from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages import conditions, periods
-from belvedere.web.pages.asking import ask, known_events
+from belvedere.web.pages.asking import ask, ask_ahead, known_events
 from belvedere.web.pages.conditions import Condition, Conditions
 from belvedere.web.pages.goal_views import goal_query, goal_rows
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
@@ -301,10 +301,15 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         return redirect(request.url.path + view.link(), request)
     figures, trend = _overview_questions(view)
     # The goal picker's event names are not asked here: they load when it is first used (``event_names``).
-    stats, chart = await asyncio.gather(
+    asked = asyncio.gather(
         ask(runtime, grant, figures, StatsResult),
         ask(runtime, grant, trend, TrendsResult),
     )
+    # The panels' first tabs, which the browser asks for once it has the page: asked now, right behind the
+    # figures and the chart, so that the store answers them while the page is rendered and travels.
+    for tabs in PANELS.values():
+        ask_ahead(runtime, grant, panel_query(view, tabs[0][0], "", grant.project.settings.goals))
+    stats, chart = await asked
     shown = _notes(runtime, grant, chart)
     return page(
         request,
