@@ -93,6 +93,19 @@ class IngestSettings(BaseModel):
         description="How long a write-key lookup (hit or miss) is cached in memory, per process. A rotated "
         "key, or a deleted project or organisation, stops working at once all the same.",
     )
+    stream_url: str | None = Field(
+        None,
+        description="Redis URL (`redis://host:6379/0`) of the shared ingest stream: capture processes "
+        "started with `belvedere serve --role capture` append accepted events to it, and the server that "
+        "owns the event store relays them into its spool. Unset: capture spools locally only. Redis must "
+        "keep the stream with `appendonly yes` and `appendfsync always` (docs/operations.md).",
+    )
+    stream_key: str = Field("belvedere:ingest", min_length=1, description="The ingest stream's Redis key.")
+    stream_max_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Redis's estimate of the stream's memory past which capture processes answer 503.",
+    )
 
 
 class SpoolSettings(BaseModel):

@@ -29,6 +29,7 @@ from belvedere.ingest.relay import Relay, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
 from belvedere.ingest.service import IngestService
 from belvedere.ingest.spool import Position, Spool
+from belvedere.ingest.stream import StreamBuffer, StreamTail
 from belvedere.ingest.validate import Limits
 from belvedere.ingest.writer import StoreWriter
 from belvedere.job_catalog import load_handlers, provide
@@ -158,10 +159,14 @@ class Runtime:
         self.writer.start(self.writer.position)
         for stale in self.worker_metrics.glob("*.json"):  # counters of an earlier run's workers
             stale.unlink()
-        sources = self._worker_spools()
-        if sources:
+        sources, stream = self._worker_spools(), self._stream()
+        if sources or stream is not None:
             self.relay = Relay(
-                sources=sources, spool=self.spool, visits=self.visits, max_bytes=RELAY_CHUNK_BYTES
+                sources=sources,
+                spool=self.spool,
+                visits=self.visits,
+                max_bytes=RELAY_CHUNK_BYTES,
+                stream=stream,
             )
             self.relay.start()
         self.metrics.watch(self.metrics.relay_backlog, self._relay_backlog)
@@ -180,6 +185,14 @@ class Runtime:
             geo=self.geo.resolver.description,
             resumed_sessions=resumed,
         )
+
+    def _stream(self) -> StreamTail | None:
+        """The shared ingest stream's reading end, when capture processes feed one (``ingest.stream_url``)."""
+        ingest = self.settings.ingest
+        if ingest.stream_url is None:
+            return None
+        buffer = StreamBuffer(ingest.stream_url, ingest.stream_key, max_bytes=ingest.stream_max_bytes)
+        return StreamTail(buffer)
 
     def _relay_backlog(self) -> float:
         relay = self.relay

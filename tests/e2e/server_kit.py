@@ -47,8 +47,11 @@ def cli(data_dir: Path, *args: str, timeout: float = 120, **extra: str) -> subpr
 
 
 class Server:
-    def __init__(self, data_dir: Path, port: int | None = None, **extra: str) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, args: tuple[str, ...] = (), **extra: str
+    ) -> None:
         self.data_dir = data_dir
+        self.args = args  # more `belvedere serve` options (`--role capture`)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / f"server-{self.port}.log"
@@ -59,7 +62,7 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "belvedere", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "belvedere", "serve", "--port", str(self.port), *self.args],
                 env=env_for(self.data_dir, **self._extra),
                 stdout=log,
                 stderr=subprocess.STDOUT,

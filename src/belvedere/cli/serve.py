@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,11 +14,18 @@ import uvicorn
 from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings, metadata_engine
 from belvedere.config import Settings
+from belvedere.ingest.worker import CaptureWorker
 from belvedere.platform import heap
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
+from belvedere.web.capture_server import CaptureServer
 from belvedere.web.warm import warm
 from belvedere.web.workers import WorkerPool, server_options
+
+
+class Role(StrEnum):
+    all = "all"
+    capture = "capture"
 
 
 def run_server(app: BelvedereApp, host: str, port: int, uds: str | None = None) -> None:
@@ -40,9 +48,19 @@ def serve(
             "[default: BELVEDERE_SERVER__CAPTURE_WORKERS]",
         ),
     ] = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="all: everything (owns the event store); capture: only the capture endpoint, appending to "
+            "the shared ingest stream (BELVEDERE_INGEST__STREAM_URL) that the store owner relays"
+        ),
+    ] = Role.all,
 ) -> None:
     """Run the HTTP server (capture endpoint, API, health and metrics)."""
     settings = load_settings(host, port)
+    if role is Role.capture:
+        serve_capture(settings)
+        return
     if capture_workers is not None:
         settings.server.capture_workers = capture_workers
     typer.echo(f"Belvedere listening on {settings.base_url} (data in {settings.data_dir.resolve()})")
@@ -72,6 +90,20 @@ def serve(
     app = BelvedereApp(runtime, on_started=started, on_stopping=pool.stop)
     typer.echo(f"{settings.server.capture_workers} capture workers; store owner on {owner_socket}")
     run_server(app, settings.server.host, settings.server.port, uds=str(owner_socket))
+
+
+def serve_capture(settings: Settings) -> None:
+    """A capture process of the scale-out mode (``web.capture_server``)."""
+    if settings.ingest.stream_url is None:
+        raise typer.BadParameter(
+            "--role capture appends to the shared ingest stream: set BELVEDERE_INGEST__STREAM_URL "
+            "(redis://host:6379/0), the same as the server that owns the event store",
+            param_hint="--role",
+        )
+    stream = settings.ingest.stream_key
+    typer.echo(f"Belvedere capture process listening on {settings.base_url} (stream {stream})")
+    app = CaptureServer(CaptureWorker(settings, None))
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, **server_options(settings.server))
 
 
 def owner_socket_path(settings: Settings) -> Path:

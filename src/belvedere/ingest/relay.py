@@ -1,4 +1,5 @@
-"""The store owner's side of multi-process capture: it relays the capture workers' spools into its own.
+"""The store owner's side of multi-process capture: it relays the capture workers' spools (and, in scale-out,
+the shared ingest stream: ``ingest.stream.StreamTail``) into its own.
 
 Each capture worker (a separate process, see ``belvedere.ingest.worker``) validates, enriches and durably
 spools events in a spool of its own, leaving out what only a process that sees every event can decide: the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
@@ -24,6 +26,7 @@ from belvedere.ingest import records
 from belvedere.ingest.enrich.visitor import VisitHints, Visits
 from belvedere.ingest.segments import read_records, segment_numbers, segment_path
 from belvedere.ingest.spool import Position, Spool, SpoolFull
+from belvedere.ingest.stream import StreamTail
 from belvedere.platform.threads import Background
 from belvedere.store.schema import CLIENT_UUID_FLAG
 
@@ -117,19 +120,47 @@ class SpoolTail:
             if number < self.position.segment:
                 (segment_path(self.directory, number)).unlink(missing_ok=True)
 
+    def advance(self, end: Position) -> None:
+        """Relayed up to ``end`` (durable in the owner's spool): recorded, then what lies behind it freed."""
+        write_relayed(self.directory, end)
+        self.position = end
+        self.release()
+
+
+class Tail(Protocol):
+    """A source the relay reads: a capture worker's spool (``SpoolTail``) or the shared ingest stream
+    (``ingest.stream.StreamTail``)."""
+
+    position: Position
+    redo_until: Position  # records before it may have been relayed already: de-duplicated on uuid
+
+    def read(self, max_bytes: int) -> tuple[list[bytes], Position]: ...
+
+    def backlog_bytes(self) -> int: ...
+
+    def advance(self, end: Position) -> None: ...
+
 
 class Relay:
     """One thread that moves the workers' spooled events into the owner's spool."""
 
     def __init__(
-        self, *, sources: list[Path], spool: Spool, visits: Visits, max_bytes: int, interval_ms: int = 50
+        self,
+        *,
+        sources: list[Path],
+        spool: Spool,
+        visits: Visits,
+        max_bytes: int,
+        interval_ms: int = 50,
+        stream: StreamTail | None = None,
     ) -> None:
         self._sources = sources
+        self._stream = stream
         self._spool = spool
         self._visits = visits
         self._max_bytes = max_bytes
         self._interval = interval_ms / 1000
-        self._tails: list[SpoolTail] = []
+        self._tails: list[Tail] = []
         self._background = Background("spool-relay", self._run)
         self._stop = self._background.stopping
         self.last_error: str | None = None
@@ -138,11 +169,16 @@ class Relay:
         for directory in self._sources:
             directory.mkdir(parents=True, exist_ok=True)
         self._tails = [SpoolTail(d) for d in self._sources]
+        if self._stream is not None:
+            self._stream.start()
+            self._tails.append(self._stream)
         self._background.start()
 
     def stop(self) -> None:
         """Stop after relaying what the workers have spooled (call once they have stopped)."""
         self._background.stop()
+        if self._stream is not None:
+            self._stream.buffer.close()
 
     def _run(self) -> None:
         delay = self._interval
@@ -184,9 +220,7 @@ class Relay:
             count += n
         self._spool.append_sync(b"".join(chunks))
         for tail, _, end in reads:
-            write_relayed(tail.directory, end)
-            tail.position = end
-            tail.release()
+            tail.advance(end)
         return count
 
     def _resolve(self, payloads: list[bytes], *, redo: bool) -> tuple[bytes, int]:

@@ -11,7 +11,7 @@ from typing import Any
 from belvedere.accounts.service import ProjectInfo
 from belvedere.ingest import records
 from belvedere.ingest.pipeline import Pipeline
-from belvedere.ingest.spool import Spool, SpoolFull
+from belvedere.ingest.spool import Buffer, SpoolFull
 from belvedere.ingest.validate import Limits, Rejected, parse_event
 from belvedere.platform.metrics import Metrics
 
@@ -30,7 +30,7 @@ class CaptureResult:
 
 
 class IngestService:
-    def __init__(self, *, pipeline: Pipeline, spool: Spool, limits: Limits, metrics: Metrics) -> None:
+    def __init__(self, *, pipeline: Pipeline, spool: Buffer, limits: Limits, metrics: Metrics) -> None:
         self.pipeline = pipeline
         self.spool = spool
         self.limits = limits

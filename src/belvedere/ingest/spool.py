@@ -20,6 +20,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
@@ -37,6 +38,28 @@ class SpoolFull(Exception):
 class Position:
     segment: int
     offset: int
+
+
+class Buffer(Protocol):
+    """Where capture puts accepted events until the store holds them: this local ``Spool``, or the Redis
+    stream shared by capture processes (``ingest.stream.StreamBuffer``). One contract suite runs on both
+    (tests/integration/ingest/test_buffer_contract.py)."""
+
+    max_bytes: int
+
+    @property
+    def depth_bytes(self) -> int: ...
+
+    @property
+    def oldest_age_seconds(self) -> float: ...
+
+    def is_full(self) -> bool: ...
+
+    async def append(self, payload: bytes) -> None: ...
+
+    def append_sync(self, payload: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Spool:

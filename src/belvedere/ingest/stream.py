@@ -11,7 +11,10 @@ survives a crash of Redis only with its append-only file synced on every write (
 ``max_bytes`` by Redis's own estimate of the stream's memory) refuses appends with ``SpoolFull``: capture
 answers 503 with ``Retry-After`` and loses nothing.
 
-Not yet: several writers sharing the stream through a consumer group (see ``docs/design/scale-out.md``).
+Capture processes (``belvedere serve --role capture``) append to it; the process that owns the event store
+reads it as one more source of its relay (``StreamTail``), which gives each event its person and visit,
+appends it to the owner's spool, and only then trims the stream. Not yet: several writers sharing the
+stream through a consumer group (see ``docs/design/scale-out.md``).
 """
 
 from __future__ import annotations
@@ -47,11 +50,20 @@ class StreamBuffer:
         self.max_bytes = max_bytes
         self._redis: Any = redis.Redis.from_url(url)
         self._async: Any = redis.asyncio.Redis.from_url(url)
+        self._depth = 0
 
     # ------------------------------------------------------------------ start-up
 
     def open(self, start: Position | None) -> Position:
         """``start`` is where the store's data ends; entries up to it are dropped. Returns where to read."""
+        self.check_durability()
+        start = start or Position(0, 0)
+        self.release(start)
+        return start
+
+    def check_durability(self) -> None:
+        """Warn when Redis would lose acknowledged entries in a crash (no append-only file synced on every
+        write). The stream works all the same: the operator decides."""
         appendonly = self._redis.config_get("appendonly").get("appendonly")
         fsync = self._redis.config_get("appendfsync").get("appendfsync")
         if appendonly != "yes" or fsync != "always":
@@ -61,16 +73,14 @@ class StreamBuffer:
                 appendfsync=fsync,
                 advice="events survive a Redis crash only with appendonly yes, appendfsync always",
             )
-        start = start or Position(0, 0)
-        self.release(start)
-        return start
 
     # ------------------------------------------------------------------ appending
 
     @property
     def depth_bytes(self) -> int:
         """Redis's estimate of the stream's memory (entries not yet released, and their overhead)."""
-        return int(self._redis.memory_usage(self.key) or 0)
+        self._depth = int(self._redis.memory_usage(self.key) or 0)
+        return self._depth
 
     @property
     def oldest_age_seconds(self) -> float:
@@ -78,16 +88,19 @@ class StreamBuffer:
         return max(0.0, time.time() - _position(first[0][0]).segment / 1000) if first else 0.0
 
     def is_full(self) -> bool:
-        return self.depth_bytes >= self.max_bytes
+        """As of the last append or depth reading: no call to Redis (capture asks it on the event loop
+        before any work, and ``append`` checks again, exactly, before adding)."""
+        return self._depth >= self.max_bytes
 
     async def append(self, payload: bytes) -> None:
         """Return once ``payload`` is in the stream. Raises SpoolFull when the buffer is over its limit."""
-        if int(await self._async.memory_usage(self.key) or 0) >= self.max_bytes:
+        self._depth = int(await self._async.memory_usage(self.key) or 0)
+        if self._depth >= self.max_bytes:
             raise SpoolFull()
         await self._async.xadd(self.key, {FIELD: payload})
 
     def append_sync(self, payload: bytes) -> None:
-        if self.is_full():
+        if self.depth_bytes >= self.max_bytes:
             raise SpoolFull()
         self._redis.xadd(self.key, {FIELD: payload})
 
@@ -121,5 +134,37 @@ class StreamBuffer:
             minid = _id(Position(position.segment, position.offset + 1))
             self._redis.xtrim(self.key, minid=minid, approximate=False)
 
+    def last(self) -> Position:
+        """The id of the newest entry (0-0 when the stream is empty or absent)."""
+        entries = self._redis.xrevrange(self.key, "+", "-", count=1)
+        return _position(entries[0][0]) if entries else Position(0, 0)
+
     def close(self) -> None:
         self._redis.close()
+
+
+class StreamTail:
+    """The store owner's reading end of the stream: one more source of its relay (``ingest.relay``), read
+    as a capture worker's spool is. Entries are trimmed once relayed into the owner's spool; whatever the
+    stream holds when the owner starts may have been relayed by a run that stopped before trimming, so it
+    is marked for de-duplication on uuid."""
+
+    def __init__(self, buffer: StreamBuffer) -> None:
+        self.buffer = buffer
+        self.position = Position(0, 0)
+        self.redo_until = Position(0, 0)
+
+    def start(self) -> None:
+        self.buffer.check_durability()
+        self.redo_until = self.buffer.last()
+
+    def read(self, max_bytes: int) -> tuple[list[bytes], Position]:
+        return self.buffer.read(self.position, max_bytes)
+
+    def backlog_bytes(self) -> int:
+        return self.buffer.depth_bytes
+
+    def advance(self, end: Position) -> None:
+        """Relayed up to ``end`` (durable in the owner's spool): trim the stream behind it."""
+        self.buffer.release(end)
+        self.position = end

@@ -16,7 +16,8 @@ from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.relay import read_relayed, worker_spool_dir
 from belvedere.ingest.salts import SaltRing
 from belvedere.ingest.service import IngestService
-from belvedere.ingest.spool import Spool
+from belvedere.ingest.spool import Buffer, Spool
+from belvedere.ingest.stream import StreamBuffer
 from belvedere.ingest.validate import Limits
 from belvedere.platform.db import make_engine, make_session_factory
 from belvedere.platform.mail import Mailer
@@ -25,7 +26,7 @@ from belvedere.platform.ratelimit import RateLimiter
 
 
 class CaptureWorker:
-    def __init__(self, settings: Settings, index: int) -> None:
+    def __init__(self, settings: Settings, index: int | None) -> None:
         self.settings = settings
         self.index = index
         self.metrics = Metrics()
@@ -33,8 +34,21 @@ class CaptureWorker:
         sessions = make_session_factory(self.engine)
         self.salts = SaltRing(sessions)
         self.pipeline, self.geo = standard_pipeline(settings, self.salts, visits=None)
-        self.directory = worker_spool_dir(settings.spool_dir, index)
-        self.spool = Spool.from_settings(self.directory, settings.spool)
+        # A worker of one server (numbered from 0) spools locally; a capture process of the scale-out mode
+        # (``belvedere serve --role capture``: no index) appends to the shared stream.
+        ingest = settings.ingest
+        self.directory = worker_spool_dir(settings.spool_dir, index) if index is not None else None
+        self.stream: StreamBuffer | None = None
+        self.spool: Buffer
+        if self.directory is not None:
+            self.spool = Spool.from_settings(self.directory, settings.spool)
+        elif ingest.stream_url is None:
+            raise ValueError("a capture process needs the shared stream: set BELVEDERE_INGEST__STREAM_URL")
+        else:
+            self.stream = StreamBuffer(
+                ingest.stream_url, ingest.stream_key, max_bytes=ingest.stream_max_bytes
+            )
+            self.spool = self.stream
         self.ingest = IngestService(
             pipeline=self.pipeline,
             spool=self.spool,
@@ -52,11 +66,17 @@ class CaptureWorker:
 
     def start(self) -> None:
         """Open the spool where the owner's relay stopped (a torn last record is cut away)."""
-        self.spool.open(read_relayed(self.directory))
+        if self.stream is not None:
+            self.stream.check_durability()
+        elif isinstance(self.spool, Spool) and self.directory is not None:
+            self.spool.open(read_relayed(self.directory))
         self.salts.salts()
 
     def follow_relay(self) -> None:
-        """Free what the owner has relayed: the spool's depth drops, whole segments are deleted."""
+        """Free what the owner has relayed: the spool's depth drops, whole segments are deleted (the owner
+        trims the stream itself)."""
+        if self.directory is None or not isinstance(self.spool, Spool):
+            return
         position = read_relayed(self.directory)
         if position is not None:
             self.spool.release(position)
@@ -66,8 +86,11 @@ class CaptureWorker:
         self.usage.flush()
 
     def publish_metrics(self) -> None:
-        """Write this worker's metrics where the owner's ``/metrics`` merges them."""
+        """Write this worker's metrics where the owner's ``/metrics`` merges them (a capture process of the
+        scale-out mode serves its own)."""
         self.metrics.add_step_timings(self.pipeline.take_timings())
+        if self.index is None:
+            return
         self.metrics.write_snapshot(self.settings.data_dir / "metrics" / f"capture-{self.index}.json")
 
     def stop(self) -> None:

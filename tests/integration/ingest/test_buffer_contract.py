@@ -5,8 +5,6 @@ docs require (append-only file synced on every write)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -17,8 +15,7 @@ from typing import Any
 import pytest
 import redis
 from structlog.testing import capture_logs
-from tests.e2e.server_kit import free_port
-from tests.waiting import eventually
+from tests.redis_kit import OwnRedis
 
 from belvedere.ingest.spool import Spool, SpoolFull
 from belvedere.ingest.stream import StreamBuffer
@@ -147,49 +144,21 @@ def test_wait_returns_when_a_record_arrives(make: Make) -> None:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """A redis-server of the test's own, configured as the docs say, that the test may SIGKILL."""
-    binary = shutil.which("redis-server")
-    if binary is None:  # pragma: no cover - scripts/services.sh installs Redis
-        pytest.fail("redis-server is missing: run scripts/test.sh, which installs it")
-    port = free_port()
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--dir", str(tmp_path), "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        started.append(process)
-        client = redis.Redis(port=port)
-        assert eventually(lambda: _pings(client), timeout=10), "redis-server did not start"
-        return process
-
-    start.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]
-    yield start
-    for process in started:
-        process.kill()
-        process.wait(10)
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path / "redis")
+    yield server
+    server.kill()
 
 
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
-def test_every_acknowledged_record_survives_redis_killed(own_redis: Any) -> None:
-    process = own_redis()
+def test_every_acknowledged_record_survives_redis_killed(own_redis: OwnRedis) -> None:
+    own_redis.start()
     buffer = _stream("ingest", own_redis.url)()
     start = buffer.open(None)
     sent = _records(200)
     for record in sent:
         buffer.append_sync(record)  # acknowledged: XADD returned
-    process.kill()  # SIGKILL: no shutdown, no final save
-    process.wait(10)
-    own_redis()
+    own_redis.kill()  # SIGKILL: no shutdown, no final save
+    own_redis.start()
     again = _stream("ingest", own_redis.url)()
     assert again.read(again.open(start), 1 << 30)[0] == sent
     again.close()
