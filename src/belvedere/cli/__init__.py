@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run a background-job worker until interrupted (Ctrl-C or SIGTERM finishes the running jobs first).",
     ),
     "jobs": ("jobs", "app", "See, retry and cancel background jobs."),
+    "migrate-metadata": (
+        "metadata",
+        "migrate_metadata",
+        "Copy the metadata database into another one, e.g. PostgreSQL (stop the server first); resumable.",
+    ),
     "migrate-store": (
         "store",
         "migrate_store",
