@@ -78,8 +78,11 @@ class StreamBuffer:
 
     @property
     def depth_bytes(self) -> int:
-        """Redis's estimate of the stream's memory (entries not yet released, and their overhead)."""
-        self._depth = int(self._redis.memory_usage(self.key) or 0)
+        """Redis's estimate of the stream's memory (entries not yet released, and their overhead); 0 once
+        every entry is released (an empty stream keeps a few hundred bytes of its own)."""
+        pipe = self._redis.pipeline(transaction=False)
+        length, usage = pipe.xlen(self.key).memory_usage(self.key).execute()
+        self._depth = int(usage or 0) if length else 0
         return self._depth
 
     @property
