@@ -15,11 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from belvedere import __version__
 from belvedere.config import Settings
+from belvedere.platform import tracing
 from belvedere.platform.errors import BelvedereError
 from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
@@ -286,7 +288,17 @@ class BelvedereApp:
             if capture:
                 await self.capture(scope, receive, send_and_note)
             else:
-                await self._api(scope, receive, send_and_note)
+                with (
+                    structlog.contextvars.bound_contextvars(request_id=request_id),
+                    tracing.span(
+                        f"HTTP {scope['method']}",
+                        {"request_id": request_id, "url.path": scope["path"]},
+                        kind=SpanKind.SERVER,
+                        parent=tracing.incoming(scope["headers"]),
+                    ) as current,
+                ):
+                    await self._api(scope, receive, send_and_note)
+                    current.set_attribute("http.response.status_code", status[0])
         except Exception:
             # Answered already when the error came through FastAPI (its handler above); else answered here.
             await unexpected_error(scope, send_and_note, answered=bool(status[0]))

@@ -415,6 +415,17 @@ class OutboundSettings(BaseModel):
     )
 
 
+class TracingSettings(BaseModel):
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP endpoint to send traces to (`http://collector:4318/v1/traces`); unset: no "
+        "tracing. Spans follow a request, a captured event through the ingest stream, a query to the store.",
+    )
+    sample_ratio: float = Field(
+        1.0, ge=0, le=1, description="Share of new traces recorded (a caller's sampled trace is always kept)."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of one Belvedere install."""
 
@@ -464,6 +475,9 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings, description="Background jobs and schedules.")
     outbound: OutboundSettings = Field(
         default_factory=OutboundSettings, description="Outgoing webhooks and Slack messages."
+    )
+    tracing: TracingSettings = Field(
+        default_factory=TracingSettings, description="OpenTelemetry traces (off unless an endpoint is set)."
     )
     plans: dict[str, PlanLimits] = Field(
         default_factory=_default_plans,

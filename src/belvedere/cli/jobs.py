@@ -17,6 +17,7 @@ import typer
 from belvedere.accounts.plans import Plans
 from belvedere.cli.common import fail, load_settings, metadata_engine, print_rows
 from belvedere.job_catalog import load_handlers, provide
+from belvedere.platform import tracing
 from belvedere.platform.db import make_session_factory
 from belvedere.platform.jobs import QUEUES, STATUSES, Jobs, JobView
 from belvedere.platform.jobs.upkeep import build_jobs, build_worker
@@ -49,6 +50,7 @@ def worker(
     if unknown:
         fail(f"unknown queue {', '.join(unknown)}: the queues are {', '.join(QUEUES)}")
     settings = load_settings()
+    tracing.configure(settings.tracing, "worker")
     if concurrency is not None:
         settings.jobs.concurrency = concurrency
     load_handlers()

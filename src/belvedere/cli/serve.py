@@ -15,7 +15,7 @@ from belvedere.app import BelvedereApp
 from belvedere.cli.common import load_settings, metadata_engine
 from belvedere.config import Settings
 from belvedere.ingest.worker import CaptureWorker
-from belvedere.platform import heap
+from belvedere.platform import heap, tracing
 from belvedere.platform.migrate import current_revision
 from belvedere.runtime import Runtime
 from belvedere.web.capture_server import CaptureServer
@@ -58,6 +58,7 @@ def serve(
 ) -> None:
     """Run the HTTP server (capture endpoint, API, health and metrics)."""
     settings = load_settings(host, port)
+    tracing.configure(settings.tracing, "capture" if role is Role.capture else "server")
     if role is Role.capture:
         serve_capture(settings)
         return

@@ -27,6 +27,7 @@ from belvedere.ingest.enrich.visitor import VisitHints, Visits
 from belvedere.ingest.segments import read_records, segment_numbers, segment_path
 from belvedere.ingest.spool import Position, Spool, SpoolFull
 from belvedere.ingest.stream import StreamTail
+from belvedere.platform import tracing
 from belvedere.platform.threads import Background
 from belvedere.store.schema import CLIENT_UUID_FLAG
 
@@ -212,15 +213,19 @@ class Relay:
                 reads.append((tail, payloads, end))
         if not reads:
             return 0
-        chunks: list[bytes] = []
-        count = 0
-        for tail, payloads, _ in reads:
-            chunk, n = self._resolve(payloads, redo=tail.position < tail.redo_until)
-            chunks.append(chunk)
-            count += n
-        self._spool.append_sync(b"".join(chunks))
-        for tail, _, end in reads:
-            tail.advance(end)
+        links = tracing.link_to(t for tail, _, _ in reads for t in getattr(tail, "traces", ()))
+        records = sum(len(p) for _, p, _ in reads)
+        with tracing.span("relay", {"records": records}, links=links) as current:
+            chunks: list[bytes] = []
+            count = 0
+            for tail, payloads, _ in reads:
+                chunk, n = self._resolve(payloads, redo=tail.position < tail.redo_until)
+                chunks.append(chunk)
+                count += n
+            self._spool.append_sync(b"".join(chunks))
+            for tail, _, end in reads:
+                tail.advance(end)
+            current.set_attribute("events", count)
         return count
 
     def _resolve(self, payloads: list[bytes], *, redo: bool) -> tuple[bytes, int]:

@@ -13,6 +13,7 @@ from belvedere.ingest import records
 from belvedere.ingest.pipeline import Pipeline
 from belvedere.ingest.spool import Buffer, SpoolFull
 from belvedere.ingest.validate import Limits, Rejected, parse_event
+from belvedere.platform import tracing
 from belvedere.platform.metrics import Metrics
 
 __all__ = ["CaptureResult", "IngestService", "SpoolFull"]
@@ -83,7 +84,7 @@ class IngestService:
             raise SpoolFull()
         payload, result = self.prepare(project, events, **request)
         if payload:
-            await self.spool.append(payload)
+            await self.spool.append(payload, trace=tracing.traceparent())
             self.metrics.events_accepted.inc(result.accepted)
         return result
 

@@ -55,7 +55,9 @@ class Buffer(Protocol):
 
     def is_full(self) -> bool: ...
 
-    async def append(self, payload: bytes) -> None: ...
+    async def append(self, payload: bytes, *, trace: str | None = None) -> None:
+        """``trace``: the capture span's ``traceparent``, kept with the record where the buffer can."""
+        ...
 
     def append_sync(self, payload: bytes) -> None: ...
 
@@ -149,8 +151,9 @@ class Spool:
     def is_full(self) -> bool:
         return self._depth >= self.max_bytes
 
-    async def append(self, payload: bytes) -> None:
-        """Return once ``payload`` is durable. Raises SpoolFull when the spool is over its limit."""
+    async def append(self, payload: bytes, *, trace: str | None = None) -> None:
+        """Return once ``payload`` is durable. Raises SpoolFull when the spool is over its limit. (A local
+        spool keeps no ``trace``: its records stay in this process, whose spans say what happened.)"""
         if self.is_full():
             raise SpoolFull()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

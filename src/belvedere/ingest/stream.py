@@ -29,6 +29,7 @@ from belvedere.ingest.spool import Position, SpoolFull
 log = structlog.get_logger(__name__)
 
 FIELD = b"r"  # each entry holds one record (a capture request's events) under this field
+TRACE = b"t"  # and, when tracing, the capture span's traceparent under this one
 _READ_COUNT = 500  # entries asked for at once by ``read``
 
 
@@ -95,12 +96,13 @@ class StreamBuffer:
         before any work, and ``append`` checks again, exactly, before adding)."""
         return self._depth >= self.max_bytes
 
-    async def append(self, payload: bytes) -> None:
-        """Return once ``payload`` is in the stream. Raises SpoolFull when the buffer is over its limit."""
+    async def append(self, payload: bytes, *, trace: str | None = None) -> None:
+        """Return once ``payload`` is in the stream. Raises SpoolFull when the buffer is over its limit.
+        ``trace`` (the capture span's ``traceparent``) is kept beside it, for the relay's span to link to."""
         self._depth = int(await self._async.memory_usage(self.key) or 0)
         if self._depth >= self.max_bytes:
             raise SpoolFull()
-        await self._async.xadd(self.key, {FIELD: payload})
+        await self._async.xadd(self.key, {FIELD: payload, TRACE: trace} if trace else {FIELD: payload})
 
     def append_sync(self, payload: bytes) -> None:
         if self.depth_bytes >= self.max_bytes:
@@ -115,20 +117,28 @@ class StreamBuffer:
 
     def read(self, position: Position, max_bytes: int) -> tuple[list[bytes], Position]:
         """Entries after ``position``, up to about ``max_bytes``; and the id of the last one returned."""
+        payloads, _, end = self.read_traced(position, max_bytes)
+        return payloads, end
+
+    def read_traced(self, position: Position, max_bytes: int) -> tuple[list[bytes], list[str], Position]:
+        """``read``, with the traceparents that came with the entries."""
         payloads: list[bytes] = []
+        traces: list[str] = []
         total = 0
         while total < max_bytes:
             entries = self._redis.xrange(self.key, f"({_id(position)}", "+", count=_READ_COUNT)
             for entry_id, fields in entries:
                 payload = fields[FIELD]
                 payloads.append(payload)
+                if TRACE in fields:
+                    traces.append(fields[TRACE].decode())
                 total += len(payload)
                 position = _position(entry_id)
                 if total >= max_bytes:
                     break
             if len(entries) < _READ_COUNT:
                 break
-        return payloads, position
+        return payloads, traces, position
 
     def release(self, position: Position) -> None:
         """Everything up to ``position`` is stored: trim it from the stream."""
@@ -156,13 +166,15 @@ class StreamTail:
         self.buffer = buffer
         self.position = Position(0, 0)
         self.redo_until = Position(0, 0)
+        self.traces: list[str] = []  # the traceparents of the entries the last ``read`` returned
 
     def start(self) -> None:
         self.buffer.check_durability()
         self.redo_until = self.buffer.last()
 
     def read(self, max_bytes: int) -> tuple[list[bytes], Position]:
-        return self.buffer.read(self.position, max_bytes)
+        payloads, self.traces, end = self.buffer.read_traced(self.position, max_bytes)
+        return payloads, end
 
     def backlog_bytes(self) -> int:
         return self.buffer.depth_bytes

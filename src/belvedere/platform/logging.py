@@ -9,6 +9,8 @@ import logging
 
 import structlog
 
+from belvedere.platform.tracing import add_trace_ids
+
 
 def configure_logging(level: str = "info", *, json: bool = False, cache: bool = True) -> None:
     """``cache``: each logger binds its configuration on first use (fast; tests that capture logs turn it
@@ -27,6 +29,7 @@ def configure_logging(level: str = "info", *, json: bool = False, cache: bool = 
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

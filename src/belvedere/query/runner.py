@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
+from belvedere.platform import tracing
 from belvedere.query.cache import LruCache, QueryCache
 from belvedere.query.compiled import compile_once, compile_ranged
 from belvedere.query.dates import (
@@ -190,7 +191,9 @@ class QueryRunner(Generic[S]):
         """Run a statement the compiler made (``compile_query`` or ``compile_shaped``), timing its SQL."""
         compiled = self.ctx.in_time(compiled)
         started = time.perf_counter()
-        rows = self.ctx.store.fetch(compiled)
+        with tracing.span("store.fetch", {"db.system": compiled.dialect}) as current:
+            rows = self.ctx.store.fetch(compiled)
+            current.set_attribute("rows", len(rows))
         self.ctx.sql_ms += (time.perf_counter() - started) * 1000
         return rows
 
@@ -373,6 +376,22 @@ class QueryService:
     ) -> QueryResult:
         """The answer to ``spec``, due by ``deadline`` (``time.monotonic()``; default: its time limit from
         now). ``QueryTimedOut`` when it is not ready by then."""
+        attributes = {"query.kind": spec.kind, "project_id": project_id}
+        with tracing.span("query", attributes) as current:
+            result = self._run(spec, project_id, timezone, now, deadline, background)
+            if result.meta is not None:
+                current.set_attribute("cached", result.meta.cached)
+            return result
+
+    def _run(
+        self,
+        spec: QuerySpec,
+        project_id: int,
+        timezone: str,
+        now: datetime | None,
+        deadline: float | None,
+        background: bool,
+    ) -> QueryResult:
         if deadline is None:
             deadline = time.monotonic() + self.time_limit(spec)
         ctx = QueryContext(

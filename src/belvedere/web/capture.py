@@ -7,11 +7,13 @@ import zlib
 from typing import Any, Protocol
 
 import orjson
+from opentelemetry.trace import SpanKind
 
 from belvedere.config import IngestSettings, Settings
 from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
+from belvedere.platform import tracing
 from belvedere.platform.errors import BelvedereError
 from belvedere.web.errors import ApiError, error_body
 
@@ -136,13 +138,21 @@ class CaptureEndpoint:
                 413, "batch_too_large", f"A batch holds at most {self.settings.max_batch_events} events."
             )
         self.gatekeeper.admit(project)
+        parent = tracing.incoming(scope["headers"])
         try:
-            result = await self.service.capture(
-                project,
-                events,
-                request_ip=self._client_ip(scope),
-                request_user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
-            )
+            with tracing.span(
+                "capture",
+                {"project_id": project.id, "events": len(events)},
+                kind=SpanKind.SERVER,
+                parent=parent,
+            ) as current:
+                result = await self.service.capture(
+                    project,
+                    events,
+                    request_ip=self._client_ip(scope),
+                    request_user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+                )
+                current.set_attribute("accepted", result.accepted)
         except SpoolFull:
             raise ApiError(
                 503,

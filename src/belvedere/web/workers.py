@@ -27,7 +27,7 @@ import uvloop
 
 from belvedere.config import ServerSettings, Settings
 from belvedere.ingest.worker import CaptureWorker
-from belvedere.platform import heap
+from belvedere.platform import heap, tracing
 from belvedere.platform.logging import configure_logging
 from belvedere.platform.metrics import RouteTimer
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
@@ -151,6 +151,7 @@ def run_worker(index: int, host: str, port: int, owner_socket: str, parent_pid: 
     settings.server.host, settings.server.port = host, port
     configure_logging(settings.log_level, json=settings.log_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied request otherwise
+    tracing.configure(settings.tracing, "capture-worker")
     app = WorkerApp(CaptureWorker(settings, index), Path(owner_socket), parent_pid)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **server_options(settings.server)))
 
