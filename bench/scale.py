@@ -11,7 +11,7 @@ each, single-event bodies from the demo generator):
   capture   N of `belvedere serve --role capture` feeding one owner (`belvedere serve` with the stream)
             through a redis-server of the benchmark's own (`appendonly yes`, `appendfsync always`)
   stored    events the owner stored, from the phase's start until its relay and spool are empty
-Then `lag`: 2,000 probes, each an event sent to a capture process (under no other load) and polled on the
+Then `lag`: 300 probes, each an event sent to a capture process (under no other load) and polled on the
 owner's read API until found. Everything shares this machine's cores: the load generators, the capture
 processes, Redis and the owner.
 """
@@ -171,7 +171,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=15, help="length of each load phase")
     parser.add_argument("--processes", default="1,2", help="capture process counts to measure")
-    parser.add_argument("--probes", type=int, default=2000, help="lag probes")
+    parser.add_argument("--probes", type=int, default=300, help="lag probes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     counts = [int(n) for n in args.processes.split(",")]
