@@ -73,6 +73,7 @@ class Runtime:
             self.store,
             QueryCache(settings.query.cache_entries),
             time_limit_seconds=settings.query.time_limit_seconds,
+            on_answer=self.metrics.observe_query,
         )
         self.gate = QueryGate(
             {"insights": settings.store.max_concurrent_queries, "sql": settings.store.max_sql_queries},

@@ -75,6 +75,14 @@ class Metrics:
             "belvedere_relay_backlog_bytes", "Capture workers' spooled bytes not yet relayed", registry=r
         )
 
+        self.query_seconds = Histogram(
+            "belvedere_query_seconds",
+            "Time to answer a query, by kind and whether the answer cache had it",
+            ["kind", "cached"],
+            registry=r,
+            buckets=LATENCY_BUCKETS,
+        )
+
         self.job_runs = Counter(
             "belvedere_job_runs",
             "Job runs in this process by job name and outcome",
@@ -88,6 +96,9 @@ class Metrics:
             registry=r,
             buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
         )
+
+    def observe_query(self, kind: str, cached: bool, seconds: float) -> None:
+        self.query_seconds.labels(kind, "true" if cached else "false").observe(seconds)
 
     def observe_job(self, name: str, outcome: str, seconds: float) -> None:
         self.job_runs.labels(name, outcome).inc()

@@ -351,9 +351,16 @@ class QueryService:
     """Parses, runs and caches queries for one event store."""
 
     def __init__(
-        self, store: QueryStore, cache: QueryCache | None = None, *, time_limit_seconds: float = 30.0
+        self,
+        store: QueryStore,
+        cache: QueryCache | None = None,
+        *,
+        time_limit_seconds: float = 30.0,
+        on_answer: Callable[[str, bool, float], None] | None = None,
     ) -> None:
+        """``on_answer(kind, cached, seconds)``: told of every answer (the server's query metrics)."""
         self.store = store
+        self.on_answer = on_answer
         self.cache = cache if cache is not None else QueryCache()
         self.time_limit_seconds = time_limit_seconds
         # Figures shared between kinds (``QueryContext.shared``): kept only where answers are.
@@ -377,11 +384,14 @@ class QueryService:
         """The answer to ``spec``, due by ``deadline`` (``time.monotonic()``; default: its time limit from
         now). ``QueryTimedOut`` when it is not ready by then."""
         attributes = {"query.kind": spec.kind, "project_id": project_id}
+        started = time.perf_counter()
         with tracing.span("query", attributes) as current:
             result = self._run(spec, project_id, timezone, now, deadline, background)
-            if result.meta is not None:
-                current.set_attribute("cached", result.meta.cached)
-            return result
+            cached = result.meta is not None and result.meta.cached
+            current.set_attribute("cached", cached)
+        if self.on_answer is not None:
+            self.on_answer(spec.kind, cached, time.perf_counter() - started)
+        return result
 
     def _run(
         self,
