@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -19,7 +21,7 @@ from typing import Any
 
 import duckdb
 import httpx
-from tests.e2e.server_kit import Server, cli
+from tests.e2e.server_kit import Server, cli, env_for
 from tests.redis_kit import OwnRedis
 from tests.waiting import eventually
 
@@ -145,3 +147,67 @@ def test_acknowledged_events_are_stored_once_through_kills_of_capture_redis_and_
     assert [n for n, _ in rows] == acknowledged  # every acknowledged event, and only those
     assert all(count == 1 for _, count in rows)  # once
     assert sender.retries > 0  # the kills were felt by the client
+
+
+def test_a_rotated_write_key_stops_working_on_a_capture_process_at_once(tmp_path: Path) -> None:
+    """A capture process on another machine has its own data folder: the owner's signal that cached write
+    keys are stale must reach it through the shared Redis, not the owner's files."""
+    own_redis = OwnRedis(tmp_path / "redis")
+    own_redis.start()
+    owner_dir = tmp_path / "owner"
+    stream = {"BELVEDERE_INGEST__STREAM_URL": own_redis.url}
+    made = cli(owner_dir, "project", "create", "--name", "Shop", "--org", "Demo", "--json")
+    assert made.returncode == 0, made.stderr
+    project = json.loads(made.stdout)
+    admin = _admin_key(owner_dir)
+    shared = {**stream, "BELVEDERE_DATABASE_URL": f"sqlite:///{(owner_dir / 'belvedere.db').resolve()}"}
+    owner = Server(owner_dir, **stream).start()
+    capture = _capture_process(tmp_path, "capture", shared)
+
+    def send(key: str) -> int:
+        event = {"event": "tick", "distinct_id": "v"}
+        answer = httpx.post(
+            f"{capture.url}/api/v1/capture", json=event, headers={"Authorization": f"Bearer {key}"}, timeout=5
+        )
+        return answer.status_code
+
+    try:
+        assert send(project["write_key"]) == 202  # now cached by the capture process
+        rotated = httpx.post(
+            f"{owner.url}/api/v1/projects/{project['project_id']}/write-key",
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        )
+        assert rotated.status_code == 200, rotated.text
+        # Within a couple of seconds, not the key cache's 30.
+        assert eventually(lambda: send(project["write_key"]) == 401, timeout=3)
+        assert send(rotated.json()["write_key"]) == 202
+    finally:
+        capture.stop()
+        owner.stop()
+        own_redis.kill()
+
+
+def _admin_key(data_dir: Path) -> str:
+    """An owner of the organisation and an admin API key of theirs."""
+    made = subprocess.run(
+        [sys.executable, "-m", "belvedere", "user", "create", "--email", "boss@example.com", "--org", "Demo",
+         "--role", "owner", "--password-stdin"],
+        input="a long enough password 2026", env=env_for(data_dir), capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    key = cli(
+        data_dir,
+        "apikey",
+        "create",
+        "--org",
+        "Demo",
+        "--user",
+        "boss@example.com",
+        "--scope",
+        "admin",
+        "--json",
+    )
+    assert key.returncode == 0, key.stderr
+    return str(json.loads(key.stdout)["key"])

@@ -16,7 +16,7 @@ from belvedere.accounts.plans import Plans, is_live
 from belvedere.accounts.quotas import Throttle, UsageMeter
 from belvedere.accounts.service import ProjectInfo
 from belvedere.config import Settings
-from belvedere.ingest.write_keys import ProjectDirectory, epoch_file
+from belvedere.ingest.write_keys import ProjectDirectory, SharedEpoch, epoch_file
 from belvedere.platform.errors import Forbidden, TooMany, Unauthorized
 from belvedere.platform.mail import Mailer
 from belvedere.platform.ratelimit import RateLimiter
@@ -40,7 +40,9 @@ class Gatekeeper:
     ) -> Gatekeeper:
         """The one way a process (the server, or a capture worker) gets its admission."""
         ttl = settings.ingest.key_cache_seconds
-        projects = ProjectDirectory(sessions, ttl, epoch_file(settings.data_dir))
+        stream = settings.ingest.stream_url  # processes sharing the stream may be on several machines
+        shared = SharedEpoch(stream) if stream is not None else None
+        projects = ProjectDirectory(sessions, ttl, epoch_file(settings.data_dir), shared)
         throttle = Throttle(limiter, plans, enabled=settings.rate_limit.enabled)
         usage = UsageMeter(sessions, plans, mailer, grace_percent=settings.rate_limit.quota_grace_percent)
         return cls(projects, throttle, usage)
