@@ -103,6 +103,13 @@ def serve_capture(settings: Settings) -> None:
         )
     stream = settings.ingest.stream_key
     typer.echo(f"Belvedere capture process listening on {settings.base_url} (stream {stream})")
+    if settings.rate_limit.storage_url.startswith("memory://"):
+        typer.secho(
+            "WARNING: rate limits are counted in this process only; with several capture processes set "
+            "BELVEDERE_RATE_LIMIT__STORAGE_URL to a Redis they share (redis://host:6379/1).",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     app = CaptureServer(CaptureWorker(settings, None))
     uvicorn.run(app, host=settings.server.host, port=settings.server.port, **server_options(settings.server))
 
