@@ -161,30 +161,26 @@ def wait_drained(url: str, timeout: float = 300) -> float:
     return time.perf_counter() - started
 
 
-def run_wrk(url: str, key: str, body_file: Path, seconds: int, connections: int) -> dict[str, Any]:
-    """Closed loop with one wrk thread: on two cores, the other core is left to the server."""
+def wrk_command(url: str, key: str, body_file: Path, seconds: int, connections: int) -> list[str]:
+    """One single-threaded wrk posting ``body_file``'s bodies to the capture endpoint at ``url``."""
     script = ROOT / "bench" / "wrk_post.lua"
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            f"{url}/api/v1/capture",
-            "--",
-            str(body_file),
-            key,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    return ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
+            f"{url}/api/v1/capture", "--", str(body_file), key]  # fmt: skip
+
+
+def wrk_result(out: str) -> dict[str, Any]:
+    """The figures ``wrk_post.lua`` prints as its last JSON line."""
     line = next(x for x in out.splitlines() if x.startswith("JSON "))
     data: dict[str, Any] = json.loads(line[5:])
+    return data
+
+
+def run_wrk(url: str, key: str, body_file: Path, seconds: int, connections: int) -> dict[str, Any]:
+    """Closed loop with one wrk thread: on two cores, the other core is left to the server."""
+    out = subprocess.run(
+        wrk_command(url, key, body_file, seconds, connections), capture_output=True, text=True, check=True
+    ).stdout
+    data = wrk_result(out)
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     return data
 
@@ -210,14 +206,17 @@ def run_open_loop(url: str, key: str, body_file: Path, rate: float, seconds: flo
     )
 
 
-def probe_queryable(url: str, key: str, api_key: str, project_id: int, samples: int) -> list[float]:
-    """Send an event with a known uuid; poll the read API until it is there. Seconds from 202 to readable."""
+def probe_queryable(
+    url: str, key: str, api_key: str, project_id: int, samples: int, *, capture_url: str | None = None
+) -> list[float]:
+    """Send an event with a known uuid (to ``capture_url``, by default the server itself); poll the server's
+    read API until it is there. Seconds from 202 to readable."""
     delays: list[float] = []
     with httpx.Client(timeout=10) as client:
         for _ in range(samples):
             event_id = str(uuid.uuid4())
             response = client.post(
-                f"{url}/api/v1/capture",
+                f"{capture_url or url}/api/v1/capture",
                 json={"event": "probe", "uuid": event_id},
                 headers={"Authorization": f"Bearer {key}"},
             )

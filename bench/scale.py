@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,7 +44,15 @@ from tests.e2e.server_kit import Server, cli, free_port  # noqa: E402
 from tests.redis_kit import OwnRedis  # noqa: E402
 
 from bench.calibrate import calibrate  # noqa: E402
-from bench.ingest import bodies, ensure_wrk, metric, wait_drained  # noqa: E402
+from bench.ingest import (  # noqa: E402
+    bodies,
+    ensure_wrk,
+    metric,
+    probe_queryable,
+    wait_drained,
+    wrk_command,
+    wrk_result,
+)
 from bench.loadgen import percentile  # noqa: E402
 
 CONNECTIONS = 64
@@ -53,33 +60,16 @@ CONNECTIONS = 64
 
 def wrk_all(urls: list[str], key: str, body_file: Path, seconds: int) -> dict[str, Any]:
     """One closed-loop wrk per URL, at the same time; requests per second summed."""
-    script = ROOT / "bench" / "wrk_post.lua"
     runs = [
         subprocess.Popen(
-            [
-                "wrk",
-                "-t1",
-                f"-c{CONNECTIONS}",
-                f"-d{seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                f"{url}/api/v1/capture",
-                "--",
-                str(body_file),
-                key,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
+            wrk_command(url, key, body_file, seconds, CONNECTIONS), stdout=subprocess.PIPE, text=True
         )
         for url in urls
     ]
     found = []
     for run in runs:
         out, _ = run.communicate()
-        line = next(x for x in out.splitlines() if x.startswith("JSON "))
-        found.append(json.loads(line[5:]))
+        found.append(wrk_result(out))
     rps = sum(f["requests"] / (f["duration_us"] / 1e6) for f in found)
     errors = sum(f["errors_status"] + f["errors_connect"] + f["errors_timeout"] for f in found)
     return {
@@ -137,34 +127,6 @@ def _wait_up(url: str) -> None:
     raise TimeoutError(url)
 
 
-def probe_lag(capture: str, owner: str, key: str, api_key: str, project_id: int, samples: int) -> list[float]:
-    """Seconds from a capture process's 202 to the event being readable from the owner."""
-    delays: list[float] = []
-    with httpx.Client(timeout=10) as client:
-        for _ in range(samples):
-            event_id = str(uuid.uuid4())
-            sent = client.post(
-                f"{capture}/api/v1/capture",
-                json={"event": "probe", "uuid": event_id},
-                headers={"Authorization": f"Bearer {key}"},
-            )
-            acked = time.perf_counter()
-            assert sent.status_code == 202, sent.text
-            while True:
-                found = client.get(
-                    f"{owner}/api/v1/projects/{project_id}/events/{event_id}",
-                    headers={"Authorization": f"Bearer {api_key}"},
-                )
-                if found.status_code == 200:
-                    delays.append(time.perf_counter() - acked)
-                    break
-                if time.perf_counter() - acked > 30:
-                    delays.append(float("inf"))
-                    break
-                time.sleep(0.005)
-    return delays
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -217,7 +179,9 @@ def main() -> None:
                     "drain_after_load_s": drained,
                 }
                 if n == counts[0]:
-                    delays = probe_lag(captures[0].url, owner.url, key, api_key, project_id, args.probes)
+                    delays = probe_queryable(
+                        owner.url, key, api_key, project_id, args.probes, capture_url=captures[0].url
+                    )
                     results["lag"] = {
                         "samples": len(delays),
                         "p50_ms": percentile(delays, 50) * 1000,

@@ -3,6 +3,7 @@ framework's routing and dependency injection (about four times the cost of the h
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import Any, Protocol
 
@@ -15,7 +16,7 @@ from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
 from belvedere.platform import tracing
 from belvedere.platform.errors import BelvedereError
-from belvedere.web.errors import ApiError, error_body
+from belvedere.web.errors import ApiError, error_body, unexpected_error
 
 CAPTURE_PATH = "/api/v1/capture"
 Scope = dict[str, Any]
@@ -202,3 +203,21 @@ class CaptureEndpoint:
 def _body_key(document: dict[str, Any]) -> Any:
     """The write key sent in the body: ``write_key``, or ``api_key`` as PostHog's clients name it."""
     return document.get("write_key", document.get("api_key"))
+
+
+async def capture_timed(endpoint: CaptureEndpoint, timer: Any, scope: Scope, receive: Any, send: Any) -> None:
+    """The capture endpoint as a process serving it directly answers it (a capture worker, a capture
+    process): an unexpected error answered 500, and the time observed under the capture route."""
+    started, status = time.perf_counter(), [0]
+
+    async def noting_status(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+        await send(message)
+
+    try:
+        await endpoint(scope, receive, noting_status)
+    except Exception:
+        await unexpected_error(scope, noting_status, answered=status[0] != 0)
+    finally:
+        timer.observe(scope["method"], CAPTURE_PATH, status[0] or 500, time.perf_counter() - started)

@@ -10,7 +10,6 @@ reason. It needs the metadata database (write keys, plans, quotas) and the strea
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import orjson
@@ -20,9 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from belvedere.ingest.worker import CaptureWorker
 from belvedere.platform import heap
 from belvedere.platform.metrics import RouteTimer
-from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
+from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint, capture_timed
 from belvedere.web.client_address import ClientAddress
-from belvedere.web.errors import unexpected_error
 
 log = structlog.get_logger(__name__)
 
@@ -41,36 +39,24 @@ class CaptureServer:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        self._client_address.resolve(scope)
+        if scope["type"] == "http" and scope["path"] == CAPTURE_PATH:
+            await capture_timed(self.capture, self._timer, scope, receive, send)
+        else:
+            await self._other(scope, receive, send)
+
+    async def _other(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Every path but capture (a capture worker passes them to the owner instead)."""
         if scope["type"] != "http":
             return
-        self._client_address.resolve(scope)
-        path = scope["path"]
-        if path == CAPTURE_PATH:
-            await self._capture(scope, receive, send)
-        elif path == "/health":
+        if scope["path"] == "/health":
             await self._health(send)
-        elif path == "/metrics":
+        elif scope["path"] == "/metrics":
             self.worker.publish_metrics()
             await _answer(send, 200, self.worker.metrics.render(), CONTENT_TYPE_LATEST.encode())
         else:
             message = f"this process only captures events ({CAPTURE_PATH})"
             await _answer(send, 404, orjson.dumps({"error": {"code": "not_found", "message": message}}))
-
-    async def _capture(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        started, status = time.perf_counter(), [0]
-
-        async def noting_status(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.capture(scope, receive, noting_status)
-        except Exception:
-            await unexpected_error(scope, noting_status, answered=status[0] != 0)
-        finally:
-            elapsed = time.perf_counter() - started
-            self._timer.observe(scope["method"], CAPTURE_PATH, status[0] or 500, elapsed)
 
     async def _health(self, send: Any) -> None:
         stream = self.worker.stream
@@ -97,7 +83,11 @@ class CaptureServer:
         await receive()  # lifespan.shutdown
         upkeep.cancel()
         await asyncio.to_thread(self.worker.stop)
+        await self._closed()
         await send({"type": "lifespan.shutdown.complete"})
+
+    async def _closed(self) -> None:
+        """After the worker stopped, before the process ends."""
 
     async def _upkeep(self) -> None:
         while True:

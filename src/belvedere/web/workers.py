@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,9 @@ import uvloop
 
 from belvedere.config import ServerSettings, Settings
 from belvedere.ingest.worker import CaptureWorker
-from belvedere.platform import heap, tracing
+from belvedere.platform import tracing
 from belvedere.platform.logging import configure_logging
-from belvedere.platform.metrics import RouteTimer
-from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
-from belvedere.web.client_address import ClientAddress
-from belvedere.web.errors import unexpected_error
+from belvedere.web.capture_server import CaptureServer
 from belvedere.web.http_protocol import protocol
 from belvedere.web.proxy import OwnerProxy
 
@@ -59,61 +55,20 @@ PUBLISH_EVERY = 4  # upkeep ticks between metric snapshots (1 s)
 MAINTAIN_EVERY = 60  # upkeep ticks between salt and usage upkeep (15 s)
 
 
-class WorkerApp:
+class WorkerApp(CaptureServer):
     """A worker's ASGI application: capture here, everything else to the owner."""
 
     def __init__(self, worker: CaptureWorker, owner_socket: Path, parent_pid: int | None = None) -> None:
-        settings = worker.settings
-        self.worker = worker
-        self.capture = CaptureEndpoint.of(worker)
-        self._timer = RouteTimer(worker.metrics.http_seconds)
-        self.proxy = OwnerProxy(owner_socket, max_body_bytes=settings.server.max_body_bytes)
-        self._client_address = ClientAddress(settings.server.trusted_proxies, settings.server.proxy_ip_header)
+        super().__init__(worker)
+        self.proxy = OwnerProxy(owner_socket, max_body_bytes=worker.settings.server.max_body_bytes)
         self._parent = parent_pid
         self.orphaned = asyncio.Event()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        self._client_address.resolve(scope)
-        if scope["type"] == "http" and scope["path"] == CAPTURE_PATH:
-            await self._capture(scope, receive, send)
-        else:
-            await self.proxy(scope, receive, send)
+    async def _other(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.proxy(scope, receive, send)
 
-    async def _capture(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        started, status = time.perf_counter(), [0]
-
-        async def noting_status(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.capture(scope, receive, noting_status)
-        except Exception:
-            await unexpected_error(scope, noting_status, answered=status[0] != 0)
-        finally:
-            self._timer.observe(
-                scope["method"], CAPTURE_PATH, status[0] or 500, time.perf_counter() - started
-            )
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        await receive()  # lifespan.startup
-        try:
-            await asyncio.to_thread(self.worker.start)
-        except Exception as exc:
-            await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
-            return
-        heap.settle()
-        upkeep = asyncio.create_task(self._upkeep())
-        await send({"type": "lifespan.startup.complete"})
-        await receive()  # lifespan.shutdown
-        upkeep.cancel()
-        await asyncio.to_thread(self.worker.stop)
+    async def _closed(self) -> None:
         await self.proxy.aclose()
-        await send({"type": "lifespan.shutdown.complete"})
 
     async def _upkeep(self) -> None:
         ticks = 0
