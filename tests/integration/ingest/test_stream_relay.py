@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis
+from starlette.testclient import TestClient
 from tests.integration.accounts.kit import fast_settings
 from tests.integration.capture_kit import IPHONE_UA, Running, running
 from tests.waiting import eventually
@@ -20,6 +21,7 @@ from belvedere.accounts.service import ProjectInfo
 from belvedere.config import Settings
 from belvedere.ingest.stream import StreamBuffer
 from belvedere.ingest.worker import CaptureWorker
+from belvedere.web.capture_server import CaptureServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 T0 = 1_764_000_000_000  # 2025-11-24 16:00 UTC
@@ -109,3 +111,36 @@ def test_entries_relayed_again_after_a_crash_are_stored_once(
 def test_a_capture_process_needs_the_stream(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="BELVEDERE_INGEST__STREAM_URL"):
         CaptureWorker(fast_settings(tmp_path), None)
+
+
+def test_a_full_stream_makes_capture_answer_503_and_loses_nothing(tmp_path: Path) -> None:
+    key = f"belvedere-test:{uuid.uuid4()}"
+    small = {"stream_url": REDIS_URL, "stream_key": key, "stream_max_bytes": 4096}
+    try:
+        with running(fast_settings(tmp_path)) as owner:  # an owner that does not read this stream
+            capture_settings = fast_settings(tmp_path, ingest=small)
+            with TestClient(CaptureServer(CaptureWorker(capture_settings, None))) as capture:
+                auth = {"Authorization": f"Bearer {owner.project.write_key}"}
+                answers = []
+                for n in range(200):
+                    event = {"event": "e", "distinct_id": f"u{n}", "properties": {"pad": "x" * 200}}
+                    answers.append(capture.post("/api/v1/capture", json=event, headers=auth))
+                    if answers[-1].status_code != 202:
+                        break
+                refused = answers[-1]
+                assert refused.status_code == 503 and refused.json()["error"]["code"] == "spool_full"
+                assert int(refused.headers["Retry-After"]) > 0
+                assert capture.get("/health").status_code == 503
+                accepted = len(answers) - 1
+                stream = StreamBuffer(REDIS_URL, key, max_bytes=4096)
+                entries, end = stream.read(stream.open(None), 1 << 30)
+                assert len(entries) == accepted > 0  # every 202 is in the stream, nothing more
+                stream.release(end)  # the owner caught up: accepted again within half a second
+
+                def again() -> int:
+                    event = {"event": "e", "distinct_id": "u"}
+                    return capture.post("/api/v1/capture", json=event, headers=auth).status_code
+
+                assert eventually(lambda: again() == 202, timeout=3)
+    finally:
+        redis.Redis.from_url(REDIS_URL).delete(key)
