@@ -213,6 +213,7 @@ class DuckDBEventStore:
             **LOCKED_DOWN,
         }
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._opening = threading.Lock()  # making a thread's cursor, or closing (``close``)
         self._local = threading.local()
         self._watermarks: dict[int, int] = {}
         # User SQL runs in worker processes, over copies of its project's rows written here.
@@ -252,18 +253,25 @@ class DuckDBEventStore:
 
     def close(self) -> None:
         self._sandbox.close()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        # Under the lock that cursors are made under: DuckDB refuses to close a connection that another
+        # thread is making a cursor of ("busy with another call"), as a query starting during shutdown does.
+        with self._opening:
+            db, self._db = self._db, None
+        if db is not None:
+            db.close()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of this thread's own: DuckDB connections must not be shared across threads."""
-        if self._db is None:
-            raise RuntimeError("event store is not open")
         cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cursor is None or getattr(self._local, "db", None) is not self._db:
-            cursor = self._db.cursor()
-            self._local.cursor, self._local.db = cursor, self._db
+        db = self._db
+        if db is None:
+            raise RuntimeError("event store is not open")
+        if cursor is None or getattr(self._local, "db", None) is not db:
+            with self._opening:
+                if self._db is not db:
+                    raise RuntimeError("event store is not open")
+                cursor = db.cursor()
+            self._local.cursor, self._local.db = cursor, db
         return cursor
 
     def ping(self) -> None:
