@@ -21,6 +21,9 @@ from belvedere.query.runner import QueryError, QueryResult, QueryService, QueryS
 # How long an answer asked ahead (``ask_ahead``) waits to be claimed: a page's panels ask within a second of
 # the page; one never claimed is dropped.
 AHEAD_SECONDS = 10.0
+# Answers under way ahead at once for one organisation: two overviews' panels. They wait at the gate without
+# counting against its bounds, so this bound is what keeps them few.
+AHEAD_PER_TENANT = 10
 
 
 def lane_of(kind: object) -> Lane:
@@ -36,24 +39,37 @@ class QueryDesk:
         # Answers being computed, or computed, ahead of the question (``ask_ahead``): (task, when asked).
         self._ahead: dict[Hashable, tuple[asyncio.Task[QueryResult], float]] = {}
         self._unfinished: set[asyncio.Task[QueryResult]] = set()  # claimed or not
+        self._ahead_of: dict[int, int] = {}  # answers under way ahead, per organisation
 
     def ask_ahead(self, grant: ProjectGrant, spec: QuerySpec) -> None:
         """Start answering, now, a question that a page is about to ask (the overview's panels, which the
         browser asks for once it has the page): the first ``ask`` of the same question by the same project
-        within ``AHEAD_SECONDS`` takes this answer, waiting for it if need be, instead of asking again. It
-        waits at the gate like any page question, and takes the tenant's room in place of the one that
-        claims it. The store runs the panels' statements while the page travels and the browser sends for
+        within ``AHEAD_SECONDS`` takes this answer, waiting for it if need be, instead of asking again. The
+        store runs the panels' statements while the page travels and the browser sends for
         them, and the claimed answer is of the same moment as the page's own figures, whatever was written
-        since."""
+        since. It is speculative at the gate: it waits for the tenant's room like a page's question but is
+        not counted against the bounds on waiting questions, so it never gets a real one refused
+        (``QueryGate.turn``); at most ``AHEAD_PER_TENANT`` are under way per organisation, past which
+        nothing is asked ahead (the panels then ask for themselves, within the bounds)."""
         self._forget_unclaimed()
         key = (grant.project.id, spec.model_dump_json())
-        if key in self._ahead:
+        if key in self._ahead or self._ahead_of.get(grant.org.id, 0) >= AHEAD_PER_TENANT:
             return
-        task = asyncio.ensure_future(self._ask(grant, spec, patient=True, claim=False))
+        task = asyncio.ensure_future(self._ask(grant, spec, patient=True, claim=False, speculative=True))
+        org = grant.org.id
+        self._ahead_of[org] = self._ahead_of.get(org, 0) + 1
         task.add_done_callback(_retrieved)
         task.add_done_callback(self._unfinished.discard)
+        task.add_done_callback(lambda _: self._done_ahead(org))
         self._ahead[key] = (task, time.monotonic())
         self._unfinished.add(task)
+
+    def _done_ahead(self, org: int) -> None:
+        left = self._ahead_of.get(org, 0) - 1
+        if left > 0:
+            self._ahead_of[org] = left
+        else:
+            self._ahead_of.pop(org, None)
 
     async def settle(self) -> None:
         """At shutdown, before the store closes: the answers asked ahead and not yet begun are dropped, and
@@ -94,7 +110,9 @@ class QueryDesk:
         rather than be refused at once (``query.gate``)."""
         return await self._ask(grant, spec, patient=patient, claim=True)
 
-    async def _ask(self, grant: ProjectGrant, spec: QuerySpec, *, patient: bool, claim: bool) -> QueryResult:
+    async def _ask(
+        self, grant: ProjectGrant, spec: QuerySpec, *, patient: bool, claim: bool, speculative: bool = False
+    ) -> QueryResult:
         runner = runner_of(spec.kind)
         assert runner is not None, spec.kind
         if runner.feature is not None:
@@ -108,7 +126,11 @@ class QueryDesk:
         project = grant.project
         try:
             async with self.gate.turn(
-                tenant=grant.org.id, lane=runner.lane, deadline=deadline, patient=patient
+                tenant=grant.org.id,
+                lane=runner.lane,
+                deadline=deadline,
+                patient=patient,
+                speculative=speculative,
             ):
                 run = partial(
                     self.service.run,

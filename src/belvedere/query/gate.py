@@ -73,12 +73,24 @@ class QueryGate:
 
     @asynccontextmanager
     async def turn(
-        self, *, tenant: int, lane: Lane, deadline: float, patient: bool = False
+        self,
+        *,
+        tenant: int,
+        lane: Lane,
+        deadline: float,
+        patient: bool = False,
+        speculative: bool = False,
     ) -> AsyncIterator[None]:
         """Hold one of ``lane``'s turns for ``tenant`` while the block runs; ``deadline`` is a
-        ``time.monotonic()`` instant. ``patient``: wait for the tenant's room rather than be refused."""
+        ``time.monotonic()`` instant. ``patient``: wait for the tenant's room rather than be refused.
+        ``speculative`` (a question asked ahead of the page that will ask it, ``QueryDesk.ask_ahead``): waits
+        like a patient one but is not counted against the bounds on waiting queries, so that work done ahead
+        never gets one of the tenant's real questions refused. (Its number is bounded where it is asked: one
+        per panel of a page, once per project and question.)"""
         key = (lane, tenant)
-        if patient:
+        if speculative:
+            pass
+        elif patient:
             if self._patient_of[key] >= PATIENT_PER_PLACE * self.limits.per_tenant:
                 raise QueryBusy(
                     f"this organisation already has {self._patient_of[key]} {lane} queries waiting; retry"
@@ -92,7 +104,9 @@ class QueryGate:
         room = self._rooms.get(key) or self._rooms.setdefault(key, asyncio.Semaphore(self.limits.per_tenant))
         self._in_room[key] += 1
         try:
-            if patient:
+            if speculative:
+                await self._wait(room, deadline, None, lane)
+            elif patient:
                 self._patient_of[key] += 1
                 try:
                     await self._wait(room, deadline, self._patient, lane)
@@ -103,7 +117,8 @@ class QueryGate:
             else:
                 await self._wait(room, deadline, None, lane)
             try:
-                await self._wait(self._semaphore(lane), deadline, self._waiting, lane)
+                waiting = None if speculative else self._waiting
+                await self._wait(self._semaphore(lane), deadline, waiting, lane)
                 try:
                     yield
                 finally:

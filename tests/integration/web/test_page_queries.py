@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.integration.capture_kit import Running
 from tests.waiting import eventually
 
 from belvedere.query import desk as desk_module
+from belvedere.query import parse_query
 from belvedere.web.pages.project_pages import PANELS
 
 
@@ -174,3 +176,27 @@ def test_an_answer_asked_ahead_that_fails_or_is_never_taken_is_asked_again(
     answered = app.client.get(f"{base}/panels/pages?period=7d&tab=page", headers=viewer)
     assert answered.status_code == 200 and ">/a</a>" in answered.text
     assert len(desk._ahead) == len(PANELS) - 1  # the pages panel's, taken (failed) and asked again
+
+
+def test_answers_asked_ahead_are_bounded_per_organisation(app: Running) -> None:
+    """Asked ahead, a page's panels wait without counting against the gate's bounds; so the desk itself
+    keeps them few: past ``AHEAD_PER_TENANT`` under way for an organisation, nothing more is asked ahead
+    (a flood of overviews with ever new filters cannot queue work without bound)."""
+    desk = app.runtime.desk
+    org = SimpleNamespace(id=987_654, plan="unlimited")
+    grant: Any = SimpleNamespace(org=org, project=SimpleNamespace(id=app.project.project.id, timezone="UTC"))
+    other: Any = SimpleNamespace(org=SimpleNamespace(id=987_655, plan="unlimited"), project=grant.project)
+
+    async def scenario() -> None:
+        for days in range(1, 15):  # 14 different questions, none begun yet
+            desk.ask_ahead(grant, parse_query({"kind": "stats", "date_from": f"-{days}d"}))
+        assert (
+            sum(1 for (project, _) in desk._ahead if project == grant.project.id)
+            == desk_module.AHEAD_PER_TENANT
+        )
+        desk.ask_ahead(other, parse_query({"kind": "stats", "date_from": "-30d"}))  # another organisation
+        assert len(desk._ahead) == desk_module.AHEAD_PER_TENANT + 1
+        await desk.settle()
+        assert not desk._ahead_of  # the count goes back with the answers
+
+    asyncio.run(scenario())

@@ -129,3 +129,34 @@ def test_one_tenants_waiting_pages_cannot_fill_the_line_for_the_others() -> None
         await asyncio.gather(*flood, other)
 
     asyncio.run(scenario())
+
+
+def test_questions_asked_ahead_never_get_a_real_one_refused() -> None:
+    """Speculative turns (a page's panels asked ahead) wait for the tenant's room like patient ones but do
+    not count against the bounds: with the tenant's patient line full of them, its page still waits its
+    turn rather than being refused — the 429 CI once met on an overview loaded twice with its panels."""
+
+    async def scenario() -> None:
+        gate = QueryGate({"insights": 1, "sql": 1}, GateLimits(per_tenant=1, queue=8))
+        release = asyncio.Event()
+        later = time.monotonic() + 5
+
+        async def hold(*, speculative: bool = False) -> None:
+            async with gate.turn(
+                tenant=1, lane="insights", deadline=later, patient=True, speculative=speculative
+            ):
+                await release.wait()
+
+        running = [asyncio.create_task(hold())]  # holds the tenant's one place
+        await asyncio.sleep(0.01)
+        running += [asyncio.create_task(hold(speculative=True)) for _ in range(5)]  # asked ahead
+        await asyncio.sleep(0.01)
+        running += [asyncio.create_task(hold()) for _ in range(3)]  # real pages, up to the bound
+        await asyncio.sleep(0.01)
+        assert not any(task.done() for task in running)  # all waiting, none refused
+        with pytest.raises(QueryBusy, match="this organisation"):
+            await hold()  # the bound still holds for real questions
+        release.set()
+        await asyncio.gather(*running)
+
+    asyncio.run(scenario())
