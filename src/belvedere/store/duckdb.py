@@ -264,15 +264,17 @@ class DuckDBEventStore:
         """A connection of this thread's own: DuckDB connections must not be shared across threads."""
         cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         db = self._db
-        if db is None:
-            raise RuntimeError("event store is not open")
         if cursor is None or getattr(self._local, "db", None) is not db:
-            with self._opening:
-                if self._db is not db:
-                    raise RuntimeError("event store is not open")
-                cursor = db.cursor()
+            cursor = self._new_cursor()
             self._local.cursor, self._local.db = cursor, db
         return cursor
+
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to the database: made under the lock ``close`` takes (see there)."""
+        with self._opening:
+            if self._db is None:
+                raise RuntimeError("event store is not open")
+            return self._db.cursor()
 
     def ping(self) -> None:
         self._cursor().execute("SELECT 1").fetchone()
@@ -491,8 +493,7 @@ class DuckDBEventStore:
     def _timed(self, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection of its own (so that a late interrupt can reach no other query), interrupted at
         ``deadline``."""
-        assert self._db is not None
-        with self._db.cursor() as cursor:
+        with self._new_cursor() as cursor:
             timer = threading.Timer(max(deadline - time.monotonic(), 0.0), cursor.interrupt)
             timer.start()
             try:

@@ -10,17 +10,23 @@ from pathlib import Path
 
 import duckdb
 
+from belvedere.store.base import CompiledQuery
 from belvedere.store.duckdb import DuckDBEventStore
 
 
-def _ask(store: DuckDBEventStore, go: threading.Event, unexpected: list[BaseException]) -> None:
+def _ask(
+    store: DuckDBEventStore, go: threading.Event, unexpected: list[BaseException], *, timed: bool
+) -> None:
     go.wait()
     try:
-        store.ping()
+        if timed:  # a query with a time limit: a connection of its own for the one query
+            store.fetch(CompiledQuery(sql="SELECT 1", params={}, dialect="duckdb", timeout_seconds=5))
+        else:  # the thread's own connection
+            store.ping()
     except RuntimeError as exc:  # the store was closed first: said plainly
         if "not open" not in str(exc):
             unexpected.append(exc)
-    except duckdb.ConnectionException:  # a cursor made just before the close
+    except (duckdb.ConnectionException, duckdb.InvalidInputException):  # begun just before the close
         pass
     except BaseException as exc:
         unexpected.append(exc)
@@ -32,7 +38,10 @@ def test_closing_while_queries_start_always_closes(tmp_path: Path) -> None:
         store.open()
         go = threading.Event()
         unexpected: list[BaseException] = []
-        threads = [threading.Thread(target=_ask, args=(store, go, unexpected)) for _ in range(8)]
+        threads = [
+            threading.Thread(target=_ask, args=(store, go, unexpected), kwargs={"timed": n % 2 == 0})
+            for n in range(8)
+        ]
         for thread in threads:
             thread.start()
         go.set()
