@@ -174,6 +174,9 @@ _UPSERT_ALIASES = (
 # setting changed once open. The sandbox's allowlists stop user SQL first; this holds if they ever fail.
 
 
+# How long ``close`` waits for queries that began before it to end.
+_CLOSE_WAIT_SECONDS = 30.0
+
 # User SQL always has a deadline: this one when it brings none of its own.
 _SQL_TIME_LIMIT = 60.0
 
@@ -257,8 +260,19 @@ class DuckDBEventStore:
         # thread is making a cursor of ("busy with another call"), as a query starting during shutdown does.
         with self._opening:
             db, self._db = self._db, None
-        if db is not None:
-            db.close()
+        if db is None:
+            return
+        # A query still running on one of its connections (one that began before the close, on another
+        # thread) keeps it busy too: no new one can begin now, so wait for those to end, within a bound.
+        deadline = time.monotonic() + _CLOSE_WAIT_SECONDS
+        while True:
+            try:
+                db.close()
+                return
+            except duckdb.ResourceInUseException:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of this thread's own: DuckDB connections must not be shared across threads."""

@@ -6,6 +6,7 @@ teardown failure CI met once."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -49,3 +50,25 @@ def test_closing_while_queries_start_always_closes(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
         assert not unexpected
+
+
+def test_closing_while_a_query_runs_waits_for_it(tmp_path: Path) -> None:
+    """A query that began before the close (on another thread) keeps the database busy: the close waits
+    for it to end, and the query's answer is whole."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    store.open()
+    answers: list[object] = []
+    running = threading.Event()
+
+    def long_query() -> None:
+        running.set()
+        sql = "SELECT count(*) FROM range(200000000) t(i) WHERE i % 7 = 3"
+        answers.append(store.fetch(CompiledQuery(sql=sql, params={}, dialect="duckdb")))
+
+    thread = threading.Thread(target=long_query)
+    thread.start()
+    running.wait()
+    time.sleep(0.1)  # the query is under way
+    store.close()
+    thread.join()
+    assert answers == [[(28571429,)]]  # every i below 200,000,000 with i % 7 == 3
