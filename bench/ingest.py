@@ -319,12 +319,18 @@ def main() -> None:
         server.stop()
     # Again with the server stopped: whether the machine changed speed during the run.
     results["calibration_end"] = calibrate()
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    write_results(args.out, "ingest", results)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def write_results(folder: Path, name: str, results: dict[str, Any]) -> Path:
+    """The run's figures, printed and kept as ``<folder>/<name>-<timestamp>.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print(f"\nresults written to {path}")
-    shutil.rmtree(data_dir, ignore_errors=True)
+    return path
 
 
 def _batch_phase(results: dict[str, Any], url: str, key: str, batch: Path, pid: int, seconds: int) -> None:

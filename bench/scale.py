@@ -19,7 +19,6 @@ processes, Redis and the owner.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -50,6 +49,7 @@ from bench.ingest import (  # noqa: E402
     metric,
     probe_queryable,
     wait_drained,
+    write_results,
     wrk_command,
     wrk_result,
 )
@@ -199,11 +199,7 @@ def main() -> None:
         owner.stop()
         redis_server.kill()
     results["calibration_end"] = calibrate()
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    print(f"\nresults written to {path}")
+    write_results(args.out, "scale", results)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -65,6 +65,7 @@ class SpoolTail:
         self.position = read_relayed(directory) or Position(0, 0)
         # Everything present now may have been relayed already, by a run that stopped before it recorded so.
         self.redo_until = self.end()
+        self.traces: list[str] = []  # a worker's spool keeps none: its process's spans tell its part
 
     def end(self) -> Position:
         numbers = segment_numbers(self.directory)
@@ -134,6 +135,7 @@ class Tail(Protocol):
 
     position: Position
     redo_until: Position  # records before it may have been relayed already: de-duplicated on uuid
+    traces: list[str]  # the traceparents that came with the records the last ``read`` returned
 
     def read(self, max_bytes: int) -> tuple[list[bytes], Position]: ...
 
@@ -213,7 +215,7 @@ class Relay:
                 reads.append((tail, payloads, end))
         if not reads:
             return 0
-        links = tracing.link_to(t for tail, _, _ in reads for t in getattr(tail, "traces", ()))
+        links = tracing.link_to(t for tail, _, _ in reads for t in tail.traces)
         records = sum(len(p) for _, p, _ in reads)
         with tracing.span("relay", {"records": records}, links=links) as current:
             chunks: list[bytes] = []

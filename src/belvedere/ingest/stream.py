@@ -44,6 +44,12 @@ def _position(entry_id: bytes | str) -> Position:
     return Position(int(ms), int(seq))
 
 
+def _depth(length: int, usage: int | None) -> int:
+    """The stream's depth from its length and Redis's memory estimate: 0 when empty (an empty stream keeps a
+    few hundred bytes of its own)."""
+    return int(usage or 0) if length else 0
+
+
 class StreamBuffer:
     def __init__(self, url: str, key: str, *, max_bytes: int) -> None:
         import redis
@@ -88,8 +94,7 @@ class StreamBuffer:
         """Redis's estimate of the stream's memory (entries not yet released, and their overhead); 0 once
         every entry is released (an empty stream keeps a few hundred bytes of its own)."""
         pipe = self._redis.pipeline(transaction=False)
-        length, usage = pipe.xlen(self.key).memory_usage(self.key).execute()
-        self._depth = int(usage or 0) if length else 0
+        self._depth = _depth(*pipe.xlen(self.key).memory_usage(self.key).execute())
         return self._depth
 
     @property
@@ -142,7 +147,7 @@ class StreamBuffer:
                     if not done.done():
                         done.set_exception(exc)
                 continue
-            self._depth = int(usage or 0) if length else 0
+            self._depth = _depth(length, usage)
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
@@ -157,7 +162,7 @@ class StreamBuffer:
         pipe = self._async.pipeline(transaction=False)
         length, usage = await pipe.xlen(self.key).memory_usage(self.key).execute()
         self._checked_at = time.monotonic()
-        return int(usage or 0) if length else 0
+        return _depth(length, usage)
 
     def append_sync(self, payload: bytes) -> None:
         if self.depth_bytes >= self.max_bytes:

@@ -38,17 +38,17 @@ class CaptureWorker:
         # (``belvedere serve --role capture``: no index) appends to the shared stream.
         ingest = settings.ingest
         self.directory = worker_spool_dir(settings.spool_dir, index) if index is not None else None
+        self.local: Spool | None = None
         self.stream: StreamBuffer | None = None
         self.spool: Buffer
         if self.directory is not None:
-            self.spool = Spool.from_settings(self.directory, settings.spool)
+            self.spool = self.local = Spool.from_settings(self.directory, settings.spool)
         elif ingest.stream_url is None:
             raise ValueError("a capture process needs the shared stream: set BELVEDERE_INGEST__STREAM_URL")
         else:
-            self.stream = StreamBuffer(
+            self.spool = self.stream = StreamBuffer(
                 ingest.stream_url, ingest.stream_key, max_bytes=ingest.stream_max_bytes
             )
-            self.spool = self.stream
         self.ingest = IngestService(
             pipeline=self.pipeline,
             spool=self.spool,
@@ -68,18 +68,18 @@ class CaptureWorker:
         """Open the spool where the owner's relay stopped (a torn last record is cut away)."""
         if self.stream is not None:
             self.stream.check_durability()
-        elif isinstance(self.spool, Spool) and self.directory is not None:
-            self.spool.open(read_relayed(self.directory))
+        if self.local is not None and self.directory is not None:
+            self.local.open(read_relayed(self.directory))
         self.salts.salts()
 
     def follow_relay(self) -> None:
         """Free what the owner has relayed: the spool's depth drops, whole segments are deleted (the owner
         trims the stream itself)."""
-        if self.directory is None or not isinstance(self.spool, Spool):
+        if self.local is None or self.directory is None:
             return
         position = read_relayed(self.directory)
         if position is not None:
-            self.spool.release(position)
+            self.local.release(position)
 
     def maintain(self) -> None:
         self.salts.salts()
