@@ -34,6 +34,7 @@ from belvedere.query.dates import (
 )
 from belvedere.query.fields import MAX_FILTERS, Filter, conditions
 from belvedere.query.gate import Lane
+from belvedere.query.person_hours import HourRange
 from belvedere.query.sql import PERSON_KEY, Params, col, compile_query, fn, through_aliases
 from belvedere.store.base import CompiledQuery, Dialect, QueryTimedOut
 
@@ -223,8 +224,10 @@ class DatedRunner(QueryRunner[D]):
         self, part: Hashable, build: Callable[[], tuple[exp.Expr, Params]], rng: DateRange
     ) -> CompiledQuery:
         spec = self.spec.model_dump_json(exclude={"date_from", "date_to"})
+        # Ranges whose people the person hours count have statements of their own.
+        by_hours = self.hours(rng) is not None
         return compile_ranged(
-            (self.kind, spec, self.ctx.timezone, part),
+            (self.kind, spec, self.ctx.timezone, part, by_hours),
             build,
             start=rng.start,
             end=rng.end,
@@ -308,6 +311,17 @@ class DatedRunner(QueryRunner[D]):
     def uniq(self) -> str:
         """The logical distinct-count function to write in SQL fragments: exact, or HLL when asked."""
         return "bv_uniq_approx" if self.spec.approximate else "bv_uniq_exact"
+
+    def hours(self, rng: DateRange | None = None) -> HourRange | None:
+        """The range, when the person hours can count its people (see ``query.person_hours``)."""
+        filtered = bool(self.spec.filters)
+        return HourRange.of(rng or self.range, dialect=self.ctx.store.dialect, filtered=filtered)
+
+    def visitors(self, params: Params, rng: DateRange, where: exp.Expr) -> exp.Select:
+        """``SELECT <distinct people> AS visitors`` of the range's events, ``where`` being its conditions on
+        them: from the person hours when they can say (``hours``), else as ``people`` counts them."""
+        hours = self.hours(rng)
+        return self.people(where) if hours is None else hours.people(params)
 
     def people(self, where: exp.Expr, name: str = "visitors") -> exp.Select:
         """``SELECT <distinct people> AS name`` of the events matching ``where``: the stored ids are made

@@ -38,7 +38,7 @@ from sqlglot import exp
 from belvedere.store.base import CompiledQuery, Dialect, Reads
 from belvedere.store.schema import COLUMN_NAMES
 
-SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits", "remark_people"})
+SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits", "remark_people", "person_hours"})
 # A pseudo-column of ``events``: the person known when the event arrived, not read through the alias links.
 EVENT_PERSON = "event_person_id"
 # Another pseudo-column: a 64-bit hash of EVENT_PERSON, NULL when it is NULL.
@@ -252,6 +252,28 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
     "any_matches": {
         "duckdb": _template("len(list_filter(_arg0, LAMBDA x : regexp_matches(x, _arg1))) > 0", "duckdb"),
         "clickhouse": _template("arrayExists(x -> match(x, _arg1), _arg0)", "clickhouse"),
+    },
+    # Person hours (``query.person_hours``): an instant's whole hours since the epoch, whether a list of
+    # hours has one in [_arg1, _arg2), and the distinct buckets (_arg3, an expression of the hour ``h``) of
+    # those that do.
+    "hour_number": {
+        "duckdb": _template("CAST(epoch_us(_arg0) // 3600000000 AS INTEGER)", "duckdb"),
+        "clickhouse": _template("toInt32(intDiv(toUnixTimestamp64Milli(_arg0), 3600000))", "clickhouse"),
+    },
+    "hours_in": {
+        "duckdb": _template("len(list_filter(_arg0, LAMBDA h : h >= _arg1 AND h < _arg2)) > 0", "duckdb"),
+        "clickhouse": _template("arrayExists(h -> h >= _arg1 AND h < _arg2, _arg0)", "clickhouse"),
+    },
+    "buckets_of_hours": {
+        "duckdb": _template(
+            "list_distinct(list_transform(list_filter(_arg0, LAMBDA h : h >= _arg1 AND h < _arg2),"
+            " LAMBDA h : _arg3))",
+            "duckdb",
+        ),
+        "clickhouse": _template(
+            "arrayDistinct(arrayMap(h -> _arg3, arrayFilter(h -> h >= _arg1 AND h < _arg2, _arg0)))",
+            "clickhouse",
+        ),
     },
     # The positions 1..n of a list, one row each (NULL or empty list: no row).
     "each_position": {

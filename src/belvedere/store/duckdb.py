@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from belvedere.store import page_marks
+from belvedere.store import page_marks, person_hours
 from belvedere.store.base import (
     ActiveSession,
     Alias,
@@ -174,6 +174,20 @@ _UPSERT_ALIASES = (
 # setting changed once open. The sandbox's allowlists stop user SQL first; this holds if they ever fail.
 
 
+# Versions whose new tables are filled from the stored data by code, after their statements.
+_FILLS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {7: person_hours.fill}
+
+# Every table that holds a project's rows (what deleting a project empties).
+_PROJECT_TABLES = (
+    "events",
+    "visits",
+    "persons",
+    "person_aliases",
+    "remark_people",
+    "id_hours",
+    "person_hours",
+)
+
 # How long ``close`` waits for queries that began before it to end.
 _CLOSE_WAIT_SECONDS = 30.0
 
@@ -251,6 +265,8 @@ class DuckDBEventStore:
             con.begin()
             for statement in statements:
                 con.execute(statement)
+            if version in _FILLS:
+                _FILLS[version](con)
             con.execute("INSERT INTO store_schema VALUES (?)", [version])
             con.commit()
 
@@ -299,7 +315,11 @@ class DuckDBEventStore:
         """Rows arrive as NDJSON (the spool's shape), parsed by Arrow's JSON reader in memory and scanned by
         DuckDB from there: the database cannot read files at all (``LOCKED_DOWN``), so no scratch file."""
         arrived = pa_json.read_json(io.BytesIO(rows), read_options=_READ, parse_options=_PARSE)
-        cleanup = (f"DROP {'TABLE' if dedupe else 'VIEW'} IF EXISTS fresh", "DROP TABLE IF EXISTS batch")
+        cleanup = (
+            f"DROP {'TABLE' if dedupe else 'VIEW'} IF EXISTS fresh",
+            "DROP TABLE IF EXISTS batch",
+            *person_hours.DROP_TEMP,
+        )
         with self._write(*cleanup) as con:
             con.register("arrived", arrived)
             try:
@@ -310,7 +330,13 @@ class DuckDBEventStore:
             row = con.execute(_INSERT).fetchone()
             inserted = int(row[0]) if row else 0
             con.execute(_UPSERT_VISITS)
-            self._apply_identities(con)
+            con.execute(person_hours.BATCH_HOURS)
+            con.execute(person_hours.ADD_ID_HOURS)
+            relinked = self._apply_identities(con)
+            con.execute(person_hours.ADD_PERSON_HOURS)
+            if relinked:
+                for statement in person_hours.REBUILD_PEOPLE:
+                    con.execute(statement)
             con.execute(
                 "INSERT OR REPLACE INTO ingest_checkpoint VALUES (1, ?, ?)", [checkpoint[0], checkpoint[1]]
             )
@@ -336,15 +362,16 @@ class DuckDBEventStore:
                 for statement in cleanup:
                     con.execute(statement)
 
-    def _apply_identities(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _apply_identities(self, con: duckdb.DuckDBPyConnection) -> bool:
         """Fold the batch's $identify traits into `persons` and its $alias links into `person_aliases`,
-        set-based: one statement each, whatever the number of people in the batch."""
+        set-based: one statement each, whatever the number of people in the batch. True when it stored
+        alias links (the people they concern are in ``hours_people``, see ``person_hours``)."""
         rows = con.execute(
             "SELECT project_id, distinct_id, properties, timestamp, event FROM batch"
             " WHERE event IN ('$identify', '$alias') AND distinct_id IS NOT NULL ORDER BY timestamp"
         ).fetchall()
         if not rows:
-            return
+            return False
         traits, aliases = fold_identities(rows)
         if traits:
             con.execute(
@@ -357,23 +384,15 @@ class DuckDBEventStore:
                 },
             )
         if aliases:
-            con.execute(
-                page_marks.RECORD_REMARKS,
-                {
-                    "project": [p for p, _ in aliases],
-                    "alias": [a for _, a in aliases],
-                    "person": [person for person, _ in aliases.values()],
-                },
-            )
-            con.execute(
-                _UPSERT_ALIASES,
-                {
-                    "project": [p for p, _ in aliases],
-                    "alias": [a for _, a in aliases],
-                    "person": [person for person, _ in aliases.values()],
-                    "created": [ts for _, ts in aliases.values()],
-                },
-            )
+            links = {
+                "project": [p for p, _ in aliases],
+                "alias": [a for _, a in aliases],
+                "person": [person for person, _ in aliases.values()],
+            }
+            con.execute(page_marks.RECORD_REMARKS, links)
+            con.execute(person_hours.CHANGED_PEOPLE, links)
+            con.execute(_UPSERT_ALIASES, {**links, "created": [ts for _, ts in aliases.values()]})
+        return bool(aliases)
 
     def mark_pages(self) -> int:
         """Mark the pages of every visit of each person whose marks are missing or may be stale (see
@@ -432,7 +451,7 @@ class DuckDBEventStore:
 
     def delete_project(self, *, project_id: int) -> None:
         with self._write() as con:
-            for table in ("events", "visits", "persons", "person_aliases", "remark_people"):
+            for table in _PROJECT_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project_id])
         self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
 

@@ -181,18 +181,29 @@ def test_visits_equal_the_visits_of_the_events(kind: str, tmp_path: Path) -> Non
 
 # How to turn a current store back into an older one: version 1 or 2 (no visits, or visits without their
 # first values), version 3 (visits without their page sequences), version 4 (visits without page marks),
-# version 5 (visits without their page views per page).
+# version 5 (visits without their page views per page); each without version 7's person hours.
+_NO_HOURS = ("DROP TABLE id_hours", "DROP TABLE person_hours")
 _UNMARKED = (
+    *_NO_HOURS,
     "ALTER TABLE visits DROP COLUMN page_views",
     "ALTER TABLE visits DROP COLUMN marked_for",
     "ALTER TABLE visits DROP COLUMN pages_before",
     "DROP TABLE remark_people",
 )
 OLDER = {
-    2: ("DROP TABLE visits", "DROP TABLE remark_people", "DELETE FROM store_schema WHERE version >= 2"),
+    2: (
+        *_NO_HOURS,
+        "DROP TABLE visits",
+        "DROP TABLE remark_people",
+        "DELETE FROM store_schema WHERE version >= 2",
+    ),
     3: (*_UNMARKED, "ALTER TABLE visits DROP COLUMN page_seq", "DELETE FROM store_schema WHERE version >= 4"),
     4: (*_UNMARKED, "DELETE FROM store_schema WHERE version >= 5"),
-    5: ("ALTER TABLE visits DROP COLUMN page_views", "DELETE FROM store_schema WHERE version >= 6"),
+    5: (
+        *_NO_HOURS,
+        "ALTER TABLE visits DROP COLUMN page_views",
+        "DELETE FROM store_schema WHERE version >= 6",
+    ),
 }
 
 
@@ -207,7 +218,7 @@ def test_an_older_store_gets_its_visits_on_open(tmp_path: Path, older: int) -> N
     store = open_store("duckdb", tmp_path)
     try:
         assert _read_visits(store) == _expected_visits()
-        assert store.execute("SELECT max(version) FROM store_schema") == [(6,)]
+        assert store.execute("SELECT max(version) FROM store_schema") == [(7,)]
         if older == 4:  # version 5 marked the visits it found (versions 2 and 3 build them anew, unmarked)
             assert store.execute("SELECT count(*) = count(pages_before), count(*) > 0 FROM visits") == [
                 (True, True)

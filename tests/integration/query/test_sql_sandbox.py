@@ -74,7 +74,14 @@ def test_a_with_query_names_a_table_only_where_it_is_in_scope(analytics: Analyti
     _data(analytics)
     secret = tmp_path / "leak.csv"
     secret.write_text(f"a\n{FILE_SECRET}\n")
-    for name in ("ingest_checkpoint", "store_schema", f'"{secret}"', "remark_people"):
+    for name in (
+        "ingest_checkpoint",
+        "store_schema",
+        f'"{secret}"',
+        "remark_people",
+        "person_hours",
+        "id_hours",
+    ):
         text = f"SELECT * FROM (WITH {name} AS (SELECT 1 AS a) SELECT a FROM {name}) s, {name}"
         with pytest.raises(ValidationError, match=r"unknown table|not allowed"):
             parse_query({"kind": "sql", "query": text})
@@ -178,6 +185,8 @@ _SOURCES = [
     "ingest_checkpoint",
     "store_schema",
     "remark_people",
+    "person_hours",
+    "id_hours",
     "main.events",
     "memory.main.events",
     '"events"',

@@ -72,17 +72,18 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
 
     def _visitors(self) -> tuple[exp.Select, Params]:
         params = Params()
-        return self.people(exp.and_(*self.where(params))), params
+        return self.visitors(params, self.range, exp.and_(*self.where(params))), params
 
     def _goals(self) -> tuple[exp.Select, Params]:
         params = Params()
         where = self.where(params)
         if self.spec.events is not None:
             names = [params.bind(name) for name in self.spec.events]
-            where.append(exp.In(this=col("event"), expressions=names))
+            which: exp.Expr = exp.In(this=col("event"), expressions=names)
         else:
             hidden = [params.bind(name) for name in BOOKKEEPING]
-            where.append(exp.Not(this=exp.In(this=col("event"), expressions=hidden)))
+            which = exp.Not(this=exp.In(this=col("event"), expressions=hidden))
+        where.append(which)
         # Events and revenue per event name; apart, each (event, stored id) once, then each person once
         # per event through the alias links. Two groupings, the large one with no sums to carry (30 days
         # of 10 M events: 480 → 400 ms against one grouping by (event, stored id) with the sums).
@@ -91,13 +92,8 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
             # ``money``, not ``revenue``: ClickHouse reads aliases in WHERE, where filters name the column.
             "SELECT event AS goal, count(*) AS n, sum(revenue) AS money FROM events GROUP BY goal"
         ).where(condition)
-        pairs = parse_select(f"SELECT DISTINCT event AS goal, {PERSON_KEY} AS who FROM events").where(
-            condition.copy()
-        )
-        base, person = through_aliases(pairs, keyed=True)
-        people = base.select(
-            col("goal", "r").as_("goal"), exp.Anonymous(this=self.uniq, expressions=[person]).as_("people")
-        ).group_by(col("goal", "r"))
+        hours = self.hours()
+        people = self._people(condition) if hours is None else hours.people_per_event(params, which.copy())
         tree = (
             parse_select(
                 "SELECT t.goal AS goal, p.people AS people, t.n AS events, t.money AS revenue,"
@@ -114,6 +110,17 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
             .offset(self.spec.offset)
         )
         return tree, params
+
+    def _people(self, condition: exp.Expr) -> exp.Select:
+        """(goal, people) of the events matching ``condition``: each (event, stored id) once, then each
+        person once per event through the alias links."""
+        pairs = parse_select(f"SELECT DISTINCT event AS goal, {PERSON_KEY} AS who FROM events").where(
+            condition
+        )
+        base, person = through_aliases(pairs, keyed=True)
+        return base.select(
+            col("goal", "r").as_("goal"), exp.Anonymous(this=self.uniq, expressions=[person]).as_("people")
+        ).group_by(col("goal", "r"))
 
     def _per_person(self, rows: exp.Select) -> exp.Select:
         """From rows of (goal, who: a stored id, n: events, money: revenue), each (goal, stored id) once, each

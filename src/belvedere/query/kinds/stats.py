@@ -78,7 +78,7 @@ class StatsRunner(DatedRunner[StatsQuery]):
             "SELECT count(*) AS events, bv_count_if(event = '$pageview') AS pageviews,"
             " sum(revenue) AS revenue_sum FROM events"
         ).where(where)
-        visitors = self.people(where.copy())
+        visitors = self.visitors(params, rng, where.copy())
         per_visit = self._visits_of(where.copy()) if self.spec.filters else self._visits(params, rng)
         tree = (
             exp.select("p.*", "t.*", "s.*")

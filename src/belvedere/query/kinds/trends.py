@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable
+from datetime import datetime
 from itertools import accumulate
 from typing import Any, Literal
 
@@ -191,9 +192,7 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             return bucket(self.local_ts(params, rng), interval), lambda label: label
         labels = bucket_starts(rng, interval)
         index = self.bucket_index(params, col("timestamp"), labels[0], interval, rng)
-        # An index outside the labels (a clock put back at midnight repeats an hour of the day before the
-        # range) has no label, as its bucket start had none.
-        return index, lambda i: labels[int(i)] if 0 <= int(i) < len(labels) else None
+        return index, _label_of(labels)
 
     def _rows(
         self, series: Series, rng: DateRange, *, whole: bool = False
@@ -201,6 +200,9 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         """{breakdown value (None without breakdown): {bucket label: value}}; ``whole``: one bucket, the
         range, labelled ``WHOLE``."""
         params = Params()
+        counted = self._from_hours(series, params, rng, whole=whole)
+        if counted is not None:
+            return counted
         # Cumulative people per bucket count each from the bucket first seen in (``_first_seen``).
         one_pass = whole or not self.spec.cumulative
         if self.spec.breakdown is not None and series.math == "unique_users" and one_pass:
@@ -242,6 +244,26 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 .group_by(*keys)
             )
         return _by_value(self.fetch(tree, params), label)
+
+    def _from_hours(
+        self, series: Series, params: Params, rng: DateRange, *, whole: bool
+    ) -> dict[str | None, dict[Any, float]] | None:
+        """Unique people per day or week (or over the range), from the person hours when they can say (see
+        ``query.person_hours``): no breakdown, no filter, not cumulative."""
+        plain = series.math == "unique_users" and self.spec.breakdown is None and not series.filters
+        hours = self.hours(rng) if plain else None
+        if hours is None:
+            return None
+        if whole:
+            people = hours.people(params, series.event, "v")
+            return {None: {WHOLE: self.fetch(people, params)[0][0]}}
+        interval = self.spec.interval
+        if self.spec.cumulative or interval not in ("day", "week") or not hours.whole_hour_zone():
+            return None
+        assert interval in ("day", "week")
+        labels = bucket_starts(rng, interval)
+        tree = hours.people_per_bucket(params, series.event, interval, labels[0])
+        return _by_value(self.fetch(tree, params), _label_of(labels))
 
     def _people_by_value(
         self, series: Series, params: Params, rng: DateRange, *, whole: bool
@@ -361,6 +383,12 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
             prev_labels, prev_series = self._series(self.range.compared(self.spec.compare_to))
             result.previous = PreviousPeriod(labels=prev_labels, series=prev_series)
         return result
+
+
+def _label_of(labels: list[datetime]) -> Callable[[Any], datetime | None]:
+    """A bucket index's label. An index outside the labels (a clock put back at midnight repeats an hour of
+    the day before the range) has none, as its bucket start had none."""
+    return lambda i: labels[int(i)] if 0 <= int(i) < len(labels) else None
 
 
 def _by_value(rows: list[tuple[Any, ...]], label: Callable[[Any], Any]) -> dict[str | None, dict[Any, float]]:
