@@ -5,11 +5,15 @@
 
 The data is bench/query.py's store (10 M events in project 1; built if missing). A copy of it, brought to
 the current store version once (the migration's time is reported), is copied again for every run, so that
-each run writes into the same full store: the project's last two days of events, sent again two days later
-(new uuids, the same people and alias links), in batches of ``--batch-rows`` rows — the writer's default is
-20,000. Two ways, alternated round after round (the machine's speed drifts): **with** the person hours (the
-code as it is), and **without** (their statements replaced by no-ops), each ``write_batch`` timed. Results
-go to ``bench/results/writer-hours-<timestamp>.md``.
+each run writes into the same full store: the project's last two days of events sent again (new uuids and
+visits, the same people and alias links), in batches of ``--batch-rows`` rows (the writer's default is
+20,000), in three scenarios: **two days later** (every person-hour is new: each row of the tables changes,
+as when the writer catches up a backlog), **the same hours** (every person-hour is stored already, but the
+writer has just started and does not know it) and **the same hours, known to the writer** (before each
+batch, untimed, it stored the same person-hours in other events: as a live writer's batches mostly repeat
+the current hour's). Two ways each, alternated round after round (the machine's speed drifts): **with**
+the person hours (the code as it is), and **without** (their statements replaced by no-ops), each
+``write_batch`` timed. Results go to ``bench/results/writer-hours-<timestamp>.md``.
 """
 
 from __future__ import annotations
@@ -36,11 +40,16 @@ from bench.dashboard import machine
 from bench.query_data import MAIN_PROJECT, DataSpec, ensure_store
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SHIFT_MS = 2 * 86_400_000
+# name: (shift, whether the writer first stores the same person-hours in other events, untimed)
+SCENARIOS = {
+    "two days later": (2 * 86_400_000, False),
+    "the same hours": (0, False),
+    "the same hours, known to the writer": (0, True),
+}
 
 
-def batches(path: Path, batch_rows: int) -> list[bytes]:
-    """The main project's last two days, as NDJSON batches of new events two days later."""
+def batches(path: Path, batch_rows: int, shift_ms: int, visits: str = "-later") -> list[bytes]:
+    """The main project's last two days, as NDJSON batches of new events ``shift_ms`` later."""
     source = Source.open(path)
     try:
         days = [d for d in source.days() if d.project_id == MAIN_PROJECT][-2:]
@@ -50,34 +59,42 @@ def batches(path: Path, batch_rows: int) -> list[bytes]:
                 rows = [orjson.loads(line) for line in chunk.splitlines()]
                 for row in rows:
                     row["uuid"] = str(uuid.uuid4())
-                    row["timestamp"] += SHIFT_MS
-                    row["received_at"] += SHIFT_MS
+                    row["timestamp"] += shift_ms
+                    row["received_at"] += shift_ms
+                    if row.get("session_id"):  # new visits: a returning person's visits two days later
+                        row["session_id"] += visits
                 out.append(b"".join(orjson.dumps(r) + b"\n" for r in rows))
         return out
     finally:
         source.close()
 
 
+# The person hours' statements as no-ops (those given the batch's links still read them).
+_NO_HOURS: dict[str, object] = {
+    "BATCH_HOURS": "CREATE TEMP TABLE batch_hours"
+    " (project_id BIGINT, stored_id VARCHAR, event VARCHAR, hour INT)",
+    "ADD_ID_HOURS": (),
+    "ADD_PERSON_HOURS": (),
+    "CHANGED_PEOPLE": "SELECT len($project) + len($alias) + len($person)",
+    "REBUILD_PEOPLE": (),
+}
+
+
 @contextmanager
 def without_hours() -> Iterator[None]:
-    """The person hours' statements as no-ops (those given the batch's links still read them)."""
-    saved = {
-        name: getattr(person_hours, name) for name in ("BATCH_HOURS", "ADD_ID_HOURS", "ADD_PERSON_HOURS")
-    }
-    kept = (person_hours.CHANGED_PEOPLE, person_hours.REBUILD_PEOPLE)
+    saved = {name: getattr(person_hours, name) for name in _NO_HOURS}
     try:
-        for name in saved:
-            setattr(person_hours, name, "SELECT 1")
-        person_hours.CHANGED_PEOPLE = "SELECT len($project) + len($alias) + len($person)"
-        person_hours.REBUILD_PEOPLE = ()
+        for name, value in _NO_HOURS.items():
+            setattr(person_hours, name, value)
         yield
     finally:
         for name, value in saved.items():
             setattr(person_hours, name, value)
-        person_hours.CHANGED_PEOPLE, person_hours.REBUILD_PEOPLE = kept
 
 
-def run(template: Path, work: Path, payloads: list[bytes], *, hours: bool) -> list[float]:
+def run(
+    template: Path, work: Path, payloads: list[bytes], *, hours: bool, before: list[bytes]
+) -> list[float]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     shutil.copy(template, work / "events.duckdb")
@@ -87,6 +104,8 @@ def run(template: Path, work: Path, payloads: list[bytes], *, hours: bool) -> li
     try:
         with nullcontext() if hours else without_hours():
             for position, body in enumerate(payloads, start=1):
+                if before:  # the same hours' other events just before, untimed
+                    store.write_batch(before[position - 1], checkpoint=(1 << 41, position), dedupe=False)
                 started = time.perf_counter()
                 store.write_batch(body, checkpoint=(1 << 40, position), dedupe=False)
                 seconds.append(time.perf_counter() - started)
@@ -115,37 +134,40 @@ def main() -> None:
     migration = time.perf_counter() - started
     store.close()
     console.print(f"Migrated the copy in {migration:.1f} s")
-    payloads = batches(template, args.batch_rows)
-    events = sum(p.count(b"\n") for p in payloads)
-    console.print(f"{len(payloads)} batches, {events:,} events")
-    runs: dict[bool, list[list[float]]] = {True: [], False: []}
-    order = [True, False]
-    for _ in track(range(args.rounds), description="Rounds", console=console):
-        for hours in order:
-            runs[hours].append(run(template, RESULTS / "writer-hours" / "run", payloads, hours=hours))
-        order.reverse()
     lines = [
         f"# Person hours: the writer's cost per batch — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
         *(f"- {k}: {v}" for k, v in machine().items()),
         f"- Store: {info.path} ({sum(info.stored.values()):,} events); migration to the current version:"
         f" {migration:.1f} s",
-        f"- Written: {len(payloads)} batches of up to {args.batch_rows:,} rows ({events:,} events),"
-        f" {args.rounds} rounds per way, alternated",
+        f"- Batches of up to {args.batch_rows:,} rows, {args.rounds} rounds per way, alternated",
         "",
-        "| Way | Median batch (ms) | Mean batch (ms) | Total per run (s) |",
-        "|---|---|---|---|",
+        "| Scenario | Way | Median batch (ms) | Mean batch (ms) | Total per run (s) |",
+        "|---|---|---|---|---|",
     ]
-    for hours, label in ((True, "with person hours"), (False, "without")):
-        every = [s for one in runs[hours] for s in one]
-        totals = ", ".join(f"{sum(one):.2f}" for one in runs[hours])
-        lines.append(
-            f"| {label} | {statistics.median(every) * 1000:.0f} | {statistics.mean(every) * 1000:.0f} |"
-            f" {totals} |"
-        )
+    for scenario, (shift_ms, warm) in SCENARIOS.items():
+        payloads = batches(template, args.batch_rows, shift_ms)
+        before = batches(template, args.batch_rows, shift_ms, "-earlier") if warm else []
+        events = sum(p.count(b"\n") for p in payloads)
+        console.print(f"{scenario}: {len(payloads)} batches, {events:,} events")
+        runs: dict[bool, list[list[float]]] = {True: [], False: []}
+        order = [True, False]
+        for _ in track(range(args.rounds), description="Rounds", console=console):
+            for hours in order:
+                runs[hours].append(
+                    run(template, RESULTS / "writer-hours" / "run", payloads, hours=hours, before=before)
+                )
+            order.reverse()
+        for hours, label in ((True, "with person hours"), (False, "without")):
+            every = [s for one in runs[hours] for s in one]
+            totals = ", ".join(f"{sum(one):.2f}" for one in runs[hours])
+            lines.append(
+                f"| {scenario} ({events:,} events) | {label} | {statistics.median(every) * 1000:.0f} |"
+                f" {statistics.mean(every) * 1000:.0f} | {totals} |"
+            )
     out = RESULTS / f"writer-hours-{time.strftime('%Y%m%d-%H%M')}.md"
     out.write_text("\n".join(lines) + "\n")
-    console.print("\n".join(lines[-4:]))
+    console.print("\n".join(lines[-8:]))
     console.print(f"Results written to {out}")
     shutil.rmtree(template.parent, ignore_errors=True)
 

@@ -223,6 +223,7 @@ class DuckDBEventStore:
         self._sql_turns = Turns(max_sql_queries)
         # Writing a batch and marking pages change the same visits: one at a time.
         self._writing = threading.Lock()
+        self._seen_hours = person_hours.SeenHours()  # changed under ``_writing``
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "threads": threads,
@@ -331,9 +332,12 @@ class DuckDBEventStore:
             inserted = int(row[0]) if row else 0
             con.execute(_UPSERT_VISITS)
             con.execute(person_hours.BATCH_HOURS)
-            con.execute(person_hours.ADD_ID_HOURS)
+            new_hours = self._seen_hours.drop_seen(con)
+            for statement in person_hours.ADD_ID_HOURS:
+                con.execute(statement)
             relinked = self._apply_identities(con)
-            con.execute(person_hours.ADD_PERSON_HOURS)
+            for statement in person_hours.ADD_PERSON_HOURS:
+                con.execute(statement)
             if relinked:
                 for statement in person_hours.REBUILD_PEOPLE:
                     con.execute(statement)
@@ -341,6 +345,7 @@ class DuckDBEventStore:
                 "INSERT OR REPLACE INTO ingest_checkpoint VALUES (1, ?, ?)", [checkpoint[0], checkpoint[1]]
             )
             touched = [p for (p,) in con.execute("SELECT DISTINCT project_id FROM batch").fetchall()]
+            self._seen_hours.remember(new_hours)  # forgotten if the commit fails (``_write``)
         for project_id in touched:
             self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
         return inserted
@@ -348,7 +353,9 @@ class DuckDBEventStore:
     @contextmanager
     def _write(self, *cleanup: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write transaction, one at a time (a batch, page marks and a deletion change the same visits),
-        rolled back on any error; the ``cleanup`` statements (temporary tables dropped) run after either."""
+        rolled back on any error; the ``cleanup`` statements (temporary tables dropped) run after either.
+        A failed one also empties the writer's memory of the person hours stored (``SeenHours``), which it
+        may have told of rows that were not committed."""
         with self._writing:
             con = self._cursor()
             con.begin()
@@ -356,6 +363,7 @@ class DuckDBEventStore:
                 yield con
                 con.commit()
             except BaseException:
+                self._seen_hours.forget()
                 con.rollback()
                 raise
             finally:
@@ -453,6 +461,7 @@ class DuckDBEventStore:
         with self._write() as con:
             for table in _PROJECT_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project_id])
+            self._seen_hours.forget()
         self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:

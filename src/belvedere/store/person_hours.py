@@ -31,11 +31,16 @@ BATCH_HOURS = (
     f" {_HOUR} AS hour FROM fresh WHERE person_id IS NOT NULL)"
     " SELECT * FROM r UNION SELECT project_id, stored_id, '', hour FROM r"
 )
+# Adding the batch's hours: an upsert, whose cost follows the batch's rows, not the table's (a join to find
+# the rows to change reads the whole table, 2 million rows in the bench store, for every batch). A row whose
+# list already has every hour of the batch's — a person active within the hour sends many events — is not
+# written again.
 ADD_ID_HOURS = (
     "INSERT INTO id_hours SELECT project_id, stored_id, event, list(hour) FROM batch_hours"
     " GROUP BY project_id, stored_id, event"
     " ON CONFLICT (project_id, stored_id, event) DO UPDATE SET"
     " hours = list_distinct(list_concat(id_hours.hours, excluded.hours))"
+    " WHERE NOT list_has_all(id_hours.hours, excluded.hours)",
 )
 # After the batch's alias links are stored: each stored id read through them.
 ADD_PERSON_HOURS = (
@@ -46,6 +51,7 @@ ADD_PERSON_HOURS = (
     " first_hour = least(person_hours.first_hour, excluded.first_hour),"
     " last_hour = greatest(person_hours.last_hour, excluded.last_hour),"
     " hours = list_distinct(list_concat(person_hours.hours, excluded.hours))"
+    " WHERE NOT list_has_all(person_hours.hours, excluded.hours)",
 )
 
 # Before the batch's alias links ($project, $alias, $person: lists) are stored: the people whose rows they
@@ -75,6 +81,62 @@ REBUILD_PEOPLE: tuple[str, ...] = (
     " unnest(i.hours) AS u(hour) GROUP BY i.project_id, person, i.event",
 )
 DROP_TEMP = ("DROP TABLE IF EXISTS batch_hours", "DROP TABLE IF EXISTS hours_people")
+
+
+Key = tuple[int, str, str]  # project, stored id, event name ('' for any event)
+
+
+class SeenHours:
+    """The (project, stored id, event) of each of the latest hours that ``id_hours`` holds, remembered by the
+    one writer after each committed batch: its next batches mostly repeat them (a person active within the
+    hour sends many events), and only the others need the upserts, which cost about 15 µs a row. A triple
+    in ``id_hours`` is in ``person_hours`` too, under whichever person the alias links say (a link rebuilds
+    its people from ``id_hours``). Anything that deletes rows of the tables must call ``forget``."""
+
+    KEEP_HOURS = 3  # the newest hour seen and the two before it
+    MAX_PER_HOUR = 2_000_000  # beyond, an hour's triples are upserted again rather than remembered
+
+    def __init__(self) -> None:
+        self._hours: dict[int, set[Key]] = {}
+
+    def drop_seen(self, con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str, int]]:
+        """Remove from ``batch_hours`` the rows remembered; return the rows left."""
+        rows: list[tuple[int, str, str, int]] = con.execute(
+            "SELECT project_id, stored_id, event, hour FROM batch_hours"
+        ).fetchall()
+        new = [r for r in rows if (r[0], r[1], r[2]) not in self._hours.get(r[3], ())]
+        if len(new) < len(rows):
+            con.execute("DELETE FROM batch_hours")
+            if new:
+                columns = list(zip(*new, strict=True))
+                con.execute(
+                    "INSERT INTO batch_hours SELECT unnest($p), unnest($s), unnest($e), unnest($h)",
+                    {
+                        "p": list(columns[0]),
+                        "s": list(columns[1]),
+                        "e": list(columns[2]),
+                        "h": list(columns[3]),
+                    },
+                )
+        return new
+
+    def remember(self, rows: list[tuple[int, str, str, int]]) -> None:
+        """After the batch that added ``rows`` is committed."""
+        for project_id, stored_id, event, hour in rows:
+            seen = self._hours.get(hour)
+            if seen is None:
+                if self._hours and hour < max(self._hours) - self.KEEP_HOURS + 1:
+                    continue  # a late event's hour: not worth keeping
+                seen = self._hours[hour] = set()
+            if len(seen) < self.MAX_PER_HOUR:
+                seen.add((project_id, stored_id, event))
+        newest = max(self._hours, default=0)
+        for hour in [h for h in self._hours if h <= newest - self.KEEP_HOURS]:
+            del self._hours[hour]
+
+    def forget(self) -> None:
+        self._hours.clear()
+
 
 # Filling the tables from the stored events (store version 7), one part of the ids after the other: the
 # whole in one statement needs more memory than a small store's limit (10 M events, 512 MB: out of memory).

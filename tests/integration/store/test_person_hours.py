@@ -154,3 +154,20 @@ def test_an_older_store_gets_its_person_hours_on_open(tmp_path: Path) -> None:
         _check(store)
     finally:
         store.close()
+
+
+def test_the_writer_does_not_remember_hours_of_a_deleted_project(tmp_path: Path) -> None:
+    """The writer skips the person-hours it knows it stored; after a project is deleted it knows none."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb", memory_limit="256MB", threads=1)
+    store.open()
+    body = orjson.dumps(event("$pageview", _when(1000), person="a")) + b"\n"
+    try:
+        store.write_batch(body, checkpoint=(0, 1), dedupe=False)
+        store.delete_project(project_id=1)
+        assert store.execute("SELECT count(*) FROM person_hours") == [(0,)]
+        again = orjson.dumps(event("$pageview", _when(2000), person="a")) + b"\n"
+        store.write_batch(again, checkpoint=(0, 2), dedupe=False)
+        _check(store)
+        assert store.execute("SELECT count(*) FROM person_hours") == [(2,)]  # $pageview and any event
+    finally:
+        store.close()
