@@ -333,10 +333,10 @@ class DuckDBEventStore:
             con.execute(_UPSERT_VISITS)
             con.execute(person_hours.BATCH_HOURS)
             new_hours = self._seen_hours.drop_seen(con)
-            for statement in person_hours.ADD_ID_HOURS:
+            for statement in person_hours.ADD_ID_HOURS if new_hours else ():
                 con.execute(statement)
             relinked = self._apply_identities(con)
-            for statement in person_hours.ADD_PERSON_HOURS:
+            for statement in person_hours.ADD_PERSON_HOURS if new_hours else ():
                 con.execute(statement)
             if relinked:
                 for statement in person_hours.REBUILD_PEOPLE:
