@@ -59,6 +59,21 @@ def _check(store: DuckDBEventStore) -> None:
     assert _rows(store, "person_hours", "person") == people
 
 
+def _open(folder: Path) -> DuckDBEventStore:
+    store = DuckDBEventStore(folder / "events.duckdb", memory_limit="256MB", threads=1)
+    store.open()
+    return store
+
+
+def _write(store: DuckDBEventStore, batches: list[list[dict[str, Any]]], *, check: bool = False) -> None:
+    """Each batch as one ``write_batch``; with ``check``, the tables checked after each."""
+    for position, batch in enumerate(batches, start=1):
+        body = b"".join(orjson.dumps(row) + b"\n" for row in batch)
+        store.write_batch(body, checkpoint=(0, position), dedupe=False)
+        if check:
+            _check(store)
+
+
 def _alias(person: str, alias: str, hour: int, project: int = 1) -> dict[str, Any]:
     return event(
         "$alias", _when(hour * HOUR_MS), person=person, project_id=project, properties={"alias": alias}
@@ -90,32 +105,23 @@ _batches = st.lists(
 def test_person_hours_follow_the_events_and_alias_links(
     tmp_path_factory: Any, batches: list[list[dict[str, Any]]]
 ) -> None:
-    store = DuckDBEventStore(
-        tmp_path_factory.mktemp("hours") / "events.duckdb", memory_limit="256MB", threads=1
-    )
-    store.open()
+    store = _open(tmp_path_factory.mktemp("hours"))
     try:
-        for position, batch in enumerate(batches, start=1):
-            body = b"".join(orjson.dumps(row) + b"\n" for row in batch)
-            store.write_batch(body, checkpoint=(0, position), dedupe=False)
-            _check(store)
+        _write(store, batches, check=True)
     finally:
         store.close()
 
 
 def test_a_moved_link_takes_its_hours_to_the_new_person(tmp_path: Path) -> None:
     """The hand-written case: "a" counts as "b", then as "c"; "d" counts as "a" all along (one level)."""
-    store = DuckDBEventStore(tmp_path / "events.duckdb", memory_limit="256MB", threads=1)
-    store.open()
+    store = _open(tmp_path)
     batches = [
         [event("$pageview", _when(1000), person="a"), event("$pageview", _when(HOUR_MS), person="b")],
         [_alias("b", "a", 2), _alias("a", "d", 2), event("$pageview", _when(3 * HOUR_MS), person="d")],
         [_alias("c", "a", 4)],
     ]
     try:
-        for position, batch in enumerate(batches, start=1):
-            body = b"".join(orjson.dumps(row) + b"\n" for row in batch)
-            store.write_batch(body, checkpoint=(0, position), dedupe=False)
+        _write(store, batches)
         base = T0 // HOUR_MS
         pageviews = {
             person: (sorted(hours), first, last)
@@ -135,8 +141,7 @@ def test_a_moved_link_takes_its_hours_to_the_new_person(tmp_path: Path) -> None:
 
 
 def test_an_older_store_gets_its_person_hours_on_open(tmp_path: Path) -> None:
-    store = DuckDBEventStore(tmp_path / "events.duckdb", memory_limit="256MB", threads=1)
-    store.open()
+    store = _open(tmp_path)
     rows = [event("$pageview", _when(h * HOUR_MS), person=IDS[h % 4]) for h in range(10)]
     rows += [_alias("a", "b", 11), event("signup", _when(12 * HOUR_MS), person="b", project_id=2)]
     store.write_batch(b"".join(orjson.dumps(r) + b"\n" for r in rows), checkpoint=(0, 1), dedupe=False)
@@ -147,8 +152,7 @@ def test_an_older_store_gets_its_person_hours_on_open(tmp_path: Path) -> None:
     ):
         store.execute(statement)
     store.close()
-    store = DuckDBEventStore(tmp_path / "events.duckdb", memory_limit="256MB", threads=1)
-    store.open()
+    store = _open(tmp_path)
     try:
         assert store.execute("SELECT count(*) > 0 FROM person_hours") == [(True,)]
         _check(store)
@@ -158,8 +162,7 @@ def test_an_older_store_gets_its_person_hours_on_open(tmp_path: Path) -> None:
 
 def test_the_writer_does_not_remember_hours_of_a_deleted_project(tmp_path: Path) -> None:
     """The writer skips the person-hours it knows it stored; after a project is deleted it knows none."""
-    store = DuckDBEventStore(tmp_path / "events.duckdb", memory_limit="256MB", threads=1)
-    store.open()
+    store = _open(tmp_path)
     body = orjson.dumps(event("$pageview", _when(1000), person="a")) + b"\n"
     try:
         store.write_batch(body, checkpoint=(0, 1), dedupe=False)
