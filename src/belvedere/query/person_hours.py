@@ -37,19 +37,21 @@ def _hours(at: datetime) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class HourRange:
-    """A date range that begins and ends on whole UTC hours, counted from the person hours."""
+    """A date range that begins on a whole UTC hour and ends on one — or, when ``cut``, anywhere after: only
+    ``people`` counts such a range, from the hours up to its last whole hour and the events after it."""
 
     rng: DateRange
+    cut: bool = False
 
     @classmethod
-    def of(cls, rng: DateRange, *, dialect: str, filtered: bool) -> HourRange | None:
-        """The range in hours, if the person hours can answer for it (see the module's docstring)."""
-        if dialect != "duckdb" or filtered:
+    def of(cls, rng: DateRange, *, dialect: str, filtered: bool, cut: bool = False) -> HourRange | None:
+        """The range in hours, if the person hours can answer for it (see the module's docstring); with
+        ``cut``, also a range that ends off the hour (the compared period of a period under way)."""
+        if dialect != "duckdb" or filtered or rng.start >= rng.end or _hours(rng.start) is None:
             return None
-        first, end = _hours(rng.start), _hours(rng.end)
-        if first is None or end is None or first >= end:
-            return None
-        return cls(rng)
+        if _hours(rng.end) is not None:
+            return cls(rng)
+        return cls(rng, cut=True) if cut else None
 
     def condition(self, params: Params, event: str | None) -> exp.Expr:
         """The rows of ``event`` (None: any event) with an hour in the range."""
@@ -76,11 +78,42 @@ class HourRange:
         return fn("hour_number", params.bind(self.rng.start)), fn("hour_number", params.bind(self.rng.end))
 
     def people(self, params: Params, event: str | None = None, name: str = "visitors") -> exp.Select:
-        """``SELECT <people who had event (None: any) in the range> AS name``."""
-        return (
-            exp.select(exp.Count(this=exp.Star()).as_(name))
+        """``SELECT <people who had event (None: any) in the range> AS name``. A ``cut`` range adds the
+        people of its events after its last whole hour who had none before it in the range."""
+        count = exp.Count(this=exp.Star())
+        counted = exp.select(count).from_("person_hours").where(self.condition(params, event))
+        if not self.cut:
+            return counted.select(count.copy().as_(name), append=False)
+        total = exp.Add(this=counted.subquery(), expression=self._newcomers(params, event).subquery())
+        return exp.select(total.as_(name))
+
+    def _newcomers(self, params: Params, event: str | None) -> exp.Select:
+        """How many people had events (of ``event``) after the range's last whole hour, and no row of the
+        person hours with an hour in the range before it. ``person_id`` read from the events is the person
+        the alias links say (the compiler reads it through them), as the rows are."""
+        end = params.bind(self.rng.end)
+        last_hour = fn("hour_start", fn("hour_number", end.copy()))
+        after = [
+            exp.GTE(this=col("timestamp"), expression=last_hour),
+            exp.LT(this=col("timestamp"), expression=end),
+            exp.not_(exp.Is(this=col("person_id"), expression=exp.Null())),
+        ]
+        if event is not None:
+            after.append(exp.EQ(this=col("event"), expression=params.bind(event)))
+        late = exp.select(col("person_id").as_("person")).distinct().from_("events").where(exp.and_(*after))
+        known = (
+            exp.select(exp.Literal.number(1))
             .from_("person_hours")
-            .where(self.condition(params, event))
+            .where(
+                exp.and_(
+                    exp.EQ(this=col("person"), expression=col("person", "f")), self.condition(params, event)
+                )
+            )
+        )
+        return (
+            exp.select(exp.Count(this=exp.Star()))
+            .from_(late.subquery("f"))
+            .where(exp.not_(exp.Exists(this=known)))
         )
 
     def people_per_event(self, params: Params, events: exp.Expr) -> exp.Select:

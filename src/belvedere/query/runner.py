@@ -224,8 +224,9 @@ class DatedRunner(QueryRunner[D]):
         self, part: Hashable, build: Callable[[], tuple[exp.Expr, Params]], rng: DateRange
     ) -> CompiledQuery:
         spec = self.spec.model_dump_json(exclude={"date_from", "date_to"})
-        # Ranges whose people the person hours count have statements of their own.
-        by_hours = self.hours(rng) is not None
+        # Ranges whose people the person hours count have statements of their own, and cut ranges others.
+        hours = self.hours(rng, cut=True)
+        by_hours = None if hours is None else hours.cut
         return compile_ranged(
             (self.kind, spec, self.ctx.timezone, part, by_hours),
             build,
@@ -312,15 +313,16 @@ class DatedRunner(QueryRunner[D]):
         """The logical distinct-count function to write in SQL fragments: exact, or HLL when asked."""
         return "bv_uniq_approx" if self.spec.approximate else "bv_uniq_exact"
 
-    def hours(self, rng: DateRange | None = None) -> HourRange | None:
-        """The range, when the person hours can count its people (see ``query.person_hours``)."""
+    def hours(self, rng: DateRange | None = None, *, cut: bool = False) -> HourRange | None:
+        """The range, when the person hours can count its people (see ``query.person_hours``); with
+        ``cut``, also one that ends off the hour (for ``HourRange.people`` alone)."""
         filtered = bool(self.spec.filters)
-        return HourRange.of(rng or self.range, dialect=self.ctx.store.dialect, filtered=filtered)
+        return HourRange.of(rng or self.range, dialect=self.ctx.store.dialect, filtered=filtered, cut=cut)
 
     def visitors(self, params: Params, rng: DateRange, where: exp.Expr) -> exp.Select:
         """``SELECT <distinct people> AS visitors`` of the range's events, ``where`` being its conditions on
         them: from the person hours when they can say (``hours``), else as ``people`` counts them."""
-        hours = self.hours(rng)
+        hours = self.hours(rng, cut=True)
         return self.people(where) if hours is None else hours.people(params)
 
     def people(self, where: exp.Expr, name: str = "visitors") -> exp.Select:

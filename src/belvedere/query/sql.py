@@ -253,12 +253,16 @@ FUNCTIONS: dict[str, dict[Dialect, Callable[..., exp.Expr]]] = {
         "duckdb": _template("len(list_filter(_arg0, LAMBDA x : regexp_matches(x, _arg1))) > 0", "duckdb"),
         "clickhouse": _template("arrayExists(x -> match(x, _arg1), _arg0)", "clickhouse"),
     },
-    # Person hours (``query.person_hours``): an instant's whole hours since the epoch, whether a list of
-    # hours has one in [_arg1, _arg2), and the distinct buckets (_arg3, an expression of the hour ``h``) of
-    # those that do.
+    # Person hours (``query.person_hours``): an instant's whole hours since the epoch and back, whether a
+    # list of hours has one in [_arg1, _arg2), and the distinct buckets (_arg3, an expression of the hour
+    # ``h``) of those that do.
     "hour_number": {
         "duckdb": _template("CAST(epoch_us(_arg0) // 3600000000 AS INTEGER)", "duckdb"),
         "clickhouse": _template("toInt32(intDiv(toUnixTimestamp64Milli(_arg0), 3600000))", "clickhouse"),
+    },
+    "hour_start": {
+        "duckdb": _template("make_timestamp(CAST(_arg0 AS BIGINT) * 3600000000)", "duckdb"),
+        "clickhouse": _template("toDateTime64(_arg0 * 3600, 3, 'UTC')", "clickhouse"),
     },
     "hours_in": {
         "duckdb": _template("len(list_filter(_arg0, LAMBDA h : h >= _arg1 AND h < _arg2)) > 0", "duckdb"),

@@ -129,3 +129,44 @@ def test_a_range_off_the_hour_reads_the_events(service: Any) -> None:
     answer = query.run(parse_query(STATS), project_id=1, timezone="Asia/Kolkata", now=datetime(2026, 1, 1))
     assert answer.as_dict()["results"]["visitors"]["value"] == 3
     assert not any("person_hours" in sql for sql in ran)
+
+
+def test_the_compared_period_cut_off_the_hour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Today until 12:30 (Paris) is compared with yesterday until 12:30 — 11:30 UTC on the 26th, off the
+    hour: the person hours count yesterday's people until 11:00 UTC, and its events after that add those not
+    seen before (f), not again those seen (a), and not those after the cut (g)."""
+    store = open_store("duckdb", tmp_path)
+    ran: list[str] = []
+    fetch = store.fetch_table
+
+    def recording(query: Any) -> Any:
+        ran.append(query.sql)
+        return fetch(query)
+
+    store.fetch_table = recording  # type: ignore[method-assign]
+    later = [
+        event("$pageview", _local("2025-10-26T12:10"), person="f"),
+        event("$pageview", _local("2025-10-26T12:20"), person="a"),
+        event("$pageview", _local("2025-10-26T12:40"), person="g"),
+    ]
+    store.write_batch(b"".join(_line(r) for r in [*EVENTS, *later]), checkpoint=(0, 1), dedupe=False)
+    spec = {"kind": "stats", "date_from": "2025-10-27", "date_to": "2025-10-27"}
+    now = datetime(2025, 10, 27, 11, 30)  # 12:30 in Paris
+
+    def visitors() -> tuple[int, int]:
+        answer = QueryService(store).run(parse_query(spec), project_id=1, timezone="Europe/Paris", now=now)
+        figure = answer.as_dict()["results"]["visitors"]
+        return figure["value"], figure["previous"]
+
+    try:
+        assert visitors() == (2, 2)  # b and c today; a and f yesterday until 12:30
+        # Each period's statement reads the person hours; yesterday's, cut, reads its last events too.
+        assert [("person_hours" in sql, "MAKE_TIMESTAMP" in sql.upper()) for sql in ran] == [
+            (True, False),
+            (True, True),
+        ]
+        with monkeypatch.context() as patched:
+            patched.setattr(hours_module.HourRange, "of", classmethod(lambda cls, *a, **k: None))
+            assert visitors() == (2, 2)
+    finally:
+        store.close()
