@@ -106,7 +106,7 @@ class SeenHours:
     its people from ``id_hours``). Anything that deletes rows of the tables must call ``forget``."""
 
     KEEP_HOURS = 3  # the newest hour seen and the two before it
-    MAX_PER_HOUR = 2_000_000  # beyond, an hour's triples are upserted again rather than remembered
+    MAX_PER_HOUR = 100_000  # beyond, an hour's triples are written again (keeps its memory to tens of MB)
 
     def __init__(self) -> None:
         self._hours: dict[int, set[Key]] = {}

@@ -93,6 +93,19 @@ class Analytics:
         return result.as_dict()
 
 
+def record_sql(store: DuckDBEventStore | ClickHouseEventStore) -> list[str]:
+    """The SQL text of every statement the store runs from now on, in order (its ``fetch_table`` wrapped)."""
+    ran: list[str] = []
+    fetch = store.fetch_table
+
+    def recording(query: Any) -> Any:
+        ran.append(query.sql)
+        return fetch(query)
+
+    store.fetch_table = recording  # type: ignore[method-assign]
+    return ran
+
+
 def open_store(kind: str, directory: Path) -> DuckDBEventStore | ClickHouseEventStore:
     store: DuckDBEventStore | ClickHouseEventStore
     if kind == "clickhouse":

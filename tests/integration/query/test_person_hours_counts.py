@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.integration.query.events_kit import event, open_store
+from tests.integration.query.events_kit import event, open_store, record_sql
 
 from belvedere.query import QueryService, parse_query
 from belvedere.query import person_hours as hours_module
@@ -56,14 +56,7 @@ GOALS = {"kind": "goals", "date_from": "2025-10-25", "date_to": "2025-10-28"}
 def service(tmp_path: Path) -> Iterator[tuple[QueryService, list[str]]]:
     store = open_store("duckdb", tmp_path)
     assert isinstance(store, DuckDBEventStore)
-    ran: list[str] = []
-    fetch = store.fetch_table
-
-    def recording(query: Any) -> Any:
-        ran.append(query.sql)
-        return fetch(query)
-
-    store.fetch_table = recording  # type: ignore[method-assign]
+    ran = record_sql(store)
     store.write_batch(b"".join(_line(r) for r in EVENTS), checkpoint=(0, 1), dedupe=False)
     try:
         yield QueryService(store), ran
@@ -136,14 +129,7 @@ def test_the_compared_period_cut_off_the_hour(tmp_path: Path, monkeypatch: pytes
     hour: the person hours count yesterday's people until 11:00 UTC, and its events after that add those not
     seen before (f), not again those seen (a), and not those after the cut (g)."""
     store = open_store("duckdb", tmp_path)
-    ran: list[str] = []
-    fetch = store.fetch_table
-
-    def recording(query: Any) -> Any:
-        ran.append(query.sql)
-        return fetch(query)
-
-    store.fetch_table = recording  # type: ignore[method-assign]
+    ran = record_sql(store)
     later = [
         event("$pageview", _local("2025-10-26T12:10"), person="f"),
         event("$pageview", _local("2025-10-26T12:20"), person="a"),

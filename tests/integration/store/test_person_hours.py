@@ -53,10 +53,9 @@ def _expected(store: DuckDBEventStore) -> tuple[dict[tuple[Any, ...], Any], dict
     return ids, people
 
 
-def _check(store: DuckDBEventStore) -> None:
-    ids, people = _expected(store)
-    assert _rows(store, "id_hours", "stored_id") == ids
-    assert _rows(store, "person_hours", "person") == people
+def _stored(store: DuckDBEventStore) -> tuple[dict[tuple[Any, ...], Any], dict[tuple[Any, ...], Any]]:
+    """(id_hours, person_hours) as the store holds them, in ``_expected``'s shape."""
+    return _rows(store, "id_hours", "stored_id"), _rows(store, "person_hours", "person")
 
 
 def _open(folder: Path) -> DuckDBEventStore:
@@ -65,13 +64,11 @@ def _open(folder: Path) -> DuckDBEventStore:
     return store
 
 
-def _write(store: DuckDBEventStore, batches: list[list[dict[str, Any]]], *, check: bool = False) -> None:
-    """Each batch as one ``write_batch``; with ``check``, the tables checked after each."""
+def _write(store: DuckDBEventStore, batches: list[list[dict[str, Any]]]) -> None:
+    """Each batch as one ``write_batch``."""
     for position, batch in enumerate(batches, start=1):
         body = b"".join(orjson.dumps(row) + b"\n" for row in batch)
         store.write_batch(body, checkpoint=(0, position), dedupe=False)
-        if check:
-            _check(store)
 
 
 def _alias(person: str, alias: str, hour: int, project: int = 1) -> dict[str, Any]:
@@ -107,7 +104,9 @@ def test_person_hours_follow_the_events_and_alias_links(
 ) -> None:
     store = _open(tmp_path_factory.mktemp("hours"))
     try:
-        _write(store, batches, check=True)
+        for batch in batches:
+            _write(store, [batch])
+            assert _stored(store) == _expected(store)
     finally:
         store.close()
 
@@ -135,7 +134,7 @@ def test_a_moved_link_takes_its_hours_to_the_new_person(tmp_path: Path) -> None:
             "b": ([base + 1], base + 1, base + 1),
             "a": ([base + 3], base + 3, base + 3),
         }
-        _check(store)
+        assert _stored(store) == _expected(store)
     finally:
         store.close()
 
@@ -155,7 +154,7 @@ def test_an_older_store_gets_its_person_hours_on_open(tmp_path: Path) -> None:
     store = _open(tmp_path)
     try:
         assert store.execute("SELECT count(*) > 0 FROM person_hours") == [(True,)]
-        _check(store)
+        assert _stored(store) == _expected(store)
     finally:
         store.close()
 
@@ -170,7 +169,7 @@ def test_the_writer_does_not_remember_hours_of_a_deleted_project(tmp_path: Path)
         assert store.execute("SELECT count(*) FROM person_hours") == [(0,)]
         again = orjson.dumps(event("$pageview", _when(2000), person="a")) + b"\n"
         store.write_batch(again, checkpoint=(0, 2), dedupe=False)
-        _check(store)
+        assert _stored(store) == _expected(store)
         assert store.execute("SELECT count(*) FROM person_hours") == [(2,)]  # $pageview and any event
     finally:
         store.close()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from tests.integration.accounts.kit import build_world
 from tests.integration.capture_kit import Running
+from tests.integration.query.events_kit import record_sql
 from tests.waiting import eventually
 
 from belvedere.query import desk as desk_module
@@ -117,14 +118,7 @@ def test_the_overview_asks_its_panels_ahead_and_they_take_those_answers(app: Run
         alone[panel] = app.client.get(panel, headers=viewer).text
 
     app.runtime.queries.cache.clear()
-    ran: list[str] = []
-    fetch = store.fetch_table
-
-    def spy(query: Any) -> Any:
-        ran.append(query.sql)
-        return fetch(query)
-
-    store.fetch_table = spy  # type: ignore[method-assign]
+    ran = record_sql(store)
     try:
         assert _panel_urls(app.client.get(url, headers=viewer).text) == panels
         eventually(lambda: not desk._unfinished)
