@@ -152,7 +152,7 @@ class GoalsRunner(DatedRunner[GoalsQuery]):
             )
         union = parts[0]
         for part in parts[1:]:
-            union = exp.union(union, part, distinct=False)
+            union = exp.union(union, part, distinct=False, copy=False)
         rows = parse_select("SELECT u.goal AS goal, u.who AS who, u.n AS n, u.money AS money").from_(
             union.subquery("u")
         )
