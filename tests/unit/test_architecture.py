@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-CONTEXTS = ("accounts", "alerts", "auth", "dashboards", "demo", "ingest", "notify", "query", "store")
+CONTEXTS = (
+    "accounts",
+    "alerts",
+    "auth",
+    "dashboards",
+    "demo",
+    "ingest",
+    "insights",
+    "notify",
+    "query",
+    "store",
+)
 ADAPTERS = ("web", "cli", "app", "runtime")
 
 

@@ -122,6 +122,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "filters": [{"property": "person.plan", "operator": "neq", "value": "x"}],
     },
     "stickiness": {"kind": "stickiness", **DAY, "interval": "hour"},
+    "anomalies": {
+        "kind": "anomalies",
+        **DAY,
+        "interval": "hour",
+        "series": [{"event": "a", "math": "unique_users"}],
+        "filters": [{"property": "browser", "operator": "is_set"}],
+    },
     "events": {"kind": "events", **DAY, "filters": [{"property": "browser", "operator": "is_set"}]},
     "trends": {"kind": "trends", **DAY, "series": [{"math": "unique_users"}], "breakdown": "browser"},
     "breakdown": {"kind": "breakdown", **DAY, "dimension": "page", "goal": "x"},

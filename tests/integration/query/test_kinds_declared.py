@@ -15,6 +15,7 @@ from belvedere.query.desk import lane_of
 BODIES: dict[str, dict[str, Any]] = {
     "stats": {"kind": "stats", "date_from": "-7d", "goal": "signup"},
     "stickiness": {"kind": "stickiness", "date_from": "-7d", "event": "$pageview"},
+    "anomalies": {"kind": "anomalies", "date_from": "-7d", "series": [{"event": "$pageview"}]},
     "events": {"kind": "events", "date_from": "-7d", "event": "$pageview", "limit": 5},
     "trends": {
         "kind": "trends",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Field, TypeAdapter
 
 from belvedere.query.kinds import (  # noqa: F401 - each import registers a kind
+    anomalies,
     breakdown,
     event_properties,
     events,

@@ -356,6 +356,11 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
                 results.append(entry)
         return [format_label(label, self.spec.interval) for label in labels], results
 
+    def series_over(self, rng: DateRange) -> tuple[list[str], list[SeriesResult]]:
+        """The bucket labels and each series' values over ``rng`` rather than the spec's own range (the
+        history ``anomalies`` judges its buckets against)."""
+        return self._series(rng)
+
     def _current(self) -> int | None:
         """The index of the bucket holding now, if the range is under way."""
         now = self.ctx.now

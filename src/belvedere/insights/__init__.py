@@ -1,0 +1,1 @@
+"""Insights computed from the metrics: anomalies first (docs/insights.md)."""
