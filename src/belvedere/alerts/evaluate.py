@@ -19,19 +19,22 @@ from belvedere.alerts.buckets import Bucket, compared, complete_buckets, last_co
 from belvedere.alerts.machine import Reading, RuleConfig, RuleState, Step
 from belvedere.alerts.models import AlertRule
 from belvedere.alerts.rules import (
+    Anomaly,
+    AnyCondition,
     AnyMetric,
     Change,
     Condition,
     Interval,
     QuotaMetric,
-    Threshold,
+    SeriesMetric,
+    anomaly_query,
     metric_query,
     metric_value,
     parse_metric,
 )
 from belvedere.query.runner import QueryResult, QuerySpec
 
-_CONDITION: TypeAdapter[Threshold | Change] = TypeAdapter(Condition)
+_CONDITION: TypeAdapter[AnyCondition] = TypeAdapter(Condition)
 PREVIEW_MAX = 100
 RECENT = 24  # readings kept on the rule ([start, value, breaching]): its sparkline, its emails' chart
 
@@ -44,6 +47,7 @@ class Meter:
     metric: AnyMetric
     values: dict[Bucket, float | None] = field(default_factory=dict)
     quota: Callable[[datetime], float | None] | None = None  # the organisation's quota used by then (%)
+    judged: dict[Bucket, Reading] = field(default_factory=dict)  # anomaly conditions' readings
 
     def value(self, bucket: Bucket) -> float | None:
         if bucket not in self.values:
@@ -54,8 +58,37 @@ class Meter:
                 self.values[bucket] = metric_value(self.metric, answer)
         return self.values[bucket]
 
+    def judge(self, bucket: Bucket, condition: Anomaly) -> Reading:
+        """The bucket's value with its expected value and band (the ``anomalies`` kind's point)."""
+        if bucket not in self.judged:
+            points = self._points(bucket[0], bucket[1], condition)
+            self.judged[bucket] = _judged(bucket, points[-1] if points else None)
+        return self.judged[bucket]
 
-def condition_of(rule: AlertRule) -> Threshold | Change:
+    def judge_all(self, buckets: list[Bucket], condition: Anomaly) -> None:
+        """Judge consecutive buckets with one question (a preview's); left to ``judge`` one by one when the
+        answer's buckets are not the alert's (a repeated hour when the clocks go back)."""
+        if not buckets:
+            return
+        points = self._points(buckets[0][0], buckets[-1][1], condition)
+        if len(points) == len(buckets):
+            for bucket, point in zip(buckets, points, strict=True):
+                self.judged[bucket] = _judged(bucket, point)
+
+    def _points(self, start: datetime, end: datetime, condition: Anomaly) -> list[Any]:
+        assert isinstance(self.metric, SeriesMetric)  # RuleDraft allows no other
+        answer = self.ask(anomaly_query(self.metric, condition, start, end))
+        return list(answer.series[0].points) if answer.series else []  # type: ignore[attr-defined]
+
+
+def _judged(bucket: Bucket, point: Any) -> Reading:
+    if point is None:
+        return Reading(bucket[0], bucket[1], None)
+    band = None if point.lower is None else (point.lower, point.upper)
+    return Reading(bucket[0], bucket[1], point.value, point.expected, band)
+
+
+def condition_of(rule: AlertRule) -> AnyCondition:
     return _CONDITION.validate_python(rule.condition)
 
 
@@ -94,8 +127,10 @@ def store_state(rule: AlertRule, state: RuleState) -> None:
 
 
 def reading(
-    meter: Meter, condition: Threshold | Change, interval: Interval, tz: ZoneInfo, bucket: Bucket
+    meter: Meter, condition: AnyCondition, interval: Interval, tz: ZoneInfo, bucket: Bucket
 ) -> Reading:
+    if isinstance(condition, Anomaly):
+        return meter.judge(bucket, condition)
     value = meter.value(bucket)
     other = None
     if isinstance(condition, Change):
@@ -164,7 +199,10 @@ def backtest(
     whether it breached, the state after it, and where it would have fired."""
     state = RuleState()
     points = []
-    for bucket in complete_buckets(interval, tz, at, min(buckets, PREVIEW_MAX)):
+    wanted = complete_buckets(interval, tz, at, min(buckets, PREVIEW_MAX))
+    if isinstance(config.condition, Anomaly):
+        meter.judge_all(wanted, config.condition)
+    for bucket in wanted:
         seen = reading(meter, config.condition, interval, tz, bucket)
         state, steps = machine.advance(config, state, seen, bucket[1])
         fired = any(s.to_state == "firing" and s.kind == "transition" for s in steps)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from belvedere.alerts.rules import Change, Threshold
+from belvedere.alerts.rules import Anomaly, AnyCondition, Threshold
 
 ACTIVE = ("firing", "acknowledged")
 
@@ -26,12 +26,14 @@ class Reading:
     start: datetime
     end: datetime
     value: float | None
-    compared: float | None = None  # change conditions: the value of the bucket compared with
+    # Change conditions: the value of the bucket compared with; anomaly conditions: the expected value.
+    compared: float | None = None
+    band: tuple[float, float] | None = None  # anomaly conditions: (lower, upper); None: too little history
 
 
 @dataclass(frozen=True, slots=True)
 class RuleConfig:
-    condition: Threshold | Change
+    condition: AnyCondition
     pending_periods: int = 1
     resolve_value: float | None = None
     cooldown_minutes: int = 0
@@ -63,12 +65,25 @@ def change_percent(reading: Reading) -> float | None:
     return (reading.value - reading.compared) / abs(reading.compared) * 100
 
 
-def threshold_of(condition: Threshold | Change) -> float:
+def threshold_of(condition: AnyCondition) -> float | None:
+    if isinstance(condition, Anomaly):
+        return None  # each bucket has its own band
     return condition.value if isinstance(condition, Threshold) else condition.percent
 
 
-def breaching(condition: Threshold | Change, reading: Reading) -> bool | None:
+def outside(condition: Anomaly, reading: Reading) -> bool | None:
+    """Whether the reading lies outside its band on the watched side; None without a band or a value."""
+    if reading.band is None or reading.value is None:
+        return None
+    lower, upper = reading.band
+    above, below = reading.value > upper, reading.value < lower
+    return {"up": above, "down": below, "both": above or below}[condition.direction]
+
+
+def breaching(condition: AnyCondition, reading: Reading) -> bool | None:
     """Whether the reading breaches the condition; None when it cannot tell (no value)."""
+    if isinstance(condition, Anomaly):
+        return outside(condition, reading)
     if isinstance(condition, Threshold):
         if reading.value is None:
             return None
@@ -86,6 +101,9 @@ def breaching(condition: Threshold | Change, reading: Reading) -> bool | None:
 def recovered(config: RuleConfig, reading: Reading) -> bool | None:
     """Whether a firing rule's reading is back past the resolve value (the condition's own by default)."""
     c = config.condition
+    if isinstance(c, Anomaly):
+        out = outside(c, reading)
+        return None if out is None else not out
     if isinstance(c, Threshold):
         if reading.value is None:
             return None

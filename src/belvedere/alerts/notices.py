@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from belvedere.alerts.evaluate import condition_of
 from belvedere.alerts.machine import Reading, Step, threshold_of
 from belvedere.alerts.models import AlertEvent, AlertRule
-from belvedere.alerts.rules import AnyMetric, Change, FormulaMetric, QuotaMetric, StatMetric, Threshold
+from belvedere.alerts.rules import (
+    Anomaly,
+    AnyCondition,
+    AnyMetric,
+    FormulaMetric,
+    QuotaMetric,
+    StatMetric,
+    Threshold,
+)
 from belvedere.notify import deliveries, inbox
 from belvedere.notify.models import Channel
 from belvedere.platform.jobs import Jobs
@@ -59,9 +67,12 @@ def metric_label(metric: AnyMetric) -> str:
     return f"{metric.event or 'Every event'} ({math})"
 
 
-def condition_label(condition: Threshold | Change, interval: str) -> str:
+def condition_label(condition: AnyCondition, interval: str) -> str:
     if isinstance(condition, Threshold):
         return f"{condition.operator} {condition.value:g}"
+    if isinstance(condition, Anomaly):
+        side = {"up": "above", "down": "below", "both": "outside"}[condition.direction]
+        return f"{side} its expected band ({condition.sensitivity} sensitivity)"
     unit = "5 minutes" if interval == "5m" else interval
     against = (
         f"the previous {unit}" if condition.compare_to == "previous" else f"the same {unit} a week before"
@@ -108,7 +119,7 @@ def message(
     event: AlertEvent,
     where: Where,
     metric: AnyMetric,
-    condition: Threshold | Change,
+    condition: AnyCondition,
     chart: list[list[Any]] | None = None,
 ) -> dict[str, Any]:
     title = {"reminder": "Still firing", "escalation": "Escalated, not acknowledged"}.get(

@@ -28,9 +28,11 @@ from pydantic import (
     model_validator,
 )
 
+from belvedere.insights.anomaly import Sensitivity
 from belvedere.query.fields import Filter
 from belvedere.query.goal import Goal
 from belvedere.query.kinds import parse_query
+from belvedere.query.kinds.anomalies import COUNTED
 from belvedere.query.kinds.stats import METRICS
 from belvedere.query.kinds.trends import Series
 from belvedere.query.runner import QuerySpec
@@ -118,8 +120,18 @@ class Change(BaseModel):
     compare_to: Literal["previous", "week_before"] = "previous"
 
 
-# Another condition type (``anomaly``, issue #11) is one more member here and one more case in ``breaches``.
-Condition = Annotated[Threshold | Change, Field(discriminator="type")]
+class Anomaly(BaseModel):
+    """The bucket lies outside the band the series' own past gives it (the ``anomalies`` query kind; its
+    method in docs/insights.md): for a counted series, by hour or by day."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["anomaly"] = "anomaly"
+    sensitivity: Sensitivity = "medium"
+    direction: Literal["up", "down", "both"] = "both"
+
+
+AnyCondition = Threshold | Change | Anomaly
+Condition = Annotated[AnyCondition, Field(discriminator="type")]
 
 
 class Escalation(BaseModel):
@@ -166,9 +178,36 @@ class RuleDraft(BaseModel):
             )
         if r is not None and isinstance(c, Change) and not 0 <= r <= c.percent:
             raise ValueError(f"resolve_value is a percent between 0 and the condition's {c.percent:g}")
+        if isinstance(c, Anomaly):
+            _check_anomaly_rule(self.series, self.interval, r)
         if len(set(self.channels)) != len(self.channels):
             raise ValueError("a channel is listed twice")
         return self
+
+
+def _check_anomaly_rule(metric: AnyMetric, interval: Interval, resolve_value: float | None) -> None:
+    if not isinstance(metric, SeriesMetric) or metric.math not in COUNTED:
+        raise ValueError(f"an anomaly condition watches a counted series (math: {', '.join(COUNTED)})")
+    if interval not in ("hour", "day"):
+        raise ValueError("an anomaly condition is judged by hour or by day")
+    if resolve_value is not None:
+        raise ValueError("an anomaly alert resolves when a bucket is back inside its band: no resolve_value")
+
+
+def anomaly_query(metric: SeriesMetric, condition: Anomaly, start: datetime, end: datetime) -> QuerySpec:
+    """The ``anomalies`` question whose one point judges the bucket [start, end)."""
+    return parse_query(
+        _plain(
+            {
+                "kind": "anomalies",
+                "series": [metric],
+                "interval": "hour" if end - start <= _HOUR else "day",
+                "sensitivity": condition.sensitivity,
+                "date_from": _iso(start),
+                "date_to": _iso(end),
+            }
+        )
+    )
 
 
 def events_named(metric: AnyMetric) -> list[str]:
@@ -229,6 +268,7 @@ def metric_value(metric: AnyMetric, answer: Any) -> float | None:
 
 
 _DAY = datetime(2026, 1, 2) - datetime(2026, 1, 1)
+_HOUR = _DAY / 24
 
 
 def _iso(at: datetime) -> str:

@@ -81,6 +81,18 @@ TEMPLATES: tuple[Template, ...] = (
         },
     ),
     Template(
+        "unusual_traffic",
+        "Unusual traffic",
+        "An hour with far more or far fewer events than its weekday and hour make usual (anomaly detection).",
+        (Parameter("event", "Event", "$pageview", "text"),),
+        {
+            "name": "Unusual {event} traffic",
+            "series": {"event": "{event}"},
+            "interval": "hour",
+            "condition": {"type": "anomaly", "sensitivity": "medium", "direction": "both"},
+        },
+    ),
+    Template(
         "goal_conversion",
         "Low conversion rate",
         "The share of visitors who reach a goal falls under a rate.",

@@ -147,6 +147,42 @@ def test_the_editor_previews_saves_and_says_why_it_cannot(tmp_path: Path) -> Non
         assert "Visitors per hour" in _text(_page(s))
 
 
+def test_an_anomaly_rule_from_the_editor(tmp_path: Path) -> None:
+    """The editor's third condition: saved as the API takes it, previewed with its expected values, said in
+    words on the alert's page, and refused on a metric it cannot judge."""
+    with site(tmp_path) as s:
+        s.send([("signup", hour_start(2) + timedelta(minutes=1))])
+        form = {
+            "name": "Unusual signups",
+            "metric": "event",
+            "event": "signup",
+            "math": "total",
+            "interval": "hour",
+            "condition": "anomaly",
+            "side": "up",
+            "sensitivity": "high",
+            "pending_periods": "1",
+            "cooldown_minutes": "0",
+            "enabled": "1",
+            "buckets": "6",
+        }
+        assert 'value="anomaly"' in _page(s, "/new")
+        preview = _text(_post(s, "/preview", form))
+        # Two hours of history: nothing to expect yet, so nothing fires (the column says so).
+        assert "Would not have fired over the last 6 complete hours" in preview
+        assert "Expected" in preview and "no value" in preview
+        refused = _text(_post(s, "/new", {**form, "metric": "stat", "stat": "bounce_rate"}, 422))
+        assert "an anomaly condition watches a counted series" in refused
+        rule_id = int(_post(s, "/new", form, 204).rsplit("/", 1)[1].split("?")[0])
+        rule = s.get(f"/alerts/{rule_id}").json()
+        assert rule["condition"] == {"type": "anomaly", "sensitivity": "high", "direction": "up"}
+        edit = _page(s, f"/{rule_id}/edit")
+        assert '<option value="anomaly" selected' in edit and '<option value="high" selected' in edit
+        assert "above the band its own past gives the hour (high sensitivity)" in _text(
+            _page(s, f"/{rule_id}")
+        )
+
+
 def test_a_plan_without_alerts_says_so_and_a_viewer_only_reads(tmp_path: Path) -> None:
     with site(tmp_path, plan="basic") as s:
         listed = _text(_page(s))

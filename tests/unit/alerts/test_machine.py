@@ -137,3 +137,25 @@ def test_change_conditions_against_the_compared_bucket() -> None:
     config = RuleConfig(down_20, resolve_value=5)
     assert recovered(config, reading(90, compared=100)) is False  # -10 %: not yet within 5 %
     assert recovered(config, reading(96, compared=100)) is True
+
+
+def test_anomaly_conditions_read_the_band_on_the_watched_side() -> None:
+    from belvedere.alerts.rules import Anomaly
+
+    def judged(value: float | None, band: tuple[float, float] | None) -> Reading:
+        return Reading(T0, T0 + timedelta(days=1), value, 10.0, band)
+
+    band = (2.0, 18.0)
+    both, up, down = Anomaly(), Anomaly(direction="up"), Anomaly(direction="down")
+    assert [breaching(both, judged(v, band)) for v in (1, 2, 18, 19)] == [True, False, False, True]
+    assert [breaching(up, judged(v, band)) for v in (1, 19)] == [False, True]
+    assert [breaching(down, judged(v, band)) for v in (1, 19)] == [True, False]
+    assert breaching(both, judged(5, None)) is None  # too little history: decides nothing
+    assert breaching(both, judged(None, band)) is None
+    config = RuleConfig(condition=both)
+    fired, steps = advance(config, RuleState(), judged(30, band), T0)
+    assert fired.state == "firing" and [s.to_state for s in steps] == ["firing"]
+    assert recovered(config, judged(19, band)) is False
+    assert recovered(config, judged(12, band)) is True
+    still, steps = advance(config, fired, judged(12, None), T0)
+    assert still.state == "firing" and steps == []

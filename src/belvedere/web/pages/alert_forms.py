@@ -28,12 +28,14 @@ class RuleForm:
     goal: str = ""
     formula: str = FORMULA_EXAMPLE
     interval: str = "hour"
-    condition: str = "threshold"  # threshold, change
+    condition: str = "threshold"  # threshold, change, anomaly
     operator: str = "above"
     value: str = ""
     direction: str = "down"
     percent: str = "20"
     compare_to: str = "previous"
+    sensitivity: str = "medium"
+    side: str = "both"  # an anomaly condition's direction
     pending_periods: str = "1"
     resolve_value: str = ""
     cooldown_minutes: str = "0"
@@ -89,6 +91,9 @@ class RuleForm:
             form.math, form.math_property = series.get("math", "total"), series.get("math_property") or ""
         if condition["type"] == "threshold":
             form.operator, form.value = condition["operator"], _text(condition["value"])
+        elif condition["type"] == "anomaly":
+            form.sensitivity = condition.get("sensitivity", "medium")
+            form.side = condition.get("direction", "both")
         else:
             form.direction, form.percent = condition["direction"], _text(condition["percent"])
             form.compare_to = condition.get("compare_to", "previous")
@@ -121,16 +126,22 @@ class RuleForm:
 
     def draft(self) -> RuleDraft:
         """The rule this form describes; ``ValueError`` (or ``ValidationError``) says what is wrong."""
-        condition: dict[str, Any] = (
-            {"type": "threshold", "operator": self.operator, "value": _number(self.value, "The threshold")}
-            if self.condition == "threshold"
-            else {
+        condition: dict[str, Any]
+        if self.condition == "threshold":
+            condition = {
+                "type": "threshold",
+                "operator": self.operator,
+                "value": _number(self.value, "The threshold"),
+            }
+        elif self.condition == "anomaly":
+            condition = {"type": "anomaly", "sensitivity": self.sensitivity, "direction": self.side}
+        else:
+            condition = {
                 "type": "change",
                 "direction": self.direction,
                 "percent": _number(self.percent, "The change (%)"),
                 "compare_to": self.compare_to,
             }
-        )
         body: dict[str, Any] = {
             "name": self.name or "Untitled rule",
             "series": self.series(),

@@ -95,6 +95,10 @@ def condition_words(condition: dict[str, Any], interval: str) -> str:
     if condition.get("type") == "change":
         against = COMPARED[condition.get("compare_to", "previous")].format(bucket=BUCKET[interval])
         return f"{condition['direction']} by more than {number(condition['percent'])} % against {against}"
+    if condition.get("type") == "anomaly":
+        side = {"up": "above", "down": "below"}.get(condition.get("direction", "both"), "outside")
+        sensitivity = condition.get("sensitivity", "medium")
+        return f"{side} the band its own past gives the {BUCKET[interval]} ({sensitivity} sensitivity)"
     return f"{condition['operator']} {number(condition['value'])}"
 
 
@@ -189,6 +193,8 @@ def preview_chart(
     chart: dict[str, Any] = {"type": "line", "labels": labels, "series": series}
     if condition.get("type") == "change":
         series.append({"name": "Compared with", "data": [p.compared for p in points], "dashed": True})
+    elif condition.get("type") == "anomaly":
+        series.append({"name": "Expected", "data": [p.compared for p in points], "dashed": True})
     else:
         limit = condition["value"]
         chart["threshold"] = {"value": limit, "name": f"Threshold ({number(limit)})"}
