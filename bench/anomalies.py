@@ -1,5 +1,7 @@
 """How well ``anomalies`` finds what is wrong in a metric, on labelled series made here, next to a naive
-baseline (rolling mean ± 3 sigma) and the method's own variants, measured in the same run.
+baseline (rolling mean ± 3 sigma) and the method's own variants, measured in the same run; and how well
+``forecast`` (the same model run ahead) projects the series without anomalies, against the seasonal naive
+forecast, with how often its intervals hold the truth.
 
     .venv/bin/python bench/anomalies.py                    # 60 series per interval, seed 7
     .venv/bin/python bench/anomalies.py --series 200 --seed 11
@@ -37,6 +39,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from belvedere.insights.anomaly import DAILY, HOURLY, Season, Sensitivity, judge, rolling_sigma
+from belvedere.insights.forecast import project
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("spike", "dip", "level_shift", "drift", "holiday", "outage")
@@ -183,6 +186,42 @@ def score(series: list[Labelled], flags: list[list[bool | None]]) -> dict[str, f
     return out
 
 
+def backtest(series: list[Labelled], shape: Shape, horizon: int) -> dict[str, float]:
+    """``forecast`` against the seasonal naive forecast (the same bucket a cycle before), on the series
+    without anomalies: from an origin each day of the scored period, ``horizon`` buckets ahead; the mean
+    absolute percentage error of each (buckets with a value of at least 5), and how often the 80 % and 95 %
+    intervals held the value."""
+    errors: dict[str, list[float]] = {"ours": [], "naive": []}
+    held = {80: 0, 95: 0}
+    judged = 0
+    cycle = shape.season.cycle
+    for s in series:
+        if s.windows:
+            continue
+        for origin in range(s.first, len(s.values) - horizon, shape.per_day):
+            past, phases = s.values[:origin], s.phases[:origin]
+            ahead = s.phases[origin : origin + horizon]
+            wide = {c: project(past, phases, ahead, shape.season, c) for c in (80, 95)}
+            if wide[80] is None or wide[95] is None:
+                continue
+            for h in range(horizon):
+                truth = s.values[origin + h]
+                naive = s.values[origin + h - cycle]
+                judged += 1
+                for c in (80, 95):
+                    band = wide[c][h]  # type: ignore[index]
+                    held[c] += int(band.lower <= truth <= band.upper)
+                if truth >= 5:
+                    errors["ours"].append(abs(wide[80][h].expected - truth) / truth)  # type: ignore[index]
+                    errors["naive"].append(abs(naive - truth) / truth)
+    return {
+        "MAPE ours %": 100 * float(np.mean(errors["ours"])),
+        "MAPE seasonal naive %": 100 * float(np.mean(errors["naive"])),
+        "80 % interval held %": 100 * held[80] / judged,
+        "95 % interval held %": 100 * held[95] / judged,
+    }
+
+
 def latency(path: Path, console: Console) -> list[str]:
     """The kind itself on a real store (bench/query.py's 10 M events, history ending 1 November 2026): 90
     days of days and 30 days of hours, pageviews and unique people, each the first time in this process
@@ -266,6 +305,13 @@ def main() -> None:
             table.add_row(label, *cells)
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         console.print(table)
+        horizon = 7 if name == "day" else 24
+        found = backtest(series, shape, horizon)
+        line = f"forecast, {horizon} {name}s ahead, series without anomalies: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in found.items()
+        )
+        console.print(line)
+        lines += ["", line]
     if args.store:
         lines += latency(args.store, console)
     RESULTS.mkdir(exist_ok=True)

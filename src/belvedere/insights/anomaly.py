@@ -81,14 +81,14 @@ def judge(
     values = np.asarray(values, dtype=float)
     phases = np.asarray(phases, dtype=int)
     judged: list[Judged | None] = []
-    past: _Past | None = None
+    past: Past | None = None
     for t in range(first, len(values)):
         start = max(0, t - season.history)
         if t - start < 2 * season.cycle:
             judged.append(None)
             continue
         if past is None or t - past.at >= season.refresh:
-            past = _Past.of(values[start:t], phases[start:t], season, t)
+            past = Past.of(values[start:t], phases[start:t], season, t)
         centre = past.expected(values, phases, t, season)
         spread = float(np.sqrt(max(centre, (past.noise * centre) ** 2) + 1.0))
         value = float(values[t])
@@ -103,7 +103,7 @@ def judge(
 
 
 @dataclass(frozen=True, slots=True)
-class _Past:
+class Past:
     """What the history before bucket ``at`` says: the seasonal profile and the relative noise."""
 
     at: int
@@ -111,7 +111,7 @@ class _Past:
     noise: float
 
     @classmethod
-    def of(cls, past: np.ndarray, phases: np.ndarray, season: Season, at: int) -> _Past:
+    def of(cls, past: np.ndarray, phases: np.ndarray, season: Season, at: int) -> Past:
         if season.day:
             profile = _weekly_hours(past, phases, season.day, season.cycle // season.day)
         else:
@@ -119,8 +119,12 @@ class _Past:
         return cls(at, profile, relative_noise(past, season.cycle))
 
     def expected(self, values: np.ndarray, phases: np.ndarray, t: int, season: Season) -> float:
-        """The level of the latest ``season.level`` buckets before ``t`` (profile divided out) x the
-        profile at ``t``'s phase."""
+        """The level before ``t`` x the profile at ``t``'s phase."""
+        return self.level(values, phases, t, season) * float(self.profile[phases[t]])
+
+    def level(self, values: np.ndarray, phases: np.ndarray, t: int, season: Season) -> float:
+        """The median of the latest ``season.level`` buckets before ``t``, the profile divided out (their
+        mean when the median is zero)."""
         recent = slice(max(0, t - season.level), t)
         factors = self.profile[phases[recent]]
         usable = factors > 0
@@ -128,9 +132,7 @@ class _Past:
             return 0.0
         flat = values[recent][usable] / factors[usable]
         level = float(np.median(flat))
-        if level <= 0:
-            level = float(np.mean(flat))
-        return level * float(self.profile[phases[t]])
+        return level if level > 0 else float(np.mean(flat))
 
 
 def seasonal_profile(past: np.ndarray, phases: np.ndarray, cycle: int) -> np.ndarray:

@@ -122,6 +122,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "filters": [{"property": "person.plan", "operator": "neq", "value": "x"}],
     },
     "stickiness": {"kind": "stickiness", **DAY, "interval": "hour"},
+    "forecast": {
+        "kind": "forecast",
+        **DAY,
+        "series": [{"event": "a", "math": "unique_sessions"}],
+        "horizon": 3,
+        "filters": [{"property": "browser", "operator": "is_set"}],
+    },
     "anomalies": {
         "kind": "anomalies",
         **DAY,

@@ -16,6 +16,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "stats": {"kind": "stats", "date_from": "-7d", "goal": "signup"},
     "stickiness": {"kind": "stickiness", "date_from": "-7d", "event": "$pageview"},
     "anomalies": {"kind": "anomalies", "date_from": "-7d", "series": [{"event": "$pageview"}]},
+    "forecast": {"kind": "forecast", "date_from": "mtd", "series": [{"event": "$pageview"}], "horizon": 7},
     "events": {"kind": "events", "date_from": "-7d", "event": "$pageview", "limit": 5},
     "trends": {
         "kind": "trends",

@@ -13,6 +13,7 @@ from belvedere.query.kinds import (  # noqa: F401 - each import registers a kind
     breakdown,
     event_properties,
     events,
+    forecast,
     funnel,
     goals,
     lifecycle,
