@@ -61,7 +61,11 @@ def reference(scenario: Scenario) -> dict[str, Any]:
     for seen in active.values():
         counts[len(seen)] += 1
     rows = [{"intervals": k, "people": counts.get(k, 0)} for k in range(1, len(labels) + 1)]
-    return {"results": rows, "people": len(active)}
+    # Active people per interval, counted interval by interval (not from the rows above).
+    per_interval = [sum(1 for seen in active.values() if label in seen) for label in labels]
+    average = sum(per_interval) / len(labels)
+    ratio = round(average * 100 / len(active), 2) if active else None
+    return {"results": rows, "people": len(active), "average_active": round(average, 2), "ratio": ratio}
 
 
 # Two ids of one person (an alias) active on two days: one person, twice; not two people once each.
@@ -90,7 +94,7 @@ ALIASED = Scenario(
 def test_stickiness_matches_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     project_id = ref.load(analytics, scenario.events)
     got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
-    assert {k: got[k] for k in ("results", "people")} == reference(scenario)
+    assert {k: got[k] for k in ("results", "people", "average_active", "ratio")} == reference(scenario)
 
 
 def test_stickiness_in_literal_numbers(analytics: Analytics) -> None:
@@ -103,3 +107,5 @@ def test_stickiness_in_literal_numbers(analytics: Analytics) -> None:
         {"intervals": 3, "people": 0},
     ]
     assert got["people"] == 2
+    # Active per day: 1, 1 (p1 through its alias), 1 — one a day on average, half of the two people.
+    assert (got["average_active"], got["ratio"]) == (1.0, 50.0)

@@ -269,6 +269,12 @@ def test_lifecycle_usage_and_the_sql_editor(app: Running) -> None:
     sticky = app.client.get(f"{base}/stickiness?period=7d&interval=day", headers=viewer)
     assert sticky.status_code == 200
     assert _rows(sticky.text)[1:3] == [["1 day", "3"], ["2 days", "0"]]  # ann, bob and cat: today only
+    # 3 people on 1 of 7 days: 3/7 a day on average, 14.3 % of the 3.
+    said = " ".join(sticky.text.split())
+    assert (
+        "On average <strong>0.4</strong> people were active each day: <strong>14.3 %</strong> of the 3"
+        in said
+    )
     usage = app.client.get(f"{base}/usage?period=30d&interval=month", headers=viewer)
     assert usage.status_code == 200 and "Churned" in usage.text
 

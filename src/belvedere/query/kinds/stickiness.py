@@ -32,6 +32,13 @@ class StickinessResult(QueryResult):
         description="One row per count, 1 to the range's intervals, zero-filled."
     )
     people: int = Field(description="The people active in the range, all counts together.")
+    average_active: float = Field(
+        description="People active per interval, on average over the range's intervals (DAU for days)."
+    )
+    ratio: float | None = Field(
+        description="average_active / people, in %: DAU/MAU for a month of days, DAU/WAU for a week, WAU/MAU"
+        " for a month of weeks (None: nobody active)."
+    )
 
 
 @register
@@ -67,4 +74,13 @@ class StickinessRunner(ActivityRunner):
         found = {int(n): int(people) for n, people in self.fetch_built("stickiness", self._tree)}
         span = len(self.labels)
         rows = [StickinessRow(intervals=k, people=found.get(k, 0)) for k in range(1, span + 1)]
-        return StickinessResult(interval=self.spec.interval, results=rows, people=sum(found.values()))
+        people = sum(found.values())
+        # Each person counts once per interval they were active in: the intervals' active people, summed.
+        average = sum(k * n for k, n in found.items()) / span if span else 0.0
+        return StickinessResult(
+            interval=self.spec.interval,
+            results=rows,
+            people=people,
+            average_active=round(average, 2),
+            ratio=round(average * 100 / people, 2) if people else None,
+        )
