@@ -104,7 +104,7 @@ def test_a_new_project_has_no_expected_values_until_two_weeks_of_history(analyti
 def test_bad_specs_are_refused_with_the_reason(analytics: Analytics) -> None:
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match="anomalies are found in counts"):
+    with pytest.raises(ValidationError, match="the seasonal model reads counts"):
         analytics.query({**SPEC, "series": [{"event": "buy", "math": "avg", "math_property": "revenue"}]})
     with pytest.raises(ValidationError, match="interval"):
         analytics.query({**SPEC, "interval": "week"})

@@ -75,7 +75,7 @@ def test_too_little_history_projects_nothing(analytics: Analytics) -> None:
 def test_bad_specs_are_refused_with_the_reason(analytics: Analytics) -> None:
     with pytest.raises(ValidationError, match="at most 90 days"):
         analytics.query({**SPEC, "horizon": 91})
-    with pytest.raises(ValidationError, match="forecasts are made for counts"):
+    with pytest.raises(ValidationError, match="the seasonal model reads counts"):
         analytics.query({**SPEC, "series": [{"event": "buy", "math": "max", "math_property": "revenue"}]})
     with pytest.raises(ValidationError, match="coverage"):
         analytics.query({**SPEC, "coverage": 99})

@@ -20,21 +20,42 @@ from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, registe
 COUNTED = ("total", "unique_users", "unique_sessions")
 
 
-class AnomaliesQuery(DatedQuery):
-    kind: Literal["anomalies"] = "anomalies"
+class CountedQuery(DatedQuery):
+    """Counted series by hour or by day: what the seasonal model of ``insights`` judges and projects
+    (``anomalies``, ``forecast``)."""
+
     interval: Literal["hour", "day"] = "day"
     series: list[Series] = Field(min_length=1, max_length=5)
-    sensitivity: Sensitivity = Field(
-        "medium", description="low: fewer, surer anomalies (5 spreads); medium: 4; high: more (3)."
-    )
 
     @field_validator("series")
     @classmethod
     def _counted(cls, value: list[Series]) -> list[Series]:
         for series in value:
             if series.math not in COUNTED:
-                raise ValueError(f"anomalies are found in counts ({', '.join(COUNTED)}), not {series.math}")
+                raise ValueError(f"the seasonal model reads counts ({', '.join(COUNTED)}), not {series.math}")
         return value
+
+
+def season_of(interval: str) -> Season:
+    return HOURLY if interval == "hour" else DAILY
+
+
+def with_history(rng: DateRange, interval: str) -> DateRange:
+    """``rng`` with the history the model reads before it (8 weeks of days, 4 weeks of hours)."""
+    days = season_of(interval).history // (24 if interval == "hour" else 1)
+    return DateRange(to_utc(rng.local_start() - timedelta(days=days), rng.tz), rng.end, rng.tz)
+
+
+def phase_of(start: datetime, interval: str) -> int:
+    """A bucket's place in its week: the weekday, or the hour of the week."""
+    return start.weekday() * 24 + start.hour if interval == "hour" else start.weekday()
+
+
+class AnomaliesQuery(CountedQuery):
+    kind: Literal["anomalies"] = "anomalies"
+    sensitivity: Sensitivity = Field(
+        "medium", description="low: fewer, surer anomalies (5 spreads); medium: 4; high: more (3)."
+    )
 
 
 class AnomalyPoint(BaseModel):
@@ -70,12 +91,6 @@ class AnomaliesRunner(DatedRunner[AnomaliesQuery]):
     spec_model = AnomaliesQuery
     result_model = AnomaliesResult
 
-    def _history(self) -> DateRange:
-        season = HOURLY if self.spec.interval == "hour" else DAILY
-        days = season.history // (24 if self.spec.interval == "hour" else 1)
-        start = to_utc(self.range.local_start() - timedelta(days=days), self.range.tz)
-        return DateRange(start, self.range.end, self.range.tz)
-
     def _now_bucket(self) -> datetime | None:
         now = self.ctx.now
         if not self.range.start <= now < self.range.end:
@@ -88,8 +103,8 @@ class AnomaliesRunner(DatedRunner[AnomaliesQuery]):
 
     def calculate(self) -> AnomaliesResult:
         interval = self.spec.interval
-        season = HOURLY if interval == "hour" else DAILY
-        history = self._history()
+        season = season_of(interval)
+        history = with_history(self.range, interval)
         trends = TrendsRunner(
             TrendsQuery(
                 series=self.spec.series,
@@ -103,7 +118,7 @@ class AnomaliesRunner(DatedRunner[AnomaliesQuery]):
         starts = bucket_starts(history, interval)
         begin = self.range.local_start()
         first = sum(1 for start in starts if start < begin)
-        phases = [s.weekday() * 24 + s.hour if interval == "hour" else s.weekday() for s in starts]
+        phases = [phase_of(s, interval) for s in starts]
         now = self._now_bucket()
         results = []
         for series in found:

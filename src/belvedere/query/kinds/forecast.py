@@ -11,34 +11,23 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from belvedere.insights.anomaly import DAILY, HOURLY
 from belvedere.insights.forecast import Coverage, project
 from belvedere.query.dates import DateRange, bucket_starts, format_label, to_local, to_utc, truncate
-from belvedere.query.kinds.anomalies import COUNTED
-from belvedere.query.kinds.trends import Series, TrendsQuery, TrendsRunner
-from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
+from belvedere.query.kinds.anomalies import CountedQuery, phase_of, season_of, with_history
+from belvedere.query.kinds.trends import TrendsQuery, TrendsRunner
+from belvedere.query.runner import DatedRunner, QueryResult, register
 
 MAX_HORIZON = {"day": 90, "hour": 24 * 14}
 
 
-class ForecastQuery(DatedQuery):
+class ForecastQuery(CountedQuery):
     kind: Literal["forecast"] = "forecast"
-    interval: Literal["hour", "day"] = "day"
-    series: list[Series] = Field(min_length=1, max_length=5)
     horizon: int = Field(
         0, ge=0, description="Buckets projected after the period (up to 90 days, 336 hours)."
     )
     coverage: Coverage = Field(80, description="How often the interval should hold the truth: 80 or 95 (%).")
-
-    @field_validator("series")
-    @classmethod
-    def _counted(cls, value: list[Series]) -> list[Series]:
-        for series in value:
-            if series.math not in COUNTED:
-                raise ValueError(f"forecasts are made for counts ({', '.join(COUNTED)}), not {series.math}")
-        return value
 
     @model_validator(mode="after")
     def _horizon(self) -> ForecastQuery:
@@ -90,16 +79,14 @@ class ForecastRunner(DatedRunner[ForecastQuery]):
 
     def calculate(self) -> ForecastResult:
         interval = self.spec.interval
-        season = HOURLY if interval == "hour" else DAILY
-        tz = self.range.tz
-        days = season.history // (24 if interval == "hour" else 1)
-        history = DateRange(to_utc(self.range.local_start() - timedelta(days=days), tz), self.range.end, tz)
+        season, tz = season_of(interval), self.range.tz
+        history = with_history(self.range, interval)
         step = timedelta(hours=1) if interval == "hour" else timedelta(days=1)
         after = DateRange(self.range.end, to_utc(self.range.local_end() + self.spec.horizon * step, tz), tz)
         starts = bucket_starts(history, interval)
         later = bucket_starts(after, interval)[: self.spec.horizon] if self.spec.horizon else []
         every = starts + later
-        phases = np.array([s.weekday() * 24 + s.hour if interval == "hour" else s.weekday() for s in every])
+        phases = np.array([phase_of(s, interval) for s in every])
         begin, origin = self.range.local_start(), self._origin()
         first = sum(1 for s in starts if s < begin)
         known = sum(1 for s in starts if s < origin)
