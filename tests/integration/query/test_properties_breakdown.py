@@ -9,10 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.integration.query import reference as ref
 from tests.integration.query.events_kit import Analytics, analytics, property_settings
+
+from belvedere.store.clickhouse import ClickHouseEventStore
 
 __all__ = ["analytics"]
 
@@ -201,7 +204,11 @@ def test_breakdown_matches_the_reference(analytics: Analytics, scenario: Scenari
 @example(CONVERTED_AFTER_MARKING)
 def test_page_breakdown_from_marks_matches_the_reference(analytics: Analytics, scenario: Scenario) -> None:
     """Visitors per page counted from the page marks (``store.page_marks``), whether they are up to date
-    or not: marked after any batch, and the people of what came later counted exactly."""
+    or not: marked after any batch, and the people of what came later counted exactly. The marks are the
+    DuckDB store's: ClickHouse's visits carry none and count every page exactly, which the test above
+    checks on both engines (here it took 67 s of CI's time on ClickHouse for nothing more)."""
+    if isinstance(analytics.store, ClickHouseEventStore):
+        pytest.skip("page marks are the DuckDB store's")
     _assert_matches_reference(analytics, scenario)
 
 
