@@ -14,9 +14,9 @@ npm ci --prefix tests/e2e/a11y --no-audit --no-fund --loglevel=error
 # run serially; arguments given here come last and win. Work stealing: a worker that runs out takes
 # tests queued on the other, so the two long walks (the browser e2e, a ClickHouse property test) do not
 # leave one worker idle at the end.
-# The property tests run 0.7 of their examples here (hypothesis draws new ones every run): the whole run
-# must stay under 20 minutes on a slow 2-core machine; PROPERTY_TESTS_SCALE=10 makes a soak run.
-export PROPERTY_TESTS_SCALE="${PROPERTY_TESTS_SCALE:-0.7}"
+# The property tests run half their examples here (hypothesis draws new ones every run): the whole run
+# must stay under 20 minutes on a slow 2-core machine; PROPERTY_TESTS_SCALE=1 or 10 for a full or soak run.
+export PROPERTY_TESTS_SCALE="${PROPERTY_TESTS_SCALE:-0.5}"
 .venv/bin/pytest -n 2 --dist worksteal -m "not alone" --durations=15 "$@"
 # Tests that time a latency target run afterwards, with the machine to themselves (exit code 5: the
 # arguments selected none of them).
