@@ -17,7 +17,7 @@ from schemathesis.core.result import Ok
 from tests.integration.accounts.kit import World, build_world, fast_settings
 from tests.integration.capture_kit import running
 
-EXAMPLES = 25  # per operation and mode (new draws every run; 40 took 160 s of CI's 2-core time, 6 shards)
+EXAMPLES = 40  # per operation and mode
 SHARDS = 3  # operations split over tests, so that pytest-xdist runs them side by side
 LOOSE = {"auth": {"public_requests_per_hour": 100_000, "login_ip_attempts": 100_000}}
 
