@@ -10,8 +10,8 @@ npm ci --prefix tests/e2e/a11y --no-audit --no-fund --loglevel=error
 .venv/bin/ruff format --check src tests bench scripts
 .venv/bin/mypy
 # Three pytest workers (pytest-xdist) on two cores: the suite's tests are independent (uuid-named PostgreSQL
-# databases and Redis namespaces, free ports, a tmp_path each), and many wait on servers and browsers (two
-# workers kept 1.4 cores busy on average: 27 min of CPU in a 19 min 22 s run). Pass -n 0 to
+# databases and Redis namespaces, free ports, a tmp_path each), and many wait on servers and browsers (the
+# pytest phase: 16 min 32 s with three, 16 min 42 s to 16 min 55 s with two, on a slow 2-core VM). Pass -n 0 to
 # run serially; arguments given here come last and win. Work stealing: a worker that runs out takes
 # tests queued on the other, so the two long walks (the browser e2e, a ClickHouse property test) do not
 # leave one worker idle at the end.
