@@ -204,6 +204,13 @@ class QuerySettings(BaseModel):
         "process it runs in (`RLIMIT_DATA`, above what the process needs idle); past it the statement is "
         "stopped with a 422 and the server is untouched.",
     )
+    sql_cpu_priority: Literal["idle", "low", "normal"] = Field(
+        "idle",
+        description="The CPU priority of the embedded store's user SQL sandbox process: `idle` (it runs only"
+        " on a core nothing else wants: the server's own queries and ingest always come first, but on a"
+        " machine kept busy a statement may run out of time), `low` (niced to 19: a small share of a busy"
+        " core) or `normal` (as the server).",
+    )
     sql_input_mb: int = Field(
         2048,
         ge=16,

@@ -38,7 +38,7 @@ from belvedere.store.base import (
 from belvedere.store.migrations import versions
 from belvedere.store.sandbox import LOCKED_DOWN, MAX_ANSWER_BYTES
 from belvedere.store.sandbox.export import InputTooLarge, export, table_columns
-from belvedere.store.sandbox.pool import SandboxFailed, SqlSandbox
+from belvedere.store.sandbox.pool import CpuPriority, SandboxFailed, SqlSandbox
 from belvedere.store.schema import COLUMN_NAMES, EVENT_COLUMNS, SOURCE_COLUMNS
 from belvedere.store.turns import Turns
 from belvedere.store.visits_sql import UPSERT_VISITS
@@ -135,6 +135,7 @@ class DuckDBEventStore:
         max_sql_queries: int = 1,
         sql_memory_bytes: int = 512 << 20,
         sql_input_bytes: int = 2048 << 20,
+        sql_cpu_priority: CpuPriority = "idle",
     ) -> None:
         self.path = path
         self.location = str(path)
@@ -160,7 +161,9 @@ class DuckDBEventStore:
         self._local = threading.local()
         self._watermarks: dict[int, int] = {}
         # User SQL runs in worker processes, over copies of its project's rows written here.
-        self._sandbox = SqlSandbox(path.parent / "sandbox", memory_bytes=sql_memory_bytes)
+        self._sandbox = SqlSandbox(
+            path.parent / "sandbox", memory_bytes=sql_memory_bytes, priority=sql_cpu_priority
+        )
         self._sql_input_bytes = sql_input_bytes
         self._schemas: dict[str, list[tuple[str, str]]] = {}
 

@@ -27,4 +27,5 @@ def make_store(settings: Settings) -> EventStore:
         max_sql_queries=store.max_sql_queries,
         sql_memory_bytes=sql_memory,
         sql_input_bytes=settings.query.sql_input_mb << 20,
+        sql_cpu_priority=settings.query.sql_cpu_priority,
     )

@@ -136,6 +136,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "series": [{"event": "a", "math": "unique_users"}],
         "filters": [{"property": "browser", "operator": "is_set"}],
     },
+    "root_cause": {
+        "kind": "root_cause",
+        **DAY,
+        "series": {"event": "a", "math": "unique_users"},
+        "dimensions": ["channel", "properties.plan"],
+        "filters": [{"property": "browser", "operator": "is_set"}],
+    },
     "events": {"kind": "events", **DAY, "filters": [{"property": "browser", "operator": "is_set"}]},
     "trends": {"kind": "trends", **DAY, "series": [{"math": "unique_users"}], "breakdown": "browser"},
     "breakdown": {"kind": "breakdown", **DAY, "dimension": "page", "goal": "x"},

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -32,10 +32,14 @@ class SandboxFailed(Exception):
         self.reason = reason
 
 
+# The sandbox's CPU priority (``worker``): below everything, niced, or as the server.
+CpuPriority = Literal["idle", "low", "normal"]
+
+
 class _Worker:
-    def __init__(self, memory_bytes: int, directory: Path) -> None:
+    def __init__(self, memory_bytes: int, directory: Path, priority: CpuPriority) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "belvedere.store.sandbox.worker", str(memory_bytes)],
+            [sys.executable, "-I", "-m", "belvedere.store.sandbox.worker", str(memory_bytes), priority],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -79,9 +83,10 @@ class _Worker:
 
 
 class SqlSandbox:
-    def __init__(self, directory: Path, *, memory_bytes: int) -> None:
+    def __init__(self, directory: Path, *, memory_bytes: int, priority: CpuPriority = "idle") -> None:
         self.directory = directory
         self.memory_bytes = memory_bytes
+        self.priority = priority
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
 
@@ -91,7 +96,7 @@ class SqlSandbox:
         with self._lock:
             worker = self._idle.pop() if self._idle else None
         if worker is None or worker.process.poll() is not None:
-            worker = _Worker(self.memory_bytes, self.directory)
+            worker = _Worker(self.memory_bytes, self.directory, self.priority)
         try:
             answer = worker.ask(request, deadline)
         except QueryTimedOut:

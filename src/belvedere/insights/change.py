@@ -1,0 +1,70 @@
+"""Why a count changed between two periods: the change split over one dimension's values so that the parts
+add up to the whole change, each part's change tested against chance, and the false discoveries among the
+many parts tested kept in check.
+
+Each counted unit (an event, a visit, a person) lies under exactly one value of a dimension in a period, so
+the values' counts add up to the period's count and their changes to its change. A part's test asks whether
+its two counts could come from one rate, given how long each period is: the conditional (exact) test of two
+Poisson rates — given the part's ``before + after`` units, ``after`` follows a binomial law with the current
+period's share of the time. The p-values of every part shown are then adjusted together
+(Benjamini-Hochberg), so that about 5 % at most of the parts called significant are so by chance."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+from scipy.stats import binomtest, false_discovery_control
+
+OTHER = "$other"  # the values beyond the ones shown, folded into one part so the parts still add up
+SIGNIFICANT = 0.05  # the false discovery rate under which a part's change is called significant
+
+
+@dataclass(slots=True)
+class Part:
+    """One value's counts in the two periods, with the test of its change."""
+
+    value: Hashable
+    before: int
+    after: int
+    p_value: float = 1.0
+    q_value: float = 1.0
+
+    @property
+    def change(self) -> int:
+        return self.after - self.before
+
+    @property
+    def significant(self) -> bool:
+        return self.q_value < SIGNIFICANT
+
+
+def rate_p_value(before: int, after: int, before_length: float, after_length: float) -> float:
+    """The two-sided p-value of ``before`` and ``after`` units over periods this long sharing one rate."""
+    n = before + after
+    if n == 0:
+        return 1.0
+    share = after_length / (before_length + after_length)
+    return float(binomtest(after, n, share).pvalue)
+
+
+def split(counts: Mapping[Hashable, tuple[int, int]], limit: int) -> list[Part]:
+    """The ``limit`` values that moved most (the largest change either way, then the largest count, then
+    by value), and the rest folded into one ``OTHER`` part (absent when nothing is left)."""
+    parts = [Part(value, before, after) for value, (before, after) in counts.items()]
+    parts.sort(key=lambda p: (-abs(p.change), -(p.before + p.after), str(p.value)))
+    shown, rest = parts[:limit], parts[limit:]
+    if rest:
+        shown.append(Part(OTHER, sum(p.before for p in rest), sum(p.after for p in rest)))
+    return shown
+
+
+def weigh(parts: Sequence[Part], before_length: float, after_length: float) -> None:
+    """Set each part's p-value, and its q-value adjusted over all of ``parts`` (Benjamini-Hochberg)."""
+    if not parts:
+        return
+    for part in parts:
+        part.p_value = rate_p_value(part.before, part.after, before_length, after_length)
+    adjusted = false_discovery_control([p.p_value for p in parts], method="bh")
+    for part, q in zip(parts, adjusted, strict=True):
+        part.q_value = float(q)

@@ -1,0 +1,273 @@
+"""``root_cause``: why a counted series changed between the range and a baseline period before it — the
+change split, for each dimension asked (channel, country, page, a property…), over the dimension's values,
+so that their changes add up to the whole change, each with its significance (``insights.change``).
+
+Each counted unit lies under one value of a dimension in a period: an event under its own value; a visit,
+or a person, under the value of its first event of the series in the period that carries one (a person's
+events through the alias links). So the values' counts add up to the series' count in each period, which
+is the count ``trends`` gives."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from sqlglot import exp
+
+from belvedere.insights.change import OTHER, Part, split, weigh
+from belvedere.query.dates import DateRange, format_label, to_local, to_utc
+from belvedere.query.fields import check_dimension, conditions, text_field
+from belvedere.query.kinds.anomalies import COUNTED
+from belvedere.query.kinds.trends import Series
+from belvedere.query.runner import DatedQuery, DatedRunner, QueryError, QueryResult, register
+from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
+
+Baseline = Literal["previous_period", "previous_week", "previous_year"]
+DIMENSIONS = (
+    "channel",
+    "referrer_domain",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "country",
+    "device_type",
+    "browser",
+    "os",
+    "path",
+)
+TOP = 5  # how many of the values that moved the total's way the answer names first
+
+
+class RootCauseQuery(DatedQuery):
+    kind: Literal["root_cause"] = "root_cause"
+    series: Series = Field(description="One counted series (total, unique_users or unique_sessions).")
+    baseline: Baseline = Field(
+        "previous_period",
+        description="The period the range is compared with: the one just before it, as long; the same"
+        " dates a week earlier (ranges of at most 7 days: a day against the same weekday); or a year earlier."
+        " While the range is under way, only as much of the baseline as the range has had.",
+    )
+    dimensions: list[str] = Field(
+        default_factory=lambda: list(DIMENSIONS),
+        min_length=1,
+        max_length=15,
+        description="The fields (and properties.<name>) whose values the change is split over.",
+    )
+    limit: int = Field(10, ge=1, le=100, description="Values shown per dimension; the rest are one $other.")
+
+    @field_validator("series")
+    @classmethod
+    def _counted(cls, value: Series) -> Series:
+        if value.math not in COUNTED:
+            raise ValueError(f"root_cause splits counts ({', '.join(COUNTED)}), not {value.math}")
+        return value
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimensions(cls, value: list[str]) -> list[str]:
+        if len(set(value)) < len(value):
+            raise ValueError("each dimension once")
+        return [check_dimension(v) for v in value]
+
+
+class Contribution(BaseModel):
+    value: Any = Field(description="The dimension's value (None: no value; $other: the values not shown).")
+    before: int
+    after: int
+    change: int = Field(description="after - before; a dimension's changes add up to the total change.")
+    share: float | None = Field(description="% of the total change (None when the total did not change).")
+    p_value: float = Field(description="Of the two counts sharing one rate (the periods' lengths weighed).")
+    q_value: float = Field(description="The p-value adjusted over every value shown (Benjamini-Hochberg).")
+    significant: bool = Field(description="q_value < 0.05.")
+
+
+class DimensionChange(BaseModel):
+    dimension: str
+    values: list[Contribution] = Field(description="The values that moved most, then $other.")
+    total_values: int = Field(description="Distinct values in the two periods.")
+
+
+class TopContribution(Contribution):
+    dimension: str
+
+
+class RootCauseResult(QueryResult):
+    kind: Literal["root_cause"] = "root_cause"
+    date_from: str = Field(description="The range, in the project's time zone.")
+    date_to: str = Field(description="Its end (exclusive).")
+    baseline_from: str
+    baseline_to: str
+    before: int = Field(description="The series' count in the baseline.")
+    after: int = Field(description="Its count in the range.")
+    change: int
+    change_pct: float | None = Field(description="None when the baseline's count is 0.")
+    dimensions: list[DimensionChange]
+    top: list[TopContribution] = Field(
+        description=f"Up to {TOP} significant values, across dimensions, that moved the way the total did,"
+        " by the size of their change."
+    )
+
+
+@register
+class RootCauseRunner(DatedRunner[RootCauseQuery]):
+    spec_model = RootCauseQuery
+    result_model = RootCauseResult
+
+    def _baseline(self) -> DateRange:
+        rng, baseline = self.range, self.spec.baseline
+        if baseline != "previous_week":
+            return rng.compared(baseline, self.ctx.now)
+        if rng.local_end() - rng.local_start() > timedelta(days=7):
+            raise QueryError("baseline previous_week: the range may be at most 7 days long")
+        week = DateRange(
+            to_utc(rng.local_start() - timedelta(days=7), rng.tz),
+            to_utc(rng.local_end() - timedelta(days=7), rng.tz),
+            rng.tz,
+        )
+        if not rng.start < self.ctx.now < rng.end:
+            return week
+        elapsed = to_local(self.ctx.now, rng.tz).replace(second=0, microsecond=0) - rng.local_start()
+        return DateRange(week.start, to_utc(week.local_start() + elapsed, rng.tz), rng.tz)
+
+    def _units(self, params: Params, baseline: DateRange) -> exp.Select:
+        """One row per counted unit and period (``p``: 1 in the range, 0 in the baseline), with the unit's
+        value of each dimension (``v0``, ``v1``…)."""
+        series, ts = self.spec.series, col("timestamp")
+        rng = self.range
+
+        def within(r: DateRange) -> exp.Expr:
+            return exp.and_(
+                exp.GTE(this=ts.copy(), expression=params.bind(r.start)),
+                exp.LT(this=ts.copy(), expression=params.bind(r.end)),
+            )
+
+        parts = [exp.or_(within(rng), within(baseline)), *conditions(self.spec.filters, params)]
+        if series.event is not None:
+            parts.append(exp.EQ(this=col("event"), expression=params.bind(series.event)))
+        parts.extend(conditions(series.filters, params))
+        period = exp.If(
+            this=exp.GTE(this=ts.copy(), expression=params.bind(rng.start)),
+            true=exp.Literal.number(1),
+            false=exp.Literal.number(0),
+        ).as_("p")
+        values = [text_field(d, params) for d in self.spec.dimensions]
+        names = [f"v{i}" for i in range(len(values))]
+        if series.math == "total":
+            return (
+                exp.select(period, *(v.as_(n) for v, n in zip(values, names, strict=True)))
+                .from_("events")
+                .where(exp.and_(*parts))
+            )
+        first = [fn("arg_min", v, ts.copy()).as_(n) for v, n in zip(values, names, strict=True)]
+        if series.math == "unique_sessions":
+            parts.append(exp.Not(this=exp.Is(this=col("session_id"), expression=exp.Null())))
+            return (
+                exp.select(period, *first)
+                .from_("events")
+                .where(exp.and_(*parts))
+                .group_by("p", col("session_id"))
+            )
+        # A person's stored ids each with, per dimension, its first value and when it came (``t0``, ``t1``…):
+        # the person's value is that of the id whose value came first.
+        parts.append(exp.Not(this=exp.Is(this=col(PERSON_KEY), expression=exp.Null())))
+        when = [
+            exp.Min(
+                this=exp.If(this=exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())), true=ts.copy())
+            ).as_(f"t{i}")
+            for i, v in enumerate(values)
+        ]
+        stored = (
+            exp.select(period, col(PERSON_KEY).as_("who"), *first, *when)
+            .from_("events")
+            .where(exp.and_(*parts))
+            .group_by("p", "who")
+        )
+        base, person = through_aliases(stored, keyed=True)
+        regrouped = [fn("arg_min", col(n, "r"), col(f"t{i}", "r")).as_(n) for i, n in enumerate(names)]
+        return base.select(col("p", "r").as_("p"), *regrouped).group_by(col("p", "r"), person)
+
+    def _statement(self, baseline: DateRange) -> tuple[exp.Expr, Params]:
+        """Per dimension (its index ``d``), period and value: how many units."""
+        params = Params()
+        units = self._units(params, baseline)
+        counts = [
+            exp.select(exp.Literal.number(i).as_("d"), col("p"), col(f"v{i}").as_("v"))
+            .select(exp.Count(this=exp.Star()).as_("n"))
+            .from_("units")
+            .group_by("p", f"v{i}")
+            for i in range(len(self.spec.dimensions))
+        ]
+        tree: exp.Query = counts[0]
+        for more in counts[1:]:
+            tree = exp.union(tree, more, distinct=False)
+        return tree.with_("units", as_=units), params
+
+    def calculate(self) -> RootCauseResult:
+        baseline = self._baseline()
+        if baseline.end > self.range.start:
+            raise QueryError("the baseline overlaps the range")
+        tree, params = self._statement(baseline)
+        found: list[dict[Any, list[int]]] = [{} for _ in self.spec.dimensions]
+        for d, p, v, n in self.fetch(tree, params):
+            found[int(d)].setdefault(v, [0, 0])[int(p)] += int(n)
+        counts = [{v: (b, a) for v, (b, a) in values.items()} for values in found]
+        before = sum(b for b, _ in counts[0].values())
+        after = sum(a for _, a in counts[0].values())
+        now = self.ctx.now
+        elapsed = min(now, self.range.end) - self.range.start if self.range.start < now else self.range.length
+        split_up = [split(values, self.spec.limit) for values in counts]
+        weigh(
+            [part for parts in split_up for part in parts],
+            (baseline.end - baseline.start).total_seconds(),
+            max(elapsed, timedelta(seconds=1)).total_seconds(),
+        )
+        change = after - before
+        dimensions = [
+            DimensionChange(
+                dimension=dimension,
+                values=[_contribution(part, change) for part in parts],
+                total_values=len(values),
+            )
+            for dimension, parts, values in zip(self.spec.dimensions, split_up, counts, strict=True)
+        ]
+        return RootCauseResult(
+            date_from=_label(self.range.local_start()),
+            date_to=_label(self.range.local_end()),
+            baseline_from=_label(baseline.local_start()),
+            baseline_to=_label(baseline.local_end()),
+            before=before,
+            after=after,
+            change=change,
+            change_pct=None if before == 0 else round(100 * change / before, 2),
+            dimensions=dimensions,
+            top=_top(dimensions, change),
+        )
+
+
+def _contribution(part: Part, total_change: int) -> Contribution:
+    return Contribution(
+        value=part.value,
+        before=part.before,
+        after=part.after,
+        change=part.change,
+        share=None if total_change == 0 else round(100 * part.change / total_change, 2),
+        p_value=part.p_value,
+        q_value=part.q_value,
+        significant=part.significant,
+    )
+
+
+def _top(dimensions: list[DimensionChange], change: int) -> list[TopContribution]:
+    found = [
+        TopContribution(dimension=d.dimension, **c.model_dump())
+        for d in dimensions
+        for c in d.values
+        if c.significant and c.value != OTHER and c.change * change > 0
+    ]
+    found.sort(key=lambda c: (-abs(c.change), c.dimension, str(c.value)))
+    return found[:TOP]
+
+
+def _label(local: Any) -> str:
+    return format_label(local, "hour" if (local.hour, local.minute) != (0, 0) else "day")

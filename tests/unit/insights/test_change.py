@@ -1,0 +1,55 @@
+"""The statistics of ``root_cause`` (``insights.change``) on fixed inputs: the rate test equals statsmodels'
+conditional exact test of two Poisson rates, the adjusted values its Benjamini-Hochberg, and the parts of a
+split add up to the whole."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from statsmodels.stats import rates
+from statsmodels.stats.multitest import multipletests
+
+from belvedere.insights.change import OTHER, Part, rate_p_value, split, weigh
+
+CASES = [(10, 2, 1.0, 1.0), (30, 45, 1.0, 1.0), (9, 5, 1.0, 2.0), (3, 0, 1.0, 1.0), (80, 100, 7.0, 7.0)]
+
+
+@pytest.mark.parametrize(("before", "after", "before_length", "after_length"), CASES)
+def test_the_rate_test_is_statsmodels_exact_conditional_one(
+    before: int, after: int, before_length: float, after_length: float
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # its ratio divides by a zero count
+        theirs = rates.test_poisson_2indep(
+            after, after_length, before, before_length, method="exact-cond"
+        ).pvalue
+    assert rate_p_value(before, after, before_length, after_length) == pytest.approx(theirs, rel=1e-12)
+
+
+def test_literal_p_values() -> None:
+    # 10 then 2 over equal periods: P(X <= 2 or X >= 10), X ~ Binomial(12, 1/2) = 2 * 79 / 4096.
+    assert rate_p_value(10, 2, 1.0, 1.0) == pytest.approx(158 / 4096)
+    assert rate_p_value(0, 0, 1.0, 1.0) == 1.0
+    # Twice as long a range: 4 then 8 is the same rate.
+    assert rate_p_value(4, 8, 1.0, 2.0) == pytest.approx(1.0)
+
+
+def test_the_adjustment_is_benjamini_hochberg() -> None:
+    counts = [(40, 12), (30, 45), (5, 9), (0, 3), (100, 80), (50, 52)]
+    parts = [Part(f"v{i}", b, a) for i, (b, a) in enumerate(counts)]
+    weigh(parts, 1.0, 1.0)
+    raw = [p.p_value for p in parts]
+    assert [p.q_value for p in parts] == pytest.approx(list(multipletests(raw, method="fdr_bh")[1]))
+    assert [p.significant for p in parts] == [p.q_value < 0.05 for p in parts]
+    assert parts[0].significant and not parts[5].significant
+
+
+def test_a_split_shows_the_largest_moves_and_folds_the_rest() -> None:
+    counts = {"a": (10, 10), "b": (5, 1), "c": (0, 3), "d": (7, 9), None: (4, 0)}
+    parts = split(counts, 2)
+    # -4 (b) and -4 (None) lead; b has more units; the rest is one part.
+    assert [(p.value, p.before, p.after) for p in parts] == [("b", 5, 1), (None, 4, 0), (OTHER, 17, 22)]
+    assert sum(p.change for p in parts) == sum(a - b for b, a in counts.values())
+    assert [p.value for p in split(counts, 10)] == ["b", None, "c", "d", "a"]
+    assert split({}, 3) == []
