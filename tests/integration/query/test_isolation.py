@@ -136,6 +136,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "series": [{"event": "a", "math": "unique_users"}],
         "filters": [{"property": "browser", "operator": "is_set"}],
     },
+    "correlations": {
+        "kind": "correlations",
+        "date_from": "2025-03-04",
+        "date_to": "2025-03-10",
+        "target": {"event": "a", "math": "unique_users"},
+        "max_lag": 2,
+        "filters": [{"property": "browser", "operator": "is_set"}],
+    },
     "root_cause": {
         "kind": "root_cause",
         **DAY,
