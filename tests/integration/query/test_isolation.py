@@ -136,6 +136,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "series": [{"event": "a", "math": "unique_users"}],
         "filters": [{"property": "browser", "operator": "is_set"}],
     },
+    "conversion_drivers": {
+        "kind": "conversion_drivers",
+        **DAY,
+        "goal": {"page": "/x"},
+        "population": "a",
+        "properties": ["channel", "properties.plan"],
+        "filters": [{"property": "browser", "operator": "is_set"}],
+    },
     "correlations": {
         "kind": "correlations",
         "date_from": "2025-03-04",

@@ -11,6 +11,7 @@ from pydantic import Field, TypeAdapter
 from belvedere.query.kinds import (  # noqa: F401 - each import registers a kind
     anomalies,
     breakdown,
+    conversion_drivers,
     correlations,
     event_properties,
     events,
