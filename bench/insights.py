@@ -37,11 +37,12 @@ CORRELATIONS = {"kind": "correlations", "target": VISITORS, "date_to": END}
 
 
 def _listed(count: int) -> list[dict[str, Any]]:
-    """``count`` candidate series: page views and visitors from each channel, country and device."""
+    """``count`` candidate series: page views and visitors from each channel, country, device and browser."""
     values = {
         "channel": ["Direct", "Organic Search", "Referral", "Organic Social", "Email", "Paid Search"],
         "country": ["FR", "US", "DE", "GB", "IN", "ES", "IT", "CA", "BR", "NL"],
         "device_type": ["desktop", "mobile", "tablet"],
+        "browser": ["Chrome", "Safari", "Firefox", "Edge", "Samsung Internet", "Opera"],
     }
     found = []
     for math in ("total", "unique_users"):
@@ -58,9 +59,11 @@ def _listed(count: int) -> list[dict[str, Any]]:
 
 
 QUESTIONS: dict[str, dict[str, Any]] = {
+    # The history ends at noon on 1 November: the last whole day is the 31st of October.
     "root_cause, a day against the same weekday, 10 dimensions": {
         **ROOT_CAUSE,
-        "date_from": END,
+        "date_from": "2026-10-31",
+        "date_to": "2026-10-31",
         "baseline": "previous_week",
     },
     "root_cause, 7 days against the 7 before, 10 dimensions": {**ROOT_CAUSE, "date_from": "2026-10-26"},

@@ -78,6 +78,7 @@ from belvedere.web.pages import (
     settings_pages,
     share_pages,
     trends_pages,
+    why_pages,
 )
 from belvedere.web.pages.render import TEMPLATES, error_page
 from belvedere.web.proxy import peer_from_worker
@@ -215,6 +216,7 @@ def build_api(
     api.include_router(funnel_pages.router)
     api.include_router(analysis_pages.router)
     api.include_router(trends_pages.router)
+    api.include_router(why_pages.router)
     api.include_router(explore_pages.router)
     api.include_router(events_pages.router)
     api.include_router(people_pages.router)

@@ -11,7 +11,7 @@ period's share of the time. The p-values of every part shown are then adjusted t
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from scipy.stats import binomtest, false_discovery_control
@@ -46,17 +46,6 @@ def rate_p_value(before: int, after: int, before_length: float, after_length: fl
         return 1.0
     share = after_length / (before_length + after_length)
     return float(binomtest(after, n, share).pvalue)
-
-
-def split(counts: Mapping[Hashable, tuple[int, int]], limit: int) -> list[Part]:
-    """The ``limit`` values that moved most (the largest change either way, then the largest count, then
-    by value), and the rest folded into one ``OTHER`` part (absent when nothing is left)."""
-    parts = [Part(value, before, after) for value, (before, after) in counts.items()]
-    parts.sort(key=lambda p: (-abs(p.change), -(p.before + p.after), str(p.value)))
-    shown, rest = parts[:limit], parts[limit:]
-    if rest:
-        shown.append(Part(OTHER, sum(p.before for p in rest), sum(p.after for p in rest)))
-    return shown
 
 
 def weigh(parts: Sequence[Part], before_length: float, after_length: float) -> None:

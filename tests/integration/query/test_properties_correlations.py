@@ -43,7 +43,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "event": draw(st.sampled_from(NAMES)),
             "math": draw(st.sampled_from(["total", "unique_users"])),
         },
-        "candidates": [{"event": name} for name in ("$pageview", "clicked", "signed_up")],
+        "candidates": [
+            {"event": name, "math": draw(st.sampled_from(["total", "unique_users", "unique_sessions"]))}
+            for name in ("$pageview", "clicked", "signed_up")
+        ],
         "max_lag": max_lag,
         "transform": draw(st.sampled_from(["levels", "changes"])),
     }
@@ -62,6 +65,8 @@ def _daily(scenario: Scenario, series: dict[str, Any], days: list[date]) -> list
         ]
         if series.get("math") == "unique_users":
             out.append(float(len({e.person for e in chosen if e.person is not None})))
+        elif series.get("math") == "unique_sessions":
+            out.append(float(len({e.session for e in chosen if e.session is not None})))
         else:
             out.append(float(len(chosen)))
     return out

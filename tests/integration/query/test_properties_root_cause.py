@@ -89,7 +89,11 @@ def reference(scenario: Scenario) -> dict[str, Any]:
         for p, events in enumerate(periods):
             for value in _unit_values(events, series["math"], dimension):
                 counts[value][p] += 1
-        ordered = sorted(counts.items(), key=lambda kv: (-abs(kv[1][1] - kv[1][0]), -sum(kv[1]), str(kv[0])))
+        # The largest change either way, then the most units, then by value (no value last).
+        ordered = sorted(
+            counts.items(),
+            key=lambda kv: (-abs(kv[1][1] - kv[1][0]), -sum(kv[1]), kv[0] is None, kv[0] or ""),
+        )
         shown = [(value, b, a) for value, (b, a) in ordered[: spec["limit"]]]
         rest = ordered[spec["limit"] :]
         if rest:

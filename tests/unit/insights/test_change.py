@@ -1,6 +1,5 @@
 """The statistics of ``root_cause`` (``insights.change``) on fixed inputs: the rate test equals statsmodels'
-conditional exact test of two Poisson rates, the adjusted values its Benjamini-Hochberg, and the parts of a
-split add up to the whole."""
+conditional exact test of two Poisson rates, the adjusted values its Benjamini-Hochberg."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import pytest
 from statsmodels.stats import rates
 from statsmodels.stats.multitest import multipletests
 
-from belvedere.insights.change import OTHER, Part, rate_p_value, split, weigh
+from belvedere.insights.change import Part, rate_p_value, weigh
 
 CASES = [(10, 2, 1.0, 1.0), (30, 45, 1.0, 1.0), (9, 5, 1.0, 2.0), (3, 0, 1.0, 1.0), (80, 100, 7.0, 7.0)]
 
@@ -43,13 +42,3 @@ def test_the_adjustment_is_benjamini_hochberg() -> None:
     assert [p.q_value for p in parts] == pytest.approx(list(multipletests(raw, method="fdr_bh")[1]))
     assert [p.significant for p in parts] == [p.q_value < 0.05 for p in parts]
     assert parts[0].significant and not parts[5].significant
-
-
-def test_a_split_shows_the_largest_moves_and_folds_the_rest() -> None:
-    counts = {"a": (10, 10), "b": (5, 1), "c": (0, 3), "d": (7, 9), None: (4, 0)}
-    parts = split(counts, 2)
-    # -4 (b) and -4 (None) lead; b has more units; the rest is one part.
-    assert [(p.value, p.before, p.after) for p in parts] == [("b", 5, 1), (None, 4, 0), (OTHER, 17, 22)]
-    assert sum(p.change for p in parts) == sum(a - b for b, a in counts.values())
-    assert [p.value for p in split(counts, 10)] == ["b", None, "c", "d", "a"]
-    assert split({}, 3) == []

@@ -18,6 +18,7 @@ from starlette.datastructures import QueryParams
 from belvedere.query.fields import PROPERTY_PREFIX
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
+from belvedere.web.pages.anomaly_views import with_anomalies
 from belvedere.web.pages.asking import answer
 from belvedere.web.pages.conditions import FIELD_LABELS, Condition, Conditions
 from belvedere.web.pages.periods import INTERVAL, PERIODS, custom, dates, interval_for_days, period_of
@@ -73,6 +74,7 @@ class BuilderForm:
     run: bool = True
     start: str = ""  # the custom range's first and last days, ISO dates
     end: str = ""
+    anomalies: bool = False  # the first series' expected range, and its anomalies (``anomaly_views``)
 
     @classmethod
     def of(cls, params: QueryParams) -> BuilderForm:
@@ -115,6 +117,7 @@ class BuilderForm:
             run="add" not in params and "remove" not in params,
             start=start,
             end=end,
+            anomalies=pick("anomalies", "") == "1",
         )
 
     @property
@@ -143,6 +146,8 @@ class BuilderForm:
         for key in ("formula", "breakdown", "interval", "compare"):
             if getattr(self, key):
                 out.append((key, getattr(self, key)))
+        if self.anomalies:
+            out.append(("anomalies", "1"))
         span = [("from", self.start), ("to", self.end)] if self.period == "custom" else []
         return [*out, ("display", self.display), ("period", self.period), *span, *where.params()]
 
@@ -239,6 +244,12 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
     found, error = (None, None)
     if form.run and any(s.used for s in form.series):
         found, error = await answer(runtime, grant, builder_query(form, where))
+    view = view_of(found.result, form.display, found.query) if found else None
+    band_note = None
+    if view is not None and form.anomalies:
+        view, band_note = await with_anomalies(
+            runtime, grant, view, builder_query(form, where), where.params()
+        )
     return page(
         request,
         "trends.html",
@@ -260,7 +271,8 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
         where_params=where.params(),
         filter_menu=conditions.menu(where, lambda kept: f"?{urlencode(form.params(kept))}", params),
         result=found.result if found else None,
-        view=view_of(found.result, form.display, found.query) if found else None,
+        view=view,
+        band_note=band_note,
         query=json.dumps(found.query) if found else "",
         error=error,
         can_save=grant.role != "viewer",

@@ -50,7 +50,7 @@ function chartOption(data) {
     };
   }
   if (data.type === "spark") return sparkOption(data);
-  return withAlert(data, {
+  return withBand(data, withAlert(data, {
     tooltip: { trigger: "axis", formatter: axisTooltip },
     legend: { top: 0, type: "scroll" },
     grid: { left: 48, right: 16, top: 36, bottom: 28, containLabel: true },
@@ -64,7 +64,43 @@ function chartOption(data) {
                showSymbol: s.point || data.labels.length < 40, data: s.data, color: s.color,
                lineStyle: s.dashed ? { type: "dashed", opacity: 0.7 } : undefined };
     }), data.notes)
-  });
+  }));
+}
+/* Anomaly bands (data.band: {name, lower, upper}): the range the series' own past expects, shaded behind
+   the lines (a transparent base up to the lower edge, then the band's height stacked on it), and the
+   anomalies (data.anomalies: [{at, value, up}]) marked on the first line. The tooltip says the range
+   itself, not the stacked height. */
+function withBand(data, option) {
+  if (!data.band) return option;
+  var lower = data.band.lower, upper = data.band.upper;
+  var height = upper.map(function (u, i) { return u === null || lower[i] === null ? null : u - lower[i]; });
+  var shade = window.matchMedia("(prefers-color-scheme: dark)").matches ? "#8ab4f8" : "#2454c5";
+  option.series.push(
+    { name: "band-base", type: "line", stack: "band", data: lower, silent: true, showSymbol: false,
+      lineStyle: { opacity: 0 }, tooltip: { show: false }, z: 0 },
+    { name: data.band.name, type: "line", stack: "band", data: height, silent: true, showSymbol: false,
+      lineStyle: { opacity: 0 }, areaStyle: { color: shade, opacity: 0.14 }, z: 0 });
+  option.legend.data = data.series.map(function (s) { return s.name; }).concat([data.band.name]);
+  var bad = window.matchMedia("(prefers-color-scheme: dark)").matches ? "#ff8a80" : "#b3261e";
+  if (data.anomalies && data.anomalies.length) {
+    option.series[0].markPoint = {
+      symbol: "circle", symbolSize: 11, itemStyle: { color: bad, borderColor: "#fff", borderWidth: 1.5 },
+      label: { show: false },
+      data: data.anomalies.map(function (a) {
+        return { coord: [a.at, a.value], name: a.up ? "Unusually high" : "Unusually low" };
+      })
+    };
+  }
+  option.tooltip.formatter = function (points) {
+    var text = axisTooltip(points.filter(function (p) { return p.seriesName.indexOf("band") !== 0 && p.seriesName !== data.band.name; }));
+    var i = points.length ? points[0].dataIndex : -1;
+    if (i >= 0 && lower[i] !== null && upper[i] !== null) {
+      text += "\n" + data.band.name + ": " + Number(lower[i]).toLocaleString() + " – " + Number(upper[i]).toLocaleString();
+    }
+    if (data.links && data.links[i]) text += "\nClick: why did it change?";
+    return text;
+  };
+  return option;
 }
 /* An alert's preview: its threshold (data.threshold: {value, name}) as a line, which the value axis always
    reaches, and the buckets where the rule would have fired (data.fired: [{at, value}]) as markers. */
@@ -201,6 +237,17 @@ function draw(el, option) {
      the CSP (style-src 'self') rightly refuses. */
   if (option.tooltip) option.tooltip.renderMode = "richText";
   chart.setOption(option);
+  /* A chart whose points explain themselves (data-chart's links: a page per bucket, or null): a click on
+     a bucket opens it. */
+  var links = JSON.parse(el.getAttribute("data-chart")).links;
+  if (links) {
+    chart.getZr().on("click", function (e) {
+      var at = chart.convertFromPixel({ seriesIndex: 0 }, [e.offsetX, e.offsetY]);
+      var i = at && Math.round(at[0]);
+      if (i >= 0 && i < links.length && links[i]) window.location = links[i];
+    });
+    el.classList.add("clickable");
+  }
   window.addEventListener("resize", function () { chart.resize(); });
   el.setAttribute("data-chart-ready", "true");
 }
