@@ -11,6 +11,7 @@ period's share of the time. The p-values of every part shown are then adjusted t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from scipy.stats import binomtest, false_discovery_control
 
 OTHER = "$other"  # the values beyond the ones shown, folded into one part so the parts still add up
 SIGNIFICANT = 0.05  # the false discovery rate under which a part's change is called significant
+SURPRISING = 0.001  # bits: a part whose share moved less than this explains none of the change
 
 
 @dataclass(slots=True)
@@ -37,6 +39,21 @@ class Part:
     @property
     def significant(self) -> bool:
         return self.q_value < SIGNIFICANT
+
+
+def surprise(before: float, after: float) -> float:
+    """How far a part's share of the whole moved, from ``before`` to ``after`` (each 0 to 1): the
+    Jensen-Shannon divergence, in bits, of the two-outcome laws "in the part or not" (Adtributor's
+    surprise). 0 when the share did not move; 1 when it went from none of the whole to all of it."""
+
+    def term(p: float, m: float) -> float:
+        return 0.0 if p <= 0 else p * math.log2(p / m)
+
+    total = 0.0
+    for p, q in ((before, after), (1 - before, 1 - after)):
+        m = (p + q) / 2
+        total += (term(p, m) + term(q, m)) / 2
+    return max(0.0, total)
 
 
 def rate_p_value(before: int, after: int, before_length: float, after_length: float) -> float:

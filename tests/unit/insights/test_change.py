@@ -6,10 +6,11 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from scipy.spatial.distance import jensenshannon
 from statsmodels.stats import rates
 from statsmodels.stats.multitest import multipletests
 
-from belvedere.insights.change import Part, rate_p_value, weigh
+from belvedere.insights.change import Part, rate_p_value, surprise, weigh
 
 CASES = [(10, 2, 1.0, 1.0), (30, 45, 1.0, 1.0), (9, 5, 1.0, 2.0), (3, 0, 1.0, 1.0), (80, 100, 7.0, 7.0)]
 
@@ -42,3 +43,11 @@ def test_the_adjustment_is_benjamini_hochberg() -> None:
     assert [p.q_value for p in parts] == pytest.approx(list(multipletests(raw, method="fdr_bh")[1]))
     assert [p.significant for p in parts] == [p.q_value < 0.05 for p in parts]
     assert parts[0].significant and not parts[5].significant
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(0.0, 0.8333), (0.667, 0.343), (1.0, 1.0), (0.2, 0.2), (0.0, 1.0)]
+)
+def test_surprise_is_the_jensen_shannon_divergence_of_the_shares(before: float, after: float) -> None:
+    distance = jensenshannon([before, 1 - before], [after, 1 - after], base=2)
+    assert surprise(before, after) == pytest.approx(distance**2, abs=1e-12)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from sqlglot import exp
 
-from belvedere.insights.change import OTHER, Part, weigh
+from belvedere.insights.change import OTHER, SURPRISING, Part, surprise, weigh
 from belvedere.query.dates import DateRange, format_label, to_local, to_utc
 from belvedere.query.fields import check_dimension, conditions, text_field
 from belvedere.query.kinds.anomalies import COUNTED
@@ -80,6 +80,10 @@ class Contribution(BaseModel):
     p_value: float = Field(description="Of the two counts sharing one rate (the periods' lengths weighed).")
     q_value: float = Field(description="The p-value adjusted over every value shown (Benjamini-Hochberg).")
     significant: bool = Field(description="q_value < 0.05.")
+    surprise: float = Field(
+        description="How far the value's share of the count moved (the Jensen-Shannon divergence of its"
+        " share before and after, in bits: 0 for a value that is as much of the whole as before)."
+    )
 
 
 class DimensionChange(BaseModel):
@@ -104,8 +108,8 @@ class RootCauseResult(QueryResult):
     change_pct: float | None = Field(description="None when the baseline's count is 0.")
     dimensions: list[DimensionChange]
     top: list[TopContribution] = Field(
-        description=f"Up to {TOP} significant values, across dimensions, that moved the way the total did,"
-        " by the size of their change."
+        description=f"Up to {TOP} significant values, across dimensions, that moved the way the total did"
+        " and whose share of it moved: the most surprising first, then by the size of their change."
     )
 
 
@@ -270,7 +274,7 @@ class RootCauseRunner(DatedRunner[RootCauseQuery]):
         dimensions = [
             DimensionChange(
                 dimension=dimension,
-                values=[_contribution(part, change) for part in parts],
+                values=[_contribution(part, before, after) for part in parts],
                 total_values=n,
             )
             for dimension, parts, n in zip(self.spec.dimensions, shown, values, strict=True)
@@ -289,7 +293,8 @@ class RootCauseRunner(DatedRunner[RootCauseQuery]):
         )
 
 
-def _contribution(part: Part, total_change: int) -> Contribution:
+def _contribution(part: Part, before: int, after: int) -> Contribution:
+    total_change = after - before
     return Contribution(
         value=part.value,
         before=part.before,
@@ -299,6 +304,9 @@ def _contribution(part: Part, total_change: int) -> Contribution:
         p_value=part.p_value,
         q_value=part.q_value,
         significant=part.significant,
+        surprise=round(
+            surprise(part.before / before if before else 0.0, part.after / after if after else 0.0), 6
+        ),
     )
 
 
@@ -307,9 +315,11 @@ def _top(dimensions: list[DimensionChange], change: int) -> list[TopContribution
         TopContribution(dimension=d.dimension, **c.model_dump())
         for d in dimensions
         for c in d.values
-        if c.significant and c.value != OTHER and c.change * change > 0
+        if c.significant and c.value != OTHER and c.change * change > 0 and c.surprise > SURPRISING
     ]
-    found.sort(key=lambda c: (-abs(c.change), c.dimension, str(c.value)))
+    # A value that is the whole before and after (every visitor on Chrome) moves with the total but
+    # explains none of it: the values whose share moved come first.
+    found.sort(key=lambda c: (-c.surprise, -abs(c.change), c.dimension, str(c.value)))
     return found[:TOP]
 
 
