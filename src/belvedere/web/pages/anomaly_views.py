@@ -60,7 +60,10 @@ async def with_anomalies(
         return view, "The expected range cannot be drawn for this period."
     if all(p.expected is None for p in points):
         return view, "Too little history before this period for an expected range: two weeks are needed."
-    data["band"] = {"name": BAND, "lower": [p.lower for p in points], "upper": [p.upper for p in points]}
+    # Not for the bucket under way: its count so far beside a whole bucket's range would look low.
+    lower = [p.lower if p.complete else None for p in points]
+    upper = [p.upper if p.complete else None for p in points]
+    data["band"] = {"name": BAND, "lower": lower, "upper": upper}
     marked = [(i, p) for i, p in enumerate(points) if p.anomaly]
     data["anomalies"] = [{"at": i, "value": p.value, "up": p.direction == "up"} for i, p in marked]
     data["links"] = [

@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 BASELINES = {"previous_week": "The same time a week earlier", "previous_period": "The period just before"}
 DIMENSION_LABELS = {**FIELD_LABELS, "path": "Page", "device_type": "Device", "referrer_domain": "Referrer"}
 COUNTS = {"total": "events", "unique_users": "people", "unique_sessions": "visits"}
+NAMES = {"$pageview": "Page views", "$pageleave": "Page leaves"}
 
 
 def why_link(
@@ -85,7 +86,7 @@ async def why(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Re
         **nav(runtime, grant),
         project=grant.project,
         series=series,
-        what=f"{event or 'Any event'} ({COUNTS[series['math']]})",
+        what=f"{NAMES.get(event, event) or 'Any event'} ({COUNTS[series['math']]})",
         at=params.get("at", ""),
         interval=interval,
         baseline=baseline,

@@ -79,7 +79,7 @@ function withBand(data, option) {
     { name: "band-base", type: "line", stack: "band", data: lower, silent: true, showSymbol: false,
       lineStyle: { opacity: 0 }, tooltip: { show: false }, z: 0 },
     { name: data.band.name, type: "line", stack: "band", data: height, silent: true, showSymbol: false,
-      lineStyle: { opacity: 0 }, areaStyle: { color: shade, opacity: 0.14 }, z: 0 });
+      color: shade, lineStyle: { opacity: 0 }, areaStyle: { color: shade, opacity: 0.14 }, z: 0 });
   option.legend.data = data.series.map(function (s) { return s.name; }).concat([data.band.name]);
   var bad = window.matchMedia("(prefers-color-scheme: dark)").matches ? "#ff8a80" : "#b3261e";
   if (data.anomalies && data.anomalies.length) {
