@@ -1,0 +1,156 @@
+"""In a real browser (issue #30): a trend with its expected range, the anomaly of a day when Hacker News
+sent visitors marked on it, clicked, and its root causes listed — the referrer and its channel, not the
+browser everyone uses; in light, dark and phone widths, accessible and valid."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.e2e.browser_kit import (
+    Watch,
+    assert_accessible,
+    assert_valid_html,
+    browser,
+    screenshot,
+    sign_up_with_a_project,
+)
+from tests.e2e.server_kit import FAST_AUTH, Server
+
+pytestmark = pytest.mark.slow
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+SPIKE_DAYS_AGO = 3
+
+
+def _history(server: Server, key: str) -> int:
+    """Five weeks of 6 direct visitors a day (3 at weekends), and 30 more from Hacker News 3 days ago."""
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    batch: list[dict[str, Any]] = []
+    for days_ago in range(35, 0, -1):
+        day = today - timedelta(days=days_ago)
+        visitors = [(f"d{days_ago}.{i}", None) for i in range(6 if day.weekday() < 5 else 3)]
+        if days_ago == SPIKE_DAYS_AGO:
+            visitors += [(f"hn{i}", "https://news.ycombinator.com/item?id=1") for i in range(30)]
+        for i, (who, referrer) in enumerate(visitors):
+            page = {"url": "https://shop.example/"} | ({"referrer": referrer} if referrer else {})
+            batch.append(
+                {
+                    "type": "page",
+                    "distinct_id": who,
+                    "timestamp": (day + timedelta(minutes=i)).isoformat(),
+                    "context": {"page": page, "user_agent": CHROME, "ip": "81.2.69.160"},
+                }
+            )
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as client:
+        for start in range(0, len(batch), 100):
+            response = client.post("/api/v1/capture", json={"batch": batch[start : start + 100]})
+            assert response.status_code == 202, response.text
+    return len(batch)
+
+
+def _chart(page: Any) -> dict[str, Any]:
+    page.locator("[data-chart-ready] svg").first.wait_for()
+    data: dict[str, Any] = page.eval_on_selector(
+        "[data-chart]", "e => JSON.parse(e.getAttribute('data-chart'))"
+    )
+    return data
+
+
+def test_an_anomaly_on_a_chart_clicked_to_its_root_causes(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", **FAST_AUTH).start()
+    watch = Watch()
+    try:
+        with browser() as chromium:
+            context = chromium.new_context(viewport={"width": 1280, "height": 900})
+            watch.route(context)
+            page = context.new_page()
+            watch.attach(page)
+            key = sign_up_with_a_project(page, server.url)
+            sent = _history(server, key)
+            trends = page.url.replace("/settings", "/trends")
+
+            page.goto(trends)
+            page.get_by_label("Series A event").fill("$pageview")
+            page.get_by_label("Series A counted as").select_option("unique_users")
+            page.get_by_label("Period").select_option("30d")
+            page.get_by_label("Grouped by").select_option("day")
+            page.get_by_label("Anomalies").check()
+            page.get_by_role("button", name="Show trend").last.click()
+            page.wait_for_url(re.compile(r"anomalies=1"))
+            # The events are written a moment after they are accepted: ask again until all are counted.
+            deadline = time.monotonic() + 60
+            while not _chart(page).get("anomalies") and time.monotonic() < deadline:
+                page.wait_for_timeout(300)
+                page.reload()
+            chart = _chart(page)
+            assert sent > 150
+            (anomaly,) = chart["anomalies"]
+            assert anomaly["up"] and anomaly["at"] == len(chart["labels"]) - 1 - SPIKE_DAYS_AGO
+            status = page.get_by_role("status").inner_text()
+            assert status.startswith("1 anomaly (marked): ") and "Click a point" in status
+            assert chart["band"]["lower"][-1] is None  # today, under way: no range to compare it with
+            screenshot(page, "insights-1-band")
+            assert_accessible(page, "trend with anomalies")
+            assert_valid_html(page.content())
+
+            # Click the marked point itself, where ECharts drew it.
+            page.locator("[data-chart]").scroll_into_view_if_needed()
+            x, y = page.evaluate(
+                """at => {
+                  const el = document.querySelector('[data-chart]');
+                  const chart = echarts.getInstanceByDom(el);
+                  const data = JSON.parse(el.getAttribute('data-chart'));
+                  const [px, py] = chart.convertToPixel({seriesIndex: 0}, [at, data.anomalies[0].value]);
+                  const box = el.getBoundingClientRect();
+                  return [box.left + px, box.top + py];
+                }""",
+                anomaly["at"],
+            )
+            page.mouse.click(x, y)
+            page.wait_for_url(re.compile(r"/why\?"))
+            assert page.get_by_role("heading", level=1).inner_text() == "Why did it change?"
+            causes = [li.inner_text() for li in page.locator("ol.causes li").all()]
+            assert [c.split(" 0 → ")[0] for c in causes] == [
+                "Channel: Organic Social",
+                "Referrer: news.ycombinator.com",
+            ]
+            assert all("100 % of the change" in c for c in causes)
+            referrers = page.get_by_role("region", name="Referrer")
+            assert referrers.locator("tbody tr").first.inner_text().split("\t")[:4] == [
+                "news.ycombinator.com",
+                "0",
+                "30",
+                "+30",
+            ]
+            screenshot(page, "insights-2-why")
+            assert_accessible(page, "why did it change")
+            assert_valid_html(page.content())
+            page.get_by_role("link", name="the period just before").click()
+            page.wait_for_url(re.compile(r"baseline=previous_period"))
+            assert "the period just before" in page.locator("p.hint strong").first.inner_text()
+
+            page.emulate_media(color_scheme="dark")
+            page.go_back()
+            page.wait_for_url(lambda url: "baseline=" not in url)
+            screenshot(page, "insights-3-why-dark")
+            assert_accessible(page, "why did it change, dark")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.reload()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than a phone
+            screenshot(page, "insights-4-why-phone")
+            page.goto(f"{trends}?event=%24pageview&math=unique_users&period=30d&interval=day&anomalies=1")
+            _chart(page)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "insights-5-band-phone")
+        assert watch.console_errors == []
+        assert watch.external == []
+    finally:
+        server.stop()
