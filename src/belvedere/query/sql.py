@@ -260,6 +260,35 @@ def regroup_by_person(
     )
 
 
+def first_values_by_person(
+    values: list[exp.Expr], where: exp.Expr, period: exp.Expr | None = None
+) -> exp.Select:
+    """Per person (their ids read through the alias links; and per ``period``, a column the caller names):
+    the first value of each of ``values`` that their events matching ``where`` carry, as ``v0``, ``v1``…
+    (NULL when none does). Each stored id first gives its own first value of each and when it came
+    (``t0``…); the person's is the one that came first."""
+    ts = col("timestamp")
+    firsts = [fn("arg_min", v, ts.copy()).as_(f"v{i}") for i, v in enumerate(values)]
+    when = [
+        exp.Min(
+            this=exp.If(this=exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())), true=ts.copy())
+        ).as_(f"t{i}")
+        for i, v in enumerate(values)
+    ]
+    keys = [] if period is None else [period.alias]
+    stored = (
+        exp.select(*([] if period is None else [period]), col(PERSON_KEY).as_("who"), *firsts, *when)
+        .from_("events")
+        .where(exp.and_(where, exp.Not(this=exp.Is(this=col(PERSON_KEY), expression=exp.Null()))))
+        .group_by(*keys, "who")
+    )
+    base, person = through_aliases(stored, keyed=True)
+    regrouped = [fn("arg_min", col(f"v{i}", "r"), col(f"t{i}", "r")).as_(f"v{i}") for i in range(len(values))]
+    return base.select(person.as_("who"), *(col(k, "r").as_(k) for k in keys), *regrouped).group_by(
+        person.copy(), *(col(k, "r") for k in keys)
+    )
+
+
 def _cte_names(tree: exp.Expr) -> set[str]:
     return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
 

@@ -18,7 +18,7 @@ from belvedere.insights.drivers import Feature, weigh_all
 from belvedere.query.fields import check_dimension, text_field
 from belvedere.query.goal import Goal
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryResult, register
-from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
+from belvedere.query.sql import PERSON_KEY, Params, col, first_values_by_person, fn, through_aliases
 
 PROPERTIES = ("channel", "country", "device_type", "browser", "os")
 _IGNORED = ("$alias", "$identify")  # bookkeeping, not behaviour
@@ -119,24 +119,7 @@ class ConversionDriversRunner(DatedRunner[ConversionDriversQuery]):
         ).group_by(person.copy(), col("e", "r"))
         # Each person's first value of each property.
         values = [text_field(p, params) for p in self.spec.properties]
-        firsts = [fn("arg_min", v, ts.copy()).as_(f"v{i}") for i, v in enumerate(values)]
-        when = [
-            exp.Min(
-                this=exp.If(this=exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())), true=ts.copy())
-            ).as_(f"t{i}")
-            for i, v in enumerate(values)
-        ]
-        came = (
-            exp.select(key.copy().as_("who"), *firsts, *when)
-            .from_("events")
-            .where(where.copy())
-            .group_by("who")
-        )
-        base, person = through_aliases(came, keyed=True)
-        regrouped = [
-            fn("arg_min", col(f"v{i}", "r"), col(f"t{i}", "r")).as_(f"v{i}") for i in range(len(values))
-        ]
-        carried = base.select(person.as_("who"), *regrouped).group_by(person.copy())
+        carried = first_values_by_person(values, where.copy())
 
         converted = exp.Not(this=exp.Is(this=col("conv", "p"), expression=exp.Null()))
         never = exp.Is(this=col("conv", "p"), expression=exp.Null())

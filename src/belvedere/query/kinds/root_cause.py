@@ -21,7 +21,7 @@ from belvedere.query.fields import check_dimension, conditions, text_field
 from belvedere.query.kinds.anomalies import COUNTED
 from belvedere.query.kinds.trends import Series
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryError, QueryResult, register
-from belvedere.query.sql import PERSON_KEY, Params, col, fn, through_aliases
+from belvedere.query.sql import Params, col, first_values_by_person, fn
 
 Baseline = Literal["previous_period", "previous_week", "previous_year"]
 DIMENSIONS = (
@@ -172,24 +172,7 @@ class RootCauseRunner(DatedRunner[RootCauseQuery]):
                 .where(exp.and_(*parts))
                 .group_by("p", fn("key64", col("session_id")))
             )
-        # A person's stored ids each with, per dimension, its first value and when it came (``t0``, ``t1``…):
-        # the person's value is that of the id whose value came first.
-        parts.append(exp.Not(this=exp.Is(this=col(PERSON_KEY), expression=exp.Null())))
-        when = [
-            exp.Min(
-                this=exp.If(this=exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())), true=ts.copy())
-            ).as_(f"t{i}")
-            for i, v in enumerate(values)
-        ]
-        stored = (
-            exp.select(period, col(PERSON_KEY).as_("who"), *first, *when)
-            .from_("events")
-            .where(exp.and_(*parts))
-            .group_by("p", "who")
-        )
-        base, person = through_aliases(stored, keyed=True)
-        regrouped = [fn("arg_min", col(n, "r"), col(f"t{i}", "r")).as_(n) for i, n in enumerate(names)]
-        return base.select(col("p", "r").as_("p"), *regrouped).group_by(col("p", "r"), person)
+        return first_values_by_person(values, exp.and_(*parts), period)
 
     def _statement(self, baseline: DateRange) -> tuple[exp.Expr, Params]:
         """Per dimension (its index ``d``): the ``limit`` values that moved most (``k`` 1, 2…: the largest
