@@ -144,6 +144,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "properties": ["channel", "properties.plan"],
         "filters": [{"property": "browser", "operator": "is_set"}],
     },
+    "patterns": {
+        "kind": "patterns",
+        **DAY,
+        "pattern": "power_users",
+        "key_event": "a",
+        "filters": [{"property": "browser", "operator": "is_set"}],
+    },
     "correlations": {
         "kind": "correlations",
         "date_from": "2025-03-04",

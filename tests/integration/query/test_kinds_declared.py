@@ -18,6 +18,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "anomalies": {"kind": "anomalies", "date_from": "-7d", "series": [{"event": "$pageview"}]},
     "forecast": {"kind": "forecast", "date_from": "mtd", "series": [{"event": "$pageview"}], "horizon": 7},
     "conversion_drivers": {"kind": "conversion_drivers", "date_from": "-7d", "goal": "signup"},
+    "patterns": {"kind": "patterns", "pattern": "churn_risk"},
     "correlations": {"kind": "correlations", "date_from": "-14d", "target": {"event": "signup"}},
     "root_cause": {"kind": "root_cause", "date_from": "-1d", "series": {"event": "$pageview"}},
     "events": {"kind": "events", "date_from": "-7d", "event": "$pageview", "limit": 5},

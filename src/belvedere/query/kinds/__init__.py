@@ -20,6 +20,7 @@ from belvedere.query.kinds import (  # noqa: F401 - each import registers a kind
     goals,
     lifecycle,
     paths,
+    patterns,
     realtime,
     retention,
     root_cause,

@@ -95,22 +95,44 @@ class SqlSandbox:
         ``SandboxFailed`` when the statement fails or its worker dies."""
         with self._lock:
             worker = self._idle.pop() if self._idle else None
-        if worker is None or worker.process.poll() is not None:
-            worker = _Worker(self.memory_bytes, self.directory, self.priority)
+        if worker is not None and worker.process.poll() is None:
+            answer = self._ask(worker, request, deadline)
+            if answer is not None:
+                return self._answered(worker, answer)
+            # The idle worker was gone before this statement reached it (one that hit its memory cap may
+            # exit a moment after answering): not this statement's doing; once more, on a new worker.
+        elif worker is not None:
+            worker.kill()
+        worker = _Worker(self.memory_bytes, self.directory, self.priority)
+        answer = self._ask(worker, request, deadline)
+        if answer is None:
+            raise SandboxFailed(
+                "memory",
+                f"the query stopped its sandbox process (exit {worker.process.returncode}): it most likely"
+                f" needed more than {self.memory_bytes // (1 << 20)} MB",
+            )
+        return self._answered(worker, answer)
+
+    @staticmethod
+    def _ask(worker: _Worker, request: dict[str, Any], deadline: float) -> dict[str, Any] | None:
+        """The worker's answer; None if it died (killed, then)."""
         try:
-            answer = worker.ask(request, deadline)
+            return worker.ask(request, deadline)
         except QueryTimedOut:
             worker.kill()
             raise
         except (EOFError, BrokenPipeError, OSError, ValueError):
-            code = worker.kill()
-            raise SandboxFailed(
-                "memory",
-                f"the query stopped its sandbox process (exit {code}): it most likely needed more than"
-                f" {self.memory_bytes // (1 << 20)} MB",
-            ) from None
-        with self._lock:
-            self._idle.append(worker)
+            worker.kill()
+            return None
+
+    def _answered(self, worker: _Worker, answer: dict[str, Any]) -> dict[str, Any]:
+        if answer.get("reason") == "memory":
+            # A worker that reached its cap may keep much of that memory mapped (the allocator holds on to
+            # it), so the next statement, however small, would find no room: it is retired.
+            worker.kill()
+        else:
+            with self._lock:
+                self._idle.append(worker)
         if not answer.get("ok"):
             raise SandboxFailed(str(answer.get("reason")), str(answer.get("message")))
         return answer

@@ -1,0 +1,185 @@
+"""``patterns``: behaviour patterns among the people active in the range (``insights.patterns``).
+
+- ``power_users``: the top share of the active people by active days (L7 or L28 when the range is a week or
+  four weeks), then by their key actions;
+- ``churn_risk``: the regular people (active on at least ``min_active_days`` days) whose absence since their
+  last active day is unusual against their own rhythm, scored.
+
+Activity is any event (or ``event``) passing the filters; people are read through their alias links; days
+are the project's. Each answer gives how many people the pattern holds, and a sample of them with their
+score, most typical first."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from sqlglot import exp
+
+from belvedere.insights.patterns import churn_score, power_threshold
+from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
+from belvedere.query.runner import QueryResult, register
+from belvedere.query.sql import EVENT_PERSON, PERSON_KEY, Params, col, fn, parse_select, regroup_by_person
+
+Pattern = Literal["power_users", "churn_risk"]
+
+
+class PatternsQuery(ActivityQuery):
+    kind: Literal["patterns"] = "patterns"
+    date_from: str = "-28d"
+    pattern: Pattern
+    key_event: str | None = Field(
+        None, max_length=200, description="power_users: the key action counted beside active days."
+    )
+    top_share: float = Field(0.1, gt=0, le=0.5, description="power_users: the share of active people (0.1).")
+    min_active_days: int = Field(4, ge=2, le=365, description="churn_risk: who counts as regular.")
+    threshold: float = Field(
+        0.95, ge=0.5, le=0.9999, description="churn_risk: the least risk score of the people counted."
+    )
+    sample: int = Field(20, ge=0, le=200, description="How many of the people to list.")
+
+    @model_validator(mode="after")
+    def _by_day(self) -> PatternsQuery:
+        if self.interval != "day":
+            raise ValueError("patterns read activity by day: interval must be day")
+        return self
+
+
+class PatternPerson(BaseModel):
+    person: str = Field(description="The person's id (the smallest of their ids, aliases included).")
+    score: float = Field(description="power_users: active days; churn_risk: the risk score (0 to 1).")
+    active_days: int
+    actions: int | None = Field(None, description="power_users with key_event: how many key actions.")
+    last_active: str | None = Field(None, description="churn_risk: their last active day.")
+    absent_days: int | None = Field(None, description="churn_risk: whole days absent since.")
+
+
+class PatternDays(BaseModel):
+    active_days: int
+    people: int
+
+
+class PatternsResult(QueryResult):
+    kind: Literal["patterns"] = "patterns"
+    pattern: Pattern
+    active: int = Field(description="People active in the range.")
+    count: int = Field(description="People the pattern holds.")
+    share: float | None = Field(description="count / active, in %.")
+    min_active_days: int | None = Field(
+        None, description="power_users: the fewest active days of a power user; churn_risk: as asked."
+    )
+    days: list[PatternDays] = Field(
+        default_factory=list, description="power_users: active people by active days in the range (1 to N)."
+    )
+    people: list[PatternPerson] = Field(description="A sample: the most typical first.")
+
+
+@register
+class PatternsRunner(ActivityRunner):
+    spec_model = PatternsQuery
+    result_model = PatternsResult
+
+    def _per_person(self, params: Params) -> exp.Select:
+        """Each person active in the range: their name, active days (``n``), first and last active day
+        (indexes from the range's first), and key actions (``k``)."""
+        spec = self.spec
+        assert isinstance(spec, PatternsQuery)
+        in_range = [
+            *self.base(params),
+            exp.GTE(this=col("timestamp"), expression=params.bind(self.range.start)),
+            exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)),
+        ]
+        key: exp.Expr = exp.Literal.number(0)
+        if spec.key_event is not None:
+            key = fn("count_if", exp.EQ(this=col("event"), expression=params.bind(spec.key_event)))
+        active = regroup_by_person(
+            exp.select(col(PERSON_KEY).as_("who"), self._index(col("timestamp"), params).as_("idx"))
+            .select(exp.Min(this=col(EVENT_PERSON)).as_("name"), key.as_("k"))
+            .from_("events")
+            .where(exp.and_(*in_range))
+            .group_by("who", "idx"),
+            ["idx"],
+            {"name": "min", "k": "sum"},
+            keyed=True,
+        )
+        return parse_select(
+            "SELECT who, min(name) AS name, count(*) AS n, min(idx) AS first, max(idx) AS last, sum(k) AS k"
+            " FROM active GROUP BY who"
+        ).with_("active", as_=active)
+
+    def calculate(self) -> PatternsResult:
+        spec = self.spec
+        assert isinstance(spec, PatternsQuery)
+        params = Params()
+        people = self._per_person(params)
+        if spec.pattern == "power_users":
+            return self._power_users(spec, people, params)
+        return self._churn_risk(spec, people, params)
+
+    def _power_users(self, spec: PatternsQuery, people: exp.Select, params: Params) -> PatternsResult:
+        by_days = parse_select("SELECT n, count(*) AS c FROM per_person GROUP BY n").with_(
+            "per_person", as_=people
+        )
+        found = {int(n): int(c) for n, c in self.fetch(by_days, params)}
+        active = sum(found.values())
+        threshold = power_threshold(found, spec.top_share)
+        count = sum(c for n, c in found.items() if threshold is not None and n >= threshold)
+        sample: list[PatternPerson] = []
+        if threshold is not None and spec.sample:
+            top = (
+                parse_select("SELECT name, n, k FROM per_person ORDER BY n DESC, k DESC, name")
+                .where(exp.GTE(this=col("n"), expression=exp.Literal.number(threshold)))
+                .limit(spec.sample)
+                .with_("per_person", as_=people.copy())
+            )
+            for name, n, k in self.fetch(top, params):
+                actions = int(k or 0) if spec.key_event is not None else None
+                sample.append(
+                    PatternPerson(person=str(name), score=float(n), active_days=int(n), actions=actions)
+                )
+        return PatternsResult(
+            pattern="power_users",
+            active=active,
+            count=count,
+            share=round(100 * count / active, 2) if active else None,
+            min_active_days=threshold,
+            days=[PatternDays(active_days=d, people=found.get(d, 0)) for d in range(1, len(self.labels) + 1)],
+            people=sample,
+        )
+
+    def _churn_risk(self, spec: PatternsQuery, people: exp.Select, params: Params) -> PatternsResult:
+        # The last whole day of the range: yesterday while the range is under way.
+        current = self.under_way()
+        last_day = len(self.labels) - 1 if current is None else current - 1
+        regular = (
+            parse_select("SELECT name, n, first, last FROM per_person")
+            .where(exp.GTE(this=col("n"), expression=exp.Literal.number(spec.min_active_days)))
+            .with_("per_person", as_=people)
+        )
+        active_query = parse_select("SELECT count(*) FROM per_person").with_("per_person", as_=people.copy())
+        active = int(self.fetch(active_query, params)[0][0])
+        scored = []
+        for name, n, first, last in self.fetch(regular, params):
+            gap = last_day - int(last)
+            score = churn_score(int(n), int(last) - int(first) + 1, gap)
+            if score >= spec.threshold:
+                scored.append((score, int(n), str(name), int(last), gap))
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        sample = [
+            PatternPerson(
+                person=name,
+                score=round(score, 4),
+                active_days=n,
+                last_active=self.labels[last].date().isoformat(),
+                absent_days=gap,
+            )
+            for score, n, name, last, gap in scored[: spec.sample]
+        ]
+        return PatternsResult(
+            pattern="churn_risk",
+            active=active,
+            count=len(scored),
+            share=round(100 * len(scored) / active, 2) if active else None,
+            min_active_days=spec.min_active_days,
+            people=sample,
+        )

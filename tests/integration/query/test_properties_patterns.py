@@ -1,0 +1,106 @@
+"""Property: ``patterns`` equals the plain-Python reference: each person's (through their alias links)
+active days in the range, in the project's zone, with the first and the last, give the power users and
+the people at risk of churning, counted and listed in the same order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.integration.query import reference as ref
+from tests.integration.query.events_kit import Analytics, analytics, property_settings
+
+from belvedere.insights.patterns import churn_score, power_threshold
+
+__all__ = ["analytics"]
+
+SETTINGS = property_settings(30)
+
+
+@dataclass
+class Scenario:
+    zone: str
+    spec: dict[str, Any]
+    events: list[ref.Ev]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    zone = draw(st.sampled_from(ref.ZONES))
+    tz = ZoneInfo(zone)
+    first, last = draw(ref.date_ranges(max_days=12, zone=zone))
+    spec = {
+        "kind": "patterns",
+        "date_from": first.isoformat(),
+        "date_to": last.isoformat(),
+        "pattern": draw(st.sampled_from(["power_users", "churn_risk"])),
+        "event": draw(st.sampled_from([None, "$pageview"])),
+        "key_event": draw(st.sampled_from([None, "clicked", "$pageview"])),
+        "top_share": draw(st.sampled_from([0.1, 0.25, 0.5])),
+        "min_active_days": draw(st.integers(2, 3)),
+        "threshold": draw(st.sampled_from([0.5, 0.8, 0.95])),
+        "filters": draw(st.one_of(st.just([]), st.lists(ref.filters(), min_size=1, max_size=1))),
+    }
+    events = draw(ref.events(tz, first - timedelta(days=1), last + timedelta(days=1), max_size=60))
+    return Scenario(zone, spec, events)
+
+
+def reference(scenario: Scenario) -> dict[str, Any]:
+    spec, tz = scenario.spec, ZoneInfo(scenario.zone)
+    first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
+    stored = {id(e): e.person for e in scenario.events}
+    days: dict[str, set[int]] = defaultdict(set)
+    names: dict[str, set[str]] = defaultdict(set)
+    actions: dict[str, int] = defaultdict(int)
+    originals = list(scenario.events)
+    for original, e in zip(originals, ref.resolved(originals), strict=True):
+        if e.person is None or not first <= ref.local(e.at, tz).date() <= last:
+            continue
+        if not ref.passes(e, spec["filters"]) or spec["event"] not in (None, e.name):
+            continue
+        days[e.person].add((ref.local(e.at, tz).date() - first).days)
+        names[e.person].add(str(stored[id(original)]))
+        actions[e.person] += e.name == spec["key_event"]
+    span = (last - first).days + 1
+    if spec["pattern"] == "power_users":
+        histogram: dict[int, int] = defaultdict(int)
+        for seen in days.values():
+            histogram[len(seen)] += 1
+        threshold = power_threshold(histogram, spec["top_share"])
+        chosen = [p for p, seen in days.items() if threshold is not None and len(seen) >= threshold]
+        ordered = sorted(chosen, key=lambda p: (-len(days[p]), -actions[p], min(names[p])))
+        listed = [(min(names[p]), len(days[p]), actions[p] if spec["key_event"] else None) for p in ordered]
+        return {"count": len(chosen), "min_active_days": threshold, "people": listed[:20]}
+    flagged = []
+    for p, seen in days.items():
+        if len(seen) < spec["min_active_days"]:
+            continue
+        score = churn_score(len(seen), max(seen) - min(seen) + 1, span - 1 - max(seen))
+        if score >= spec["threshold"]:
+            flagged.append((score, len(seen), min(names[p]), span - 1 - max(seen)))
+    flagged.sort(key=lambda f: (-f[0], -f[1], f[2]))
+    listed = [(name, n, gap) for _, n, name, gap in flagged]
+    return {"count": len(flagged), "min_active_days": spec["min_active_days"], "people": listed[:20]}
+
+
+@SETTINGS
+@given(scenario=scenarios())
+def test_patterns_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
+    analytics.now = datetime(2030, 1, 1)
+    project_id = ref.load(analytics, scenario.events)
+    got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
+    expected = reference(scenario)
+    if scenario.spec["pattern"] == "power_users":
+        listed = [(p["person"], p["active_days"], p["actions"]) for p in got["people"]]
+    else:
+        listed = [(p["person"], p["active_days"], p["absent_days"]) for p in got["people"]]
+    assert (got["count"], got["min_active_days"], listed) == (
+        expected["count"],
+        expected["min_active_days"],
+        expected["people"],
+    )
