@@ -75,6 +75,27 @@ def test_churn_risk(analytics: Analytics) -> None:
     assert [p["person"] for p in strict["people"]] == ["a"]
 
 
+def test_conversion_opportunities(analytics: Analytics) -> None:
+    analytics.add(
+        *_on("x", [0, 1], "pricing"),
+        *_on("x", [2, 3], "cart"),
+        *_on("y", [0, 1, 2], "pricing"),
+        *_on("y", [3], "buy"),
+        *_on("z", [0], "pricing"),
+        *_on("w", [0, 1, 2], "cart"),  # w and w2: one person, 5 times in the cart
+        *_on("w2", [4, 5], "cart"),
+        event("$alias", f"{FIRST}T13:00:00", person="w", session=None, properties={"alias": "w2"}),
+    )
+    analytics.now = datetime(2025, 4, 10)
+    asked = {**SPEC, "pattern": "conversion_opportunities", "goal": "buy", "lead_events": ["pricing", "cart"]}
+    r = analytics.query(asked)
+    assert (r["active"], r["count"], r["converted"], r["share"]) == (4, 2, 1, 50.0)
+    assert [(p["person"], p["actions"], p["active_days"]) for p in r["people"]] == [("w", 5, 5), ("x", 4, 4)]
+    assert analytics.query({**asked, "min_times": 5})["count"] == 1
+    with pytest.raises(ValueError, match="needs a goal and its lead_events"):
+        analytics.query({**asked, "lead_events": []})
+
+
 def test_patterns_read_days(analytics: Analytics) -> None:
     with pytest.raises(ValueError, match="interval must be day"):
         analytics.query({**SPEC, "pattern": "power_users", "interval": "week"})

@@ -38,7 +38,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "kind": "patterns",
         "date_from": first.isoformat(),
         "date_to": last.isoformat(),
-        "pattern": draw(st.sampled_from(["power_users", "churn_risk"])),
+        "pattern": draw(st.sampled_from(["power_users", "churn_risk", "conversion_opportunities"])),
         "event": draw(st.sampled_from([None, "$pageview"])),
         "key_event": draw(st.sampled_from([None, "clicked", "$pageview"])),
         "top_share": draw(st.sampled_from([0.1, 0.25, 0.5])),
@@ -46,6 +46,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "threshold": draw(st.sampled_from([0.5, 0.8, 0.95])),
         "filters": draw(st.one_of(st.just([]), st.lists(ref.filters(), min_size=1, max_size=1))),
     }
+    if spec["pattern"] == "conversion_opportunities":
+        spec.update(
+            event=None,
+            goal=draw(st.sampled_from(["signed_up", {"page": "/blog/*"}])),
+            lead_events=["clicked", "$pageview"],
+            min_times=draw(st.integers(1, 3)),
+        )
     events = draw(ref.events(tz, first - timedelta(days=1), last + timedelta(days=1), max_size=60))
     return Scenario(zone, spec, events)
 
@@ -57,6 +64,7 @@ def reference(scenario: Scenario) -> dict[str, Any]:
     days: dict[str, set[int]] = defaultdict(set)
     names: dict[str, set[str]] = defaultdict(set)
     actions: dict[str, int] = defaultdict(int)
+    reached: set[str] = set()
     originals = list(scenario.events)
     for original, e in zip(originals, ref.resolved(originals), strict=True):
         if e.person is None or not first <= ref.local(e.at, tz).date() <= last:
@@ -65,7 +73,12 @@ def reference(scenario: Scenario) -> dict[str, Any]:
             continue
         days[e.person].add((ref.local(e.at, tz).date() - first).days)
         names[e.person].add(str(stored[id(original)]))
-        actions[e.person] += e.name == spec["key_event"]
+        if spec["pattern"] == "conversion_opportunities":
+            actions[e.person] += e.name in spec["lead_events"]
+            if ref.reaches(e, spec["goal"]):
+                reached.add(e.person)
+        else:
+            actions[e.person] += e.name == spec["key_event"]
     span = (last - first).days + 1
     if spec["pattern"] == "power_users":
         histogram: dict[int, int] = defaultdict(int)
@@ -76,6 +89,15 @@ def reference(scenario: Scenario) -> dict[str, Any]:
         ordered = sorted(chosen, key=lambda p: (-len(days[p]), -actions[p], min(names[p])))
         listed = [(min(names[p]), len(days[p]), actions[p] if spec["key_event"] else None) for p in ordered]
         return {"count": len(chosen), "min_active_days": threshold, "people": listed[:20]}
+    if spec["pattern"] == "conversion_opportunities":
+        engaged = [p for p in days if actions[p] >= spec["min_times"]]
+        chosen = sorted(
+            (p for p in engaged if p not in reached),
+            key=lambda p: (-actions[p], -len(days[p]), min(names[p])),
+        )
+        listed = [(min(names[p]), len(days[p]), actions[p]) for p in chosen]
+        converted = sum(p in reached for p in engaged)
+        return {"count": len(chosen), "min_active_days": None, "people": listed[:20], "converted": converted}
     flagged = []
     for p, seen in days.items():
         if len(seen) < spec["min_active_days"]:
@@ -95,12 +117,13 @@ def test_patterns_match_the_reference(analytics: Analytics, scenario: Scenario) 
     project_id = ref.load(analytics, scenario.events)
     got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
     expected = reference(scenario)
-    if scenario.spec["pattern"] == "power_users":
+    if scenario.spec["pattern"] != "churn_risk":
         listed = [(p["person"], p["active_days"], p["actions"]) for p in got["people"]]
     else:
         listed = [(p["person"], p["active_days"], p["absent_days"]) for p in got["people"]]
-    assert (got["count"], got["min_active_days"], listed) == (
+    assert (got["count"], got.get("min_active_days"), listed) == (
         expected["count"],
         expected["min_active_days"],
         expected["people"],
     )
+    assert got.get("converted") == expected.get("converted")

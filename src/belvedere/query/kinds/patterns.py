@@ -3,7 +3,9 @@
 - ``power_users``: the top share of the active people by active days (L7 or L28 when the range is a week or
   four weeks), then by their key actions;
 - ``churn_risk``: the regular people (active on at least ``min_active_days`` days) whose absence since their
-  last active day is unusual against their own rhythm, scored.
+  last active day is unusual against their own rhythm, scored;
+- ``conversion_opportunities``: the people who did the lead-up actions at least ``min_times`` times in the
+  range but never reached the goal, by how many they did.
 
 Activity is any event (or ``event``) passing the filters; people are read through their alias links; days
 are the project's. Each answer gives how many people the pattern holds, and a sample of them with their
@@ -17,11 +19,12 @@ from pydantic import BaseModel, Field, model_validator
 from sqlglot import exp
 
 from belvedere.insights.patterns import churn_score, power_threshold
+from belvedere.query.goal import Goal
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
 from belvedere.query.runner import QueryResult, register
 from belvedere.query.sql import EVENT_PERSON, PERSON_KEY, Params, col, fn, parse_select, regroup_by_person
 
-Pattern = Literal["power_users", "churn_risk"]
+Pattern = Literal["power_users", "churn_risk", "conversion_opportunities"]
 
 
 class PatternsQuery(ActivityQuery):
@@ -36,12 +39,26 @@ class PatternsQuery(ActivityQuery):
     threshold: float = Field(
         0.95, ge=0.5, le=0.9999, description="churn_risk: the least risk score of the people counted."
     )
+    goal: Goal | None = Field(
+        None, description='conversion_opportunities: an event name or {"page": pattern}.'
+    )
+    lead_events: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="conversion_opportunities: the lead-up actions (event names).",
+    )
+    min_times: int = Field(3, ge=1, le=10_000, description="conversion_opportunities: lead-up actions done.")
     sample: int = Field(20, ge=0, le=200, description="How many of the people to list.")
 
     @model_validator(mode="after")
     def _by_day(self) -> PatternsQuery:
         if self.interval != "day":
             raise ValueError("patterns read activity by day: interval must be day")
+        if self.pattern == "conversion_opportunities":
+            if self.goal is None or not self.lead_events:
+                raise ValueError("conversion_opportunities needs a goal and its lead_events")
+            if self.event is not None:
+                raise ValueError("conversion_opportunities reads every event: leave event out")
         return self
 
 
@@ -68,6 +85,9 @@ class PatternsResult(QueryResult):
     min_active_days: int | None = Field(
         None, description="power_users: the fewest active days of a power user; churn_risk: as asked."
     )
+    converted: int | None = Field(
+        None, description="conversion_opportunities: the people as engaged who did reach the goal."
+    )
     days: list[PatternDays] = Field(
         default_factory=list, description="power_users: active people by active days in the range (1 to N)."
     )
@@ -90,21 +110,28 @@ class PatternsRunner(ActivityRunner):
             exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)),
         ]
         key: exp.Expr = exp.Literal.number(0)
-        if spec.key_event is not None:
+        reached: exp.Expr = exp.Literal.number(0)
+        if spec.pattern == "conversion_opportunities":
+            assert spec.goal is not None
+            leads = exp.In(this=col("event"), expressions=[params.bind(e) for e in spec.lead_events])
+            key = fn("count_if", leads)
+            goal = spec.goal.condition(params)
+            reached = exp.Max(this=exp.If(this=goal, true=exp.Literal.number(1), false=exp.Literal.number(0)))
+        elif spec.key_event is not None:
             key = fn("count_if", exp.EQ(this=col("event"), expression=params.bind(spec.key_event)))
         active = regroup_by_person(
             exp.select(col(PERSON_KEY).as_("who"), self._index(col("timestamp"), params).as_("idx"))
-            .select(exp.Min(this=col(EVENT_PERSON)).as_("name"), key.as_("k"))
+            .select(exp.Min(this=col(EVENT_PERSON)).as_("name"), key.as_("k"), reached.as_("g"))
             .from_("events")
             .where(exp.and_(*in_range))
             .group_by("who", "idx"),
             ["idx"],
-            {"name": "min", "k": "sum"},
+            {"name": "min", "k": "sum", "g": "max"},
             keyed=True,
         )
         return parse_select(
-            "SELECT who, min(name) AS name, count(*) AS n, min(idx) AS first, max(idx) AS last, sum(k) AS k"
-            " FROM active GROUP BY who"
+            "SELECT who, min(name) AS name, count(*) AS n, min(idx) AS first, max(idx) AS last, sum(k) AS k,"
+            " max(g) AS g FROM active GROUP BY who"
         ).with_("active", as_=active)
 
     def calculate(self) -> PatternsResult:
@@ -114,7 +141,41 @@ class PatternsRunner(ActivityRunner):
         people = self._per_person(params)
         if spec.pattern == "power_users":
             return self._power_users(spec, people, params)
+        if spec.pattern == "conversion_opportunities":
+            return self._opportunities(spec, people, params)
         return self._churn_risk(spec, people, params)
+
+    def _opportunities(self, spec: PatternsQuery, people: exp.Select, params: Params) -> PatternsResult:
+        """People who did the lead-up actions at least ``min_times`` times and never reached the goal."""
+        engaged = (
+            parse_select("SELECT g, count(*) AS c FROM per_person GROUP BY g")
+            .where(exp.GTE(this=col("k"), expression=exp.Literal.number(spec.min_times)))
+            .with_("per_person", as_=people)
+        )
+        found = {int(g): int(c) for g, c in self.fetch(engaged, params)}
+        active_query = parse_select("SELECT count(*) FROM per_person").with_("per_person", as_=people.copy())
+        active = int(self.fetch(active_query, params)[0][0])
+        count = found.get(0, 0)
+        sample: list[PatternPerson] = []
+        if count and spec.sample:
+            top = (
+                parse_select("SELECT name, n, k FROM per_person WHERE g = 0 ORDER BY k DESC, n DESC, name")
+                .where(exp.GTE(this=col("k"), expression=exp.Literal.number(spec.min_times)))
+                .limit(spec.sample)
+                .with_("per_person", as_=people.copy())
+            )
+            for name, n, k in self.fetch(top, params):
+                sample.append(
+                    PatternPerson(person=str(name), score=float(k), active_days=int(n), actions=int(k))
+                )
+        return PatternsResult(
+            pattern="conversion_opportunities",
+            active=active,
+            count=count,
+            share=round(100 * count / active, 2) if active else None,
+            converted=found.get(1, 0),
+            people=sample,
+        )
 
     def _power_users(self, spec: PatternsQuery, people: exp.Select, params: Params) -> PatternsResult:
         by_days = parse_select("SELECT n, count(*) AS c FROM per_person GROUP BY n").with_(
