@@ -96,6 +96,30 @@ def test_conversion_opportunities(analytics: Analytics) -> None:
         analytics.query({**asked, "lead_events": []})
 
 
+def test_feature_adoption(analytics: Analytics) -> None:
+    _world(analytics)
+    analytics.add(
+        event("export", f"{FIRST}T15:00:00", person="c", browser="Firefox"),
+        event("export", f"{FIRST}T15:00:00", person="d1", browser="Chrome"),
+    )
+    r = analytics.query({**SPEC, "pattern": "feature_adoption", "by": "browser"})
+    # 10 active people. save: a alone (10 %, a gap); export: c and d1 (20 %: at the limit, not below it);
+    # view: everyone. The least used first; each with its users' first browser.
+    assert (r["active"], r["count"], r["share"]) == (10, 1, 33.33)
+    assert [(f["event"], f["people"], f["share"], f["gap"]) for f in r["features"]] == [
+        ("save", 1, 10.0, True),
+        ("export", 2, 20.0, False),
+        ("view", 10, 100.0, False),
+    ]
+    assert r["features"][1]["by"] == [{"value": "Chrome", "people": 1}, {"value": "Firefox", "people": 1}]
+    assert r["features"][0]["by"] == [{"value": None, "people": 1}]
+    listed = analytics.query({**SPEC, "pattern": "feature_adoption", "features": ["export", "import"]})
+    assert [(f["event"], f["people"], f["gap"], f["by"]) for f in listed["features"]] == [
+        ("import", 0, True, []),
+        ("export", 2, False, []),
+    ]
+
+
 def test_patterns_read_days(analytics: Analytics) -> None:
     with pytest.raises(ValueError, match="interval must be day"):
         analytics.query({**SPEC, "pattern": "power_users", "interval": "week"})

@@ -38,7 +38,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "kind": "patterns",
         "date_from": first.isoformat(),
         "date_to": last.isoformat(),
-        "pattern": draw(st.sampled_from(["power_users", "churn_risk", "conversion_opportunities"])),
+        "pattern": draw(
+            st.sampled_from(["power_users", "churn_risk", "conversion_opportunities", "feature_adoption"])
+        ),
         "event": draw(st.sampled_from([None, "$pageview"])),
         "key_event": draw(st.sampled_from([None, "clicked", "$pageview"])),
         "top_share": draw(st.sampled_from([0.1, 0.25, 0.5])),
@@ -53,7 +55,16 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             lead_events=["clicked", "$pageview"],
             min_times=draw(st.integers(1, 3)),
         )
+    if spec["pattern"] == "feature_adoption":
+        spec.update(
+            features=draw(st.sampled_from([[], ["clicked", "signed_up", "nothing"]])),
+            max_share=draw(st.sampled_from([0.2, 0.5, 1.0])),
+            by=draw(st.sampled_from([None, "browser", "properties.plan"])),
+        )
     events = draw(ref.events(tz, first - timedelta(days=1), last + timedelta(days=1), max_size=60))
+    # Two events at one instant have no first between them: one of each instant is kept.
+    seen: set[datetime] = set()
+    events = [e for e in events if not (e.at in seen or seen.add(e.at))]  # type: ignore[func-returns-value]
     return Scenario(zone, spec, events)
 
 
@@ -65,6 +76,7 @@ def reference(scenario: Scenario) -> dict[str, Any]:
     names: dict[str, set[str]] = defaultdict(set)
     actions: dict[str, int] = defaultdict(int)
     reached: set[str] = set()
+    used: dict[str, set[str]] = defaultdict(set)
     originals = list(scenario.events)
     for original, e in zip(originals, ref.resolved(originals), strict=True):
         if e.person is None or not first <= ref.local(e.at, tz).date() <= last:
@@ -72,6 +84,7 @@ def reference(scenario: Scenario) -> dict[str, Any]:
         if not ref.passes(e, spec["filters"]) or spec["event"] not in (None, e.name):
             continue
         days[e.person].add((ref.local(e.at, tz).date() - first).days)
+        used[e.name].add(e.person)
         names[e.person].add(str(stored[id(original)]))
         if spec["pattern"] == "conversion_opportunities":
             actions[e.person] += e.name in spec["lead_events"]
@@ -89,6 +102,8 @@ def reference(scenario: Scenario) -> dict[str, Any]:
         ordered = sorted(chosen, key=lambda p: (-len(days[p]), -actions[p], min(names[p])))
         listed = [(min(names[p]), len(days[p]), actions[p] if spec["key_event"] else None) for p in ordered]
         return {"count": len(chosen), "min_active_days": threshold, "people": listed[:20]}
+    if spec["pattern"] == "feature_adoption":
+        return _adoption(scenario, spec, days, used)
     if spec["pattern"] == "conversion_opportunities":
         engaged = [p for p in days if actions[p] >= spec["min_times"]]
         chosen = sorted(
@@ -110,6 +125,42 @@ def reference(scenario: Scenario) -> dict[str, Any]:
     return {"count": len(flagged), "min_active_days": spec["min_active_days"], "people": listed[:20]}
 
 
+def _adoption(
+    scenario: Scenario, spec: dict[str, Any], days: dict[str, set[int]], used: dict[str, set[str]]
+) -> dict[str, Any]:
+    tz = ZoneInfo(scenario.zone)
+    first, last = date.fromisoformat(spec["date_from"]), date.fromisoformat(spec["date_to"])
+    active = len(days)
+    # Each active person's first value of ``by`` (their events of the range in time order).
+    value_of: dict[str, Any] = {}
+    for e in sorted(ref.resolved(scenario.events), key=lambda e: e.at):
+        chosen = e.person in days and spec["event"] in (None, e.name) and ref.passes(e, spec["filters"])
+        if chosen and first <= ref.local(e.at, tz).date() <= last and value_of.get(e.person) is None:
+            value_of[e.person] = ref.text_of(e, spec["by"]) if spec["by"] else None
+    names = (
+        spec["features"]
+        or sorted(
+            (n for n in used if n not in ("$pageview", "$pageleave", "$alias", "$identify")),
+            key=lambda n: (-len(used[n]), n),
+        )[:30]
+    )
+    features = []
+    for name in names:
+        users = used.get(name, set())
+        share = 100 * len(users) / active if active else 0.0
+        counts: dict[Any, int] = defaultdict(int)
+        for person in users:
+            counts[value_of.get(person)] += 1
+        top = (
+            sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, str(kv[0])))[:3]
+            if spec["by"]
+            else []
+        )
+        features.append((name, len(users), round(share, 2), share < 100 * spec["max_share"], top))
+    features.sort(key=lambda f: (f[1], f[0]))
+    return {"count": sum(f[3] for f in features), "active": active, "features": features}
+
+
 @SETTINGS
 @given(scenario=scenarios())
 def test_patterns_match_the_reference(analytics: Analytics, scenario: Scenario) -> None:
@@ -117,6 +168,17 @@ def test_patterns_match_the_reference(analytics: Analytics, scenario: Scenario) 
     project_id = ref.load(analytics, scenario.events)
     got = analytics.query(scenario.spec, project_id=project_id, timezone=scenario.zone)
     expected = reference(scenario)
+    if scenario.spec["pattern"] == "feature_adoption":
+        features = [
+            (f["event"], f["people"], f["share"], f["gap"], [(b["value"], b["people"]) for b in f["by"]])
+            for f in got["features"]
+        ]
+        assert (got["count"], got["active"], features) == (
+            expected["count"],
+            expected["active"],
+            expected["features"],
+        )
+        return
     if scenario.spec["pattern"] != "churn_risk":
         listed = [(p["person"], p["active_days"], p["actions"]) for p in got["people"]]
     else:

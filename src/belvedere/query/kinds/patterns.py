@@ -13,18 +13,31 @@ score, most typical first."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlglot import exp
 
 from belvedere.insights.patterns import churn_score, power_threshold
+from belvedere.query.fields import check_dimension, text_field
 from belvedere.query.goal import Goal
 from belvedere.query.kinds.activity import ActivityQuery, ActivityRunner
 from belvedere.query.runner import QueryResult, register
-from belvedere.query.sql import EVENT_PERSON, PERSON_KEY, Params, col, fn, parse_select, regroup_by_person
+from belvedere.query.sql import (
+    EVENT_PERSON,
+    PERSON_KEY,
+    Params,
+    col,
+    first_values_by_person,
+    fn,
+    parse_select,
+    regroup_by_person,
+)
 
-Pattern = Literal["power_users", "churn_risk", "conversion_opportunities"]
+Pattern = Literal["power_users", "churn_risk", "conversion_opportunities", "feature_adoption"]
+# Bookkeeping and page views: not features.
+_NOT_FEATURES = ("$pageview", "$pageleave", "$alias", "$identify")
+AUTO_FEATURES = 30
 
 
 class PatternsQuery(ActivityQuery):
@@ -48,7 +61,19 @@ class PatternsQuery(ActivityQuery):
         description="conversion_opportunities: the lead-up actions (event names).",
     )
     min_times: int = Field(3, ge=1, le=10_000, description="conversion_opportunities: lead-up actions done.")
+    features: list[str] = Field(
+        default_factory=list,
+        max_length=AUTO_FEATURES,
+        description="feature_adoption: the features (event names); default the 30 most used, page views and"
+        " bookkeeping events aside.",
+    )
+    max_share: float = Field(0.2, gt=0, le=1, description="feature_adoption: below it, a feature is a gap.")
+    by: str | None = Field(
+        None, description="feature_adoption: a field whose values (people's first) say who uses each feature."
+    )
     sample: int = Field(20, ge=0, le=200, description="How many of the people to list.")
+
+    _check_by = field_validator("by")(classmethod(lambda cls, v: None if v is None else check_dimension(v)))
 
     @model_validator(mode="after")
     def _by_day(self) -> PatternsQuery:
@@ -69,6 +94,21 @@ class PatternPerson(BaseModel):
     actions: int | None = Field(None, description="power_users with key_event: how many key actions.")
     last_active: str | None = Field(None, description="churn_risk: their last active day.")
     absent_days: int | None = Field(None, description="churn_risk: whole days absent since.")
+
+
+class ValuePeople(BaseModel):
+    value: Any
+    people: int
+
+
+class FeatureUse(BaseModel):
+    event: str
+    people: int = Field(description="Active people who used it in the range.")
+    share: float = Field(description="% of the active people.")
+    gap: bool = Field(description="Used by less than max_share of the active people.")
+    by: list[ValuePeople] = Field(
+        default_factory=list, description="With `by`: its users' top 3 values (their first), most first."
+    )
 
 
 class PatternDays(BaseModel):
@@ -92,6 +132,9 @@ class PatternsResult(QueryResult):
         default_factory=list, description="power_users: active people by active days in the range (1 to N)."
     )
     people: list[PatternPerson] = Field(description="A sample: the most typical first.")
+    features: list[FeatureUse] = Field(
+        default_factory=list, description="feature_adoption: each feature, the least used first."
+    )
 
 
 @register
@@ -143,7 +186,69 @@ class PatternsRunner(ActivityRunner):
             return self._power_users(spec, people, params)
         if spec.pattern == "conversion_opportunities":
             return self._opportunities(spec, people, params)
+        if spec.pattern == "feature_adoption":
+            return self._adoption(spec, params)
         return self._churn_risk(spec, people, params)
+
+    def _adoption(self, spec: PatternsQuery, params: Params) -> PatternsResult:
+        """Each feature's users among the active people, and (``by``) their first values of a field."""
+        in_range = exp.and_(
+            *self.base(params),
+            exp.GTE(this=col("timestamp"), expression=params.bind(self.range.start)),
+            exp.LT(this=col("timestamp"), expression=params.bind(self.range.end)),
+        )
+        value = exp.Literal.string("") if spec.by is None else text_field(spec.by, params)
+        people = first_values_by_person([value], in_range.copy())
+        used = regroup_by_person(
+            exp.select(col(PERSON_KEY).as_("who"), col("event").as_("e"))
+            .from_("events")
+            .where(in_range.copy())
+            .group_by("who", "e"),
+            ["e"],
+            keyed=True,
+        )
+        tree = (
+            exp.select(col("e", "u"), col("v0", "p"), exp.Count(this=exp.Star()).as_("c"))
+            .from_(exp.to_table("used").as_("u"))
+            .join(
+                exp.to_table("people").as_("p"), on=exp.EQ(this=col("who", "u"), expression=col("who", "p"))
+            )
+            .group_by(col("e", "u"), col("v0", "p"))
+            .with_("used", as_=used)
+            .with_("people", as_=people)
+        )
+        by_feature: dict[str, dict[Any, int]] = {}
+        for e, v, c in self.fetch(tree, params):
+            by_feature.setdefault(str(e), {})[v] = int(c)
+        active_query = exp.select(exp.Count(this=exp.Star())).from_(people.copy().subquery("p"))
+        active = int(self.fetch(active_query, params)[0][0])
+        totals = {e: sum(values.values()) for e, values in by_feature.items()}
+        if spec.features:
+            chosen = list(dict.fromkeys(spec.features))
+        else:
+            candidates = [e for e in totals if e not in _NOT_FEATURES]
+            chosen = sorted(candidates, key=lambda e: (-totals[e], e))[:AUTO_FEATURES]
+        uses = []
+        for e in chosen:
+            users = totals.get(e, 0)
+            share = 100 * users / active if active else 0.0
+            values = sorted(by_feature.get(e, {}).items(), key=lambda kv: (-kv[1], kv[0] is None, str(kv[0])))
+            by = [ValuePeople(value=v, people=c) for v, c in values[:3]] if spec.by is not None else []
+            uses.append(
+                FeatureUse(
+                    event=e, people=users, share=round(share, 2), gap=share < 100 * spec.max_share, by=by
+                )
+            )
+        uses.sort(key=lambda f: (f.people, f.event))
+        gaps = sum(f.gap for f in uses)
+        return PatternsResult(
+            pattern="feature_adoption",
+            active=active,
+            count=gaps,
+            share=round(100 * gaps / len(uses), 2) if uses else None,
+            people=[],
+            features=uses,
+        )
 
     def _opportunities(self, spec: PatternsQuery, people: exp.Select, params: Params) -> PatternsResult:
         """People who did the lead-up actions at least ``min_times`` times and never reached the goal."""
