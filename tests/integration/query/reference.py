@@ -1168,6 +1168,18 @@ def events(
     return drawn
 
 
+def one_per_instant(events: Iterable[Ev]) -> list[Ev]:
+    """The first event of each instant: two events at one instant have no first between them, so a
+    "first value" answer is only defined without such ties."""
+    seen: set[datetime] = set()
+    kept = []
+    for e in events:
+        if e.at not in seen:
+            seen.add(e.at)
+            kept.append(e)
+    return kept
+
+
 def resolved(events: Iterable[Ev]) -> list[Ev]:
     """The events with each person read through the ``$alias`` links (one level, as documented): the
     events of an id aliased to a person — before the alias too — are that person's."""

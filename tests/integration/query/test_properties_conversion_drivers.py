@@ -49,8 +49,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     events = draw(
         ref.events(tz, first - timedelta(days=1), last + timedelta(days=1), names=NAMES, max_size=45)
     )
-    seen: set[datetime] = set()
-    kept = [e for e in events if not (e.at in seen or seen.add(e.at))]  # type: ignore[func-returns-value]
+    kept = ref.one_per_instant(events)
     return Scenario(zone, spec, kept)
 
 

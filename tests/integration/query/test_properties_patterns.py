@@ -62,9 +62,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             by=draw(st.sampled_from([None, "browser", "properties.plan"])),
         )
     events = draw(ref.events(tz, first - timedelta(days=1), last + timedelta(days=1), max_size=60))
-    # Two events at one instant have no first between them: one of each instant is kept.
-    seen: set[datetime] = set()
-    events = [e for e in events if not (e.at in seen or seen.add(e.at))]  # type: ignore[func-returns-value]
+    events = ref.one_per_instant(events)
     return Scenario(zone, spec, events)
 
 

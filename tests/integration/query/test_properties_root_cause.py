@@ -48,9 +48,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "limit": draw(st.integers(1, 4)),
     }
     events = draw(ref.events(tz, before_first - timedelta(days=1), last + timedelta(days=1), max_size=30))
-    # Two events at one instant have no first between them: one of each instant is kept.
-    seen: set[datetime] = set()
-    kept = [e for e in events if not (e.at in seen or seen.add(e.at))]  # type: ignore[func-returns-value]
+    kept = ref.one_per_instant(events)
     return Scenario(zone, spec, kept)
 
 
