@@ -116,3 +116,25 @@ def test_a_trend_with_its_expected_range_and_why_a_day_changed(app: Running) -> 
         f"/app/projects/{world.project_id}/why?event=%24pageview&at=yesterday", headers=viewer
     )
     assert broken.status_code == 422 and "open it again from a chart" in broken.text
+
+
+def test_why_an_hour_changed(app: Running) -> None:
+    """A point of an hourly chart: that hour against the same hour a week earlier."""
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    day = datetime.now(UTC).date() - timedelta(days=2)
+    earlier = day - timedelta(days=7)
+    batch = [_page(f"e{i}", earlier, i, None) for i in range(3)]  # 10:00-10:02 a week before
+    batch += [_page(f"n{i}", day, i, "https://news.ycombinator.com/") for i in range(5)]
+    r = app.client.post(
+        "/api/v1/capture", json={"batch": batch}, headers={"Authorization": f"Bearer {world.write_key}"}
+    )
+    assert r.json()["accepted"] == len(batch)
+    assert app.wait_stored(len(batch), world.project_id) == len(batch)
+    asked = {"event": "$pageview", "math": "total", "at": f"{day}T10:00", "interval": "hour"}
+    page = app.client.get(f"/app/projects/{world.project_id}/why?{urlencode(asked)}", headers=viewer)
+    assert page.status_code == 200, page.text
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+    assert f"the hour from {day}T10:00" in text
+    assert "5 against 3 (+66.7 %)" in text
+    assert f"From {day}T10:00 to {day}T11:00, against {earlier}T10:00 to {earlier}T11:00" in text
