@@ -138,3 +138,22 @@ def test_why_an_hour_changed(app: Running) -> None:
     assert f"the hour from {day}T10:00" in text
     assert "5 against 3 (+66.7 %)" in text
     assert f"From {day}T10:00 to {day}T11:00, against {earlier}T10:00 to {earlier}T11:00" in text
+
+
+def test_why_refuses_what_it_cannot_read_with_a_clear_answer(app: Running) -> None:
+    """Hostile or broken links get a page that says what is wrong (422), never a server error."""
+    world = build_world(app)
+    viewer = world.people["viewer"].auth()
+    base = f"/app/projects/{world.project_id}/why"
+    for asked in (
+        {"event": "$pageview", "at": "2026-13-45", "interval": "day"},
+        {"event": "$pageview", "at": "2026-12-01T99:00", "interval": "hour"},
+        {"event": "$pageview", "at": "2026-12-01", "sf": "project_id", "so": "eq", "sv": "1"},
+        {"event": "$pageview", "at": "2026-12-01", "sf": "path", "so": "'; DROP TABLE events", "sv": "x"},
+        {"event": "x" * 5000, "at": "2026-12-01", "math": "sum", "baseline": "forever"},
+    ):
+        page = app.client.get(f"{base}?{urlencode(asked)}", headers=viewer)
+        assert page.status_code in (200, 422), (asked, page.status_code)
+        assert "Why did it change?" in page.text
+    outsider = app.client.get(f"{base}?at=2026-12-01", headers=world.people["outsider"].auth())
+    assert outsider.status_code == 404

@@ -252,14 +252,21 @@ class PatternsRunner(ActivityRunner):
 
     def _opportunities(self, spec: PatternsQuery, people: exp.Select, params: Params) -> PatternsResult:
         """People who did the lead-up actions at least ``min_times`` times and never reached the goal."""
-        engaged = (
-            parse_select("SELECT g, count(*) AS c FROM per_person GROUP BY g")
-            .where(exp.GTE(this=col("k"), expression=exp.Literal.number(spec.min_times)))
+        # Every active person in one pass: whether they reached the goal, whether they were engaged.
+        engaged = exp.GTE(this=col("k"), expression=exp.Literal.number(spec.min_times))
+        flag = exp.If(this=engaged, true=exp.Literal.number(1), false=exp.Literal.number(0))
+        grouped = (
+            exp.select(col("g"), flag.as_("e"), exp.Count(this=exp.Star()).as_("c"))
+            .from_("per_person")
+            .group_by(col("g"), flag.copy())
             .with_("per_person", as_=people)
         )
-        found = {int(g): int(c) for g, c in self.fetch(engaged, params)}
-        active_query = parse_select("SELECT count(*) FROM per_person").with_("per_person", as_=people.copy())
-        active = int(self.fetch(active_query, params)[0][0])
+        found: dict[int, int] = {}
+        active = 0
+        for g, was_engaged, c in self.fetch(grouped, params):
+            active += int(c)
+            if int(was_engaged):
+                found[int(g)] = int(c)
         count = found.get(0, 0)
         sample: list[PatternPerson] = []
         if count and spec.sample:
