@@ -72,10 +72,9 @@ class SqlRunner(QueryRunner[SqlQuery]):
             )
         except QueryBuildError as exc:
             raise QueryError(str(exc)) from None
-        compiled = self.ctx.in_time(compiled)
         started = time.perf_counter()
-        try:
-            columns, rows = self.ctx.store.fetch_table(compiled)
+        try:  # the time limit may be spent before the statement starts (a wait, a slow parse): same answer
+            columns, rows = self.ctx.store.fetch_table(self.ctx.in_time(compiled))
         except QueryTooCostly as exc:
             raise QueryError(str(exc)) from None
         except QueryTimedOut:
