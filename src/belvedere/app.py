@@ -30,6 +30,7 @@ from belvedere.web import (
     api_alerts,
     api_annotations,
     api_auth,
+    api_cohorts,
     api_dashboards,
     api_events,
     api_jobs,
@@ -62,6 +63,7 @@ from belvedere.web.pages import (
     annotation_pages,
     auth_pages,
     channel_pages,
+    cohort_pages,
     dashboard_pages,
     details_pages,
     events_pages,
@@ -199,6 +201,7 @@ def build_api(
         api_dashboards,
         api_annotations,
         api_alerts,
+        api_cohorts,
         api_jobs,
         tracker,
     ):
@@ -217,6 +220,7 @@ def build_api(
     api.include_router(analysis_pages.router)
     api.include_router(trends_pages.router)
     api.include_router(why_pages.router)
+    api.include_router(cohort_pages.router)
     api.include_router(explore_pages.router)
     api.include_router(events_pages.router)
     api.include_router(people_pages.router)

@@ -21,6 +21,7 @@ HANDLER_MODULES = (
     "belvedere.accounts.listeners",
     "belvedere.notify.deliveries",
     "belvedere.alerts.jobs",
+    "belvedere.insights.cohorts.jobs",
 )
 
 

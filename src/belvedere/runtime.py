@@ -32,6 +32,7 @@ from belvedere.ingest.spool import Position, Spool
 from belvedere.ingest.stream import StreamBuffer, StreamTail
 from belvedere.ingest.validate import Limits
 from belvedere.ingest.writer import StoreWriter
+from belvedere.insights.cohorts.jobs import CohortStore
 from belvedere.job_catalog import load_handlers, provide
 from belvedere.platform import migrate
 from belvedere.platform.db import make_engine, make_session_factory, transaction
@@ -109,6 +110,7 @@ class Runtime:
         self.jobs = build_jobs(settings.jobs, self.sessions)
         self.alerts, self.channels = provide(self.jobs, settings, self.plans, self.mailer)
         self.jobs.provide(QueryService, self.queries)
+        self.jobs.provide(CohortStore, self.store)  # type: ignore[type-abstract]
         self.alerts.count = lambda project_id, spec: self.queries.run(
             spec, project_id=project_id, timezone="UTC", background=True
         )

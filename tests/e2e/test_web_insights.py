@@ -154,3 +154,86 @@ def test_an_anomaly_on_a_chart_clicked_to_its_root_causes(tmp_path: Path) -> Non
         assert watch.external == []
     finally:
         server.stop()
+
+
+def _regulars(server: Server, key: str) -> int:
+    """Ten visitors this past week: two came on six days, the others once."""
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    batch: list[dict[str, Any]] = []
+    for who, days in [("fan-1", range(1, 7)), ("fan-2", range(1, 7))] + [
+        (f"once-{i}", [2]) for i in range(8)
+    ]:
+        for days_ago in days:
+            batch.append(
+                {
+                    "type": "page",
+                    "distinct_id": who,
+                    "timestamp": (today - timedelta(days=days_ago)).isoformat(),
+                    "context": {"page": {"url": "https://shop.example/"}, "user_agent": CHROME},
+                }
+            )
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as client:
+        response = client.post("/api/v1/capture", json={"batch": batch})
+        assert response.status_code == 202, response.text
+    return len(batch)
+
+
+def test_power_users_saved_as_a_cohort_and_used_as_a_filter(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", **FAST_AUTH).start()
+    watch = Watch()
+    try:
+        with browser() as chromium:
+            context = chromium.new_context(viewport={"width": 1280, "height": 900})
+            watch.route(context)
+            page = context.new_page()
+            watch.attach(page)
+            key = sign_up_with_a_project(page, server.url)
+            _regulars(server, key)
+            project = page.url.removesuffix("/settings")
+            page.goto(f"{project}/patterns?period=-7d")
+            power = page.get_by_role("region", name="Power users")
+            deadline = time.monotonic() + 60
+            while "2 of 10 active people" not in power.inner_text() and time.monotonic() < deadline:
+                page.wait_for_timeout(300)
+                page.reload()
+            assert "2 of 10 active people (20.0 %)" in power.inner_text()
+            assert [row.inner_text().split("\t")[0] for row in power.locator("tbody tr").all()] == [
+                "fan-1",
+                "fan-2",
+            ]
+            screenshot(page, "cohorts-1-patterns")
+            assert_accessible(page, "patterns")
+            assert_valid_html(page.content())
+            power.get_by_label("Cohort name").fill("Fans")
+            power.get_by_role("button", name="Save as cohort").click()
+            page.wait_for_url(re.compile(r"/cohorts$"))
+            row = page.locator("tbody tr", has_text="Fans")
+            row.locator("td.num", has_text="2").wait_for(timeout=20_000)  # computed in the background
+            assert "Power users, last 7 days" in row.inner_text()
+            screenshot(page, "cohorts-2-list")
+            assert_accessible(page, "cohorts")
+            assert_valid_html(page.content())
+            row.get_by_role("link", name="Filter by it").click()
+            page.wait_for_url(re.compile(r"f=cohort"))
+            filters = page.get_by_role("list", name="Active filters").inner_text()
+            assert re.search(r"Cohort is \d+", filters)
+            page.get_by_role("navigation", name="Period").get_by_role("link", name="7 days").click()
+            page.wait_for_url(re.compile(r"period=7d"))
+            assert re.search(r"Cohort is \d+", page.get_by_role("list", name="Active filters").inner_text())
+            assert page.locator('[data-kpi="visitors"]').first.inner_text() == "2"
+            screenshot(page, "cohorts-3-overview-filtered")
+            page.emulate_media(color_scheme="dark")
+            page.goto(f"{project}/cohorts")
+            screenshot(page, "cohorts-4-list-dark")
+            assert_accessible(page, "cohorts, dark")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.goto(f"{project}/patterns?period=-7d")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "cohorts-5-patterns-phone")
+            page.goto(f"{project}/cohorts")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "cohorts-6-list-phone")
+        assert watch.console_errors == []
+        assert watch.external == []
+    finally:
+        server.stop()

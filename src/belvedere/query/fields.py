@@ -19,6 +19,8 @@ from belvedere.store.schema import EVENT_COLUMNS
 
 PROPERTY_PREFIX = "properties."
 PERSON_PREFIX = "person."  # a trait of the event's person (from `identify`): filters only
+COHORT = "cohort"  # filters only: the event's person is a member of the saved cohort(s) (ids as values)
+_COHORT_OPERATORS = ("eq", "neq", "in", "not_in")
 # Time is chosen with date_from/date_to; ids and raw JSON are not fields to filter or group by.
 _HIDDEN = {"uuid", "project_id", "properties", "received_at", "timestamp"}
 FILTERABLE: frozenset[str] = frozenset(c.name for c in EVENT_COLUMNS if c.name not in _HIDDEN)
@@ -101,15 +103,22 @@ def number_field(name: str, params: Params, table: str | None = None) -> exp.Exp
 
 
 class Filter(BaseModel):
-    property: str = Field(description="A typed column (`browser`, `path`, …) or `properties.<name>`.")
+    property: str = Field(
+        description="A typed column (`browser`, `path`, …), `properties.<name>`, `person.<trait>`, or"
+        " `cohort` (the event's person is in the saved cohort(s) whose ids are the values)."
+    )
     operator: Operator = "eq"
     value: Scalar | list[Scalar] | None = None
 
-    _check_property = field_validator("property")(classmethod(lambda cls, v: check_field(v)))
+    _check_property = field_validator("property")(
+        classmethod(lambda cls, v: v if v == COHORT else check_field(v))
+    )
 
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Filter:
         op, value = self.operator, self.value
+        if self.property == COHORT:
+            return self._cohorts_named()
         if op in ("is_set", "is_not_set"):
             return self
         if value is None:
@@ -133,10 +142,32 @@ class Filter(BaseModel):
             check_regex(str(value))
         return self
 
+    def _cohorts_named(self) -> Filter:
+        if self.operator not in _COHORT_OPERATORS:
+            raise ValueError(f"cohort takes the operators {', '.join(_COHORT_OPERATORS)}, with cohort ids")
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if self.operator in ("in", "not_in") and (not isinstance(self.value, list) or not values):
+            raise ValueError(f"operator {self.operator!r} needs a non-empty list of cohort ids")
+        if self.operator in ("eq", "neq") and isinstance(self.value, list):
+            raise ValueError(f"operator {self.operator!r} takes one cohort id, not a list")
+        if len(values) > MAX_VALUES or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in values
+        ):
+            raise ValueError(f"cohort ids are positive whole numbers (at most {MAX_VALUES})")
+        return self
+
+    def cohort_ids(self) -> list[int]:
+        """The cohorts a ``cohort`` filter names (none for any other filter)."""
+        if self.property != COHORT:
+            return []
+        return [int(v) for v in (self.value if isinstance(self.value, list) else [self.value])]  # type: ignore[arg-type]
+
     def condition(self, params: Params, table: str | None = None) -> exp.Expr:
         op, value = self.operator, self.value
         if self.property.startswith(PERSON_PREFIX):
             return self._on_person(params, table)
+        if self.property == COHORT:
+            return self._in_cohort(params, table)
         if op in ("gt", "gte", "lt", "lte"):
             number = number_field(self.property, params, table)
             compare = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
@@ -175,6 +206,20 @@ class Filter(BaseModel):
         people = exp.select(col("distinct_id", "p")).from_(exp.to_table("persons").as_("p")).where(met)
         member = exp.In(this=col("person_id", table), query=people.subquery())
         if op == positive:
+            return member
+        return exp.Not(this=exp.Coalesce(this=member, expressions=[exp.false()]))
+
+    def _in_cohort(self, params: Params, table: str | None) -> exp.Expr:
+        """Events whose person (through the alias links) is a member of the cohort(s): ``cohort_members``,
+        scoped to the project like every table, so another project's cohort id matches nobody."""
+        ids = [params.bind(i) for i in self.cohort_ids()]
+        members = (
+            exp.select(col("person_id", "cm"))
+            .from_(exp.to_table("cohort_members").as_("cm"))
+            .where(exp.In(this=col("cohort_id", "cm"), expressions=ids))
+        )
+        member = exp.In(this=col("person_id", table), query=members.subquery())
+        if self.operator in ("eq", "in"):
             return member
         return exp.Not(this=exp.Coalesce(this=member, expressions=[exp.false()]))
 

@@ -7,7 +7,8 @@ Every insight builds its SQL as a sqlglot tree. Three rules keep that safe and p
 - Engine differences live in one table, ``query.functions.FUNCTIONS``: an insight calls a logical function
   (``fn("quantile", x, 0.9)``), and the compiler swaps it for that engine's spelling.
 - The compiler scopes tenants, callers don't: ``compile_query`` replaces every reference to a scoped table
-  (``events``, ``persons``, ``person_aliases``, ``visits``, ``remark_people``, ``person_hours``) with a
+  (``events``, ``persons``, ``person_aliases``, ``visits``, ``remark_people``, ``person_hours``,
+  ``cohort_members``) with a
   subquery filtered on the project, and refuses any other table. ``CompiledQuery`` is the only thing a
   store runs, and only this module makes one.
 - A person is counted once: when a query reads ``person_id`` from ``events``, an event sent under an id
@@ -39,7 +40,9 @@ from belvedere.query.functions import FUNCTIONS
 from belvedere.store.base import CompiledQuery, Dialect, Reads
 from belvedere.store.schema import COLUMN_NAMES
 
-SCOPED_TABLES = frozenset({"events", "persons", "person_aliases", "visits", "remark_people", "person_hours"})
+SCOPED_TABLES = frozenset(
+    {"events", "persons", "person_aliases", "visits", "remark_people", "person_hours", "cohort_members"}
+)
 # A pseudo-column of ``events``: the person known when the event arrived, not read through the alias links.
 EVENT_PERSON = "event_person_id"
 # Another pseudo-column: a 64-bit hash of EVENT_PERSON, NULL when it is NULL.
@@ -130,21 +133,26 @@ def _is_logical(node: exp.Anonymous) -> bool:
     return str(node.this).startswith(_LOGICAL_PREFIX)
 
 
-def _scoped(name: str, project: exp.Placeholder, alias: str) -> exp.Subquery:
+def _scoped(name: str, project: exp.Placeholder, alias: str, *, stored_person: bool = False) -> exp.Subquery:
+    """The project's rows of ``name``; ``stored_person``: with ``EVENT_PERSON`` (events only)."""
+    extra = [exp.column("person_id").as_(EVENT_PERSON)] if stored_person else []
     inner = (
-        exp.select(exp.Star())
+        exp.select(exp.Star(), *extra)
         .from_(exp.Table(this=exp.to_identifier(name)))
         .where(exp.EQ(this=exp.column("project_id"), expression=project.copy()))
     )
     return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def _events_by_person(project: exp.Placeholder, alias: str) -> exp.Subquery:
-    """The project's events, ``person_id`` read through ``person_aliases``."""
+def _events_by_person(project: exp.Placeholder, alias: str, *, stored_person: bool) -> exp.Subquery:
+    """The project's events, ``person_id`` read through ``person_aliases`` (and, with ``stored_person``,
+    the id as stored as ``EVENT_PERSON``)."""
     person = exp.Coalesce(this=exp.column("person_id", "a"), expressions=[exp.column("person_id", "e")])
     columns = [
         person.as_("person_id") if name == "person_id" else exp.column(name, "e") for name in COLUMN_NAMES
     ]
+    if stored_person:
+        columns.append(exp.column("person_id", "e").as_(EVENT_PERSON))
     inner = (
         exp.select(*columns)
         .from_(_scoped("events", project, "e"))
@@ -168,7 +176,9 @@ def _reads_person(table: exp.Table) -> bool:
     return any(isinstance(e, exp.Star) or isinstance(e.this, exp.Star) for e in select.expressions)
 
 
-def _scope_tables(tree: exp.Expr, project: exp.Placeholder, every_person: bool) -> exp.Expr:
+def _scope_tables(
+    tree: exp.Expr, project: exp.Placeholder, every_person: bool, stored_person: bool
+) -> exp.Expr:
     # Decided on the tree as written, before any table is replaced.
     by_person = {
         id(t)
@@ -188,8 +198,8 @@ def _scope_tables(tree: exp.Expr, project: exp.Placeholder, every_person: bool) 
             raise QueryBuildError(f"unknown table {node.name!r}; only events can be queried")
         alias = node.alias or name
         if id(node) in by_person:
-            return _events_by_person(project, alias)
-        return _scoped(name, project, alias)
+            return _events_by_person(project, alias, stored_person=stored_person)
+        return _scoped(name, project, alias, stored_person=stored_person and name == "events")
 
     # Scoped subqueries are built from fresh Table nodes, which the transform does not revisit.
     return tree.transform(scope, copy=False)
@@ -338,12 +348,14 @@ def compile_query(
         # Inside the scoping subquery, the name would mean the CTE, not the table: refuse the ambiguity.
         raise QueryBuildError(f"a WITH name may not be {', '.join(sorted(ctes & SCOPED_TABLES))}")
     reads = _reads(tree, project_id) if untrusted else None
-    tree = _scope_tables(tree, project, every_person)
+    # The id as stored is a column of the scoped events when the tree asks for it: read through the alias
+    # links a second time (a filter on the person's traits or cohort makes the events' person_id resolved),
+    # the second of two chained links (a → b → c) would count a's events as c's.
+    stored_person = any(c.name in (EVENT_PERSON, PERSON_KEY) for c in tree.find_all(exp.Column))
+    tree = _scope_tables(tree, project, every_person, stored_person)
     for column in list(tree.find_all(exp.Column)):
-        if column.name == EVENT_PERSON:
-            column.set("this", exp.to_identifier("person_id"))
-        elif column.name == PERSON_KEY:
-            column.replace(fn("key64", exp.column("person_id", column.table or None)))
+        if column.name == PERSON_KEY:
+            column.replace(fn("key64", exp.column(EVENT_PERSON, column.table or None)))
     tree = _lower_functions(tree, dialect)
     if dialect == "clickhouse":
         kinds = {name: _placeholder_type(value) for name, value in values.items()}

@@ -150,6 +150,10 @@ class EventStore(Protocol):
         """Remove every event, visit, person and alias of the project (the project itself is deleted)."""
         ...
 
+    def replace_cohort(self, *, project_id: int, cohort_id: int, people: list[str]) -> None:
+        """Make ``people`` (resolved person ids, no repeats) the members of the cohort, replacing any
+        before; an empty list empties it. Cached answers of the project are invalidated (watermark)."""
+
     dialect: Dialect
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:

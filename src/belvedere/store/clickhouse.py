@@ -445,8 +445,26 @@ class ClickHouseEventStore:
         return int(rows[0][0]) if rows else 0
 
     def delete_project(self, *, project_id: int) -> None:
-        for table in ("events", "persons_state", "person_aliases_state", "remark_people"):
+        for table in ("events", "persons_state", "person_aliases_state", "remark_people", "cohort_members"):
             self.execute(f"DELETE FROM {table} WHERE project_id = {{p:Int64}}", {"p": project_id})
+        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
+
+    def replace_cohort(self, *, project_id: int, cohort_id: int, people: list[str]) -> None:
+        """Members are deleted, then inserted: a query in between sees the cohort empty (no transactions
+        here); the write lock keeps two computations of one cohort from interleaving."""
+        with self._write_lock:
+            self.execute(
+                "DELETE FROM cohort_members WHERE project_id = {p:Int64} AND cohort_id = {c:Int64}",
+                {"p": project_id, "c": cohort_id},
+            )
+            if people:
+                lines = b"".join(
+                    orjson.dumps({"project_id": project_id, "cohort_id": cohort_id, "person_id": person})
+                    + b"\n"
+                    for person in people
+                )
+                self._insert_json("cohort_members", lines)
+        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         """Run a query from the scoping compiler (the only way analytics SQL reaches the store)."""

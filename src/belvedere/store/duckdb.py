@@ -111,6 +111,7 @@ _PROJECT_TABLES = (
     "remark_people",
     "id_hours",
     "person_hours",
+    "cohort_members",
 )
 
 # How long ``close`` waits for queries that began before it to end.
@@ -390,6 +391,25 @@ class DuckDBEventStore:
             for table in _PROJECT_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE project_id = ?", [project_id])
             self._seen_hours.forget()
+        self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
+
+    def replace_cohort(self, *, project_id: int, cohort_id: int, people: list[str]) -> None:
+        members = pa.table(
+            {
+                "project_id": pa.array([project_id] * len(people), pa.int64()),
+                "cohort_id": pa.array([cohort_id] * len(people), pa.int64()),
+                "person_id": pa.array(people, pa.string()),
+            }
+        )
+        with self._write() as con:
+            con.execute(
+                "DELETE FROM cohort_members WHERE project_id = ? AND cohort_id = ?", [project_id, cohort_id]
+            )
+            con.register("members", members)
+            try:
+                con.execute("INSERT INTO cohort_members SELECT * FROM members")
+            finally:
+                con.unregister("members")
         self._watermarks[project_id] = self._watermarks.get(project_id, 0) + 1
 
     def fetch(self, query: CompiledQuery) -> list[tuple[Any, ...]]:

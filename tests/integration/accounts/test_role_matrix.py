@@ -73,6 +73,11 @@ BODIES = {
         "condition": {"type": "threshold", "operator": "above", "value": 1},
     },
     ("POST", "/api/v1/projects/{project_id}/alerts/from-template"): {"template": "traffic_drop"},
+    ("POST", "/api/v1/projects/{project_id}/cohorts"): {
+        "name": "Buyers",
+        "definition": {"type": "behaviour", "event": "buy"},
+    },
+    ("PATCH", "/api/v1/projects/{project_id}/cohorts/{cohort_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/projects/{project_id}/alerts/preview"): {
         "series": {"stat": "visitors"},
         "condition": {"type": "threshold", "operator": "above", "value": 1},
@@ -114,6 +119,7 @@ BODIES = {
     },
     ("POST", "/app/projects/{project_id}/settings/goals/delete"): {"name": "Blog"},
     ("POST", "/app/projects/{project_id}/alerts/templates"): {"template": "traffic_drop"},
+    ("POST", "/app/projects/{project_id}/cohorts"): {"name": "Buyers", "event": "buy"},
     ("POST", "/app/projects/{project_id}/alerts/templates/preview"): {"template": "traffic_drop"},
     ("POST", "/app/projects/{project_id}/alerts/new"): {
         "name": "Rule",
@@ -227,6 +233,7 @@ def _fill(path: str, world: World) -> str:
         channel_id=1,
         rule_id=1,
         delivery_id=1,
+        cohort_id=1,
     )
 
 

@@ -17,7 +17,7 @@ from belvedere.query import compiled as compiled_statements
 from belvedere.query import sql as query_sql
 from belvedere.query.cache import QueryCache
 from belvedere.query.fields import FILTERABLE, NUMERIC_COLUMNS
-from belvedere.query.sql import SCOPED_TABLES, Params, QueryBuildError, compile_query, parse
+from belvedere.query.sql import EVENT_PERSON, SCOPED_TABLES, Params, QueryBuildError, compile_query, parse
 from belvedere.store.base import CompiledQuery
 
 __all__ = ["analytics"]
@@ -52,6 +52,8 @@ def _two_projects(analytics: Analytics) -> None:
             for i, value in enumerate(HOSTILE)
         ],
     )
+    # Another project's cohorts name my person: a filter on cohorts 1 and 2 here must not see them.
+    analytics.store.replace_cohort(project_id=2, cohort_id=1, people=["mine", "theirs-0"])
 
 
 DAY = {"date_from": "2025-03-10", "date_to": "2025-03-10"}
@@ -99,9 +101,12 @@ def test_unknown_or_internal_fields_are_refused(bad: str) -> None:
 
 
 def _is_scoped(table: exp.Table) -> bool:
-    """A scoped table is the only source of ``SELECT * FROM t WHERE project_id = <project placeholder>``."""
+    """A scoped table is the only source of ``SELECT * FROM t WHERE project_id = <project placeholder>``
+    (``events`` may add its stored person id: ``SELECT *, person_id AS event_person_id``)."""
     select = table.find_ancestor(exp.Select)
-    if select is None or len(select.expressions) != 1 or not isinstance(select.expressions[0], exp.Star):
+    if select is None or not select.expressions or not isinstance(select.expressions[0], exp.Star):
+        return False
+    if [e.sql() for e in select.expressions[1:]] not in ([], [f"person_id AS {EVENT_PERSON}"]):
         return False
     where = select.args.get("where")
     if where is None or not isinstance(where.this, exp.EQ):
@@ -167,7 +172,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "filters": [{"property": "browser", "operator": "is_set"}],
     },
     "events": {"kind": "events", **DAY, "filters": [{"property": "browser", "operator": "is_set"}]},
-    "trends": {"kind": "trends", **DAY, "series": [{"math": "unique_users"}], "breakdown": "browser"},
+    "trends": {
+        "kind": "trends",
+        **DAY,
+        "series": [{"math": "unique_users"}],
+        "breakdown": "browser",
+        "filters": [{"property": "cohort", "operator": "not_in", "value": [1, 2]}],
+    },
     "breakdown": {"kind": "breakdown", **DAY, "dimension": "page", "goal": "x"},
     "funnel": {
         "kind": "funnel",

@@ -81,6 +81,7 @@ def test_a_with_query_names_a_table_only_where_it_is_in_scope(analytics: Analyti
         "remark_people",
         "person_hours",
         "id_hours",
+        "cohort_members",
     ):
         text = f"SELECT * FROM (WITH {name} AS (SELECT 1 AS a) SELECT a FROM {name}) s, {name}"
         with pytest.raises(ValidationError, match=r"unknown table|not allowed"):
@@ -187,6 +188,7 @@ _SOURCES = [
     "remark_people",
     "person_hours",
     "id_hours",
+    "cohort_members",
     "main.events",
     "memory.main.events",
     '"events"',

@@ -144,9 +144,10 @@ def test_an_older_store_gets_its_person_hours_on_open(tmp_path: Path) -> None:
     rows = [event("$pageview", _when(h * HOUR_MS), person=IDS[h % 4]) for h in range(10)]
     rows += [_alias("a", "b", 11), event("signup", _when(12 * HOUR_MS), person="b", project_id=2)]
     store.write_batch(b"".join(orjson.dumps(r) + b"\n" for r in rows), checkpoint=(0, 1), dedupe=False)
-    for statement in (
+    for statement in (  # back to version 6
         "DROP TABLE id_hours",
         "DROP TABLE person_hours",
+        "DROP TABLE cohort_members",
         "DELETE FROM store_schema WHERE version >= 7",
     ):
         store.execute(statement)

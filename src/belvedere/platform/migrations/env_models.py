@@ -5,6 +5,7 @@ import belvedere.alerts.models
 import belvedere.auth.models
 import belvedere.dashboards.models
 import belvedere.ingest.salts
+import belvedere.insights.cohorts.models
 import belvedere.notify.models
 import belvedere.platform.jobs.models
 import belvedere.platform.mail  # noqa: F401

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from pydantic import ValidationError
 from starlette.datastructures import QueryParams
 
-from belvedere.query.fields import FILTERABLE, NUMERIC_COLUMNS, Filter
+from belvedere.query.fields import COHORT, FILTERABLE, NUMERIC_COLUMNS, Filter
 
 MAX_CONDITIONS = 20
 PARAM = "f"
@@ -37,9 +37,10 @@ FIELD_LABELS = {
     "os": "OS",
     "device_type": "Device",
     "host": "Host",
+    COHORT: "Cohort",
 }
 # "Is" on these fields is spelt ``?path=/pricing`` (as row clicks were before conditions had operators).
-LEGACY = tuple(k for k in FIELD_LABELS if k not in ("event", "host"))
+LEGACY = tuple(k for k in FIELD_LABELS if k not in ("event", "host", COHORT))
 OPERATORS = {
     "eq": "is",
     "neq": "is not",
@@ -78,6 +79,9 @@ class Condition:
     def filter(self) -> dict[str, Any]:
         if self.operator in _VALUELESS:
             return {"property": self.field, "operator": self.operator}
+        if self.field == COHORT:  # a cohort's number, as its page shows it
+            value: Any = int(self.value) if self.value.isdigit() else self.value
+            return {"property": self.field, "operator": self.operator, "value": value}
         numeric = self.operator in ("gt", "lt") or self.field in NUMERIC_COLUMNS
         return {
             "property": self.field,
@@ -122,14 +126,14 @@ class Conditions:
     def filters(self) -> list[dict[str, Any]]:
         """As the query API's ``filters``: one per field and operator for "is" / "is not" (their values
         together, "in" / "not in"), one per condition otherwise; all must hold."""
-        grouped: dict[tuple[str, str], list[str]] = {}
+        grouped: dict[tuple[str, str], list[Any]] = {}
         out: list[dict[str, Any]] = []
         for c in self.kept:
             if c.operator in _GROUPED and c.field not in NUMERIC_COLUMNS:
                 values = grouped.setdefault((c.field, c.operator), [])
                 if not values:
                     out.append({"property": c.field, "operator": c.operator, "values": values})
-                values.append(c.value)
+                values.append(c.filter()["value"])
             else:
                 out.append(c.filter())
         for item in out:

@@ -1,0 +1,161 @@
+"""Saved cohorts of one project: create, change, delete, compute. Every lookup takes the project id, so a
+cohort of another project is simply not found. Every change that alters who is in a cohort queues its
+computation (``jobs``) in the same transaction, so a saved cohort is never left without one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from belvedere.insights.cohorts.models import Cohort
+from belvedere.insights.cohorts.rules import CohortDefinition, Definition
+from belvedere.platform.jobs import Jobs
+
+COMPUTE = "cohorts.compute"
+MAX_COHORTS = 200  # per project
+DEFAULT_REFRESH_HOURS = 24
+
+
+class CohortRefused(ValueError):
+    """A change the rules do not allow (too many cohorts, a bad definition); the message says why."""
+
+
+def parse_definition(raw: object) -> Definition:
+    """A definition checked (pydantic ``ValidationError`` otherwise)."""
+    return CohortDefinition.model_validate({"definition": raw}).definition
+
+
+def _stored(definition: Definition) -> dict[str, Any]:
+    return definition.model_dump(mode="json", exclude_defaults=True) | {"type": definition.type}
+
+
+def definition_of(cohort: Cohort) -> Definition:
+    return parse_definition(cohort.definition)
+
+
+def cohorts(session: Session, *, project_id: int) -> list[Cohort]:
+    return list(session.scalars(select(Cohort).where(Cohort.project_id == project_id).order_by(Cohort.id)))
+
+
+def cohort(session: Session, *, project_id: int, cohort_id: int) -> Cohort | None:
+    found = session.get(Cohort, cohort_id)
+    return found if found is not None and found.project_id == project_id else None
+
+
+def missing_ids(session: Session, *, project_id: int, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that are no cohort of the project."""
+    if not ids:
+        return []
+    known = set(
+        session.scalars(select(Cohort.id).where(Cohort.project_id == project_id, Cohort.id.in_(set(ids))))
+    )
+    return sorted(set(ids) - known)
+
+
+def create(
+    session: Session,
+    jobs: Jobs,
+    *,
+    project_id: int,
+    name: str,
+    definition: Definition,
+    description: str = "",
+    refresh_hours: int = DEFAULT_REFRESH_HOURS,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> Cohort:
+    existing = session.scalar(select(func.count()).select_from(Cohort).where(Cohort.project_id == project_id))
+    if (existing or 0) >= MAX_COHORTS:
+        raise CohortRefused(f"a project may have {MAX_COHORTS} cohorts: delete some first")
+    at = now or datetime.now(UTC)
+    item = Cohort(
+        project_id=project_id,
+        name=name,
+        description=description,
+        definition=_stored(definition),
+        refresh_hours=refresh_hours,
+        version=1,
+        status="pending",
+        created_by=user_id,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(item)
+    session.flush()
+    queue_computation(session, jobs, item)
+    return item
+
+
+def update(
+    session: Session,
+    jobs: Jobs,
+    item: Cohort,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    definition: Definition | None = None,
+    refresh_hours: int | None = None,
+    now: datetime | None = None,
+) -> Cohort:
+    if name is not None:
+        item.name = name
+    if description is not None:
+        item.description = description
+    if refresh_hours is not None:
+        item.refresh_hours = refresh_hours
+    if definition is not None and _stored(definition) != item.definition:
+        item.definition = _stored(definition)
+        item.version += 1
+        item.status, item.error = "pending", None
+        queue_computation(session, jobs, item)
+    item.updated_at = now or datetime.now(UTC)
+    session.flush()
+    return item
+
+
+def delete(session: Session, jobs: Jobs, item: Cohort) -> None:
+    """The row goes now; its members go with the computation queued here (it finds no cohort)."""
+    project_id, cohort_id = item.project_id, item.id
+    session.delete(item)
+    session.flush()
+    jobs.enqueue(
+        COMPUTE,
+        {"project_id": project_id, "cohort_id": cohort_id, "version": 0},
+        project_id=project_id,
+        session=session,
+    )
+
+
+def queue_computation(session: Session, jobs: Jobs, item: Cohort, *, key: str | None = None) -> None:
+    jobs.enqueue(
+        COMPUTE,
+        {"project_id": item.project_id, "cohort_id": item.id, "version": item.version},
+        key=key,
+        project_id=item.project_id,
+        session=session,
+    )
+
+
+def as_json(item: Cohort) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "description": item.description,
+        "definition": item.definition,
+        "refresh_hours": item.refresh_hours,
+        "status": item.status,
+        "count": item.count,
+        "error": item.error,
+        "computed_at": _iso(item.computed_at),
+        "created_at": _iso(item.created_at),
+        "updated_at": _iso(item.updated_at),
+    }
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).isoformat()

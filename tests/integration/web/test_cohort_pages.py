@@ -1,0 +1,106 @@
+"""Cohorts and patterns in the web app: a rule saved from the form is computed and listed with its size and
+a link that filters the overview by it; a list of ids too; a pattern's people are saved as a cohort; a bad
+form says what is wrong; viewers see no forms; another organisation sees nothing."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+from tests.integration.accounts.kit import build_world
+from tests.integration.capture_kit import Running
+
+
+def _send(app: Running, key: str, events: list[dict[str, object]], project_id: int) -> None:
+    r = app.client.post("/api/v1/capture", json={"batch": events}, headers={"Authorization": f"Bearer {key}"})
+    assert r.json()["accepted"] == len(events)
+    assert app.wait_stored(len(events), project_id) == len(events)
+
+
+def _settled(app: Running, url: str, auth: dict[str, str]) -> str:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        text = app.client.get(url, headers=auth).text
+        if "computing…" not in text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError("cohorts still computing")
+
+
+def test_cohorts_saved_from_the_pages_and_used_as_a_filter(app: Running) -> None:
+    world = build_world(app)
+    member, viewer = world.people["member"].auth(), world.people["viewer"].auth()
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    days = [int((yesterday - timedelta(days=d)).timestamp() * 1000) for d in range(6)]
+    events = [{"event": "buy", "distinct_id": "fan", "timestamp": t} for t in days]  # active 6 days
+    events += [{"event": "buy", "distinct_id": "once", "timestamp": days[0]}]
+    events += [
+        {
+            "type": "page",
+            "distinct_id": p,
+            "timestamp": days[1],
+            "context": {"page": {"url": "https://x.example/"}},
+        }
+        for p in ("fan", "once", "look")
+    ]
+    _send(app, world.write_key, events, world.project_id)
+    base = f"/app/projects/{world.project_id}/cohorts"
+    empty = app.client.get(base, headers=member)
+    assert empty.status_code == 200 and "No cohort yet" in empty.text
+    saved = app.client.post(
+        base,
+        data={"name": "Repeat buyers", "type": "behaviour", "event": "buy", "min_count": "2", "days": "30"},
+        headers={**member, "HX-Request": "true"},
+    )
+    assert saved.status_code == 204, saved.text
+    listed = app.client.post(
+        base,
+        data={"name": "Picked", "type": "static", "ids": "once, look\nnobody"},
+        headers={**member, "HX-Request": "true"},
+    )
+    assert listed.status_code == 204
+    page = _settled(app, base, viewer)
+    rows = re.findall(
+        r"<tr>\s*<td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>\s*<td class=\"num\">([^<]+)</td>", page
+    )
+    assert [(name, who, n.strip()) for _, name, who, n in rows] == [
+        ("Repeat buyers", "Did buy at least 2 times in the last 30 days", "1"),
+        ("Picked", "A list of 3 ids", "3"),
+    ]
+    assert "Save cohort" not in page  # viewers read only
+    first_id = rows[0][0]
+    link = re.search(r'href="([^"]*f=cohort%7Ceq%7C' + first_id + r')"', page)
+    assert link, page
+    overview = app.client.get(link.group(1).replace("&amp;", "&"), headers=viewer)
+    assert overview.status_code == 200
+    assert "Cohort is " + first_id in overview.text
+    # A bad form: said, nothing saved.
+    bad = app.client.post(base, data={"name": "Nobody", "type": "static", "ids": " "}, headers=member)
+    assert bad.status_code == 422 and "was not saved" in bad.text
+    # Patterns: the power user saved as a cohort.
+    patterns = app.client.get(f"/app/projects/{world.project_id}/patterns?period=-7d", headers=member)
+    assert patterns.status_code == 200, patterns.text
+    assert "Power users" in patterns.text and "fan" in patterns.text
+    query = re.search(r'name="pattern" value="([^"]+)"', patterns.text)
+    assert query
+    power = app.client.post(
+        base,
+        data={
+            "name": "Power",
+            "type": "pattern",
+            "pattern": query.group(1).replace("&#34;", '"').replace("&quot;", '"'),
+        },
+        headers={**member, "HX-Request": "true"},
+    )
+    assert power.status_code == 204
+    page = _settled(app, base, member)
+    assert "Power users, last 7 days" in page
+    # Deleted from the page; another organisation reaches nothing.
+    assert (
+        app.client.post(f"{base}/{first_id}/delete", headers={**member, "HX-Request": "true"}).status_code
+        == 204
+    )
+    assert "<td>Repeat buyers</td>" not in app.client.get(base, headers=member).text
+    outsider = world.people["outsider"].auth()
+    assert app.client.get(base, headers=outsider).status_code == 404
