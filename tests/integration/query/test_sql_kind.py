@@ -127,13 +127,17 @@ def test_person_id_is_read_through_the_alias_links(analytics: Analytics) -> None
     assert [r[column] for r in rows["rows"]] == ["alice"] * 3  # type: ignore[union-attr]
 
 
-def test_a_time_limit_spent_before_the_statement_starts_gets_the_same_clear_error(analytics: Analytics) -> None:
+def test_a_time_limit_spent_before_the_statement_starts_gets_the_same_clear_error(
+    analytics: Analytics,
+) -> None:
     """CI of 2026-12-07: on a loaded machine the parse and compile used up a 0.5 s limit, and the answer
     was the bare "the query ran out of time" instead of the advice the SQL kind gives."""
     _data(analytics)
     spec = parse_query({"kind": "sql", "query": "SELECT count(*) FROM events", "timeout_seconds": 0.5})
     with pytest.raises(QueryError, match=r"longer than 0\.5 s"):
-        analytics.service.run(spec, project_id=1, timezone="UTC", now=analytics.now, deadline=time.monotonic())
+        analytics.service.run(
+            spec, project_id=1, timezone="UTC", now=analytics.now, deadline=time.monotonic()
+        )
 
 
 ENDLESS = (
