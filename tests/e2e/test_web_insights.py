@@ -231,8 +231,8 @@ def test_power_users_saved_as_a_cohort_and_used_as_a_filter(tmp_path: Path) -> N
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             screenshot(page, "cohorts-5-patterns-phone")
             page.goto(f"{project}/cohorts")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
             screenshot(page, "cohorts-6-list-phone")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert watch.console_errors == []
         assert watch.external == []
     finally:
