@@ -33,6 +33,7 @@ from belvedere.web import (
     api_cohorts,
     api_dashboards,
     api_events,
+    api_feed,
     api_jobs,
     api_me,
     api_ops,
@@ -68,6 +69,7 @@ from belvedere.web.pages import (
     details_pages,
     events_pages,
     explore_pages,
+    feed_pages,
     funnel_pages,
     insight_pages,
     job_pages,
@@ -202,6 +204,7 @@ def build_api(
         api_annotations,
         api_alerts,
         api_cohorts,
+        api_feed,
         api_jobs,
         tracker,
     ):
@@ -221,6 +224,7 @@ def build_api(
     api.include_router(trends_pages.router)
     api.include_router(why_pages.router)
     api.include_router(cohort_pages.router)
+    api.include_router(feed_pages.router)
     api.include_router(explore_pages.router)
     api.include_router(events_pages.router)
     api.include_router(people_pages.router)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from belvedere.accounts.plans import Plans
 from belvedere.alerts.service import Alerts
 from belvedere.config import Settings
+from belvedere.insights.feed.jobs import FeedLinks
 from belvedere.notify.breaker import Breaker
 from belvedere.notify.channels import PURPOSE, Channels
 from belvedere.notify.deliveries import Delivering
@@ -22,6 +23,7 @@ HANDLER_MODULES = (
     "belvedere.notify.deliveries",
     "belvedere.alerts.jobs",
     "belvedere.insights.cohorts.jobs",
+    "belvedere.insights.feed.jobs",
 )
 
 
@@ -34,6 +36,7 @@ def provide(jobs: Jobs, settings: Settings, plans: Plans, mailer: Mailer) -> tup
     """Hand the handlers what they use (the query service, on the server only, is provided there)."""
     box = SecretBox(settings.secret_key, PURPOSE)
     jobs.provide(Mailer, mailer)
+    jobs.provide(FeedLinks, FeedLinks(settings.base_url))
     alerts = Alerts(jobs, plans, settings.base_url)
     jobs.provide(Alerts, alerts)
     jobs.provide(

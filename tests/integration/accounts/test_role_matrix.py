@@ -78,6 +78,7 @@ BODIES = {
         "definition": {"type": "behaviour", "event": "buy"},
     },
     ("PATCH", "/api/v1/projects/{project_id}/cohorts/{cohort_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/projects/{project_id}/feed/{item_id}/pin"): {"pinned": True},
     ("POST", "/api/v1/projects/{project_id}/alerts/preview"): {
         "series": {"stat": "visitors"},
         "condition": {"type": "threshold", "operator": "above", "value": 1},
@@ -234,6 +235,8 @@ def _fill(path: str, world: World) -> str:
         rule_id=1,
         delivery_id=1,
         cohort_id=1,
+        item_id=1,
+        action="pin",
     )
 
 

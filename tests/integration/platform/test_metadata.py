@@ -45,7 +45,7 @@ def test_migrations_create_every_table_and_are_idempotent(empty_metadata_url: st
     assert {"login_sessions", "second_factors", "recovery_codes"} <= tables
     assert {"jobs", "job_attempts", "schedules", "job_effects"} <= tables
     assert {"alert_rules", "alert_events", "alert_channels", "deliveries", "notifications"} <= tables
-    assert migrate.current_revision(engine) == "0007"
+    assert migrate.current_revision(engine) == "0008"
     engine.dispose()
 
 

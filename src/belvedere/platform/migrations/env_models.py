@@ -6,6 +6,7 @@ import belvedere.auth.models
 import belvedere.dashboards.models
 import belvedere.ingest.salts
 import belvedere.insights.cohorts.models
+import belvedere.insights.feed.models
 import belvedere.notify.models
 import belvedere.platform.jobs.models
 import belvedere.platform.mail  # noqa: F401

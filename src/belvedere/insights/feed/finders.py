@@ -1,0 +1,184 @@
+"""The findings of one project for one day. Each finder asks the query layer (the same kinds the API
+answers) and keeps what passed its test: anomalies as the ``anomalies`` kind flags them, movers that
+``root_cause`` finds significant after Benjamini-Hochberg control over every value tried, referrers with
+visitors this week and none in the four weeks before. A finding's ``fingerprint`` names what it is about,
+so that the daily run never writes the same one twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from belvedere.insights.feed.rules import RECOMMENDATIONS
+from belvedere.query.kinds.anomalies import AnomaliesResult
+from belvedere.query.kinds.breakdown import BreakdownResult
+from belvedere.query.kinds.root_cause import RootCauseResult
+from belvedere.query.runner import QueryResult
+
+Ask = Callable[[dict[str, Any]], QueryResult]
+
+ANOMALY_DAYS = 3  # the last complete days whose anomalies are reported (a day late run still finds them)
+MAX_MOVERS = 5
+NEW_REFERRER_VISITORS = 3  # at least this many visitors in the week for a referrer to be news
+LABELS = {
+    "channel": "Channel",
+    "referrer_domain": "Referrer",
+    "utm_source": "UTM source",
+    "utm_campaign": "UTM campaign",
+    "country": "Country",
+    "device_type": "Device",
+    "browser": "Browser",
+    "os": "OS",
+    "path": "Page",
+}
+MOVER_DIMENSIONS = ("channel", "referrer_domain", "utm_campaign", "country", "device_type", "path")
+METRICS = {"unique_users": "Visitors", "total": "Page views"}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str  # anomaly, mover, new_referrer
+    fingerprint: str
+    title: str
+    body: str
+    severity: str  # high, medium, low
+    direction: str  # up, down
+    evidence: dict[str, Any] = field(default_factory=dict)  # {"query": …, "link": …}
+
+    @property
+    def recommendation(self) -> str:
+        return RECOMMENDATIONS[(self.kind, self.direction)]
+
+
+def _pct(after: float, before: float) -> str:
+    return f"{(after - before) * 100 / before:+.0f} %" if before else "from none"
+
+
+def anomalies(ask: Ask, project_id: int, last: date) -> list[Finding]:
+    spec = {
+        "kind": "anomalies",
+        "interval": "day",
+        "date_from": (last - timedelta(days=ANOMALY_DAYS - 1)).isoformat(),
+        "date_to": last.isoformat(),
+        "sensitivity": "medium",
+        "series": [{"event": "$pageview", "math": m} for m in METRICS],
+    }
+    result = ask(spec)
+    assert isinstance(result, AnomaliesResult)
+    found = []
+    for series in result.series:
+        metric = METRICS[series.math]
+        for point in series.points:
+            if not point.anomaly or not point.complete or point.expected is None or point.direction is None:
+                continue
+            day = point.date[:10]
+            word = "above" if point.direction == "up" else "below"
+            severity = "high" if abs(point.score or 0) >= 6 else "medium"
+            link = (
+                f"/app/projects/{project_id}/trends?event=%24pageview&math={series.math}&period=30d"
+                "&interval=day&anomalies=1"
+            )
+            found.append(
+                Finding(
+                    kind="anomaly",
+                    fingerprint=f"anomaly:{series.math}:{day}",
+                    title=f"{metric} on {day}: {point.value:,.0f}, {word} the expected {point.expected:,.0f}",
+                    body=f"The usual range for that day was {point.lower:,.0f} to {point.upper:,.0f}"
+                    f" ({_pct(point.value, point.expected)} against the expected value).",
+                    severity=severity,
+                    direction=point.direction,
+                    evidence={"query": spec, "link": link},
+                )
+            )
+    return found
+
+
+def movers(ask: Ask, project_id: int, last: date) -> list[Finding]:
+    first = last - timedelta(days=6)
+    spec = {
+        "kind": "root_cause",
+        "series": {"event": "$pageview", "math": "unique_users"},
+        "date_from": first.isoformat(),
+        "date_to": last.isoformat(),
+        "baseline": "previous_period",
+        "dimensions": list(MOVER_DIMENSIONS),
+    }
+    result = ask(spec)
+    assert isinstance(result, RootCauseResult)
+    moved = [
+        (d.dimension, v)
+        for d in result.dimensions
+        for v in d.values
+        if v.significant and v.value not in (None, "$other") and v.change
+    ]
+    moved.sort(key=lambda dv: (-abs(dv[1].change), dv[0], str(dv[1].value)))
+    found = []
+    for dimension, v in moved[:MAX_MOVERS]:
+        direction = "up" if v.change > 0 else "down"
+        label = LABELS.get(dimension, dimension)
+        verb = "rose" if direction == "up" else "fell"
+        share = f", {v.share:.0f} % of the change in visitors" if v.share is not None else ""
+        where = urlencode([("period", "7d"), ("compare", "previous"), ("f", f"{dimension}|eq|{v.value}")])
+        link = f"/app/projects/{project_id}?{where}"
+        found.append(
+            Finding(
+                kind="mover",
+                fingerprint=f"mover:{dimension}:{v.value}:{direction}:{last.isoformat()}",
+                title=f"Visitors from {label.lower()} {v.value} {verb} from {v.before:,} to {v.after:,}",
+                body=f"Over the 7 days to {last.isoformat()} against the 7 days before"
+                f" ({_pct(v.after, v.before)}{share}); the chance this is noise, with every value tried"
+                f" counted: q = {v.q_value:.3g}.",
+                severity="medium" if v.share is not None and abs(v.share) >= 30 else "low",
+                direction=direction,
+                evidence={"query": spec, "link": link},
+            )
+        )
+    return found
+
+
+def new_referrers(ask: Ask, project_id: int, last: date) -> list[Finding]:
+    week = (last - timedelta(days=6), last)
+    before = (week[0] - timedelta(days=28), week[0] - timedelta(days=1))
+
+    def spec(span: tuple[date, date]) -> dict[str, Any]:
+        return {
+            "kind": "breakdown",
+            "dimension": "referrer_domain",
+            "date_from": span[0].isoformat(),
+            "date_to": span[1].isoformat(),
+            "limit": 1000,
+        }
+
+    recent, earlier = ask(spec(week)), ask(spec(before))
+    assert isinstance(recent, BreakdownResult) and isinstance(earlier, BreakdownResult)
+    known = {row.value for row in earlier.results}
+    found = []
+    for row in recent.results:
+        if row.value is None or row.value in known or row.visitors < NEW_REFERRER_VISITORS:
+            continue
+        link = f"/app/projects/{project_id}?" + urlencode(
+            [("period", "7d"), ("f", f"referrer_domain|eq|{row.value}")]
+        )
+        found.append(
+            Finding(
+                kind="new_referrer",
+                fingerprint=f"new_referrer:{row.value}",
+                title=f"New referrer: {row.value} sent {row.visitors:,} visitors",
+                body=f"In the 7 days to {last.isoformat()}; it sent none in the 4 weeks before.",
+                severity="low",
+                direction="up",
+                evidence={"query": spec(week), "link": link},
+            )
+        )
+    return found
+
+
+FINDERS: tuple[Callable[[Ask, int, date], list[Finding]], ...] = (anomalies, movers, new_referrers)
+
+
+def findings(ask: Ask, project_id: int, last: date) -> list[Finding]:
+    """Every finder's findings for the days up to ``last`` (the project's last complete day)."""
+    return [f for finder in FINDERS for f in finder(ask, project_id, last)]

@@ -1,0 +1,91 @@
+"""The insight feed's finders on both engines, in literal numbers: five quiet weeks, then a day when Hacker
+News sent 40 visitors — an anomaly of visitors and of page views that day, the referrer and its channel as
+the week's movers (significant after control over every value tried), and a new referrer; a quiet project
+yields nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tests.integration.query.events_kit import Analytics, analytics, pageview
+
+from belvedere.insights.feed.finders import Finding, findings
+from belvedere.insights.feed.rules import RECOMMENDATIONS
+from belvedere.query import parse_query
+from belvedere.query.runner import QueryResult
+
+__all__ = ["analytics"]
+
+LAST = date(2025, 3, 30)  # a Sunday
+
+
+def _history(analytics: Analytics, *, spike: bool) -> None:
+    rows: list[dict[str, Any]] = []
+    day = LAST - timedelta(days=34)
+    while day <= LAST:
+        for i in range(8 if day.weekday() < 5 else 4):
+            at = datetime(day.year, day.month, day.day, 10, i)
+            rows.append(pageview(at, "/", person=f"d{day}{i}", session=f"s{day}{i}", channel="Direct"))
+        if spike and day == LAST:
+            for i in range(40):
+                at = datetime(day.year, day.month, day.day, 11, i)
+                rows.append(
+                    pageview(
+                        at,
+                        "/launch",
+                        person=f"hn{i}",
+                        session=f"hn{i}",
+                        channel="Organic Social",
+                        referrer_domain="news.ycombinator.com",
+                    )
+                )
+        day += timedelta(days=1)
+    analytics.add(*rows)
+    analytics.now = datetime(2025, 3, 31, 9, 0)
+
+
+def _ask(analytics: Analytics) -> Any:
+    def ask(spec: dict[str, Any]) -> QueryResult:
+        return analytics.service.run(parse_query(spec), project_id=1, timezone="UTC", now=analytics.now)
+
+    return ask
+
+
+def _by_kind(found: list[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in found:
+        out.setdefault(f.kind, []).append(f)
+    return out
+
+
+def test_a_spike_from_hacker_news_is_an_anomaly_two_movers_and_a_new_referrer(analytics: Analytics) -> None:
+    _history(analytics, spike=True)
+    found = _by_kind(findings(_ask(analytics), 1, LAST))
+    anomalies = found["anomaly"]
+    assert [(f.fingerprint, f.direction) for f in anomalies] == [
+        ("anomaly:unique_users:2025-03-30", "up"),
+        ("anomaly:total:2025-03-30", "up"),
+    ]
+    assert anomalies[0].title.startswith("Visitors on 2025-03-30: 44, above the expected ")
+    assert anomalies[0].evidence["query"]["kind"] == "anomalies"
+    assert "anomalies=1" in anomalies[0].evidence["link"]
+    movers = found["mover"]
+    # Up 40 visitors each, against none the week before: the referrer, its channel and the launch page.
+    assert sorted(f.fingerprint for f in movers) == [
+        "mover:channel:Organic Social:up:2025-03-30",
+        "mover:path:/launch:up:2025-03-30",
+        "mover:referrer_domain:news.ycombinator.com:up:2025-03-30",
+    ]
+    referrer = next(f for f in movers if "referrer_domain" in f.fingerprint)
+    assert referrer.title == "Visitors from referrer news.ycombinator.com rose from 0 to 40"
+    assert referrer.recommendation == RECOMMENDATIONS[("mover", "up")]
+    (new,) = found["new_referrer"]
+    assert new.title == "New referrer: news.ycombinator.com sent 40 visitors"
+    assert new.fingerprint == "new_referrer:news.ycombinator.com"
+
+
+def test_a_quiet_project_has_nothing_to_report(analytics: Analytics) -> None:
+    _history(analytics, spike=False)
+    assert findings(_ask(analytics), 1, LAST) == []
+    assert findings(_ask(analytics), 99, LAST) == []  # no events at all
