@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from tests.integration.accounts.kit import build_world
 from tests.integration.capture_kit import Running
@@ -104,3 +104,70 @@ def test_cohorts_saved_from_the_pages_and_used_as_a_filter(app: Running) -> None
     assert "<td>Repeat buyers</td>" not in app.client.get(base, headers=member).text
     outsider = world.people["outsider"].auth()
     assert app.client.get(base, headers=outsider).status_code == 404
+
+
+def test_the_feed_page_lists_pins_dismisses_and_restores(app: Running) -> None:
+    from belvedere.insights.feed.finders import Finding
+    from belvedere.insights.feed.service import record
+    from belvedere.platform.db import transaction
+
+    world = build_world(app)
+    member, viewer = world.people["member"].auth(), world.people["viewer"].auth()
+    base = f"/app/projects/{world.project_id}/feed"
+    empty = app.client.get(base, headers=viewer)
+    assert empty.status_code == 200 and "No finding yet" in empty.text
+    assert "Read yesterday again now" not in empty.text  # viewers read only
+    referrer = {"query": {"kind": "breakdown"}, "link": "/app/projects/1?period=7d"}
+    found = [
+        Finding("new_referrer", "new_referrer:a.example", "New referrer: a.example sent 5 visitors",
+                "In the 7 days.", "low", "up", referrer),
+        Finding("anomaly", "anomaly:total:2026-12-01", "Page views on 2026-12-01: 90, above the expected 40",
+                "The usual range.", "high", "up", {"query": {"kind": "anomalies"}, "link": "/x"}),
+    ]  # fmt: skip
+    with transaction(app.runtime.sessions) as session:
+        assert (
+            record(
+                session,
+                project_id=world.project_id,
+                day=date(2026, 12, 1),
+                found=found,
+                now=datetime.now(UTC),
+            )
+            == 2
+        )
+        assert (
+            record(
+                session,
+                project_id=world.project_id,
+                day=date(2026, 12, 2),
+                found=found,
+                now=datetime.now(UTC),
+            )
+            == 0
+        )
+    text = app.client.get(base, headers=member).text
+    titles = re.findall(r"<h2>([^<]+)</h2>", text)
+    assert titles == [
+        "Page views on 2026-12-01: 90, above the expected 40",
+        "New referrer: a.example sent 5 visitors",
+    ]
+    assert "What to do:</strong> A site started sending visitors" in text
+    ids = re.findall(r"/feed/(\d+)/pin", text)
+    pinned = app.client.post(f"{base}/{ids[1]}/pin", headers={**member, "HX-Request": "true"})
+    assert pinned.status_code == 204
+    text = app.client.get(base, headers=member).text
+    assert re.findall(r"<h2>([^<]+)</h2>", text)[0].startswith("New referrer") and "pinned" in text
+    assert (
+        app.client.post(f"{base}/{ids[1]}/dismiss", headers={**member, "HX-Request": "true"}).status_code
+        == 204
+    )
+    assert "New referrer" not in app.client.get(base, headers=member).text
+    assert "New referrer" in app.client.get(f"{base}?show=dismissed", headers=member).text
+    app.client.post(f"{base}/{ids[1]}/restore", headers={**member, "HX-Request": "true"})
+    assert "New referrer" in app.client.get(base, headers=member).text
+    # Another organisation's member can neither see nor act.
+    outsider = world.people["outsider"].auth()
+    assert app.client.get(base, headers=outsider).status_code == 404
+    other = f"/app/projects/{world.other_project_id}/feed/{ids[0]}/dismiss"
+    app.client.post(other, headers={**outsider, "HX-Request": "true"})
+    assert "Page views on 2026-12-01" in app.client.get(base, headers=member).text
