@@ -86,7 +86,7 @@ def load_history(
 
     with progress_bar("generating history") as progress:
         task = progress.add_task("history", total=events)
-        for item in generate(seed=seed, events=events):
+        for item in generate(seed=seed, events=events, incidents=True):
             batch = pending[item.product]
             batch.append(item.payload)
             if len(batch) >= 1000:

@@ -95,7 +95,7 @@ class AIChat(ProductModel[ChatUser]):
     def visit(self, w: Writer, v: ChatUser, start_ms: int) -> None:
         rng = self.rng
         if v.user_id is None:
-            source = _SOURCES["new"].pick(rng)
+            source = self.forced_source or _SOURCES["new"].pick(rng)
             w.begin(v, start_ms, source)
             self._anonymous(w, v, source.channel)
         else:

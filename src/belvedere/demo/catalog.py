@@ -190,6 +190,9 @@ SOURCES: dict[str, dict[str, Source]] = {
     },
 }
 
+# The press article of the demo's one incident (generator.generate(incidents=True)).
+MENTION = Source("referral", ("https://www.theverge.example/2026/the-one-chat-app-for-every-model",))
+
 EMAIL_DOMAINS: tuple[tuple[str, float], ...] = (
     ("gmail.com", 40), ("orange.fr", 12), ("free.fr", 8), ("hotmail.fr", 7), ("outlook.com", 7),
     ("yahoo.fr", 5), ("icloud.com", 6), ("sfr.fr", 4), ("laposte.net", 4), ("proton.me", 3),

@@ -18,6 +18,7 @@ from random import Random
 from typing import Any, Generic
 
 from belvedere.demo.aichat import AIChat
+from belvedere.demo.catalog import MENTION
 from belvedere.demo.propmanager import PropManager
 from belvedere.demo.session import BOT_PICK, ProductModel, Profile, Row, V, Writer, payload
 
@@ -34,6 +35,8 @@ THROTTLE_DELAY_DAYS = 3  # a returning visit over the budget is postponed by 1..
 # of the whole run) before being postponed: spares engaged users the day-to-day noise of small budgets.
 THROTTLE_SLACK = (0.5, 0.03)
 CRAWL_PAGES_MEAN = 5.0  # pages fetched by one crawl (1 + exponential)
+MENTION_MIN_DAYS = 30  # a history this long at least, for the mention to stand out against its past
+MENTION_VISITORS_PER_EVENT = 0.2  # the article's visitors, per event of AI Chat's usual day
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,19 @@ class _Run(Generic[V]):
     """One product's simulation state across days: event budget, scheduled returns, hourly profiles."""
 
     def __init__(
-        self, model: ProductModel[V], events: float, start_ms: int, days: int, out: list[Row]
+        self,
+        model: ProductModel[V],
+        events: float,
+        start_ms: int,
+        days: int,
+        out: list[Row],
+        incidents: bool = False,
     ) -> None:
         self.model, self.rng, self.start_ms, self.days = model, model.rng, start_ms, days
+        # The day a press article sends AI Chat a crowd of new visitors: the day before the last.
+        self.mention_day = (
+            days - 2 if incidents and model.name == "aichat" and days >= MENTION_MIN_DAYS else None
+        )
         self.writer = Writer(model.rng, model.name, out)
         self.growth = [1.0 + GROWTH * d / max(1, days - 1) for d in range(days)]
         weights = [
@@ -138,6 +151,20 @@ class _Run(Generic[V]):
             v = model.new_visitor(False, day_start)
             self._visit(v, self._sample_time(v))
             self.emitted += len(out) - n
+        if d == self.mention_day:
+            self._mention(d)
+
+    def _mention(self, d: int) -> None:
+        """New visitors from the article, on top of the day's budget, from its publication (13:00 UTC)
+        into the evening."""
+        model = self.model
+        model.forced_source = MENTION
+        try:
+            for _ in range(round(self.targets[d] * MENTION_VISITORS_PER_EVENT)):
+                v = model.new_visitor(False, self._day_start(d))
+                self._visit(v, self._day_start(d) + 13 * HOUR_MS + int(self.rng.random() * 8 * HOUR_MS))
+        finally:
+            model.forced_source = None
 
     def _visit(self, v: V, start: int) -> None:
         self.model.visit(self.writer, v, start)
@@ -187,9 +214,12 @@ def generate(
     end: datetime | None = None,
     days: int = 90,
     products: tuple[str, ...] = PRODUCTS,
+    incidents: bool = False,
 ) -> Iterator[DemoEvent]:
     """About `events` events (±10%) spread over the `days` days ending at `end` (default: now, UTC,
     timezone-aware), across the given products, yielded in non-decreasing timestamp order.
+    With `incidents`, AI Chat is written about in the press the day before the last (a crowd of new
+    visitors from one article, for the insight feed to find); the benchmarks' data has none.
     Same arguments → identical output."""
     if days < 1:
         raise ValueError("days must be >= 1")
@@ -203,21 +233,23 @@ def generate(
     elif end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     end_ms = int(end.timestamp() * 1000)
-    return _stream(seed, events, end_ms, days, products)
+    return _stream(seed, events, end_ms, days, products, incidents)
 
 
 def _new_model(product: str, rng: Random) -> ProductModel[Any]:
     return PropManager(rng) if product == "propmanager" else AIChat(rng)
 
 
-def _stream(seed: int, events: int, end_ms: int, days: int, products: tuple[str, ...]) -> Iterator[DemoEvent]:
+def _stream(
+    seed: int, events: int, end_ms: int, days: int, products: tuple[str, ...], incidents: bool
+) -> Iterator[DemoEvent]:
     start_ms = end_ms - days * DAY_MS
     buf: list[Row] = []
     chosen = [_new_model(p, Random(f"belvedere-demo:{seed}:{p}")) for p in PRODUCTS if p in products]
     share = sum(m.profile.share for m in chosen)
     runs: list[_Run[Any]] = []
     if events:
-        runs = [_Run(m, events * m.profile.share / share, start_ms, days, buf) for m in chosen]
+        runs = [_Run(m, events * m.profile.share / share, start_ms, days, buf, incidents) for m in chosen]
     by_time = itemgetter(0)
     for d in range(days if runs else 0):
         for run in runs:

@@ -273,6 +273,8 @@ class ProductModel(ABC, Generic[V]):
 
     def __init__(self, rng: Random) -> None:
         self.rng = rng
+        # Where new visitors come from while an incident forces it (generator: a press mention).
+        self.forced_source: Source | None = None
 
     @abstractmethod
     def new_visitor(self, existing: bool, now_ms: int) -> V:

@@ -466,3 +466,17 @@ def test_the_demo_says_what_it_stored_and_why_not_the_rest() -> None:
     assert stored_count(10, 10, Counter()) == "Stored 10 of 10 generated events."
     both = stored_count(7, 10, Counter({"bot": 2, "refused as invalid": 1}))
     assert both.endswith("2 were bot traffic, which Belvedere does not count, 1 was refused as invalid.")
+
+
+def test_the_press_mention_happens_only_when_asked_on_the_day_before_the_last() -> None:
+    def mentioned(events: Iterable[DemoEvent]) -> Counter[tuple[str, str]]:
+        return Counter(
+            (e.product, datetime.fromtimestamp(e.timestamp_ms / 1000, UTC).date().isoformat())
+            for e in events
+            if "theverge.example" in json.dumps(e.payload)
+        )
+
+    assert mentioned(generate(seed=42, events=50_000, end=END)) == Counter()
+    found = mentioned(generate(seed=42, events=50_000, end=END, incidents=True))
+    assert set(found) == {("aichat", "2025-03-30")}  # the day before the last, AI Chat alone
+    assert found[("aichat", "2025-03-30")] > 40  # a crowd (the referrer is on the first page of each visit)
