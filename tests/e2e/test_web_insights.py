@@ -20,7 +20,7 @@ from tests.e2e.browser_kit import (
     screenshot,
     sign_up_with_a_project,
 )
-from tests.e2e.server_kit import FAST_AUTH, Server
+from tests.e2e.server_kit import FAST_AUTH, Server, cli
 
 pytestmark = pytest.mark.slow
 
@@ -233,6 +233,69 @@ def test_power_users_saved_as_a_cohort_and_used_as_a_filter(tmp_path: Path) -> N
             page.goto(f"{project}/cohorts")
             screenshot(page, "cohorts-6-list-phone")
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert watch.console_errors == []
+        assert watch.external == []
+    finally:
+        server.stop()
+
+
+def test_the_feed_shows_the_demo_s_press_mention(tmp_path: Path) -> None:
+    """The demo's AI Chat was written about the day before yesterday: the feed, read from the pages, finds the
+    surge of visitors, the article's site as a mover and as a new referrer; a finding is pinned, another
+    dismissed, and the evidence opens the chart that shows it."""
+    data = tmp_path / "data"
+    loaded = cli(data, "demo", "--events", "60000", "--no-serve", timeout=300, **FAST_AUTH)
+    assert loaded.returncode == 0, loaded.stderr
+    password = loaded.stdout.split("with password ")[1].split()[0]
+    server = Server(data, **FAST_AUTH).start()
+    watch = Watch()
+    try:
+        with browser() as chromium:
+            context = chromium.new_context(viewport={"width": 1280, "height": 900})
+            watch.route(context)
+            page = context.new_page()
+            watch.attach(page)
+            page.goto(f"{server.url}/login")
+            page.get_by_label("Email").fill("demo@belvedere.local")
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(re.compile(r"/app/projects/\d+"))
+            page.goto(f"{server.url}/app/projects/2/feed")
+            page.get_by_role("button", name="Read yesterday again now").click()
+            page.wait_for_url(re.compile(r"asked=1"))
+            deadline = time.monotonic() + 60
+            while page.locator("li.finding").count() < 4 and time.monotonic() < deadline:
+                page.wait_for_timeout(500)
+                page.reload()
+            titles = [h.inner_text() for h in page.locator("li.finding h2").all()]
+            assert any(t.startswith("Visitors on ") and "above the expected" in t for t in titles), titles
+            assert "New referrer: theverge.example sent" in " ".join(titles)
+            assert any(
+                t.startswith("Visitors from referrer theverge.example rose from 0 to ") for t in titles
+            )
+            screenshot(page, "feed-1-demo")
+            assert_accessible(page, "feed")
+            assert_valid_html(page.content())
+            referrer = page.locator("li.finding", has_text="New referrer")
+            referrer.get_by_role("button", name="Pin").click()
+            page.locator("li.finding").first.filter(has_text="pinned").wait_for()
+            assert page.locator("li.finding h2").first.inner_text().startswith("New referrer")
+            movers = page.locator("li.finding", has_text="Visitors from channel")
+            if movers.count():
+                movers.first.get_by_role("button", name="Dismiss").click()
+                page.locator("li.finding", has_text="Visitors from channel").wait_for(state="detached")
+            anomaly = page.locator("li.finding", has_text="Visitors on ").first
+            anomaly.get_by_role("link", name="Open the evidence").click()
+            page.wait_for_url(re.compile(r"/trends\?.*anomalies=1"))
+            assert _chart(page).get("anomalies")
+            page.emulate_media(color_scheme="dark")
+            page.goto(f"{server.url}/app/projects/2/feed")
+            screenshot(page, "feed-2-demo-dark")
+            assert_accessible(page, "feed, dark")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.reload()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "feed-3-demo-phone")
         assert watch.console_errors == []
         assert watch.external == []
     finally:

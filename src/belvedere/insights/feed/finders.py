@@ -57,6 +57,10 @@ def _pct(after: float, before: float) -> str:
     return f"{(after - before) * 100 / before:+.0f} %" if before else "from none"
 
 
+def _q(q: float) -> str:
+    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
+
+
 def anomalies(ask: Ask, project_id: int, last: date) -> list[Finding]:
     spec = {
         "kind": "anomalies",
@@ -120,7 +124,7 @@ def movers(ask: Ask, project_id: int, last: date) -> list[Finding]:
         direction = "up" if v.change > 0 else "down"
         label = LABELS.get(dimension, dimension)
         verb = "rose" if direction == "up" else "fell"
-        share = f", {v.share:.0f} % of the change in visitors" if v.share is not None else ""
+        everyone = f"; all visitors went from {result.before:,} to {result.after:,}"
         where = urlencode([("period", "7d"), ("compare", "previous"), ("f", f"{dimension}|eq|{v.value}")])
         link = f"/app/projects/{project_id}?{where}"
         found.append(
@@ -129,9 +133,9 @@ def movers(ask: Ask, project_id: int, last: date) -> list[Finding]:
                 fingerprint=f"mover:{dimension}:{v.value}:{direction}:{last.isoformat()}",
                 title=f"Visitors from {label.lower()} {v.value} {verb} from {v.before:,} to {v.after:,}",
                 body=f"Over the 7 days to {last.isoformat()} against the 7 days before"
-                f" ({_pct(v.after, v.before)}{share}); the chance this is noise, with every value tried"
-                f" counted: q = {v.q_value:.3g}.",
-                severity="medium" if v.share is not None and abs(v.share) >= 30 else "low",
+                f" ({_pct(v.after, v.before)}{everyone}); the chance this is noise, with every value tried"
+                f" counted: {_q(v.q_value)}.",
+                severity="medium" if abs(v.change) >= 0.1 * max(result.before, 1) else "low",
                 direction=direction,
                 evidence={"query": spec, "link": link},
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from belvedere.insights.feed.finders import Finding
@@ -60,7 +60,8 @@ def items(
     query = query.where(FeedItem.dismissed_at.is_not(None) if dismissed else FeedItem.dismissed_at.is_(None))
     if since is not None:
         query = query.where(FeedItem.day >= since)
-    order = (FeedItem.pinned.desc(), FeedItem.day.desc(), FeedItem.id.desc())
+    severity = case({"high": 0, "medium": 1}, value=FeedItem.severity, else_=2)
+    order = (FeedItem.pinned.desc(), FeedItem.day.desc(), severity, FeedItem.id)
     return list(session.scalars(query.order_by(*order).limit(LIST_LIMIT)))
 
 
