@@ -78,6 +78,7 @@ from belvedere.web.pages import (
     org_pages,
     people_pages,
     project_pages,
+    projection_pages,
     realtime_pages,
     settings_pages,
     share_pages,
@@ -225,6 +226,7 @@ def build_api(
     api.include_router(why_pages.router)
     api.include_router(cohort_pages.router)
     api.include_router(feed_pages.router)
+    api.include_router(projection_pages.router)
     api.include_router(explore_pages.router)
     api.include_router(events_pages.router)
     api.include_router(people_pages.router)

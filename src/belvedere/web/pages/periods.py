@@ -38,6 +38,8 @@ INTERVAL = {
     "ytd": "week",
 }
 MAX_CUSTOM_DAYS = 3 * 366
+# The periods under way whose end the overview projects (pages/projection_pages.py), and how it says the end.
+PROJECTED = {"today": "today", "mtd": "the month"}
 
 
 def dates(period: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from belvedere.web.pages import conditions, periods
 from belvedere.web.pages.asking import ask, ask_ahead, known_events
 from belvedere.web.pages.conditions import Condition, Conditions
 from belvedere.web.pages.goal_views import goal_query, goal_rows
-from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
+from belvedere.web.pages.periods import INTERVAL, PERIODS, PROJECTED, dates
 from belvedere.web.pages.render import page, redirect
 from belvedere.web.pages.views import compared_name, notes_at, span_label, trend_chart
 
@@ -226,6 +226,11 @@ class View:
         return periods.interval_for_days((last - first).days + 1)
 
 
+def projection_url(project_id: int, view: View) -> str | None:
+    """Where the overview loads its projection from, for a period under way that has one."""
+    return f"/app/projects/{project_id}/projection{view.link()}" if view.period in PROJECTED else None
+
+
 def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
     """The overview's key figures and chart, as a stats and a trends query."""
     window = view.window()
@@ -343,6 +348,7 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         back=view.link(),
         panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],
         savable=_savable(view) if grant.role != "viewer" else [],
+        projection_url=projection_url(grant.project.id, view),
     )
 
 
