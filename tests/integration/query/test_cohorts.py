@@ -186,3 +186,52 @@ def test_a_filter_on_the_person_reads_chained_links_once(analytics: Analytics) -
         assert r["series"][0]["data"] == [2], filters
         stats = analytics.query({"kind": "stats", **DAY, "filters": filters})
         assert stats["results"]["visitors"]["value"] == 2, filters
+
+
+def test_a_trend_broken_down_by_cohort_counts_each_cohort_s_members(analytics: Analytics) -> None:
+    _world(analytics)
+    store = analytics.store
+    store.replace_cohort(project_id=1, cohort_id=7, people=["alice"])
+    store.replace_cohort(project_id=1, cohort_id=8, people=["alice", "bob"])  # alice in both
+    spec = {
+        "kind": "trends",
+        **DAY,
+        "interval": "month",
+        "series": [{"event": "a"}, {"event": "a", "math": "unique_users"}],
+        "breakdown": "cohort",
+        "breakdown_cohorts": [7, 8, 9],
+        "totals": True,
+    }
+    r = analytics.query(spec)
+    got = [(s["label"], s["breakdown_value"], s["data"], s["total"]) for s in r["series"]]
+    # "a" events: alice 3 (anon-1's included), bob 1; cohort 9 is nobody here.
+    assert got == [
+        ("A", 7, [3], 3),
+        ("A", 8, [4], 4),
+        ("A", 9, [0], 0),
+        ("B", 7, [1], 1),
+        ("B", 8, [2], 2),
+        ("B", 9, [0], 0),
+    ]
+    with_formula = analytics.query({**spec, "formula": "A / B"})
+    assert [(f["breakdown_value"], f["data"]) for f in with_formula["formula"]] == [
+        (7, [3.0]),
+        (8, [2.0]),
+        (9, [None]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"breakdown": "cohort"},
+        {"breakdown_cohorts": [1]},
+        {"breakdown": "browser", "breakdown_cohorts": [1]},
+        {"breakdown": "cohort", "breakdown_cohorts": [0]},
+        {"breakdown": "cohort", "breakdown_cohorts": [1, 1]},
+        {"breakdown": "cohort", "breakdown_cohorts": list(range(1, 12))},
+    ],
+)
+def test_a_cohort_breakdown_names_its_cohorts(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        parse_query({"kind": "trends", "series": [{}], **bad})

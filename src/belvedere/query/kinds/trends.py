@@ -22,6 +22,7 @@ from belvedere.query.dates import (
     truncate,
 )
 from belvedere.query.fields import (
+    COHORT,
     MAX_FILTERS,
     Filter,
     check_dimension,
@@ -66,8 +67,17 @@ class TrendsQuery(ComparedQuery):
     kind: Literal["trends"] = "trends"
     series: list[Series] = Field(min_length=1, max_length=10)
     formula: str | None = None
-    breakdown: str | None = Field(None, description="A field to split each series by (top values).")
+    breakdown: str | None = Field(
+        None,
+        description="A field to split each series by (top values), or `cohort`: one line per cohort of"
+        " `breakdown_cohorts`, counting its members' events (a person in two cohorts counts in both).",
+    )
     breakdown_limit: int = Field(10, ge=1, le=100)
+    breakdown_cohorts: list[int] = Field(
+        default_factory=list,
+        max_length=10,
+        description="With `breakdown: cohort`: the cohorts' ids (1 to 10).",
+    )
     cumulative: bool = False
     compare: bool = False
     totals: bool = Field(
@@ -77,11 +87,17 @@ class TrendsQuery(ComparedQuery):
     )
 
     _check_breakdown = field_validator("breakdown")(
-        classmethod(lambda cls, v: None if v is None else check_dimension(v))
+        classmethod(lambda cls, v: v if v is None or v == COHORT else check_dimension(v))
     )
 
     @model_validator(mode="after")
     def _consistent(self) -> TrendsQuery:
+        if (self.breakdown == COHORT) != bool(self.breakdown_cohorts):
+            raise ValueError("breakdown_cohorts goes with breakdown: cohort, which needs 1 to 10 cohort ids")
+        if any(i <= 0 or i >= 2**63 for i in self.breakdown_cohorts) or len(
+            set(self.breakdown_cohorts)
+        ) < len(self.breakdown_cohorts):
+            raise ValueError("breakdown_cohorts: distinct positive cohort ids")
         if self.formula is not None:
             check_formula(self.formula, set(string.ascii_uppercase[: len(self.series)]))
         if self.cumulative:
@@ -333,7 +349,25 @@ class TrendsRunner(DatedRunner[TrendsQuery]):
         )
         return _by_value(self.fetch(tree, params), label)
 
+    def _by_cohort(self, rng: DateRange) -> tuple[list[str], list[SeriesResult]]:
+        """Each series once per cohort: the series with a ``cohort`` filter, counted without a breakdown, its
+        lines labelled with the cohort's id."""
+        labels: list[str] = []
+        results: list[SeriesResult] = []
+        for letter, series in zip(string.ascii_uppercase, self.spec.series, strict=False):
+            for cohort in self.spec.breakdown_cohorts:
+                member = Filter(property=COHORT, operator="eq", value=cohort)
+                one = series.model_copy(update={"filters": [*series.filters, member]})
+                spec = self.spec.model_copy(
+                    update={"series": [one], "breakdown": None, "breakdown_cohorts": []}
+                )
+                labels, (entry,) = TrendsRunner(spec, self.ctx)._series(rng)
+                results.append(entry.model_copy(update={"label": letter, "breakdown_value": cohort}))
+        return labels, results
+
     def _series(self, rng: DateRange) -> tuple[list[str], list[SeriesResult]]:
+        if self.spec.breakdown == COHORT:
+            return self._by_cohort(rng)
         labels = bucket_starts(rng, self.spec.interval)
         results: list[SeriesResult] = []
         totals: dict[str, dict[str | None, dict[Any, float]]] = {}  # per series, with ``totals``
