@@ -89,3 +89,32 @@ def test_a_quiet_project_has_nothing_to_report(analytics: Analytics) -> None:
     _history(analytics, spike=False)
     assert findings(_ask(analytics), 1, LAST) == []
     assert findings(_ask(analytics), 99, LAST) == []  # no events at all
+
+
+def test_a_saved_funnel_whose_step_converts_worse_this_week(analytics: Analytics) -> None:
+    from tests.integration.query.events_kit import event
+
+    rows: list[dict[str, Any]] = []
+    for week, signed in ((LAST - timedelta(days=10), 40), (LAST - timedelta(days=3), 10)):
+        for i in range(50):
+            who = f"{week}-{i}"
+            at = datetime(week.year, week.month, week.day, 9, 0)
+            rows.append(event("view", at, person=who, session=who))
+            rows.append(event("other", at, person=who, session=who))
+            if i < signed:
+                rows.append(event("signup", at + timedelta(minutes=5), person=who, session=who))
+    analytics.add(*rows)
+    analytics.now = datetime(2025, 3, 31, 9, 0)
+    steps = {"kind": "funnel", "date_from": "-30d", "steps": [{"event": "view"}, {"event": "signup"}]}
+    steady = {"kind": "funnel", "steps": [{"event": "view"}, {"event": "other"}]}
+    found = findings(_ask(analytics), 1, LAST, [(5, "Sign-up", steps), (6, "Steady", steady)])
+    (funnel,) = [f for f in found if f.kind == "funnel"]
+    assert funnel.title == "Sign-up: view → signup fell from 80.0 % to 20.0 %"
+    assert funnel.body.startswith("Over the 7 days to 2025-03-30: 10 of 50 people went on, against 40 of 50")
+    assert (funnel.direction, funnel.severity, funnel.fingerprint) == (
+        "down",
+        "medium",
+        "funnel:5:2:down:2025-03-30",
+    )
+    assert funnel.evidence["link"] == "/app/projects/1/insights/5"
+    assert funnel.evidence["query"]["date_from"] == "2025-03-24" and "date_to" in funnel.evidence["query"]

@@ -12,9 +12,12 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from scipy.stats import false_discovery_control, fisher_exact
+
 from belvedere.insights.feed.rules import RECOMMENDATIONS
 from belvedere.query.kinds.anomalies import AnomaliesResult
 from belvedere.query.kinds.breakdown import BreakdownResult
+from belvedere.query.kinds.funnel.spec import FunnelResult, StepResult
 from belvedere.query.kinds.root_cause import RootCauseResult
 from belvedere.query.runner import QueryResult
 
@@ -34,6 +37,9 @@ LABELS = {
     "os": "OS",
     "path": "Page",
 }
+MAX_FUNNELS = 10  # saved funnels compared per run
+# A saved funnel's options that the step comparison leaves out (it compares the steps alone).
+_FUNNEL_EXTRAS = ("date_from", "date_to", "breakdown", "breakdown_limit", "over_time", "time_to_convert")
 MOVER_DIMENSIONS = ("channel", "referrer_domain", "utm_campaign", "country", "device_type", "path")
 METRICS = {"unique_users": "Visitors", "total": "Page views"}
 
@@ -180,9 +186,63 @@ def new_referrers(ask: Ask, project_id: int, last: date) -> list[Finding]:
     return found
 
 
+def funnel_steps(
+    ask: Ask, project_id: int, last: date, funnels: list[tuple[int, str, dict[str, Any]]]
+) -> list[Finding]:
+    """Each saved funnel's step conversions over the last 7 days against the 7 before: Fisher's exact
+    test per step (people who went on, against those who stopped), Benjamini-Hochberg over every step of
+    every funnel tried; a finding when the change is beyond chance and at least one percentage point."""
+    week = (last - timedelta(days=6), last)
+    before = (week[0] - timedelta(days=7), week[0] - timedelta(days=1))
+    tried: list[tuple[int, str, dict[str, Any], StepResult, StepResult, StepResult, StepResult, float]] = []
+    for insight_id, name, query in funnels[:MAX_FUNNELS]:
+        spec = {k: v for k, v in query.items() if k not in _FUNNEL_EXTRAS}
+
+        def over(span: tuple[date, date], spec: dict[str, Any] = spec) -> dict[str, Any]:
+            return {**spec, "date_from": span[0].isoformat(), "date_to": span[1].isoformat()}
+
+        now, then = ask(over(week)), ask(over(before))
+        assert isinstance(now, FunnelResult) and isinstance(then, FunnelResult)
+        for i in range(1, min(len(now.steps), len(then.steps))):
+            a, b, c, d = now.steps[i - 1], now.steps[i], then.steps[i - 1], then.steps[i]
+            if not a.users or not c.users:
+                continue
+            table = [[b.users, a.users - b.users], [d.users, c.users - d.users]]
+            p_value = float(fisher_exact(table).pvalue)
+            tried.append((insight_id, name, over(week), a, b, c, d, p_value))
+    if not tried:
+        return []
+    adjusted = false_discovery_control([t[-1] for t in tried], method="bh")
+    found = []
+    for (insight_id, name, spec, a, b, c, d, _), q in zip(tried, adjusted, strict=True):
+        rate_now, rate_then = 100 * b.users / a.users, 100 * d.users / c.users
+        if q >= 0.05 or abs(rate_now - rate_then) < 1:
+            continue
+        direction = "up" if rate_now > rate_then else "down"
+        verb = "rose" if direction == "up" else "fell"
+        found.append(
+            Finding(
+                kind="funnel",
+                fingerprint=f"funnel:{insight_id}:{b.step}:{direction}:{last.isoformat()}",
+                title=f"{name}: {a.event} → {b.event} {verb} from {rate_then:.1f} % to {rate_now:.1f} %",
+                body=f"Over the 7 days to {last.isoformat()}: {b.users:,} of {a.users:,} people went on,"
+                f" against {d.users:,} of {c.users:,} the 7 days before; the chance this is noise, every step"
+                f" of every funnel tried counted: {_q(float(q))}.",
+                severity="medium" if abs(rate_now - rate_then) >= 5 else "low",
+                direction=direction,
+                evidence={"query": spec, "link": f"/app/projects/{project_id}/insights/{insight_id}"},
+            )
+        )
+    return found
+
+
 FINDERS: tuple[Callable[[Ask, int, date], list[Finding]], ...] = (anomalies, movers, new_referrers)
 
 
-def findings(ask: Ask, project_id: int, last: date) -> list[Finding]:
-    """Every finder's findings for the days up to ``last`` (the project's last complete day)."""
-    return [f for finder in FINDERS for f in finder(ask, project_id, last)]
+def findings(
+    ask: Ask, project_id: int, last: date, funnels: list[tuple[int, str, dict[str, Any]]] | None = None
+) -> list[Finding]:
+    """Every finder's findings for the days up to ``last`` (the project's last complete day); ``funnels``:
+    the project's saved funnels (id, name, query), whose steps are compared week on week."""
+    found = [f for finder in FINDERS for f in finder(ask, project_id, last)]
+    return found + funnel_steps(ask, project_id, last, funnels or [])

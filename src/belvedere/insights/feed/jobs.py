@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from belvedere.accounts.models import Membership, Organisation, Project, User
+from belvedere.dashboards.models import Insight
 from belvedere.insights.feed import service
 from belvedere.insights.feed.finders import findings
 from belvedere.platform.db import transaction
@@ -74,7 +75,15 @@ def run(ctx: JobContext) -> None:
     def ask(spec: dict[str, Any]) -> QueryResult:
         return queries.run(parse_query(spec), project_id=project_id, timezone=timezone, background=True)
 
-    found = findings(ask, project_id, day)  # queries only: no metadata write lock held meanwhile
+    funnels = [
+        (i.id, i.name, dict(i.query))
+        for i in ctx.session.scalars(
+            select(Insight)
+            .where(Insight.project_id == project_id, Insight.kind == "funnel")
+            .order_by(Insight.id)
+        )
+    ]
+    found = findings(ask, project_id, day, funnels)  # queries only: no metadata write lock held meanwhile
     service.record(ctx.session, project_id=project_id, day=day, found=found, now=ctx.now)
 
 

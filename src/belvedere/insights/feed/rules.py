@@ -12,6 +12,9 @@ RECOMMENDATIONS: dict[tuple[str, str], str] = {
     " convert.",
     ("mover", "down"): "A source or page losing visitors: look for a lost ranking, a broken link or an ended"
     " campaign.",
+    ("funnel", "up"): "A step converts better: find what changed (a release, a source, a page) and keep it.",
+    ("funnel", "down"): "A step converts worse: look at what changed on it (a release, a price, a form, an"
+    " error rate) and at who stops there (the funnel's people who dropped).",
     ("new_referrer", "up"): "A site started sending visitors: see what it says about you, and thank or answer"
     " it while the attention lasts.",
 }
