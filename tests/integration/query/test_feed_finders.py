@@ -118,3 +118,32 @@ def test_a_saved_funnel_whose_step_converts_worse_this_week(analytics: Analytics
     )
     assert funnel.evidence["link"] == "/app/projects/1/insights/5"
     assert funnel.evidence["query"]["date_from"] == "2025-03-24" and "date_to" in funnel.evidence["query"]
+
+
+def test_the_newest_weekly_cohort_comes_back_less(analytics: Analytics) -> None:
+    from tests.integration.query.events_kit import event
+
+    rows: list[dict[str, Any]] = []
+    mondays = [date(2025, 2, 3) + timedelta(weeks=w) for w in range(8)]  # 3 February to 24 March
+    for w, monday in enumerate(mondays[:-1]):
+        back = 10 if w == 6 else 30  # the cohort of 17 March: 10 of 40 back, the ones before 30 of 40
+        for i in range(40):
+            who = f"w{w}-{i}"
+            rows.append(
+                event("view", datetime(monday.year, monday.month, monday.day, 9), person=who, session=who)
+            )
+            if i < back:
+                later = monday + timedelta(days=8)
+                rows.append(
+                    event("view", datetime(later.year, later.month, later.day, 9), person=who, session=who)
+                )
+    analytics.add(*rows)
+    analytics.now = datetime(2025, 3, 31, 9, 0)  # the week of 24 March is over; of 31 March under way
+    (found,) = [f for f in findings(_ask(analytics), 1, LAST) if f.kind == "retention"]
+    assert found.title == (
+        "Week-1 retention of the people who started in the week of 2025-03-17: 25.0 %, against 75.0 % before"
+    )
+    assert found.body.startswith(
+        "10 of 40 came back the week after, against 180 of 240 in the 6 weekly cohorts"
+    )
+    assert (found.direction, found.severity) == ("down", "medium")

@@ -18,6 +18,7 @@ from belvedere.insights.feed.rules import RECOMMENDATIONS
 from belvedere.query.kinds.anomalies import AnomaliesResult
 from belvedere.query.kinds.breakdown import BreakdownResult
 from belvedere.query.kinds.funnel.spec import FunnelResult, StepResult
+from belvedere.query.kinds.retention import RetentionResult
 from belvedere.query.kinds.root_cause import RootCauseResult
 from belvedere.query.runner import QueryResult
 
@@ -38,6 +39,7 @@ LABELS = {
     "path": "Page",
 }
 MAX_FUNNELS = 10  # saved funnels compared per run
+RETENTION_WEEKS = 8  # weekly cohorts read for the retention finding
 # A saved funnel's options that the step comparison leaves out (it compares the steps alone).
 _FUNNEL_EXTRAS = ("date_from", "date_to", "breakdown", "breakdown_limit", "over_time", "time_to_convert")
 MOVER_DIMENSIONS = ("channel", "referrer_domain", "utm_campaign", "country", "device_type", "path")
@@ -236,7 +238,53 @@ def funnel_steps(
     return found
 
 
-FINDERS: tuple[Callable[[Ask, int, date], list[Finding]], ...] = (anomalies, movers, new_referrers)
+def retention(ask: Ask, project_id: int, last: date) -> list[Finding]:
+    """The week-1 retention of the latest weekly cohort whose week 1 is over, against the (up to 6) cohorts
+    before it pooled: Fisher's exact test; a finding beyond chance (p < 0.05) and by 2 points or more."""
+    spec = {
+        "kind": "retention",
+        "date_from": (last - timedelta(weeks=RETENTION_WEEKS)).isoformat(),
+        "date_to": last.isoformat(),
+        "period": "week",
+        "periods": 1,
+    }
+    result = ask(spec)
+    assert isinstance(result, RetentionResult)
+    cohorts = result.cohorts
+    # A cohort's week 1 is the next cohort's week; it is over once that is not the week under way.
+    complete = [
+        c
+        for i, c in enumerate(cohorts[:-1])
+        if c.size and c.values[1] is not None and cohorts[i + 1].cohort != result.current
+    ]
+    if len(complete) < 2:
+        return []
+    latest, earlier = complete[-1], complete[-7:-1]
+    back, size = int(latest.values[1] or 0), latest.size
+    back_before, size_before = sum(int(c.values[1] or 0) for c in earlier), sum(c.size for c in earlier)
+    if not size_before:
+        return []
+    p_value = float(fisher_exact([[back, size - back], [back_before, size_before - back_before]]).pvalue)
+    rate, rate_before = 100 * back / size, 100 * back_before / size_before
+    if p_value >= 0.05 or abs(rate - rate_before) < 2:
+        return []
+    direction = "up" if rate > rate_before else "down"
+    return [
+        Finding(
+            kind="retention",
+            fingerprint=f"retention:{latest.cohort}:{direction}",
+            title=f"Week-1 retention of the people who started in the week of {latest.cohort[:10]}:"
+            f" {rate:.1f} %, against {rate_before:.1f} % before",
+            body=f"{back:,} of {size:,} came back the week after, against {back_before:,} of {size_before:,}"
+            f" in the {len(earlier)} weekly cohorts before (Fisher's exact test: p = {p_value:.3g}).",
+            severity="medium" if abs(rate - rate_before) >= 5 else "low",
+            direction=direction,
+            evidence={"query": spec, "link": f"/app/projects/{project_id}/retention"},
+        )
+    ]
+
+
+FINDERS: tuple[Callable[[Ask, int, date], list[Finding]], ...] = (anomalies, movers, new_referrers, retention)
 
 
 def findings(

@@ -15,6 +15,13 @@ RECOMMENDATIONS: dict[tuple[str, str], str] = {
     ("funnel", "up"): "A step converts better: find what changed (a release, a source, a page) and keep it.",
     ("funnel", "down"): "A step converts worse: look at what changed on it (a release, a price, a form, an"
     " error rate) and at who stops there (the funnel's people who dropped).",
+    ("retention", "up"): "The newest people come back more: find what they met first (a source, an onboarding"
+    " change) and give it to everyone.",
+    (
+        "retention",
+        "down",
+    ): "The newest people come back less: compare where they came from and what they did on"
+    " their first week with the cohorts before.",
     ("new_referrer", "up"): "A site started sending visitors: see what it says about you, and thank or answer"
     " it while the attention lasts.",
 }

@@ -19,7 +19,13 @@ from belvedere.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)
 BASE = "/app/projects/{project_id}/feed"
-KINDS = {"anomaly": "Anomaly", "mover": "Mover", "new_referrer": "New referrer", "funnel": "Funnel step"}
+KINDS = {
+    "anomaly": "Anomaly",
+    "mover": "Mover",
+    "new_referrer": "New referrer",
+    "funnel": "Funnel step",
+    "retention": "Retention",
+}
 
 
 @router.get(BASE)
