@@ -147,3 +147,22 @@ def test_the_newest_weekly_cohort_comes_back_less(analytics: Analytics) -> None:
         "10 of 40 came back the week after, against 180 of 240 in the 6 weekly cohorts"
     )
     assert (found.direction, found.severity) == ("down", "medium")
+
+
+def test_a_pattern_cohort_that_grew_by_a_fifth() -> None:
+    from belvedere.insights.feed.finders import CohortSize, cohorts_grown
+
+    on = date(2025, 3, 30)
+    query = {"kind": "patterns", "pattern": "churn_risk"}
+    sizes = [
+        CohortSize(3, "At risk", "churn_risk", "At risk of churning, last 28 days", 30, 12, on, query),
+        CohortSize(4, "Fans", "power_users", "Power users, last 28 days", 14, 12, on, query),  # +2: noise
+        CohortSize(
+            5, "New", "power_users", "Power users, last 7 days", 40, None, on, query
+        ),  # no size before
+        CohortSize(6, "Big", "power_users", "Power users, last 7 days", 1_190, 1_000, on, query),  # +19 %
+    ]
+    (found,) = cohorts_grown(1, sizes)
+    assert found.title == "Cohort At risk grew from 12 to 30 people"
+    assert (found.fingerprint, found.severity) == ("cohort:3:2025-03-30", "medium")
+    assert found.evidence["link"] == "/app/projects/1/cohorts"

@@ -111,7 +111,12 @@ def test_a_list_a_pattern_and_bad_definitions(app: Running) -> None:
     pattern = {"type": "pattern", "query": {"kind": "patterns", "pattern": "power_users", "date_from": "-7d"}}
     power = app.client.post(base, json={"name": "Power", "definition": pattern}, headers=member)
     assert power.status_code == 201, power.text
-    assert _ready(app, f"{base}/{power.json()['id']}", member)["status"] == "ready"
+    power_url = f"{base}/{power.json()['id']}"
+    first = _ready(app, power_url, member)
+    assert (first["status"], first["previous_count"]) == ("ready", None)
+    app.client.post(f"{power_url}/compute", headers=member)
+    again = _ready(app, power_url, member, first["computed_at"])
+    assert again["previous_count"] == first["count"]  # the size before, for the feed's "cohort grew"
     for bad, says in [
         ({"type": "behaviour", "days": 0}, "definition.behaviour.days"),
         ({"type": "static", "ids": []}, "definition.static.ids"),

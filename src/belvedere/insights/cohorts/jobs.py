@@ -77,6 +77,8 @@ def _record(
     if error:
         item.status, item.error = "error", error[:500]
     else:
+        if item.status == "ready":  # the size before, for the feed's "cohort grew" (same definition only)
+            item.previous_count = item.count
         item.status, item.error, item.count = "ready", None, count
 
 

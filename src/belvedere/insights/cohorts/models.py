@@ -27,6 +27,7 @@ class Cohort(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    previous_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # before the last computation
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

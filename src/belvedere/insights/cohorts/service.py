@@ -109,7 +109,7 @@ def update(
     if definition is not None and _stored(definition) != item.definition:
         item.definition = _stored(definition)
         item.version += 1
-        item.status, item.error = "pending", None
+        item.status, item.error, item.previous_count = "pending", None, None
         queue_computation(session, jobs, item)
     item.updated_at = now or datetime.now(UTC)
     session.flush()
@@ -148,6 +148,7 @@ def as_json(item: Cohort) -> dict[str, Any]:
         "refresh_hours": item.refresh_hours,
         "status": item.status,
         "count": item.count,
+        "previous_count": item.previous_count,
         "error": item.error,
         "computed_at": _iso(item.computed_at),
         "created_at": _iso(item.created_at),

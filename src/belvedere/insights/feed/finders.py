@@ -284,13 +284,55 @@ def retention(ask: Ask, project_id: int, last: date) -> list[Finding]:
     ]
 
 
+def cohorts_grown(project_id: int, cohorts: list[CohortSize]) -> list[Finding]:
+    """Pattern cohorts (power users, churn risk, conversion opportunities) whose last computation found a
+    fifth more people than the one before, and 5 more at least."""
+    found = []
+    for c in cohorts:
+        if c.previous is None or c.count < c.previous * 1.2 or c.count - c.previous < 5:
+            continue
+        found.append(
+            Finding(
+                kind="cohort",
+                fingerprint=f"cohort:{c.cohort_id}:{c.computed_on.isoformat()}",
+                title=f"Cohort {c.name} grew from {c.previous:,} to {c.count:,} people",
+                body=f"{c.what}; computed on {c.computed_on.isoformat()} against the computation before.",
+                severity="medium" if c.pattern == "churn_risk" else "low",
+                direction="up",
+                evidence={"query": c.query, "link": f"/app/projects/{project_id}/cohorts"},
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CohortSize:
+    """A pattern cohort's last two sizes, as the feed reads them from the metadata."""
+
+    cohort_id: int
+    name: str
+    pattern: str
+    what: str
+    count: int
+    previous: int | None
+    computed_on: date
+    query: dict[str, Any]
+
+
 FINDERS: tuple[Callable[[Ask, int, date], list[Finding]], ...] = (anomalies, movers, new_referrers, retention)
 
 
 def findings(
-    ask: Ask, project_id: int, last: date, funnels: list[tuple[int, str, dict[str, Any]]] | None = None
+    ask: Ask,
+    project_id: int,
+    last: date,
+    funnels: list[tuple[int, str, dict[str, Any]]] | None = None,
+    cohorts: list[CohortSize] | None = None,
 ) -> list[Finding]:
     """Every finder's findings for the days up to ``last`` (the project's last complete day); ``funnels``:
-    the project's saved funnels (id, name, query), whose steps are compared week on week."""
+    the project's saved funnels (id, name, query), whose steps are compared week on week; ``cohorts``: its
+    pattern cohorts' sizes."""
     found = [f for finder in FINDERS for f in finder(ask, project_id, last)]
-    return found + funnel_steps(ask, project_id, last, funnels or [])
+    return (
+        found + funnel_steps(ask, project_id, last, funnels or []) + cohorts_grown(project_id, cohorts or [])
+    )

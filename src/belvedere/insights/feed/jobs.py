@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from belvedere.accounts.models import Membership, Organisation, Project, User
 from belvedere.dashboards.models import Insight
+from belvedere.insights.cohorts.models import Cohort
+from belvedere.insights.cohorts.rules import describe
 from belvedere.insights.feed import service
-from belvedere.insights.feed.finders import findings
+from belvedere.insights.feed.finders import CohortSize, findings
 from belvedere.platform.db import transaction
 from belvedere.platform.jobs import REGISTRY, JobContext, RetryPolicy, ScheduleSpec, job
 from belvedere.platform.mail import Mailer
@@ -83,7 +85,25 @@ def run(ctx: JobContext) -> None:
             .order_by(Insight.id)
         )
     ]
-    found = findings(ask, project_id, day, funnels)  # queries only: no metadata write lock held meanwhile
+    sizes = [
+        CohortSize(
+            c.id,
+            c.name,
+            str(c.definition["query"].get("pattern")),
+            describe(c.definition),
+            c.count,
+            c.previous_count,
+            c.computed_at.date(),
+            c.definition["query"],
+        )
+        for c in ctx.session.scalars(
+            select(Cohort).where(Cohort.project_id == project_id).order_by(Cohort.id)
+        )
+        if c.definition.get("type") == "pattern" and c.count is not None and c.computed_at is not None
+    ]
+    found = findings(
+        ask, project_id, day, funnels, sizes
+    )  # queries only: no metadata write lock held meanwhile
     service.record(ctx.session, project_id=project_id, day=day, found=found, now=ctx.now)
 
 

@@ -22,6 +22,8 @@ RECOMMENDATIONS: dict[tuple[str, str], str] = {
         "down",
     ): "The newest people come back less: compare where they came from and what they did on"
     " their first week with the cohorts before.",
+    ("cohort", "up"): "More people fit this pattern: open the cohort's people, and act on them while it"
+    " matters (win back those at risk, reward power users, nudge the engaged to convert).",
     ("new_referrer", "up"): "A site started sending visitors: see what it says about you, and thank or answer"
     " it while the attention lasts.",
 }

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from belvedere.insights.cohorts import service
+from belvedere.insights.cohorts.rules import PATTERNS, PERIODS, describe
 from belvedere.platform.db import transaction
 from belvedere.web.access import ProjectMember, ProjectViewer, RuntimeDep
 from belvedere.web.ids import PathId
@@ -22,32 +23,6 @@ from belvedere.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)
 BASE = "/app/projects/{project_id}/cohorts"
-PERIODS = {"-7d": "Last 7 days", "-28d": "Last 28 days"}
-PATTERNS = {
-    "power_users": "Power users",
-    "churn_risk": "At risk of churning",
-    "conversion_opportunities": "Engaged, not converted",
-}
-
-
-def describe(definition: dict[str, Any]) -> str:
-    """A cohort's definition as a sentence."""
-    kind = definition.get("type")
-    if kind == "static":
-        n = len(definition.get("ids", []))
-        return f"A list of {n:,} id{'s' if n != 1 else ''}"
-    if kind == "pattern":
-        query = definition.get("query", {})
-        period = PERIODS.get(query.get("date_from", "-28d"), query.get("date_from", ""))
-        return f"{PATTERNS.get(query.get('pattern'), query.get('pattern'))}, {str(period).lower()}"
-    times = int(definition.get("min_count", 1))
-    event = definition.get("event") or "any event"
-    filters = definition.get("filters") or []
-    where = f", where {len(filters)} condition{'s' if len(filters) > 1 else ''} hold" if filters else ""
-    return (
-        f"Did {event} {'at least ' + str(times) + ' times' if times > 1 else 'at least once'}"
-        f" in the last {definition.get('days', 30)} days{where}"
-    )
 
 
 def _list(

@@ -25,6 +25,7 @@ KINDS = {
     "new_referrer": "New referrer",
     "funnel": "Funnel step",
     "retention": "Retention",
+    "cohort": "Cohort",
 }
 
 
