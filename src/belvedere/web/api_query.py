@@ -5,8 +5,11 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
+from belvedere.insights.cohorts import service as cohorts
+from belvedere.platform.db import transaction
 from belvedere.query.kinds import AnyQuery, AnyResult
 from belvedere.web.access import ProjectReader, RuntimeDep
+from belvedere.web.errors import ApiError
 from belvedere.web.query_door import QueryDoor
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["query"])
@@ -32,5 +35,10 @@ async def _room(request: Request, grant: ProjectReader, runtime: RuntimeDep) -> 
     responses={200: {"model": AnyResult, "description": "The answer; its ``kind`` is the query's."}},
 )
 async def run_query(grant: ProjectReader, runtime: RuntimeDep, query: AnyQuery) -> Response:
+    if cohorts.referenced(query):  # only then is the metadata asked (the hot path stays as it was)
+        with transaction(runtime.sessions) as session:
+            unknown = cohorts.unknown_cohorts(session, project_id=grant.project.id, spec=query)
+        if unknown is not None:
+            raise ApiError(422, "invalid_request", unknown)
     result = await runtime.desk.ask(grant, query)
     return Response(result.answer(), media_type="application/json")

@@ -102,6 +102,16 @@ def test_cohorts_saved_from_the_pages_and_used_as_a_filter(app: Running) -> None
         == 204
     )
     assert "<td>Repeat buyers</td>" not in app.client.get(base, headers=member).text
+    # A link to the overview filtered by the deleted cohort: the filter is left out, and the page says why
+    # (its figures, chart and panels are everyone's, not a silent zero).
+    stale = app.client.get(link.group(1).replace("&amp;", "&"), headers=viewer)
+    assert f"no cohort {first_id} in this project (deleted?)" in stale.text
+    assert "Cohort is " + first_id not in stale.text
+    panel = app.client.get(
+        f"/app/projects/{world.project_id}/panels/pages?period=7d&f=cohort%7Ceq%7C{first_id}", headers=viewer
+    )
+    visitors = re.findall(r'<td class="num">([\d,]+)</td>', panel.text)
+    assert panel.status_code == 200 and visitors[0] == "3"  # "/": fan, once and look — nobody filtered out
     outsider = world.people["outsider"].auth()
     assert app.client.get(base, headers=outsider).status_code == 404
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from belvedere.insights.cohorts.models import Cohort
 from belvedere.insights.cohorts.rules import CohortDefinition, Definition
 from belvedere.platform.jobs import Jobs
+from belvedere.query.fields import Filter
 
 COMPUTE = "cohorts.compute"
 MAX_COHORTS = 200  # per project
@@ -53,6 +55,36 @@ def missing_ids(session: Session, *, project_id: int, ids: list[int]) -> list[in
         session.scalars(select(Cohort.id).where(Cohort.project_id == project_id, Cohort.id.in_(set(ids))))
     )
     return sorted(set(ids) - known)
+
+
+def referenced(spec: BaseModel) -> set[int]:
+    """The cohort ids a query names: its ``cohort`` filters, wherever they are, and a trends breakdown."""
+    found: set[int] = set(getattr(spec, "breakdown_cohorts", None) or [])
+
+    def walk(value: object) -> None:
+        if isinstance(value, Filter):
+            found.update(value.cohort_ids())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(spec)
+    return found
+
+
+def unknown_cohorts(session: Session, *, project_id: int, spec: BaseModel) -> str | None:
+    """Why a query cannot be answered as asked: it names cohorts the project does not have (None if not)."""
+    missing = missing_ids(session, project_id=project_id, ids=sorted(referenced(spec)))
+    if not missing:
+        return None
+    named = ", ".join(str(i) for i in missing)
+    return (
+        f"no cohort {named} in this project (deleted, or another project's):"
+        f" GET /api/v1/projects/{project_id}/cohorts lists them"
+    )
 
 
 def create(

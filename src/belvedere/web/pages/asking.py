@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from belvedere.accounts.grants import ProjectGrant
 from belvedere.dashboards.service import stored_form
+from belvedere.insights.cohorts import service as cohorts
+from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
 from belvedere.query import QueryResult, parse_query
 from belvedere.query.kinds.trends import TrendsResult
@@ -45,6 +47,11 @@ async def answer(
     """The answer to a question a person built, or why it cannot be answered (shown on the page)."""
     try:
         spec = parse_query(body)
+        if cohorts.referenced(spec):
+            with transaction(runtime.sessions) as session:
+                unknown = cohorts.unknown_cohorts(session, project_id=grant.project.id, spec=spec)
+            if unknown is not None:
+                return None, unknown
         result = await runtime.desk.ask(grant, spec, patient=True)
     except ValidationError as exc:
         return None, error_text(exc)

@@ -115,6 +115,15 @@ class Conditions:
             for c in self.kept
         ]
 
+    def refusing(self, refused: Callable[[Condition], str | None]) -> Conditions:
+        """These conditions with those ``refused`` gives a reason for moved to the refused ones."""
+        reasons = [(c, refused(c)) for c in self.kept]
+        return Conditions(
+            tuple(c for c, why in reasons if why is None),
+            (*self.refused, *((c.param, why) for c, why in reasons if why is not None)),
+            self.legacy,
+        )
+
     def without(self, condition: Condition) -> Conditions:
         return Conditions(tuple(c for c in self.kept if c != condition), legacy=self.legacy)
 

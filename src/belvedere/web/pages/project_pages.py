@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,9 +20,11 @@ from belvedere.accounts.projects import visible_project_ids
 from belvedere.accounts.settings import ProjectSettings, SavedGoal
 from belvedere.dashboards import notes
 from belvedere.dashboards.models import Annotation
+from belvedere.insights.cohorts import service as cohort_service
 from belvedere.notify import inbox
 from belvedere.platform.db import transaction
 from belvedere.platform.errors import BelvedereError
+from belvedere.query.fields import COHORT
 from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
 from belvedere.query.kinds.event_properties import EventPropertiesResult
 from belvedere.query.kinds.goals import GoalsResult
@@ -226,6 +228,24 @@ class View:
         return periods.interval_for_days((last - first).days + 1)
 
 
+def view_of(request: Request, runtime: Runtime, grant: ProjectGrant) -> View:
+    """The page's view, with its conditions on cohorts the project does not have (deleted since the link
+    was made, or another project's) left out and said why, as a filter the engine cannot take is."""
+    view = View.of(request, grant.project.settings.goals)
+    named = {int(c.value) for c in view.conditions.kept if c.field == COHORT and c.value.isdigit()}
+    if not named:
+        return view
+    with transaction(runtime.sessions) as session:
+        missing = set(cohort_service.missing_ids(session, project_id=grant.project.id, ids=sorted(named)))
+
+    def unknown(c: Condition) -> str | None:
+        if c.field == COHORT and c.value.isdigit() and int(c.value) in missing:
+            return f"no cohort {c.value} in this project (deleted?): see Cohorts"
+        return None
+
+    return replace(view, conditions=view.conditions.refusing(unknown))
+
+
 def projection_url(project_id: int, view: View) -> str | None:
     """Where the overview loads its projection from, for a period under way that has one."""
     return f"/app/projects/{project_id}/projection{view.link()}" if view.period in PROJECTED else None
@@ -301,7 +321,7 @@ def _notes(runtime: Runtime, grant: ProjectGrant, trends: TrendsResult) -> list[
 
 @router.get("/app/projects/{project_id}")
 async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
-    view = View.of(request, grant.project.settings.goals)
+    view = view_of(request, runtime, grant)
     if "nf_field" in request.query_params:  # a filter added from the menu: to the view's own URL
         return redirect(request.url.path + view.link(), request)
     figures, trend = _overview_questions(view)
@@ -412,7 +432,7 @@ async def panel(
     if tabs is None:
         return page(request, "error.html", 404, title="Not found", message="No such panel.")
     saved = grant.project.settings.goals
-    view = View.of(request, saved)
+    view = view_of(request, runtime, grant)
     if panel == "events" and saved:
         tabs = [("event", "Goals", "Goal", "goal")]
     if panel == "events" and view.goal and view.goal_is_event:

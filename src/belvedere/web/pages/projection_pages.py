@@ -16,7 +16,7 @@ from belvedere.query.kinds.forecast import ForecastResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages.asking import ask
 from belvedere.web.pages.periods import PROJECTED
-from belvedere.web.pages.project_pages import View
+from belvedere.web.pages.project_pages import view_of
 from belvedere.web.pages.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/app/projects/{project_id}/projection")
 async def projection(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> Response:
-    view = View.of(request, grant.project.settings.goals)
+    view = view_of(request, runtime, grant)
     if view.period not in PROJECTED:
         return Response(status_code=204)
     today = datetime.now(ZoneInfo(grant.project.timezone)).date()
