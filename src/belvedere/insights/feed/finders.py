@@ -26,6 +26,7 @@ Ask = Callable[[dict[str, Any]], QueryResult]
 
 ANOMALY_DAYS = 3  # the last complete days whose anomalies are reported (a day late run still finds them)
 MAX_MOVERS = 5
+MOVER_SHARE = 0.2  # a mover's visitors changed by this share of its visitors before, at least
 NEW_REFERRER_VISITORS = 3  # at least this many visitors in the week for a referrer to be news
 LABELS = {
     "channel": "Channel",
@@ -120,11 +121,15 @@ def movers(ask: Ask, project_id: int, last: date) -> list[Finding]:
     }
     result = ask(spec)
     assert isinstance(result, RootCauseResult)
+    # Beyond chance is not enough on big numbers (3 % more visitors from France is significant, and no
+    # news): a mover also changed by a fifth at least.
     moved = [
         (d.dimension, v)
         for d in result.dimensions
         for v in d.values
-        if v.significant and v.value not in (None, "$other") and v.change
+        if v.significant
+        and v.value not in (None, "$other")
+        and abs(v.change) >= MOVER_SHARE * max(v.before, 1)
     ]
     moved.sort(key=lambda dv: (-abs(dv[1].change), dv[0], str(dv[1].value)))
     found = []
