@@ -71,7 +71,7 @@ def test_project_settings_from_the_command_line(tmp_path: Path) -> None:
 
 def test_migrate_reports_the_revision(tmp_path: Path) -> None:
     result = cli(tmp_path, "migrate")
-    assert result.returncode == 0 and "revision 0007" in result.stdout
+    assert result.returncode == 0 and "revision 0008" in result.stdout
 
 
 @pytest.mark.parametrize("env", ["production", "test"])

@@ -181,8 +181,9 @@ def test_visits_equal_the_visits_of_the_events(kind: str, tmp_path: Path) -> Non
 
 # How to turn a current store back into an older one: version 1 or 2 (no visits, or visits without their
 # first values), version 3 (visits without their page sequences), version 4 (visits without page marks),
-# version 5 (visits without their page views per page); each without version 7's person hours.
-_NO_HOURS = ("DROP TABLE id_hours", "DROP TABLE person_hours")
+# version 5 (visits without their page views per page); each without version 7's person hours and version
+# 8's cohort members.
+_NO_HOURS = ("DROP TABLE id_hours", "DROP TABLE person_hours", "DROP TABLE cohort_members")
 _UNMARKED = (
     *_NO_HOURS,
     "ALTER TABLE visits DROP COLUMN page_views",
@@ -218,7 +219,7 @@ def test_an_older_store_gets_its_visits_on_open(tmp_path: Path, older: int) -> N
     store = open_store("duckdb", tmp_path)
     try:
         assert _read_visits(store) == _expected_visits()
-        assert store.execute("SELECT max(version) FROM store_schema") == [(7,)]
+        assert store.execute("SELECT max(version) FROM store_schema") == [(8,)]
         if older == 4:  # version 5 marked the visits it found (versions 2 and 3 build them anew, unmarked)
             assert store.execute("SELECT count(*) = count(pages_before), count(*) > 0 FROM visits") == [
                 (True, True)

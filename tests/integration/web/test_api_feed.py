@@ -8,19 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from tests.integration.accounts.kit import build_world, fast_settings
 from tests.integration.capture_kit import Running, running
 from tests.integration.mail_kit import smtp_server
 from tests.waiting import eventually
 
-from belvedere.accounts.models import User
-from belvedere.insights.feed.jobs import DIGEST
+from belvedere.accounts.models import Project, User
+from belvedere.insights.feed.jobs import DIGEST, last_complete_day
 from belvedere.platform.db import transaction
 
 
 def _history(app: Running, key: str, project_id: int) -> None:
-    """Five weeks of 6 visitors a day, and yesterday 30 more from Hacker News (the project is in Paris)."""
+    """Five weeks of 6 visitors a day, and yesterday 30 more from Hacker News."""
     today = datetime.now(UTC).replace(hour=11, minute=0, second=0, microsecond=0)
     batch: list[dict[str, Any]] = []
     for days_ago in range(35, 0, -1):
@@ -60,7 +60,10 @@ def test_the_feed_is_written_once_pinned_dismissed_and_mailed_weekly(tmp_path: P
         assert app.client.post(f"{base}/refresh", headers=viewer).status_code == 403
         asked = app.client.post(f"{base}/refresh", headers=member)
         assert asked.status_code == 202, asked.text
-        yesterday = (datetime.now(ZoneParis()) - timedelta(days=1)).date()
+        with transaction(app.runtime.sessions) as session:
+            zone = session.scalar(select(Project.timezone).where(Project.id == world.project_id))
+        assert zone is not None
+        yesterday = last_complete_day(datetime.now(UTC), zone)
         assert asked.json()["day"] == yesterday.isoformat()
 
         def listed() -> list[dict[str, Any]]:
@@ -112,9 +115,3 @@ def test_the_feed_is_written_once_pinned_dismissed_and_mailed_weekly(tmp_path: P
         assert inbox.to(world.people["member"].email) == []  # not verified
         app.runtime.jobs.enqueue(DIGEST, payload, org_id=world.org_id, project_id=world.project_id)
         assert not eventually(lambda: len(inbox.to(viewer_mail)) > 1, timeout=3, interval=0.2)
-
-
-def ZoneParis() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Paris")
