@@ -1,7 +1,9 @@
 """Property: ``root_cause`` equals the plain-Python reference. In each period (the range, and the one as
 long just before it), every counted unit — an event, a visit, a person through their alias links — lies
-under one value of each dimension: an event's own; a visit's or a person's from its first event carrying
-one. The values moved most are shown, the rest folded into $other; their changes add up to the total's."""
+under one value of each dimension: an event's own; a visit's from its first event carrying one (any
+event of the visit for a visit-level field, one of the series' otherwise); a person's from their first
+event of the series carrying one. The values moved most are shown, the rest folded into $other; their
+changes add up to the total's."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.query import reference as ref
 from tests.integration.query.events_kit import Analytics, analytics, property_settings
+
+from belvedere.store.schema import VISIT_DIMENSIONS
 
 __all__ = ["analytics"]
 
@@ -52,19 +56,19 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(zone, spec, kept)
 
 
-def _unit_values(events: list[ref.Ev], math: str, dimension: str) -> list[str | None]:
-    """The value each counted unit of ``events`` (one period's) lies under."""
-    if math == "total":
-        return [ref.text_of(e, dimension) for e in events]
-    key = "session" if math == "unique_sessions" else "person"
-    units: dict[str, str | None] = {}
-    for e in sorted(events, key=lambda e: e.at):
+def _unit_values(events: list[ref.Ev], series: dict[str, Any], dimension: str) -> list[str | None]:
+    """The value each counted unit of ``events`` (one period's, matching the filters) lies under: a visit
+    under its visit-level value from any of its events, the others from the series' events."""
+    counted = [e for e in events if series["event"] in (None, e.name)]
+    if series["math"] == "total":
+        return [ref.text_of(e, dimension) for e in counted]
+    key = "session" if series["math"] == "unique_sessions" else "person"
+    units: dict[str, str | None] = {getattr(e, key): None for e in counted if getattr(e, key) is not None}
+    carrying = events if key == "session" and dimension in VISIT_DIMENSIONS else counted
+    for e in sorted(carrying, key=lambda e: e.at):
         unit = getattr(e, key)
-        if unit is None:
-            continue
-        value = ref.text_of(e, dimension)
-        if units.get(unit) is None:
-            units[unit] = value
+        if unit in units and units[unit] is None:
+            units[unit] = ref.text_of(e, dimension)
     return list(units.values())
 
 
@@ -75,9 +79,7 @@ def reference(scenario: Scenario) -> dict[str, Any]:
 
     def chosen(a: date, b: date) -> list[ref.Ev]:
         return [
-            e
-            for e in ref.in_dates(ref.resolved(scenario.events), tz, a, b)
-            if ref.passes(e, spec["filters"]) and series["event"] in (None, e.name)
+            e for e in ref.in_dates(ref.resolved(scenario.events), tz, a, b) if ref.passes(e, spec["filters"])
         ]
 
     periods = [chosen(*ref.previous_dates(first, last)), chosen(first, last)]
@@ -85,7 +87,7 @@ def reference(scenario: Scenario) -> dict[str, Any]:
     for dimension in spec["dimensions"]:
         counts: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
         for p, events in enumerate(periods):
-            for value in _unit_values(events, series["math"], dimension):
+            for value in _unit_values(events, series, dimension):
                 counts[value][p] += 1
         # The largest change either way, then the most units, then by value (no value last).
         ordered = sorted(

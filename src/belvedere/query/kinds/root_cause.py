@@ -2,9 +2,10 @@
 change split, for each dimension asked (channel, country, page, a property…), over the dimension's values,
 so that their changes add up to the whole change, each with its significance (``insights.change``).
 
-Each counted unit lies under one value of a dimension in a period: an event under its own value; a visit,
-or a person, under the value of its first event of the series in the period that carries one (a person's
-events through the alias links). So the values' counts add up to the series' count in each period, which
+Each counted unit lies under one value of a dimension in a period: an event under its own value; a person
+under the value of their first event of the series in the period that carries one (their events through the
+alias links); a visit under its own source, location and device (``_visits``), and the first page or
+property value of its events of the series. So the values' counts add up to the series' count in each period, which
 is the count ``trends`` gives."""
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from sqlglot import exp
 from belvedere.insights.change import OTHER, SURPRISING, Part, surprise, weigh
 from belvedere.query.dates import DateRange, format_label, to_local, to_utc
 from belvedere.query.fields import check_dimension, conditions, text_field
+from belvedere.query.goal import PAGEVIEW
 from belvedere.query.kinds.anomalies import COUNTED
 from belvedere.query.kinds.trends import Series
 from belvedere.query.runner import DatedQuery, DatedRunner, QueryError, QueryResult, register
 from belvedere.query.sql import Params, col, first_values_by_person, fn
+from belvedere.query.visits import split_by_range
+from belvedere.store.schema import VISIT_DIMENSIONS
 
 Baseline = Literal["previous_period", "previous_week", "previous_year"]
 DIMENSIONS = (
@@ -134,27 +138,18 @@ class RootCauseRunner(DatedRunner[RootCauseQuery]):
         elapsed = to_local(self.ctx.now, rng.tz).replace(second=0, microsecond=0) - rng.local_start()
         return DateRange(week.start, to_utc(week.local_start() + elapsed, rng.tz), rng.tz)
 
-    def _units(self, params: Params, baseline: DateRange) -> exp.Select:
+    def _units(self, params: Params, baseline: DateRange) -> exp.Query:
         """One row per counted unit and period (``p``: 1 in the range, 0 in the baseline), with the unit's
         value of each dimension (``v0``, ``v1``…)."""
-        series, ts = self.spec.series, col("timestamp")
-        rng = self.range
-
-        def within(r: DateRange) -> exp.Expr:
-            return exp.and_(
-                exp.GTE(this=ts.copy(), expression=params.bind(r.start)),
-                exp.LT(this=ts.copy(), expression=params.bind(r.end)),
-            )
-
-        parts = [exp.or_(within(rng), within(baseline)), *conditions(self.spec.filters, params)]
-        if series.event is not None:
-            parts.append(exp.EQ(this=col("event"), expression=params.bind(series.event)))
-        parts.extend(conditions(series.filters, params))
-        period = exp.If(
-            this=exp.GTE(this=ts.copy(), expression=params.bind(rng.start)),
-            true=exp.Literal.number(1),
-            false=exp.Literal.number(0),
-        ).as_("p")
+        series, rng = self.spec.series, self.range
+        if series.math == "unique_sessions":
+            return self._visits(params, baseline)
+        parts = [
+            exp.or_(_within(params, rng), _within(params, baseline)),
+            *conditions(self.spec.filters, params),
+            *_series_conditions(series, params),
+        ]
+        period = _period(params, rng, col("timestamp"))
         values = [text_field(d, params) for d in self.spec.dimensions]
         names = [f"v{i}" for i in range(len(values))]
         if series.math == "total":
@@ -163,16 +158,69 @@ class RootCauseRunner(DatedRunner[RootCauseQuery]):
                 .from_("events")
                 .where(exp.and_(*parts))
             )
-        first = [fn("arg_min", v, ts.copy()).as_(n) for v, n in zip(values, names, strict=True)]
-        if series.math == "unique_sessions":
-            parts.append(exp.Not(this=exp.Is(this=col("session_id"), expression=exp.Null())))
-            return (
-                exp.select(period, *first)
-                .from_("events")
-                .where(exp.and_(*parts))
-                .group_by("p", fn("key64", col("session_id")))
-            )
         return first_values_by_person(values, exp.and_(*parts), period)
+
+    def _visits(self, params: Params, baseline: DateRange) -> exp.Query:
+        """One row per visit and period that has an event of the series. A visit-level field (source,
+        location, device) is the visit's: its first value among the visit's events in the period, as the
+        ``breakdown`` kind and the overview's panels count visits; any other field is the first value among
+        the series' events. Without filters the visits wholly inside a period are read from the ``visits``
+        table (30 days of 10 M events: see docs/benchmarks.md) and only those crossing a period's ends are
+        grouped again from their events."""
+        series, rng = self.spec.series, self.range
+        stored = self._stored(params, baseline)
+        where: list[exp.Expr] = [
+            exp.or_(_within(params, rng), _within(params, baseline)),
+            exp.Not(this=exp.Is(this=col("session_id"), expression=exp.Null())),
+            *conditions(self.spec.filters, params),
+        ]
+        if stored is not None:
+            crossing = [split_by_range(params, r).crossing for r in (rng, baseline)]
+            where.append(exp.In(this=col("session_id"), query=_sessions(exp.or_(*crossing)).subquery()))
+        found = _series_conditions(series, params)
+        in_series = exp.and_(*found) if found else exp.true()
+        ts = col("timestamp")
+        values = []
+        for i, dimension in enumerate(self.spec.dimensions):
+            when: exp.Expr = ts.copy()
+            if dimension not in VISIT_DIMENSIONS:
+                when = exp.If(this=in_series.copy(), true=ts.copy())
+            values.append(fn("arg_min", text_field(dimension, params), when).as_(f"v{i}"))
+        grouped = (
+            exp.select(_period(params, rng, ts), *values)
+            .from_("events")
+            .where(exp.and_(*where))
+            .group_by("p", fn("key64", col("session_id")))
+            .having(exp.GT(this=fn("count_if", in_series), expression=exp.Literal.number(0)))
+        )
+        return grouped if stored is None else exp.union(stored, grouped, distinct=False)
+
+    def _stored(self, params: Params, baseline: DateRange) -> exp.Select | None:
+        """The visits wholly inside the range or the baseline, as the ``visits`` table has them; None when
+        it cannot answer (filters; a field other than the visit's own, but for the page of a page view
+        series, which is the visit's entry page)."""
+        series = self.spec.series
+        if self.spec.filters or series.filters:
+            return None
+        columns = []
+        for i, dimension in enumerate(self.spec.dimensions):
+            if dimension in VISIT_DIMENSIONS:
+                columns.append(col(dimension).as_(f"v{i}"))
+            elif dimension == "path" and series.event == PAGEVIEW:
+                columns.append(col("entry_page").as_(f"v{i}"))
+            else:
+                return None
+        inside = [split_by_range(params, r).inside for r in (self.range, baseline)]
+        which: list[exp.Expr] = [exp.or_(*inside)]
+        if series.event == PAGEVIEW:
+            which.append(exp.GT(this=col("pageviews"), expression=exp.Literal.number(0)))
+        elif series.event is not None:
+            which.append(fn("has", col("event_names"), params.bind(series.event)))
+        return (
+            exp.select(_period(params, self.range, col("started_at")), *columns)
+            .from_("visits")
+            .where(exp.and_(*which))
+        )
 
     def _statement(self, baseline: DateRange) -> tuple[exp.Expr, Params]:
         """Per dimension (its index ``d``): the ``limit`` values that moved most (``k`` 1, 2…: the largest
@@ -308,3 +356,31 @@ def _top(dimensions: list[DimensionChange], change: int) -> list[TopContribution
 
 def _label(local: Any) -> str:
     return format_label(local, "hour" if (local.hour, local.minute) != (0, 0) else "day")
+
+
+def _within(params: Params, r: DateRange) -> exp.Expr:
+    ts = col("timestamp")
+    return exp.and_(
+        exp.GTE(this=ts, expression=params.bind(r.start)),
+        exp.LT(this=ts.copy(), expression=params.bind(r.end)),
+    )
+
+
+def _period(params: Params, rng: DateRange, at: exp.Expr) -> exp.Expr:
+    """``p``: 1 for the range, 0 for the baseline (which lies before it)."""
+    return exp.If(
+        this=exp.GTE(this=at, expression=params.bind(rng.start)),
+        true=exp.Literal.number(1),
+        false=exp.Literal.number(0),
+    ).as_("p")
+
+
+def _series_conditions(series: Series, params: Params) -> list[exp.Expr]:
+    found = conditions(series.filters, params)
+    if series.event is not None:
+        found.append(exp.EQ(this=col("event"), expression=params.bind(series.event)))
+    return found
+
+
+def _sessions(which: exp.Expr) -> exp.Select:
+    return exp.select("session_id").from_("visits").where(which)
