@@ -49,6 +49,19 @@ Operator = Literal[
 Scalar = str | int | float | bool
 
 
+def check_breakdown(name: str | None) -> str | None:
+    """A breakdown: a field to group by, or ``cohort`` (one line per cohort of ``breakdown_cohorts``)."""
+    return name if name is None or name == COHORT else check_dimension(name)
+
+
+def check_breakdown_cohorts(breakdown: str | None, cohorts: list[int]) -> None:
+    """``breakdown_cohorts`` go with ``breakdown: cohort``: 1 to 10 distinct positive ids."""
+    if (breakdown == COHORT) != bool(cohorts):
+        raise ValueError("breakdown_cohorts goes with breakdown: cohort, which needs 1 to 10 cohort ids")
+    if any(i <= 0 or i >= 2**63 for i in cohorts) or len(set(cohorts)) < len(cohorts):
+        raise ValueError("breakdown_cohorts: distinct positive cohort ids")
+
+
 def check_dimension(name: str) -> str:
     """A field to group by: a text field or property (numbers are measured, not grouped)."""
     check_field(name)

@@ -221,6 +221,29 @@ def test_a_trend_broken_down_by_cohort_counts_each_cohort_s_members(analytics: A
     ]
 
 
+def test_a_funnel_broken_down_by_cohort_is_each_cohort_s_funnel(analytics: Analytics) -> None:
+    """a then b: alice did a (twice, once as anon-1) and no b; bob did a then b; carol (project 2) too."""
+    _world(analytics)
+    store = analytics.store
+    store.replace_cohort(project_id=1, cohort_id=7, people=["alice"])
+    store.replace_cohort(project_id=1, cohort_id=8, people=["alice", "bob"])
+    store.replace_cohort(project_id=2, cohort_id=9, people=["carol", "bob"])
+    spec = {
+        "kind": "funnel",
+        **DAY,
+        "steps": [{"event": "a"}, {"event": "b"}],
+        "breakdown": "cohort",
+        "breakdown_cohorts": [8, 7, 9],
+    }
+    r = analytics.query(spec)
+    assert [s["users"] for s in r["steps"]] == [2, 1]
+    got = [(b["value"], [(s["users"], s["conversion_rate"]) for s in b["steps"]]) for b in r["breakdown"]]
+    # In the asked order; cohort 9 is another project's, nobody here.
+    assert got == [(8, [(2, 100.0), (1, 50.0)]), (7, [(1, 100.0), (0, 0.0)]), (9, [(0, None), (0, None)])]
+    with pytest.raises(ValidationError):
+        parse_query({**spec, "breakdown_cohorts": []})
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -5,8 +5,8 @@ so that their changes add up to the whole change, each with its significance (``
 Each counted unit lies under one value of a dimension in a period: an event under its own value; a person
 under the value of their first event of the series in the period that carries one (their events through the
 alias links); a visit under its own source, location and device (``_visits``), and the first page or
-property value of its events of the series. So the values' counts add up to the series' count in each period, which
-is the count ``trends`` gives."""
+property value of its events of the series. So the values' counts add up to the series' count in each
+period, which is the count ``trends`` gives."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ from belvedere.query.fields import (
     COHORT,
     MAX_FILTERS,
     Filter,
-    check_dimension,
+    check_breakdown,
+    check_breakdown_cohorts,
     check_field,
     conditions,
     number_field,
@@ -86,18 +87,11 @@ class TrendsQuery(ComparedQuery):
         " people over the range (not a sum of the buckets' people), the average of all its events, ….",
     )
 
-    _check_breakdown = field_validator("breakdown")(
-        classmethod(lambda cls, v: v if v is None or v == COHORT else check_dimension(v))
-    )
+    _check_breakdown = field_validator("breakdown")(classmethod(lambda cls, v: check_breakdown(v)))
 
     @model_validator(mode="after")
     def _consistent(self) -> TrendsQuery:
-        if (self.breakdown == COHORT) != bool(self.breakdown_cohorts):
-            raise ValueError("breakdown_cohorts goes with breakdown: cohort, which needs 1 to 10 cohort ids")
-        if any(i <= 0 or i >= 2**63 for i in self.breakdown_cohorts) or len(
-            set(self.breakdown_cohorts)
-        ) < len(self.breakdown_cohorts):
-            raise ValueError("breakdown_cohorts: distinct positive cohort ids")
+        check_breakdown_cohorts(self.breakdown, self.breakdown_cohorts)
         if self.formula is not None:
             check_formula(self.formula, set(string.ascii_uppercase[: len(self.series)]))
         if self.cumulative:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlglot import exp
 
 from belvedere.query.dates import bucket_starts, format_label
-from belvedere.query.fields import text_field
+from belvedere.query.fields import COHORT, Filter, text_field
 from belvedere.query.kinds.funnel.chains import FunnelChains, seconds
 from belvedere.query.kinds.funnel.spec import (
     ConversionOverTime,
@@ -47,7 +47,7 @@ class FunnelRunner(FunnelChains[FunnelQuery]):
 
     def _breakdown_value(self, params: Params) -> exp.Expr:
         """The breakdown value of the person's first step-1 event, on every row of the person."""
-        if self.spec.breakdown is None:
+        if self.spec.breakdown in (None, COHORT):
             return exp.Null()
         value = exp.Coalesce(
             this=text_field(self.spec.breakdown, params), expressions=[exp.Literal.string(NONE)]
@@ -109,7 +109,27 @@ class FunnelRunner(FunnelChains[FunnelQuery]):
             previous = users
         return steps
 
+    def _by_cohort(self) -> list[FunnelBreakdown]:
+        """The funnel of each cohort: the same funnel over its members' events (a ``cohort`` filter)."""
+        found = []
+        for cohort in self.spec.breakdown_cohorts:
+            member = Filter(property=COHORT, operator="eq", value=cohort)
+            spec = self.spec.model_copy(
+                update={
+                    "filters": [*self.spec.filters, member],
+                    "breakdown": None,
+                    "breakdown_cohorts": [],
+                    "over_time": False,
+                    "time_to_convert": None,
+                }
+            )
+            overall = FunnelRunner(spec, self.ctx)._aggregate(by_value=False)[0]
+            found.append(FunnelBreakdown(value=cohort, steps=self._steps(overall[1:])))
+        return found
+
     def _breakdown(self) -> list[FunnelBreakdown]:
+        if self.spec.breakdown == COHORT:
+            return self._by_cohort()
         entered = [r for r in self._aggregate(by_value=True) if int(r[1] or 0) > 0]
         rows = sorted(entered, key=lambda r: (-int(r[1] or 0), str(r[0])))
         return [

@@ -8,7 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from belvedere.query.dates import Interval
-from belvedere.query.fields import MAX_FILTERS, Filter, check_dimension
+from belvedere.query.fields import (
+    MAX_FILTERS,
+    Filter,
+    check_breakdown,
+    check_breakdown_cohorts,
+)
 from belvedere.query.runner import DatedQuery, QueryResult
 
 Order = Literal["ordered", "strict", "unordered"]
@@ -71,17 +76,25 @@ class TimeToConvert(BaseModel):
 
 class FunnelQuery(FunnelDefinition):
     kind: Literal["funnel"] = "funnel"
-    breakdown: str | None = Field(None, description="Split by this field of the person's first step-1 event.")
+    breakdown: str | None = Field(
+        None,
+        description="Split by this field of the person's first step-1 event, or `cohort`: the funnel of each"
+        " cohort of `breakdown_cohorts`, over its members' events (a person in two cohorts counts in both).",
+    )
     breakdown_limit: int = Field(10, ge=1, le=100)
+    breakdown_cohorts: list[int] = Field(
+        default_factory=list,
+        max_length=10,
+        description="With `breakdown: cohort`: the cohorts' ids (1 to 10).",
+    )
     over_time: bool = Field(False, description="Conversion of the people who entered in each bucket.")
     time_to_convert: TimeToConvert | None = Field(None, description="A histogram of times between two steps.")
 
-    _check_breakdown = field_validator("breakdown")(
-        classmethod(lambda cls, v: None if v is None else check_dimension(v))
-    )
+    _check_breakdown = field_validator("breakdown")(classmethod(lambda cls, v: check_breakdown(v)))
 
     @model_validator(mode="after")
     def _options_fit(self) -> FunnelQuery:
+        check_breakdown_cohorts(self.breakdown, self.breakdown_cohorts)
         if self.over_time and self.interval == "hour":
             raise ValueError("conversion over time is by day, week or month, not by hour")
         histogram = self.time_to_convert
