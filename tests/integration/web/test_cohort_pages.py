@@ -74,7 +74,12 @@ def test_cohorts_saved_from_the_pages_and_used_as_a_filter(app: Running) -> None
     assert link, page
     overview = app.client.get(link.group(1).replace("&amp;", "&"), headers=viewer)
     assert overview.status_code == 200
-    assert "Cohort is " + first_id in overview.text
+    # The filter shows the cohort's name, and the list of all pages keeps it.
+    assert f"Cohort is Repeat buyers (no. {first_id})" in overview.text
+    pages_url = f"/app/projects/{world.project_id}/details/page?period=7d&f=cohort%7Ceq%7C{first_id}"
+    kept = app.client.get(pages_url, headers=viewer)
+    assert kept.status_code == 200 and "left out" not in kept.text
+    assert re.findall(r'<td class="num">([\d,]+)</td>', kept.text)[0] == "1"  # "/": fan alone
     # A bad form: said, nothing saved.
     bad = app.client.post(base, data={"name": "Nobody", "type": "static", "ids": " "}, headers=member)
     assert bad.status_code == 422 and "was not saved" in bad.text
@@ -106,7 +111,10 @@ def test_cohorts_saved_from_the_pages_and_used_as_a_filter(app: Running) -> None
     # (its figures, chart and panels are everyone's, not a silent zero).
     stale = app.client.get(link.group(1).replace("&amp;", "&"), headers=viewer)
     assert f"no cohort {first_id} in this project (deleted?)" in stale.text
-    assert "Cohort is " + first_id not in stale.text
+    assert "Cohort is Repeat buyers" not in stale.text
+    stale_pages = app.client.get(pages_url, headers=viewer)
+    assert f"no cohort {first_id} in this project (deleted?)" in stale_pages.text
+    assert re.findall(r'<td class="num">([\d,]+)</td>', stale_pages.text)[0] == "3"
     panel = app.client.get(
         f"/app/projects/{world.project_id}/panels/pages?period=7d&f=cohort%7Ceq%7C{first_id}", headers=viewer
     )

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import Answer, answer
+from belvedere.web.pages.asking import Answer, answer, filter_menu
 from belvedere.web.pages.periods import PERIODS, custom, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
@@ -106,7 +106,7 @@ async def retention(grant: ProjectViewer, request: Request, runtime: RuntimeDep)
         types=RETENTION_TYPES,
         currency=grant.project.settings.currency,
         where_params=where.params(),
-        filter_menu=conditions.menu(where, link, request.query_params),
+        filter_menu=filter_menu(runtime, grant, where, link, request.query_params),
         can_save=grant.role != "viewer",
     )
 
@@ -150,5 +150,5 @@ async def paths(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -> 
         periods=PERIODS,
         can_save=grant.role != "viewer",
         where_params=where.params(),
-        filter_menu=conditions.menu(where, link, request.query_params),
+        filter_menu=filter_menu(runtime, grant, where, link, request.query_params),
     )

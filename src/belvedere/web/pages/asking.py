@@ -4,10 +4,12 @@ room rather than being refused (``query.gate``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from starlette.datastructures import QueryParams
 
 from belvedere.accounts.grants import ProjectGrant
 from belvedere.dashboards.service import stored_form
@@ -17,6 +19,7 @@ from belvedere.platform.errors import BelvedereError
 from belvedere.query import QueryResult, parse_query
 from belvedere.query.kinds.trends import TrendsResult
 from belvedere.runtime import Runtime
+from belvedere.web.pages import conditions
 
 R = TypeVar("R", bound=QueryResult)
 
@@ -79,3 +82,20 @@ async def known_events(runtime: Runtime, grant: ProjectGrant) -> list[str]:
     }
     series = (await ask(runtime, grant, body, TrendsResult)).series
     return [s.breakdown_value for s in series if s.breakdown_value not in (None, "$other")]
+
+
+def filter_menu(
+    runtime: Runtime,
+    grant: ProjectGrant,
+    where: conditions.Conditions,
+    link: Callable[[conditions.Conditions], str],
+    params: QueryParams,
+) -> dict[str, Any]:
+    """The filter menu of a project's page (``conditions.menu``), its cohorts shown by name."""
+    ids = where.cohort_ids()
+    names: dict[int, str] = {}
+    if ids:
+        with transaction(runtime.sessions) as session:
+            found = cohorts.cohorts(session, project_id=grant.project.id)
+            names = {c.id: c.name for c in found if c.id in ids}
+    return conditions.menu(where, link, params, names)

@@ -9,7 +9,7 @@ expression); one that fails is left out and said why, never silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -76,6 +76,13 @@ class Condition:
         shown = "" if self.operator in _VALUELESS else f" {self.value}"
         return f"{name} {OPERATORS[self.operator]}{shown}"
 
+    def named(self, cohorts: Mapping[int, str]) -> str:
+        """The text, a cohort's number given with its name ("Cohort is Power users (no. 7)")."""
+        if self.field != COHORT or not self.value.isdigit() or int(self.value) not in cohorts:
+            return self.text
+        name = cohorts[int(self.value)]
+        return f"{FIELD_LABELS[COHORT]} {OPERATORS[self.operator]} {name} (no. {self.value})"
+
     def filter(self) -> dict[str, Any]:
         if self.operator in _VALUELESS:
             return {"property": self.field, "operator": self.operator}
@@ -123,6 +130,10 @@ class Conditions:
             (*self.refused, *((c.param, why) for c, why in reasons if why is not None)),
             self.legacy,
         )
+
+    def cohort_ids(self) -> set[int]:
+        """The cohorts the conditions name."""
+        return {int(c.value) for c in self.kept if c.field == COHORT and c.value.isdigit()}
 
     def without(self, condition: Condition) -> Conditions:
         return Conditions(tuple(c for c in self.kept if c != condition), legacy=self.legacy)
@@ -213,13 +224,19 @@ def _reason(exc: ValidationError) -> str:
     return str(first["msg"]).removeprefix("Value error, ")
 
 
-def menu(conditions: Conditions, link: Callable[[Conditions], str], params: QueryParams) -> dict[str, Any]:
+def menu(
+    conditions: Conditions,
+    link: Callable[[Conditions], str],
+    params: QueryParams,
+    cohorts: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
     """What the filter menu (``_filters.html``) shows: the conditions, each with the link that removes it
     (``link(conditions)``: the page's URL with those conditions instead), the refused ones with why, the
-    fields to suggest, and the page's other parameters, which adding a condition keeps."""
+    fields to suggest, and the page's other parameters, which adding a condition keeps. ``cohorts``: the
+    names of the cohorts the conditions name, by number."""
     hidden = _others(params, conditions.legacy)
     return {
-        "active": [(c.text, link(conditions.without(c))) for c in conditions.kept],
+        "active": [(c.named(cohorts or {}), link(conditions.without(c))) for c in conditions.kept],
         "refused": list(conditions.refused),
         "hidden": [*hidden, *conditions.params()],
         "fields": sorted(FILTERABLE),

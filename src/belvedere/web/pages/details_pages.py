@@ -15,7 +15,7 @@ from belvedere.query.kinds.breakdown import BreakdownResult, BreakdownRow
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages.asking import ask
 from belvedere.web.pages.countries import country_name
-from belvedere.web.pages.project_pages import DETAILED, View, nav, panel_query
+from belvedere.web.pages.project_pages import DETAILED, nav, panel_query, view_of
 from belvedere.web.pages.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +42,7 @@ async def details(
     if dimension not in DETAILED:
         return page(request, "error.html", 404, title="Not found", message="No such list of values.")
     label, column, field = DETAILED[dimension]
-    view = View.of(request)
+    view = view_of(request, runtime, grant)
     question = {**panel_query(view, dimension, ""), "limit": TOP}
     answer = await ask(runtime, grant, question, BreakdownResult)
     search = q.strip()[:200].lower()
@@ -72,6 +72,7 @@ async def details(
         ],
         row_link=lambda value: f"/app/projects/{grant.project.id}{view.only(field, value)}",
         overview=f"/app/projects/{grant.project.id}{view.link()}",
+        refused=view.conditions.refused,
         hidden=[(k, v) for k, v in request.query_params.items() if k not in ("q", "page", "format")],
         q=q.strip(),
         found=len(rows),

@@ -15,7 +15,7 @@ from belvedere.query.dates import to_local
 from belvedere.query.kinds.events import EventsResult, RawEvent
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer
+from belvedere.web.pages.asking import answer, filter_menu
 from belvedere.web.pages.countries import country_name
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import nav
@@ -99,5 +99,5 @@ async def explorer(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         period=period,
         periods=PERIODS,
         where_params=where.params(),
-        filter_menu=conditions.menu(where, link, q),
+        filter_menu=filter_menu(runtime, grant, where, link, q),
     )

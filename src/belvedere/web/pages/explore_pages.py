@@ -14,7 +14,7 @@ from belvedere.accounts.grants import ProjectGrant
 from belvedere.runtime import Runtime
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer
+from belvedere.web.pages.asking import answer, filter_menu
 from belvedere.web.pages.periods import INTERVAL, PERIODS, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
@@ -92,7 +92,7 @@ async def _activity(kind: str, grant: ProjectGrant, request: Request, runtime: R
         periods={k: v for k, v in PERIODS.items() if k not in ("today", "yesterday")},
         intervals=INTERVALS,
         where_params=where.params(),
-        filter_menu=conditions.menu(where, link, request.query_params),
+        filter_menu=filter_menu(runtime, grant, where, link, request.query_params),
         result=found.result if found else None,
         view=view_of(found.result, display, found.query) if found else None,
         table=view_of(found.result, "table", found.query) if found and display != "table" else None,

@@ -17,7 +17,7 @@ from belvedere.platform.db import transaction
 from belvedere.query.kinds.funnel import FunnelPeopleResult, FunnelResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import Answer, answer, known_events
+from belvedere.web.pages.asking import Answer, answer, filter_menu, known_events
 from belvedere.web.pages.funnel_views import breakdown_table, histogram_chart, over_time_chart, step_rows
 from belvedere.web.pages.periods import PERIODS, dates, period_of
 from belvedere.web.pages.project_pages import nav
@@ -338,7 +338,7 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         error=error,
         saved=saved,
         where_params=where.params(),
-        filter_menu=conditions.menu(where, link, request.query_params),
+        filter_menu=filter_menu(runtime, grant, where, link, request.query_params),
         can_save=grant.role != "viewer",
     )
 

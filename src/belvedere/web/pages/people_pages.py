@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from belvedere.query.kinds.users import UserResult, UsersResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
-from belvedere.web.pages.asking import answer
+from belvedere.web.pages.asking import answer, filter_menu
 from belvedere.web.pages.periods import PERIODS, dates
 from belvedere.web.pages.project_pages import nav
 from belvedere.web.pages.render import page, redirect
@@ -88,7 +88,9 @@ async def people(
         ],
         total=total,
         where_params=where.params(),
-        filter_menu=conditions.menu(where, conditions.page_link(request.query_params), request.query_params),
+        filter_menu=filter_menu(
+            runtime, grant, where, conditions.page_link(request.query_params), request.query_params
+        ),
         previous=link(page_no=page_no - 1) if page_no > 1 else None,
         next=link(page_no=page_no + 1) if page_no * PAGE_SIZE < total else None,
         first_shown=(page_no - 1) * PAGE_SIZE + 1 if rows else 0,

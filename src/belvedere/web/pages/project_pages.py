@@ -34,7 +34,7 @@ from belvedere.runtime import Runtime
 from belvedere.store.schema import VISIT_DIMENSIONS
 from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages import conditions, periods
-from belvedere.web.pages.asking import ask, ask_ahead, known_events
+from belvedere.web.pages.asking import ask, ask_ahead, filter_menu, known_events
 from belvedere.web.pages.conditions import Condition, Conditions
 from belvedere.web.pages.goal_views import goal_query, goal_rows
 from belvedere.web.pages.periods import INTERVAL, PERIODS, PROJECTED, dates
@@ -232,7 +232,7 @@ def view_of(request: Request, runtime: Runtime, grant: ProjectGrant) -> View:
     """The page's view, with its conditions on cohorts the project does not have (deleted since the link
     was made, or another project's) left out and said why, as a filter the engine cannot take is."""
     view = View.of(request, grant.project.settings.goals)
-    named = {int(c.value) for c in view.conditions.kept if c.field == COHORT and c.value.isdigit()}
+    named = view.conditions.cohort_ids()
     if not named:
         return view
     with transaction(runtime.sessions) as session:
@@ -349,7 +349,7 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
             for key, label in COMPARISONS.items()
         ],
         compared=compared_name(view.compare or "previous_period").lower(),
-        filter_menu=conditions.menu(view.conditions, view.link, request.query_params),
+        filter_menu=filter_menu(runtime, grant, view.conditions, view.link, request.query_params),
         hidden=[
             (k, v)
             for k, v in (

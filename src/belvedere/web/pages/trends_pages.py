@@ -19,7 +19,7 @@ from belvedere.query.fields import PROPERTY_PREFIX
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
 from belvedere.web.pages.anomaly_views import with_anomalies
-from belvedere.web.pages.asking import answer
+from belvedere.web.pages.asking import answer, filter_menu
 from belvedere.web.pages.conditions import FIELD_LABELS, Condition, Conditions
 from belvedere.web.pages.periods import INTERVAL, PERIODS, custom, dates, interval_for_days, period_of
 from belvedere.web.pages.project_pages import nav
@@ -269,7 +269,9 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
         operators=conditions.OPERATORS,
         any_event=ANY_EVENT,
         where_params=where.params(),
-        filter_menu=conditions.menu(where, lambda kept: f"?{urlencode(form.params(kept))}", params),
+        filter_menu=filter_menu(
+            runtime, grant, where, lambda kept: f"?{urlencode(form.params(kept))}", params
+        ),
         result=found.result if found else None,
         view=view,
         band_note=band_note,
