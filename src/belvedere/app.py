@@ -67,6 +67,7 @@ from belvedere.web.pages import (
     cohort_pages,
     dashboard_pages,
     details_pages,
+    drivers_pages,
     events_pages,
     explore_pages,
     feed_pages,
@@ -227,6 +228,7 @@ def build_api(
     api.include_router(cohort_pages.router)
     api.include_router(feed_pages.router)
     api.include_router(projection_pages.router)
+    api.include_router(drivers_pages.router)
     api.include_router(explore_pages.router)
     api.include_router(events_pages.router)
     api.include_router(people_pages.router)

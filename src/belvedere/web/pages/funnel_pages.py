@@ -340,6 +340,7 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         where_params=where.params(),
         filter_menu=filter_menu(runtime, grant, where, link, request.query_params),
         can_save=grant.role != "viewer",
+        drivers_url=f"{request.url.path}/drivers?{request.url.query}",
     )
 
 
