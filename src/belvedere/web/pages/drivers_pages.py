@@ -63,7 +63,8 @@ async def drivers(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         first=steps[0]["event"],
         last=steps[-1]["event"],
         partial=not whole or bool(steps[0]["filters"]),
-        rows=[_row(d) for d in result.drivers] if result else [],
+        # A feature everyone had compares them with nobody: not shown.
+        rows=[_row(d) for d in result.drivers if d.rate_without is not None] if result else [],
     )
 
 
@@ -73,7 +74,7 @@ def _row(d: Driver) -> dict[str, Any]:
     return {
         "what": what,
         "with": f"{d.rate_with:.1f} % of {d.converted_with + d.others_with:,}",
-        "without": "none" if d.rate_without is None else f"{d.rate_without:.1f} %",
+        "without": f"{d.rate_without:.1f} %",
         "odds": f"{d.odds_ratio:.2f} ({d.lower:.2f} to {d.upper:.2f})",
         "verdict": f"converts {direction}" if d.significant else "within chance",
         "significant": d.significant,
