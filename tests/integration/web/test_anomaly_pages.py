@@ -117,6 +117,20 @@ def test_a_trend_with_its_expected_range_and_why_a_day_changed(app: Running) -> 
     )
     assert broken.status_code == 422 and "open it again from a chart" in broken.text
 
+    # The overview compares its chart with the expected range too (visitors, as the trend above); its key
+    # figures' changes stay against the previous period.
+    overview = f"/app/projects/{world.project_id}"
+    shown = app.client.get(f"{overview}?period=7d&compare=expected", headers=viewer)
+    assert shown.status_code == 200, shown.text
+    drawn = _chart(shown.text)
+    assert drawn["band"] == band and drawn["anomalies"] == chart["anomalies"]
+    said = html.unescape(shown.text)
+    assert "Visitors against the expected range</h2>" in said
+    assert "1 anomaly (marked): " + spike.isoformat() in said
+    assert 'aria-current="true">Expected range</a>' in said and "Changes are against" in said
+    months = app.client.get(f"{overview}?period=12m&compare=expected", headers=viewer)
+    assert "band" not in _chart(months.text) and "choose 30 days or less" in months.text
+
 
 def test_why_an_hour_changed(app: Running) -> None:
     """A point of an hourly chart: that hour against the same hour a week earlier."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from belvedere.accounts.grants import ProjectGrant
 from belvedere.query.kinds.anomalies import COUNTED, AnomaliesResult
 from belvedere.runtime import Runtime
+from belvedere.web.pages import conditions
 from belvedere.web.pages.asking import answer
-from belvedere.web.pages.why_pages import why_link
 
 BAND = "Expected range"
 
@@ -75,3 +76,16 @@ async def with_anomalies(
         days = ", ".join(p.date for _, p in marked[:5]) + (", …" if len(marked) > 5 else "")
         note = f"{len(marked)} {'anomaly' if len(marked) == 1 else 'anomalies'} (marked): {days}."
     return {**view, "chart": json.dumps(data)}, f"{note} Click a point to see why it changed."
+
+
+def why_link(
+    project_id: int, series: dict[str, Any], at: str, interval: str, where: list[tuple[str, str]]
+) -> str:
+    """The "why did it change?" page (``why_pages``) for one point of a chart: ``series`` as the query takes
+    it, ``at`` its bucket's label."""
+    params = [("event", series.get("event") or ""), ("math", series.get("math", "total")), ("at", at)]
+    params.append(("interval", interval))
+    for f in series.get("filters") or []:
+        value = conditions.value_text(f.get("value"))
+        params += [("sf", f["property"]), ("so", f.get("operator", "eq")), ("sv", value)]
+    return f"/app/projects/{project_id}/why?{urlencode([*params, *where])}"

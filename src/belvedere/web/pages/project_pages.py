@@ -34,6 +34,7 @@ from belvedere.runtime import Runtime
 from belvedere.store.schema import VISIT_DIMENSIONS
 from belvedere.web.access import Admin, ProjectViewer, RuntimeDep, SignedIn, request_origin
 from belvedere.web.pages import conditions, periods
+from belvedere.web.pages.anomaly_views import with_anomalies
 from belvedere.web.pages.asking import ask, ask_ahead, filter_menu, known_events
 from belvedere.web.pages.conditions import Condition, Conditions
 from belvedere.web.pages.goal_views import goal_query, goal_rows
@@ -136,6 +137,7 @@ DETAILED = {
     for d, label, column, field in tabs
     if d not in ("map", "event")
 }
+EXPECTED = "expected"  # the chart beside the range its own past expects (``anomaly_views``), not a period
 METRICS = {"visitors": "Visitors", "visits": "Visits", "pageviews": "Pageviews", "events": "Events"}
 # How the chart counts each metric, as a trends series.
 SERIES = {
@@ -147,8 +149,13 @@ SERIES = {
 
 
 # The chart's comparison, as the URL spells it (``compare=1``, the old spelling, is the previous period).
-COMPARISONS = {"": "Nothing", "previous_period": "Previous period", "previous_year": "Same period last year"}
-COMPARE_VALUE = {"previous_period": "previous", "previous_year": "year"}
+COMPARISONS = {
+    "": "Nothing",
+    "previous_period": "Previous period",
+    "previous_year": "Same period last year",
+    EXPECTED: "Expected range",
+}
+COMPARE_VALUE = {"previous_period": "previous", "previous_year": "year", EXPECTED: EXPECTED}
 COMPARE_PARAM = {"1": "previous_period", **{v: k for k, v in COMPARE_VALUE.items()}}
 
 
@@ -186,6 +193,11 @@ class View:
             conditions=conditions.parse(q),
             goal_spec=goal_query(goal, goals),
         )
+
+    @property
+    def figures_against(self) -> str:
+        """The period the key figures' changes are against: the chart's comparison when it is a period."""
+        return self.compare if self.compare in ("previous_period", "previous_year") else "previous_period"
 
     @property
     def goal_is_event(self) -> bool:
@@ -255,7 +267,7 @@ def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
     """The overview's key figures and chart, as a stats and a trends query."""
     window = view.window()
     # The figures always show a change: against the period the chart compares with, or the previous one.
-    stats: dict[str, Any] = {"kind": "stats", "compare_to": view.compare or "previous_period", **window}
+    stats: dict[str, Any] = {"kind": "stats", "compare_to": view.figures_against, **window}
     if view.goal_spec is not None:
         stats["goal"] = view.goal_spec
     series = [SERIES[view.metric]]
@@ -263,8 +275,8 @@ def _overview_questions(view: View) -> tuple[dict[str, Any], dict[str, Any]]:
         "kind": "trends",
         "interval": view.interval(),
         "series": series,
-        "compare": bool(view.compare),
-        "compare_to": view.compare or "previous_period",
+        "compare": view.compare not in ("", EXPECTED),
+        "compare_to": view.figures_against,
         **window,
     }
     return stats, chart
@@ -336,6 +348,14 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         ask_ahead(runtime, grant, panel_query(view, tabs[0][0], "", grant.project.settings.goals))
     stats, chart = await asked
     shown = _notes(runtime, grant, chart)
+    drawn, band_note = {"view": "chart", "chart": _chart(view, chart, shown)}, ""
+    if view.compare == EXPECTED and trend["interval"] not in ("hour", "day"):
+        band_note = (
+            "The expected range is drawn by hour or by day: choose 30 days or less"
+            " (or a custom range of up to 62 days)."
+        )
+    elif view.compare == EXPECTED:
+        drawn, band_note = await with_anomalies(runtime, grant, drawn, trend, view.conditions.params())
     return page(
         request,
         "overview.html",
@@ -348,7 +368,9 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
             (label, view.link(compare=COMPARE_VALUE.get(key)), key == view.compare)
             for key, label in COMPARISONS.items()
         ],
-        compared=compared_name(view.compare or "previous_period").lower(),
+        compared=compared_name(view.figures_against).lower(),
+        chart_against=COMPARISONS[view.compare].lower() if view.compare else "",
+        band_note=band_note,
         filter_menu=filter_menu(runtime, grant, view.conditions, view.link, request.query_params),
         hidden=[
             (k, v)
@@ -363,7 +385,7 @@ async def overview(grant: ProjectViewer, request: Request, runtime: RuntimeDep) 
         stats=stats.results,
         currency=grant.project.settings.currency,
         compared_span=_compared_span(stats),
-        chart=_chart(view, chart, shown),
+        chart=drawn["chart"],
         notes=shown,
         back=view.link(),
         panels=[(name, view.link(tab=tabs[0][0])) for name, tabs in PANELS.items()],

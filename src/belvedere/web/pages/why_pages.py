@@ -26,18 +26,6 @@ COUNTS = {"total": "events", "unique_users": "people", "unique_sessions": "visit
 NAMES = {"$pageview": "Page views", "$pageleave": "Page leaves"}
 
 
-def why_link(
-    project_id: int, series: dict[str, Any], at: str, interval: str, where: list[tuple[str, str]]
-) -> str:
-    """The page for one point of a chart: ``series`` as the query takes it, ``at`` its bucket's label."""
-    params = [("event", series.get("event") or ""), ("math", series.get("math", "total")), ("at", at)]
-    params.append(("interval", interval))
-    for f in series.get("filters") or []:
-        value = conditions.value_text(f.get("value"))
-        params += [("sf", f["property"]), ("so", f.get("operator", "eq")), ("sv", value)]
-    return f"/app/projects/{project_id}/why?{urlencode([*params, *where])}"
-
-
 def _window(at: str, interval: str) -> tuple[str, str] | None:
     """The query's dates of the bucket starting at ``at`` (a day, or an hour), or None if unreadable."""
     try:
