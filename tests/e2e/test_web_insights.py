@@ -101,6 +101,22 @@ def test_an_anomaly_on_a_chart_clicked_to_its_root_causes(tmp_path: Path) -> Non
             assert_accessible(page, "trend with anomalies")
             assert_valid_html(page.content())
 
+            # The overview's chart compared with its expected range: the same anomaly, named under it.
+            band_url, overview = page.url, trends.removesuffix("/trends")
+            page.goto(f"{overview}?period=30d")
+            compare = page.get_by_role("navigation", name="Compare the chart with")
+            compare.get_by_role("link", name="Expected range").click()
+            page.wait_for_url(re.compile(r"compare=expected"))
+            drawn = _chart(page)
+            assert drawn["anomalies"] == chart["anomalies"] and drawn["band"] == chart["band"]
+            assert page.get_by_role("heading", name="Visitors against the expected range").count() == 1
+            assert page.locator("p.band-note").inner_text().startswith("1 anomaly (marked): ")
+            screenshot(page, "insights-6-overview-band")
+            assert_accessible(page, "overview with the expected range")
+            assert_valid_html(page.content())
+            page.goto(band_url)
+            _chart(page)
+
             # Click the marked point itself, where ECharts drew it.
             page.locator("[data-chart]").scroll_into_view_if_needed()
             x, y = page.evaluate(
@@ -150,6 +166,10 @@ def test_an_anomaly_on_a_chart_clicked_to_its_root_causes(tmp_path: Path) -> Non
             _chart(page)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             screenshot(page, "insights-5-band-phone")
+            page.goto(f"{overview}?period=30d&compare=expected")
+            _chart(page)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "insights-7-overview-band-dark-phone")
         assert watch.console_errors == []
         assert watch.external == []
     finally:
@@ -216,10 +236,12 @@ def test_power_users_saved_as_a_cohort_and_used_as_a_filter(tmp_path: Path) -> N
             row.get_by_role("link", name="Filter by it").click()
             page.wait_for_url(re.compile(r"f=cohort"))
             filters = page.get_by_role("list", name="Active filters").inner_text()
-            assert re.search(r"Cohort is \d+", filters)
+            assert re.search(r"Cohort is Fans \(no\. \d+\)", filters)
             page.get_by_role("navigation", name="Period").get_by_role("link", name="7 days").click()
             page.wait_for_url(re.compile(r"period=7d"))
-            assert re.search(r"Cohort is \d+", page.get_by_role("list", name="Active filters").inner_text())
+            assert re.search(
+                r"Cohort is Fans \(no\. \d+\)", page.get_by_role("list", name="Active filters").inner_text()
+            )
             assert page.locator('[data-kpi="visitors"]').first.inner_text() == "2"
             screenshot(page, "cohorts-3-overview-filtered")
             page.emulate_media(color_scheme="dark")
