@@ -189,3 +189,35 @@ def test_the_feed_page_lists_pins_dismisses_and_restores(app: Running) -> None:
     other = f"/app/projects/{world.other_project_id}/feed/{ids[0]}/dismiss"
     app.client.post(other, headers={**outsider, "HX-Request": "true"})
     assert "Page views on 2026-12-01" in app.client.get(base, headers=member).text
+
+
+def test_a_trend_broken_down_by_cohort_in_the_builder(app: Running) -> None:
+    """Two saved lists: the builder breaks a trend down by each (the first ten when none is chosen),
+    naming its lines after them; a project without cohorts says where to save one."""
+    world = build_world(app)
+    member = world.people["member"].auth()
+    trends = f"/app/projects/{world.project_id}/trends"
+    asked = "event=buy&math=total&period=7d&display=number&breakdown=cohort"
+    none_yet = app.client.get(f"{trends}?{asked}", headers=member)
+    assert none_yet.status_code == 422 and "save one on the Cohorts page" in none_yet.text
+    yesterday = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
+    events = [{"event": "buy", "distinct_id": who, "timestamp": yesterday} for who in ("a", "a", "b", "c")]
+    _send(app, world.write_key, events, world.project_id)
+    base = f"/app/projects/{world.project_id}/cohorts"
+    for name, ids in (("Pair", "a, b"), ("Solo", "c")):
+        saved = app.client.post(
+            base, data={"name": name, "type": "static", "ids": ids}, headers={**member, "HX-Request": "true"}
+        )
+        assert saved.status_code == 204
+    page = _settled(app, base, member)
+    numbers = dict(
+        (name, number) for number, name in re.findall(r"<tr>\s*<td>(\d+)</td>\s*<td>([^<]+)</td>", page)
+    )
+    both = app.client.get(f"{trends}?{asked}", headers=member)
+    assert both.status_code == 200, both.text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", both.text))
+    assert f"buy (count) · Pair (no. {numbers['Pair']}) 3" in text
+    assert f"buy (count) · Solo (no. {numbers['Solo']}) 1" in text
+    one = app.client.get(f"{trends}?{asked}&cohort={numbers['Solo']}", headers=member)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", one.text))
+    assert "Solo (no." in text and "Pair (no." not in text.split("Show trend")[-1]

@@ -15,11 +15,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from belvedere.query.fields import PROPERTY_PREFIX
+from belvedere.query.fields import COHORT, PROPERTY_PREFIX
+from belvedere.query.kinds.trends import TrendsResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
 from belvedere.web.pages.anomaly_views import with_anomalies
 from belvedere.web.pages.asking import answer, filter_menu
+from belvedere.web.pages.cohort_breakdown import MAX_SHOWN, named, project_cohorts
 from belvedere.web.pages.conditions import FIELD_LABELS, Condition, Conditions
 from belvedere.web.pages.periods import INTERVAL, PERIODS, custom, dates, interval_for_days, period_of
 from belvedere.web.pages.project_pages import nav
@@ -75,6 +77,7 @@ class BuilderForm:
     start: str = ""  # the custom range's first and last days, ISO dates
     end: str = ""
     anomalies: bool = False  # the first series' expected range, and its anomalies (``anomaly_views``)
+    cohorts: list[int] = field(default_factory=list)  # with ``breakdown: cohort``: the cohorts' numbers
 
     @classmethod
     def of(cls, params: QueryParams) -> BuilderForm:
@@ -118,6 +121,7 @@ class BuilderForm:
             start=start,
             end=end,
             anomalies=pick("anomalies", "") == "1",
+            cohorts=[int(c) for c in params.getlist("cohort") if c.isdigit() and len(c) < 19][:MAX_SHOWN],
         )
 
     @property
@@ -148,6 +152,8 @@ class BuilderForm:
                 out.append((key, getattr(self, key)))
         if self.anomalies:
             out.append(("anomalies", "1"))
+        if self.breakdown == COHORT:
+            out += [("cohort", str(c)) for c in self.cohorts]
         span = [("from", self.start), ("to", self.end)] if self.period == "custom" else []
         return [*out, ("display", self.display), ("period", self.period), *span, *where.params()]
 
@@ -174,6 +180,8 @@ def builder_query(form: BuilderForm, where: Conditions) -> dict[str, Any]:
         body["formula"] = form.formula
     if form.breakdown:
         body["breakdown"] = form.breakdown
+    if form.breakdown == COHORT:
+        body["breakdown_cohorts"] = form.cohorts
     if form.compare:
         body.update(compare=True, compare_to=_COMPARE_TO[form.compare])
     if form.display in ("number", "pie"):
@@ -211,6 +219,7 @@ def trends_link(query: dict[str, Any]) -> str | None:
         )
     form.formula = query.get("formula") or ""
     form.breakdown = query.get("breakdown") or ""
+    form.cohorts = list(query.get("breakdown_cohorts") or [])
     if query.get("compare"):
         form.compare = "year" if query.get("compare_to") == "previous_year" else "previous"
     kept = conditions.from_filters(query.get("filters") or [])
@@ -242,9 +251,17 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
     if "nf_field" in params:  # a filter added from the menu: to the builder's own URL
         return redirect(f"{base}?{urlencode(form.params(where))}", request)
     found, error = (None, None)
-    if form.run and any(s.used for s in form.series):
+    cohorts = project_cohorts(runtime, grant)
+    if form.breakdown == COHORT and not form.cohorts:  # none chosen: the first ones
+        form.cohorts = [number for number, _ in cohorts[:MAX_SHOWN]]
+    if form.breakdown == COHORT and not cohorts:
+        error = "no saved cohort in this project yet: save one on the Cohorts page to break down by it"
+    elif form.run and any(s.used for s in form.series):
         found, error = await answer(runtime, grant, builder_query(form, where))
-    view = view_of(found.result, form.display, found.query) if found else None
+    shown = found.result if found else None
+    if isinstance(shown, TrendsResult) and form.breakdown == COHORT:
+        shown = named(shown, dict(cohorts))
+    view = view_of(shown, form.display, found.query) if found and shown is not None else None
     band_note = None
     if view is not None and form.anomalies:
         view, band_note = await with_anomalies(
@@ -272,8 +289,10 @@ async def trends(grant: ProjectViewer, request: Request, runtime: RuntimeDep) ->
         filter_menu=filter_menu(
             runtime, grant, where, lambda kept: f"?{urlencode(form.params(kept))}", params
         ),
-        result=found.result if found else None,
+        result=shown,
         view=view,
+        cohorts=cohorts,
+        cohort_breakdown=COHORT,
         band_note=band_note,
         query=json.dumps(found.query) if found else "",
         error=error,
