@@ -1,6 +1,7 @@
 """forecast on both engines: a steady weekly history projected over the rest of the week, with literal
 numbers (the intervals worked out by hand from the documented formula), the horizon after the period, a
-period that is over, and too little history."""
+period that is over, and too little history; and random events, whose projections are the model's on
+their plain counts."""
 
 from __future__ import annotations
 
@@ -79,3 +80,46 @@ def test_bad_specs_are_refused_with_the_reason(analytics: Analytics) -> None:
         analytics.query({**SPEC, "series": [{"event": "buy", "math": "max", "math_property": "revenue"}]})
     with pytest.raises(ValidationError, match="coverage"):
         analytics.query({**SPEC, "coverage": 99})
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_values_and_projections_are_the_model_s_on_plain_counts(analytics: Analytics, seed: int) -> None:
+    """Random events over 9 weeks: the values are the plain daily counts (UTC), and the projections those
+    of the model (``insights.forecast``) run on those counts, from the first day with an event."""
+    import random
+    from collections import Counter
+
+    import numpy as np
+
+    from belvedere.insights.anomaly import DAILY
+    from belvedere.insights.forecast import project
+
+    rnd = random.Random(seed)
+    start = datetime(2025, 1, 13)
+    rows, per_day = [], Counter[date]()
+    for _ in range(1200):
+        when = start + timedelta(minutes=rnd.randrange(58 * 24 * 60))  # until Wednesday 12 March
+        name = rnd.choice(["signup", "login"])
+        rows.append(event(name, when, person=f"p{rnd.randrange(40)}", session=None))
+        if name == "signup":
+            per_day[when.date()] += 1
+    analytics.add(*rows)
+    analytics.now = datetime(2025, 3, 12, 12, 0)
+    (series,) = analytics.query({**SPEC, "horizon": 2})["series"]
+    days = [start.date() + timedelta(days=i) for i in range(65)]  # the history, the week, 2 days after
+    known = 58  # the days before 12 March, the one under way
+    counts = np.array([float(per_day[d]) for d in days[:known]])
+    phases = np.array([d.weekday() for d in days])
+    seen = next(i for i, v in enumerate(counts) if v > 0)
+    reference = project(counts[seen:], phases[seen:known], phases[known:], DAILY, 80)
+    assert reference is not None
+    points = series["points"]
+    assert [p["date"] for p in points] == [d.isoformat() for d in days[56:]]
+    assert [p["value"] for p in points] == [counts[56], counts[57]] + [None] * 7
+    assert [p["expected"] for p in points[2:]] == [round(r.expected, 2) for r in reference]
+    assert [(p["lower"], p["upper"]) for p in points[2:]] == [
+        (round(r.lower, 2), round(r.upper, 2)) for r in reference
+    ]
+    so_far = counts[56] + counts[57]
+    assert series["total_so_far"] == so_far
+    assert series["projected_total"] == round(so_far + sum(round(r.expected, 2) for r in reference[:5]), 2)
