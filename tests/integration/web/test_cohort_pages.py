@@ -221,3 +221,40 @@ def test_a_trend_broken_down_by_cohort_in_the_builder(app: Running) -> None:
     one = app.client.get(f"{trends}?{asked}&cohort={numbers['Solo']}", headers=member)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", one.text))
     assert "Solo (no." in text and "Pair (no." not in text.split("Show trend")[-1]
+
+
+def test_a_funnel_broken_down_by_cohort_in_the_builder(app: Running) -> None:
+    """a then b: the pair both did a, one of them b; the solo did a alone. Each cohort's funnel, by name."""
+    world = build_world(app)
+    member = world.people["member"].auth()
+    funnels = f"/app/projects/{world.project_id}/funnels"
+    asked = "step=a&step=b&period=7d&breakdown=cohort"
+    none_yet = app.client.get(f"{funnels}?{asked}", headers=member)
+    assert none_yet.status_code == 422 and "save one on the Cohorts page" in none_yet.text
+    day = datetime.now(UTC) - timedelta(days=1)
+    events = [
+        {"event": name, "distinct_id": who, "timestamp": int((day + timedelta(minutes=m)).timestamp() * 1000)}
+        for who, name, m in (("x", "a", 0), ("x", "b", 5), ("y", "a", 0), ("z", "a", 0))
+    ]
+    _send(app, world.write_key, events, world.project_id)
+    base = f"/app/projects/{world.project_id}/cohorts"
+    for name, ids in (("Pair", "x, y"), ("Solo", "z")):
+        saved = app.client.post(
+            base, data={"name": name, "type": "static", "ids": ids}, headers={**member, "HX-Request": "true"}
+        )
+        assert saved.status_code == 204
+    _settled(app, base, member)
+    page = app.client.get(f"{funnels}?{asked}", headers=member)
+    assert page.status_code == 200, page.text
+    section = page.text.split('id="breakdown-title"')[1].split("</section>")[0]
+    rows = [
+        re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
+        if "<td" in row
+    ]
+    assert [r[0] for r in rows] == [r[0] for r in rows if "(no. " in r[0]] and len(rows) == 2
+    assert {r[0].split(" (no.")[0]: r[1:] for r in rows} == {
+        "Pair": ["2", "1", "50.0%"],
+        "Solo": ["1", "0", "0.0%"],
+    }
+    assert "each cohort&#39;s funnel" in section or "each cohort's funnel" in section

@@ -14,10 +14,12 @@ from fastapi.responses import Response
 
 from belvedere.dashboards import service
 from belvedere.platform.db import transaction
+from belvedere.query.fields import COHORT
 from belvedere.query.kinds.funnel import FunnelPeopleResult, FunnelResult
 from belvedere.web.access import ProjectViewer, RuntimeDep
 from belvedere.web.pages import conditions
 from belvedere.web.pages.asking import Answer, answer, filter_menu, known_events
+from belvedere.web.pages.cohort_breakdown import MAX_SHOWN, project_cohorts
 from belvedere.web.pages.funnel_views import breakdown_table, histogram_chart, over_time_chart, step_rows
 from belvedere.web.pages.periods import PERIODS, dates, period_of
 from belvedere.web.pages.project_pages import nav
@@ -66,6 +68,7 @@ BREAKDOWNS = {
     "channel": "Channel",
     "utm_source": "UTM source",
     "referrer_domain": "Referrer",
+    COHORT: "Saved cohorts",
     PROPERTY: "A property\u2026",
 }
 _PEOPLE_KEYS = {"people_step", "people_status", "people_page", "add", "remove"}
@@ -144,6 +147,7 @@ def funnel_form(request: Request) -> dict[str, Any]:
         "exclusions": _exclusions(request, n),
         "breakdown": breakdown if breakdown in BREAKDOWNS else "",
         "breakdown_property": chosen,
+        "cohorts": [int(c) for c in params.getlist("cohort") if c.isdigit() and len(c) < 19][:MAX_SHOWN],
         "interval": params.get("interval") if params.get("interval") in INTERVALS else "day",
         # Steps added or removed: time the whole funnel again.
         "time_from": 1 if changed else _number(params.get("time_from"), 1, 1, n - 1),
@@ -187,6 +191,8 @@ def funnel_query(form: dict[str, Any]) -> dict[str, Any]:
     breakdown = _breakdown_field(form)
     if breakdown:
         query["breakdown"] = breakdown
+    if breakdown == COHORT:
+        query["breakdown_cohorts"] = form["cohorts"]
     return query
 
 
@@ -200,7 +206,7 @@ def _shown_query(form: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
 
 def _people_query(form: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     asked = form["people"]
-    body = {k: v for k, v in query.items() if k != "breakdown"}
+    body = {k: v for k, v in query.items() if k not in ("breakdown", "breakdown_cohorts")}
     return {
         **body,
         "kind": "funnel_people",
@@ -240,6 +246,7 @@ def funnel_link(query: dict[str, Any]) -> str | None:
             params += [("breakdown", PROPERTY), ("breakdown_property", breakdown[len("properties.") :])]
         elif breakdown in BREAKDOWNS:
             params.append(("breakdown", breakdown))
+            params += [("cohort", str(c)) for c in query.get("breakdown_cohorts") or []]
         else:
             return None
     if period is None:
@@ -295,11 +302,16 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
     if "nf_field" in request.query_params:
         return redirect(request.url.path + link(where), request)
     form = funnel_form(request)
+    cohorts = project_cohorts(runtime, grant)
+    if form["breakdown"] == COHORT and not form["cohorts"]:  # none chosen: the first ones
+        form["cohorts"] = [number for number, _ in cohorts[:MAX_SHOWN]]
     query = funnel_query(form)
     if where.kept:
         query["filters"] = where.filters()
     found, error, people, people_error = None, None, None, None
-    if form["run"]:
+    if form["run"] and form["breakdown"] == COHORT and not cohorts:
+        error = "no saved cohort in this project yet: save one on the Cohorts page to break down by it"
+    elif form["run"]:
         asks = [answer(runtime, grant, _shown_query(form, query))]
         if form["people"] is not None and len(query["steps"]) >= form["people"]["step"]:
             asks.append(answer(runtime, grant, _people_query(form, query)))
@@ -330,7 +342,9 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         periods=PERIODS,
         events=events,
         result=result,
-        **(_answer_views(request, form, query, result) if result else {}),
+        **(_answer_views(request, form, query, _named(result, dict(cohorts))) if result else {}),
+        cohorts=cohorts,
+        cohort_breakdown=COHORT,
         people=people,
         people_error=people_error,
         # What "save" keeps: the question without what the page adds beside it.
@@ -342,6 +356,19 @@ async def funnels(grant: ProjectViewer, request: Request, runtime: RuntimeDep) -
         can_save=grant.role != "viewer",
         drivers_url=f"{request.url.path}/drivers?{request.url.query}",
     )
+
+
+def _named(result: FunnelResult, names: dict[int, str]) -> FunnelResult:
+    """The answer with each cohort's number, in a breakdown by cohort, given with its name."""
+    if result.breakdown is None:
+        return result
+    groups = [
+        g.model_copy(update={"value": f"{names[g.value]} (no. {g.value})"})
+        if isinstance(g.value, int) and g.value in names
+        else g
+        for g in result.breakdown
+    ]
+    return result.model_copy(update={"breakdown": groups})
 
 
 def _saved(query: dict[str, Any]) -> dict[str, Any]:
