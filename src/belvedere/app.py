@@ -40,11 +40,13 @@ from belvedere.web import (
     api_orgs,
     api_projects,
     api_query,
+    compat_capture,
     tracker,
 )
 from belvedere.web.body_limit import BodyTooLarge, declared_too_large, read_capped
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint
 from belvedere.web.client_address import ClientAddress
+from belvedere.web.compat_capture import CompatEndpoint
 from belvedere.web.errors import (
     STATUS_CODES,
     UNEXPECTED,
@@ -273,6 +275,7 @@ class BelvedereApp:
         )
         settings = runtime.settings
         self.capture = CaptureEndpoint.of(runtime)
+        self.compat = CompatEndpoint(self.capture)
         self._max_body = settings.server.max_body_bytes
         self._client_address = ClientAddress(settings.server.trusted_proxies, settings.server.proxy_ip_header)
         self._timer = RouteTimer(runtime.metrics.http_seconds)
@@ -288,12 +291,13 @@ class BelvedereApp:
             self._client_address.resolve(scope)
         request_id = request_id_of(scope)
         capture = scope["path"] == CAPTURE_PATH
+        compat = not capture and compat_capture.handles(scope["path"])
 
         async def send_and_note(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 extra = [(b"x-request-id", request_id.encode())]
-                if not capture:
+                if not capture and not compat:
                     extra += response_headers(scope)
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
@@ -301,6 +305,8 @@ class BelvedereApp:
         try:
             if capture:
                 await self.capture(scope, receive, send_and_note)
+            elif compat:
+                await self.compat(scope, receive, send_and_note)
             else:
                 with (
                     structlog.contextvars.bound_contextvars(request_id=request_id),
@@ -317,7 +323,13 @@ class BelvedereApp:
             # Answered already when the error came through FastAPI (its handler above); else answered here.
             await unexpected_error(scope, send_and_note, answered=bool(status[0]))
         finally:
-            route = CAPTURE_PATH if capture else getattr(scope.get("route"), "path", "unmatched")
+            route = (
+                CAPTURE_PATH
+                if capture
+                else compat_capture.route(scope["path"])
+                if compat
+                else getattr(scope.get("route"), "path", "unmatched")
+            )
             self._timer.observe(scope["method"], route, status[0] or 500, time.perf_counter() - started)
 
     async def _api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -4,13 +4,13 @@ framework's routing and dependency injection (about four times the cost of the h
 from __future__ import annotations
 
 import time
-import zlib
 from typing import Any, Protocol
 
 import orjson
 from opentelemetry.trace import SpanKind
 
 from belvedere.config import IngestSettings, Settings
+from belvedere.ingest.compat.bodies import gunzip
 from belvedere.ingest.gatekeeper import Gatekeeper
 from belvedere.ingest.service import IngestService, SpoolFull
 from belvedere.ingest.validate import Rejected, canonical_ip
@@ -29,15 +29,19 @@ CORS = [
 JSON = (b"content-type", b"application/json")
 
 
-def _raw_headers(exc: BelvedereError) -> list[tuple[bytes, bytes]]:
+def raw_headers(exc: BelvedereError) -> list[tuple[bytes, bytes]]:
     """A refusal's headers as the raw ASGI answer carries them."""
     return [(name.lower().encode(), value.encode()) for name, value in (exc.headers or {}).items()]
 
 
-async def _send(
-    send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+async def send_json(
+    send: Any,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    cors: list[tuple[bytes, bytes]] = CORS,
 ) -> None:
-    all_headers = [JSON, (b"content-length", str(len(body)).encode()), *CORS, *(headers or [])]
+    all_headers = [JSON, (b"content-length", str(len(body)).encode()), *cors, *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -76,7 +80,7 @@ class CaptureEndpoint:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         method = scope["method"]
         if method == "OPTIONS":
-            await _send(send, 204, b"")
+            await send_json(send, 204, b"")
             return
         try:
             if method != "POST":
@@ -88,11 +92,21 @@ class CaptureEndpoint:
             status, answer = await self._handle(scope, headers, body)
         except BelvedereError as exc:
             self.service.metrics.requests_refused.labels(exc.code).inc()
-            await _send(send, exc.status, error_body(exc.code, exc.message), _raw_headers(exc))
+            await send_json(send, exc.status, error_body(exc.code, exc.message), raw_headers(exc))
             return
-        await _send(send, status, orjson.dumps(answer))
+        await send_json(send, status, orjson.dumps(answer))
 
     async def _read_body(self, receive: Any, headers: dict[bytes, bytes]) -> bytes:
+        body = await self.read_raw(receive, headers)
+        encoding = headers.get(b"content-encoding", b"").lower()
+        if encoding in (b"gzip", b"x-gzip"):
+            body = gunzip(body, self.settings.max_body_bytes)
+        elif encoding not in (b"", b"identity"):
+            raise ApiError(415, "unsupported_media_type", "Content-Encoding must be gzip or absent.")
+        return body
+
+    async def read_raw(self, receive: Any, headers: dict[bytes, bytes]) -> bytes:
+        """The body as sent, refused past the size limit."""
         limit = self.settings.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -108,24 +122,7 @@ class CaptureEndpoint:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        encoding = headers.get(b"content-encoding", b"").lower()
-        if encoding in (b"gzip", b"x-gzip"):
-            body = self._gunzip(body, limit)
-        elif encoding not in (b"", b"identity"):
-            raise ApiError(415, "unsupported_media_type", "Content-Encoding must be gzip or absent.")
-        return body
-
-    @staticmethod
-    def _gunzip(body: bytes, limit: int) -> bytes:
-        inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header
-        try:
-            data = inflater.decompress(body, limit + 1)
-        except zlib.error:
-            raise ApiError(400, "invalid_gzip", "The body is not valid gzip.") from None
-        if len(data) > limit or inflater.unconsumed_tail:
-            raise ApiError(413, "payload_too_large", f"The body inflates to more than {limit} bytes.")
-        return data
+        return b"".join(chunks)
 
     async def _handle(self, scope: Scope, headers: dict[bytes, bytes], body: bytes) -> tuple[int, Any]:
         try:
@@ -133,6 +130,13 @@ class CaptureEndpoint:
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
         events, body_key = self._unpack(document)
+        return 202, await self.accept(scope, headers, events, body_key)
+
+    async def accept(
+        self, scope: Scope, headers: dict[bytes, bytes], events: list[Any], body_key: Any
+    ) -> dict[str, Any]:
+        """Capture ``events`` for the project whose write key the request names (the Authorization header,
+        else ``body_key``): the one path every protocol's events take. The tally, as the answer says it."""
         project = self.gatekeeper.project(self._write_key(headers, body_key))
         if len(events) > self.settings.max_batch_events:
             raise ApiError(
@@ -162,7 +166,8 @@ class CaptureEndpoint:
                 headers={"Retry-After": self.retry_after},
             ) from None
         self.gatekeeper.accepted(project, result.accepted)
-        return 202, result.as_json()
+        answer: dict[str, Any] = result.as_json()
+        return answer
 
     @staticmethod
     def _unpack(document: Any) -> tuple[list[Any], Any]:
@@ -205,7 +210,9 @@ def _body_key(document: dict[str, Any]) -> Any:
     return document.get("write_key", document.get("api_key"))
 
 
-async def capture_timed(endpoint: CaptureEndpoint, timer: Any, scope: Scope, receive: Any, send: Any) -> None:
+async def capture_timed(
+    endpoint: Any, timer: Any, scope: Scope, receive: Any, send: Any, route: str = CAPTURE_PATH
+) -> None:
     """The capture endpoint as a process serving it directly answers it (a capture worker, a capture
     process): an unexpected error answered 500, and the time observed under the capture route."""
     started, status = time.perf_counter(), [0]
@@ -220,4 +227,4 @@ async def capture_timed(endpoint: CaptureEndpoint, timer: Any, scope: Scope, rec
     except Exception:
         await unexpected_error(scope, noting_status, answered=status[0] != 0)
     finally:
-        timer.observe(scope["method"], CAPTURE_PATH, status[0] or 500, time.perf_counter() - started)
+        timer.observe(scope["method"], route, status[0] or 500, time.perf_counter() - started)

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from belvedere.ingest.worker import CaptureWorker
 from belvedere.platform import heap
 from belvedere.platform.metrics import RouteTimer
+from belvedere.web import compat_capture
 from belvedere.web.capture import CAPTURE_PATH, CaptureEndpoint, capture_timed
 from belvedere.web.client_address import ClientAddress
 
@@ -32,6 +33,7 @@ class CaptureServer:
         settings = worker.settings
         self.worker = worker
         self.capture = CaptureEndpoint.of(worker)
+        self.compat = compat_capture.CompatEndpoint(self.capture)
         self._timer = RouteTimer(worker.metrics.http_seconds)
         self._client_address = ClientAddress(settings.server.trusted_proxies, settings.server.proxy_ip_header)
 
@@ -42,6 +44,9 @@ class CaptureServer:
         self._client_address.resolve(scope)
         if scope["type"] == "http" and scope["path"] == CAPTURE_PATH:
             await capture_timed(self.capture, self._timer, scope, receive, send)
+        elif scope["type"] == "http" and compat_capture.handles(scope["path"]):
+            route = compat_capture.route(scope["path"])
+            await capture_timed(self.compat, self._timer, scope, receive, send, route)
         else:
             await self._other(scope, receive, send)
 

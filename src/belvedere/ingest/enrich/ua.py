@@ -21,7 +21,7 @@ _BOT_TOKENS = re.compile(
 # HTTP libraries: how server-side SDKs and back ends talk to us. Such events are kept, with no device data.
 _LIBRARY_TOKENS = re.compile(
     r"^(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|java|okhttp|"
-    r"node-fetch|axios|undici|ruby|guzzlehttp|php|belvedere-python)\b",
+    r"node-fetch|axios|undici|ruby|guzzlehttp|php|belvedere-python|posthog-[a-z]+|analytics-[a-z]+)\b",
     re.IGNORECASE,
 )
 _BOT_FAMILIES = frozenset({"HeadlessChrome", "PhantomJS", "Puppeteer", "Electron Headless"})

@@ -1,0 +1,119 @@
+"""Other products' trackers, pointed at Belvedere by changing their host: PostHog's capture paths (``/e/``,
+``/i/v0/e/``, ``/capture/``, ``/batch/``, ``/track/``, ``/engage/``) and the configuration its browser
+tracker asks for (``/decide/``, ``/flags/``, ``/array/<key>/config``: no feature flags, nothing recorded).
+Plain ASGI like ``/api/v1/capture``, whose path the events then take (``CaptureEndpoint.accept``): the same
+checks, limits and guarantees; they answer as PostHog does (200 ``{"status": 1}``) so that its clients,
+which treat any other status as a failure, are content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from belvedere.ingest.compat import bodies, posthog
+from belvedere.platform.errors import BelvedereError
+from belvedere.web.capture import CaptureEndpoint, Scope, raw_headers, send_json
+from belvedere.web.errors import error_body
+
+_CAPTURE_PATHS = ("/e", "/i/v0/e", "/capture", "/batch", "/track", "/engage")
+POSTHOG_CAPTURE = frozenset(f"{path}{end}" for path in _CAPTURE_PATHS for end in ("", "/"))
+POSTHOG_CONFIG = frozenset(f"{path}{end}" for path in ("/decide", "/flags") for end in ("", "/"))
+CORS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-headers", b"authorization, content-type, content-encoding"),
+    (b"access-control-max-age", b"86400"),
+]
+# What posthog-js needs to hear to carry on capturing: no flags, no recordings, no surveys, nothing to load.
+NO_FEATURES: dict[str, Any] = {
+    "config": {"enable_collect_everything": True},
+    "featureFlags": {},
+    "featureFlagPayloads": {},
+    "flags": {},
+    "errorsWhileComputingFlags": False,
+    "quotaLimited": [],
+    "sessionRecording": False,
+    "supportedCompression": ["gzip", "gzip-js", "lz64"],
+    "autocapture_opt_out": False,
+    "capturePerformance": False,
+    "surveys": False,
+    "heatmaps": False,
+    "siteApps": [],
+    "toolbarParams": {},
+}
+
+
+def handles(path: str) -> bool:
+    """Whether ``path`` is one of the paths served here."""
+    return path in POSTHOG_CAPTURE or path in POSTHOG_CONFIG or _is_remote_config(path)
+
+
+def route(path: str) -> str:
+    """The path as metrics name it (a project key in a path is not a route)."""
+    return "/array/{key}/config" if _is_remote_config(path) else path
+
+
+def _is_remote_config(path: str) -> bool:
+    return path.startswith("/array/") and path.endswith(("/config", "/config.js")) and path.count("/") == 3
+
+
+async def _send(
+    send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send_json(send, status, body, headers, cors=CORS)
+
+
+class CompatEndpoint:
+    def __init__(self, capture: CaptureEndpoint) -> None:
+        self.capture = capture
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        method, path = scope["method"], scope["path"]
+        if method == "OPTIONS":
+            await _send(send, 204, b"")
+            return
+        if path in POSTHOG_CONFIG or _is_remote_config(path):
+            await _send(send, 200, orjson.dumps(NO_FEATURES))
+            return
+        try:
+            if method not in ("POST", "GET"):
+                raise BelvedereError("Send events with POST.", code="method_not_allowed", status=405)
+            answer = await self._posthog(scope, receive)
+        except BelvedereError as exc:
+            self.capture.service.metrics.requests_refused.labels(exc.code).inc()
+            await _send(send, exc.status, error_body(exc.code, exc.message), raw_headers(exc))
+            return
+        await _send(send, 200, orjson.dumps({"status": 1, **answer}))
+
+    async def _posthog(self, scope: Scope, receive: Any) -> dict[str, Any]:
+        headers = dict(scope["headers"])
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=20)
+        if scope["method"] == "GET":  # an image beacon: the document in the query's `data`
+            raw = (query.get("data") or [""])[0].encode("latin-1")
+            content_type = "application/x-www-form-urlencoded"
+            raw = b"data=" + raw if raw else b""
+        else:
+            raw = await self.capture.read_raw(receive, headers)
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if not raw:
+            raise BelvedereError("The request carries no events.", code="invalid_body")
+        document = bodies.decode(
+            raw,
+            content_type=content_type,
+            content_encoding=headers.get(b"content-encoding", b"").decode("latin-1"),
+            compression=(query.get("compression") or [None])[0],
+            limit=self.capture.settings.max_body_bytes,
+        )
+        events, key = posthog.unpack(document)
+        sent_at = document.get("sent_at") if isinstance(document, dict) else None
+        stamp = (query.get("_") or [""])[0]  # posthog-js: when it sent, in ms
+        if sent_at is None and stamp.isdigit() and len(stamp) <= 15:
+            sent_at = datetime.fromtimestamp(int(stamp) / 1000, UTC).isoformat()
+        translated, origins = posthog.translate(events, sent_at=sent_at, now=datetime.now(UTC))
+        answer = await self.capture.accept(scope, headers, translated, key)
+        for rejection in answer["rejected"]:  # as the sender numbered its events
+            rejection["index"] = origins[rejection["index"]]
+        return answer
