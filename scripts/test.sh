@@ -6,6 +6,8 @@ bash scripts/bootstrap.sh
 bash scripts/services.sh
 # axe-core, for the end-to-end accessibility checks (test-only; pinned in its package-lock.json).
 npm ci --prefix tests/e2e/a11y --no-audit --no-fund --loglevel=error
+# Other products' official Node tracking clients, pointed at Belvedere by the compatibility tests (test-only).
+npm ci --prefix tests/e2e/clients --no-audit --no-fund --loglevel=error
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/ruff format --check src tests bench scripts
 .venv/bin/mypy

@@ -1,19 +1,22 @@
 """Other products' trackers, pointed at Belvedere by changing their host: PostHog's capture paths (``/e/``,
 ``/i/v0/e/``, ``/capture/``, ``/batch/``, ``/track/``, ``/engage/``) and the configuration its browser
-tracker asks for (``/decide/``, ``/flags/``, ``/array/<key>/config``: no feature flags, nothing recorded).
+tracker asks for (``/decide/``, ``/flags/``, ``/array/<key>/config``: no feature flags, nothing recorded);
+Segment's HTTP tracking API (``/v1/track``, ``/v1/page``… ``/v1/batch``, the write key as Basic auth).
 Plain ASGI like ``/api/v1/capture``, whose path the events then take (``CaptureEndpoint.accept``): the same
-checks, limits and guarantees; they answer as PostHog does (200 ``{"status": 1}``) so that its clients,
-which treat any other status as a failure, are content."""
+checks, limits and guarantees; they answer as the product does (200 ``{"status": 1}``, ``{"success":
+true}``) so that its clients, which treat any other status as a failure, are content."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 
-from belvedere.ingest.compat import bodies, posthog
+from belvedere.ingest.compat import bodies, posthog, segment
 from belvedere.platform.errors import BelvedereError
 from belvedere.web.capture import CaptureEndpoint, Scope, raw_headers, send_json
 from belvedere.web.errors import error_body
@@ -46,9 +49,13 @@ NO_FEATURES: dict[str, Any] = {
 }
 
 
+# Segment's HTTP tracking API: a path per message type; /v1/batch (and /v1/import) take a list.
+SEGMENT = {f"/v1/{kind}": kind for kind in segment.TYPES} | {"/v1/batch": None, "/v1/import": None}
+
+
 def handles(path: str) -> bool:
     """Whether ``path`` is one of the paths served here."""
-    return path in POSTHOG_CAPTURE or path in POSTHOG_CONFIG or _is_remote_config(path)
+    return path in POSTHOG_CAPTURE or path in POSTHOG_CONFIG or path in SEGMENT or _is_remote_config(path)
 
 
 def route(path: str) -> str:
@@ -79,14 +86,42 @@ class CompatEndpoint:
             await _send(send, 200, orjson.dumps(NO_FEATURES))
             return
         try:
-            if method not in ("POST", "GET"):
+            if method not in ("POST", "GET") or (method == "GET" and path in SEGMENT):
                 raise BelvedereError("Send events with POST.", code="method_not_allowed", status=405)
-            answer = await self._posthog(scope, receive)
+            if path in SEGMENT:
+                answer = {"success": True, **await self._segment(scope, receive, SEGMENT[path])}
+            else:
+                answer = {"status": 1, **await self._posthog(scope, receive)}
         except BelvedereError as exc:
             self.capture.service.metrics.requests_refused.labels(exc.code).inc()
             await _send(send, exc.status, error_body(exc.code, exc.message), raw_headers(exc))
             return
-        await _send(send, 200, orjson.dumps({"status": 1, **answer}))
+        await _send(send, 200, orjson.dumps(answer))
+
+    async def _accept(
+        self, scope: Scope, headers: dict[bytes, bytes], made: tuple[list[Any], list[int]], key: str | None
+    ) -> dict[str, Any]:
+        """The translated events through the capture path; refusals numbered as the sender numbered its
+        events (one of theirs may have become two of ours)."""
+        events, origins = made
+        answer = await self.capture.accept(scope, headers, events, key)
+        for rejection in answer["rejected"]:
+            rejection["index"] = origins[rejection["index"]]
+        return answer
+
+    async def _segment(self, scope: Scope, receive: Any, kind: str | None) -> dict[str, Any]:
+        headers = dict(scope["headers"])
+        raw = await self.capture.read_raw(receive, headers)
+        document = bodies.decode(
+            raw,
+            content_type="application/json",
+            content_encoding=headers.get(b"content-encoding", b"").decode("latin-1"),
+            compression=None,
+            limit=self.capture.settings.max_body_bytes,
+        )
+        messages, key, sent_at = segment.unpack(document, kind)
+        made = segment.translate(messages, sent_at=sent_at, now=datetime.now(UTC))
+        return await self._accept(scope, headers, made, basic_user(headers) or key)
 
     async def _posthog(self, scope: Scope, receive: Any) -> dict[str, Any]:
         headers = dict(scope["headers"])
@@ -112,8 +147,18 @@ class CompatEndpoint:
         stamp = (query.get("_") or [""])[0]  # posthog-js: when it sent, in ms
         if sent_at is None and stamp.isdigit() and len(stamp) <= 15:
             sent_at = datetime.fromtimestamp(int(stamp) / 1000, UTC).isoformat()
-        translated, origins = posthog.translate(events, sent_at=sent_at, now=datetime.now(UTC))
-        answer = await self.capture.accept(scope, headers, translated, key)
-        for rejection in answer["rejected"]:  # as the sender numbered its events
-            rejection["index"] = origins[rejection["index"]]
-        return answer
+        made = posthog.translate(events, sent_at=sent_at, now=datetime.now(UTC))
+        return await self._accept(scope, headers, made, key)
+
+
+def basic_user(headers: dict[bytes, bytes]) -> str | None:
+    """The user name of HTTP Basic authentication (Segment's libraries send the write key so, with no
+    password); None without one."""
+    auth = headers.get(b"authorization", b"")
+    if auth[:6].lower() != b"basic ":
+        return None
+    try:
+        user = base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user or None

@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from belvedere.ingest.compat import clock
 from belvedere.platform.errors import BelvedereError
 
 _NOT_KEPT = ("token", "distinct_id", "$ip", "$raw_user_agent", "$set")
@@ -58,7 +59,7 @@ def translate(events: list[Any], *, sent_at: Any, now: datetime) -> tuple[list[A
     """Belvedere capture objects for PostHog ``events`` (one may become two: an identify and its alias),
     and for each the index of the event it came from. What is not an object is passed on as it is, for
     the capture path to refuse with its reason."""
-    skew = _skew(sent_at, now)
+    skew = clock.skew(sent_at, now)
     out: list[Any] = []
     origins: list[int] = []
     for i, event in enumerate(events):
@@ -68,29 +69,12 @@ def translate(events: list[Any], *, sent_at: Any, now: datetime) -> tuple[list[A
     return out, origins
 
 
-def _skew(sent_at: Any, now: datetime) -> float:
-    """Seconds to add to the sender's times: how far its clock is behind ours (0 when it did not say)."""
-    sent = _when(sent_at)
-    return 0.0 if sent is None else (now - sent).total_seconds()
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _timestamp(event: dict[str, Any], skew: float) -> Any:
     """The event's time on our clock: its ``timestamp`` moved by the sender's skew (or ``offset`` ms before
     now, as posthog-js sends it); anything unreadable is passed on for the capture path to refuse."""
     raw = event.get("timestamp")
-    when = _when(raw)
-    if when is not None:
-        return int((when.timestamp() + skew) * 1000)
+    if clock.when(raw) is not None:
+        return clock.on_our_clock(raw, skew)
     offset = event.get("offset")
     if raw is None and isinstance(offset, int | float) and not isinstance(offset, bool):
         return int((datetime.now(UTC).timestamp() - offset / 1000) * 1000)
