@@ -12,7 +12,6 @@ import base64
 import binascii
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 
@@ -125,7 +124,7 @@ class CompatEndpoint:
 
     async def _posthog(self, scope: Scope, receive: Any) -> dict[str, Any]:
         headers = dict(scope["headers"])
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=20)
+        query = bodies.fields(scope.get("query_string", b"").decode("latin-1"))
         if scope["method"] == "GET":  # an image beacon: the document in the query's `data`
             raw = (query.get("data") or [""])[0].encode("latin-1")
             content_type = "application/x-www-form-urlencoded"
@@ -139,7 +138,7 @@ class CompatEndpoint:
             raw,
             content_type=content_type,
             content_encoding=headers.get(b"content-encoding", b"").decode("latin-1"),
-            compression=(query.get("compression") or [None])[0],
+            compression=query["compression"][0] if query.get("compression") else None,
             limit=self.capture.settings.max_body_bytes,
         )
         events, key = posthog.unpack(document)

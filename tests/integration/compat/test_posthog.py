@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import lzstring
 import orjson
 import pytest
 from tests.integration.capture_kit import Running
+
+from belvedere.platform.errors import BelvedereError
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -211,3 +214,44 @@ def test_one_bad_event_costs_nothing_beside_it(app: Running) -> None:
     answer = r.json()
     # The identify is two events (and its alias); the refusals name the sender's own positions.
     assert answer["accepted"] == 3 and [x["index"] for x in answer["rejected"]] == [1, 2]
+
+
+def test_hostile_bodies_are_refused_before_they_cost_memory(app: Running) -> None:
+    limit = app.runtime.settings.ingest.max_body_bytes
+    key = {"Authorization": f"Bearer {app.project.write_key}"}
+    # A gzip bomb: a small body that inflates past the limit.
+    bomb = gzip.compress(b"[" + b" " * (limit + 10) + b"]")
+    r = app.client.post("/e/", content=bomb, headers={**key, "Content-Type": "text/plain"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    # An lz64 bomb: LZ-String's codes can name ever longer entries, so a few kilobytes of codes could make
+    # gigabytes of text; decompression stops at the limit.
+    repetitive = lzstring.LZString().compressToBase64("a" * 200_000)
+    assert len(repetitive) < 2_000
+    small = app.runtime.settings.ingest.model_copy(update={"max_body_bytes": 50_000})
+    from belvedere.ingest.compat import bodies
+
+    with pytest.raises(BelvedereError) as refused:
+        bodies.decode(
+            repetitive.encode(),
+            content_type="text/plain",
+            content_encoding="",
+            compression="lz64",
+            limit=small.max_body_bytes,
+        )
+    assert refused.value.code == "payload_too_large"
+    # Too many query or form fields, a huge batch, an unknown compression: refused with the reason.
+    many = "&".join(f"p{i}=1" for i in range(50))
+    r = app.client.post(f"/e/?{many}", json=_js_event("x", app.project.write_key))
+    assert r.status_code == 400, r.text
+    form = "&".join(f"f{i}=1" for i in range(50)) + "&data=e30="
+    r = app.client.post("/e/", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400, r.text
+    huge = [
+        _js_event("x", app.project.write_key) for _ in range(app.runtime.settings.ingest.max_batch_events + 1)
+    ]
+    r = app.client.post("/batch/", json=huge)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "batch_too_large"
+    r = app.client.post("/e/?compression=zstd", json=_js_event("x", app.project.write_key))
+    assert r.status_code == 400 and "compression" in r.json()["error"]["message"]
+    # Nothing of the above was stored.
+    assert app.runtime.store.count_events(project_id=app.project.project.id) == 0

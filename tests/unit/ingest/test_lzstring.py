@@ -43,3 +43,15 @@ def test_long_repetitive_text_grows_the_code_width_many_times() -> None:
 def test_what_is_not_lz64_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         decompress_from_base64(bad)
+
+
+def test_a_bomb_stops_at_the_limit_without_building_the_text() -> None:
+    """Two million characters from a few kilobytes of codes: refused once past 10,000 (counted as the codes
+    are read, so the text is never built)."""
+    from belvedere.ingest.compat.lzstring import TooLong
+
+    bomb = lzstring.LZString().compressToBase64("a" * 2_000_000)
+    assert len(bomb) < 5_000
+    with pytest.raises(TooLong):
+        decompress_from_base64(bomb, max_chars=10_000)
+    assert len(decompress_from_base64(bomb)) == 2_000_000

@@ -16,11 +16,12 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from belvedere.ingest.compat.lzstring import decompress_from_base64
+from belvedere.ingest.compat.lzstring import TooLong, decompress_from_base64
 from belvedere.platform.errors import BelvedereError
 
 GZIP_MAGIC = b"\x1f\x8b"
 COMPRESSIONS = ("gzip", "gzip-js", "base64", "lz64")
+MAX_FIELDS = 20
 
 
 class UnreadableBody(BelvedereError):
@@ -50,7 +51,11 @@ def _unbase64(data: bytes) -> bytes:
 
 def _unlz64(data: bytes, limit: int) -> bytes:
     try:
-        text = decompress_from_base64(data.decode("ascii"))
+        text = decompress_from_base64(data.decode("ascii"), max_chars=limit)
+    except TooLong:
+        raise BelvedereError(
+            f"The body inflates to more than {limit} bytes.", code="payload_too_large", status=413
+        ) from None
     except (ValueError, UnicodeDecodeError):
         raise UnreadableBody("The body is not valid lz64 (LZ-String, base64).", code="invalid_lz64") from None
     out = text.encode()
@@ -85,7 +90,7 @@ def decode(
     if compression is not None and compression not in COMPRESSIONS:
         raise UnreadableBody(f"Unknown compression {compression!r}: use one of {', '.join(COMPRESSIONS)}.")
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-        form = parse_qs(body.decode("latin-1"), max_num_fields=20)
+        form = fields(body.decode("latin-1"))
         if "data" not in form:
             raise UnreadableBody("A form body carries its events in `data`.", code="invalid_body")
         declared = form.get("compression")
@@ -104,3 +109,12 @@ def decode(
         except (orjson.JSONDecodeError, UnreadableBody):
             pass
     raise UnreadableBody("The body is not JSON, nor gzip, base64 or lz64 JSON.", code="malformed_json")
+
+
+def fields(text: str) -> dict[str, list[str]]:
+    """A query string's or a form's fields (a tracker sends a few: more are refused, not parsed)."""
+    try:
+        return parse_qs(text, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        message = f"At most {MAX_FIELDS} fields in a query or a form."
+        raise UnreadableBody(message, code="too_many_fields") from None

@@ -35,8 +35,14 @@ class _Bits:
         return number
 
 
-def decompress_from_base64(text: str) -> str:
-    """The string ``compressToBase64`` made ``text`` from (ValueError when ``text`` is not such data)."""
+class TooLong(ValueError):
+    """The text would be longer than allowed."""
+
+
+def decompress_from_base64(text: str, max_chars: int | None = None) -> str:
+    """The string ``compressToBase64`` made ``text`` from (ValueError when ``text`` is not such data;
+    ``TooLong`` as soon as it passes ``max_chars`` characters — each code can name an entry one character
+    longer than the last, so a few kilobytes of codes can stand for gigabytes of text)."""
     if not text:
         return ""
     bits = _Bits(text)
@@ -50,6 +56,7 @@ def decompress_from_base64(text: str) -> str:
     previous = chr(bits.read(8 if first == 0 else 16))
     entries.append(previous)
     out = [previous]
+    length = 1
     while True:
         code = bits.read(width)
         if code == 2:
@@ -66,6 +73,9 @@ def decompress_from_base64(text: str) -> str:
             entry = previous + previous[0]
         else:
             raise ValueError("the lz64 data names an entry it has not made")
+        length += len(entry)
+        if max_chars is not None and length > max_chars:
+            raise TooLong(f"the text is longer than {max_chars} characters")
         out.append(entry)
         entries.append(previous + entry[0])
         room -= 1
