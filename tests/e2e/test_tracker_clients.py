@@ -1,7 +1,8 @@
 """Other products' official Node clients, unchanged, pointed at a real `belvedere serve` by their host and
-the project's write key: Segment's `@segment/analytics-node` and PostHog's `posthog-node` (installed by the
-test command into tests/e2e/clients). Each sends a visit — a page, events, an identify that links the
-anonymous id — and the query API then answers with its names, properties, pages and one person."""
+the project's write key: Segment's `@segment/analytics-node`, PostHog's `posthog-node` and `@umami/node`
+(installed by the test command into tests/e2e/clients). Each sends a visit — a page, events, an identify
+that links the anonymous id (Umami has none: it counts visitors by a hash) — and the query API then answers
+with its names, properties, pages and one person."""
 
 from __future__ import annotations
 
@@ -51,6 +52,23 @@ client.shutdown(10000).then(() => {
 });
 """
 
+UMAMI = """
+const { Umami } = require('@umami/node');
+const [url, key] = process.argv.slice(1);
+const umami = new Umami();
+umami.init({ websiteId: key, hostUrl: url });
+(async () => {
+  const answers = [
+    await umami.track({ hostname: 'shop.example', url: '/blog/launch', referrer: 'https://t.co/x',
+      title: 'Launch' }),
+    await umami.track('download', { file: 'guide.pdf' }),
+    await umami.identify({ plan: 'pro' }),
+  ];
+  const bad = answers.filter((a) => a.status !== 200);
+  if (bad.length) { console.error(await bad[0].text()); process.exit(1); }
+})();
+"""
+
 
 def _run(script: str, url: str, key: str) -> None:
     done = subprocess.run(
@@ -78,7 +96,9 @@ def _people(server: Server, project: dict[str, Any]) -> int:
     return int(response.json()["series"][0]["total"])
 
 
-@pytest.mark.parametrize(("name", "script", "count"), [("segment", SEGMENT, 5), ("posthog", POSTHOG, 4)])
+@pytest.mark.parametrize(
+    ("name", "script", "count"), [("segment", SEGMENT, 5), ("posthog", POSTHOG, 4), ("umami", UMAMI, 3)]
+)
 def test_an_official_node_client_works_unchanged(tmp_path: Path, name: str, script: str, count: int) -> None:
     created = cli(tmp_path, "project", "create", "--name", "Shop", "--json")
     assert created.returncode == 0, created.stderr
@@ -98,11 +118,22 @@ def test_an_official_node_client_works_unchanged(tmp_path: Path, name: str, scri
             )
             assert events["Added to cart"]["properties"]["sku"] == "A-1"
             assert events["Order completed"]["revenue"] == 49.5
-        else:
+        elif name == "posthog":
             assert set(events) == {"$pageview", "clicked", "$alias", "paid"}
             assert events["$pageview"]["path"] == "/docs"
             assert events["clicked"]["properties"]["button"] == "buy"
             assert events["paid"]["properties"]["$lib"] == "posthog-node"
+        else:  # Umami counts visitors without ids: its events have the visitor hash, no person to link
+            assert set(events) == {"$pageview", "download", "$session_data"}
+            view = events["$pageview"]
+            assert (view["host"], view["path"], view["referrer_domain"]) == (
+                "shop.example",
+                "/blog/launch",
+                "t.co",
+            )
+            assert events["download"]["properties"] == {"file": "guide.pdf"}
+            assert events["$session_data"]["properties"] == {"plan": "pro"}
+            return
         assert _people(server, project) == 1  # the anonymous id linked to the user
     finally:
         server.stop()

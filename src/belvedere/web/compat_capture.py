@@ -1,7 +1,8 @@
 """Other products' trackers, pointed at Belvedere by changing their host: PostHog's capture paths (``/e/``,
 ``/i/v0/e/``, ``/capture/``, ``/batch/``, ``/track/``, ``/engage/``) and the configuration its browser
 tracker asks for (``/decide/``, ``/flags/``, ``/array/<key>/config``: no feature flags, nothing recorded);
-Segment's HTTP tracking API (``/v1/track``, ``/v1/page``… ``/v1/batch``, the write key as Basic auth).
+Segment's HTTP tracking API (``/v1/track``, ``/v1/page``… ``/v1/batch``, the write key as Basic auth);
+Umami's ``/api/send`` (the write key as its website id).
 Plain ASGI like ``/api/v1/capture``, whose path the events then take (``CaptureEndpoint.accept``): the same
 checks, limits and guarantees; they answer as the product does (200 ``{"status": 1}``, ``{"success":
 true}``) so that its clients, which treat any other status as a failure, are content."""
@@ -15,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from belvedere.ingest.compat import bodies, posthog, segment
+from belvedere.ingest.compat import bodies, posthog, segment, umami
 from belvedere.platform.errors import BelvedereError
 from belvedere.web.capture import CaptureEndpoint, Scope, raw_headers, send_json
 from belvedere.web.errors import error_body
@@ -52,9 +53,18 @@ NO_FEATURES: dict[str, Any] = {
 SEGMENT = {f"/v1/{kind}": kind for kind in segment.TYPES} | {"/v1/batch": None, "/v1/import": None}
 
 
+UMAMI = "/api/send"
+
+
 def handles(path: str) -> bool:
     """Whether ``path`` is one of the paths served here."""
-    return path in POSTHOG_CAPTURE or path in POSTHOG_CONFIG or path in SEGMENT or _is_remote_config(path)
+    return (
+        path in POSTHOG_CAPTURE
+        or path in POSTHOG_CONFIG
+        or path in SEGMENT
+        or path == UMAMI
+        or _is_remote_config(path)
+    )
 
 
 def route(path: str) -> str:
@@ -85,9 +95,11 @@ class CompatEndpoint:
             await _send(send, 200, orjson.dumps(NO_FEATURES))
             return
         try:
-            if method not in ("POST", "GET") or (method == "GET" and path in SEGMENT):
+            if method not in ("POST", "GET") or (method == "GET" and (path in SEGMENT or path == UMAMI)):
                 raise BelvedereError("Send events with POST.", code="method_not_allowed", status=405)
-            if path in SEGMENT:
+            if path == UMAMI:
+                answer = {"cache": "", **await self._umami(scope, receive)}
+            elif path in SEGMENT:
                 answer = {"success": True, **await self._segment(scope, receive, SEGMENT[path])}
             else:
                 answer = {"status": 1, **await self._posthog(scope, receive)}
@@ -108,16 +120,26 @@ class CompatEndpoint:
             rejection["index"] = origins[rejection["index"]]
         return answer
 
-    async def _segment(self, scope: Scope, receive: Any, kind: str | None) -> dict[str, Any]:
+    async def _umami(self, scope: Scope, receive: Any) -> dict[str, Any]:
         headers = dict(scope["headers"])
+        document = await self._json(receive, headers)
+        payload, kind, key = umami.unpack(document)
+        return await self._accept(scope, headers, ([umami.translate(payload, kind)], [0]), key)
+
+    async def _json(self, receive: Any, headers: dict[bytes, bytes]) -> Any:
+        """A JSON body (gzip when declared), size-capped."""
         raw = await self.capture.read_raw(receive, headers)
-        document = bodies.decode(
+        return bodies.decode(
             raw,
             content_type="application/json",
             content_encoding=headers.get(b"content-encoding", b"").decode("latin-1"),
             compression=None,
             limit=self.capture.settings.max_body_bytes,
         )
+
+    async def _segment(self, scope: Scope, receive: Any, kind: str | None) -> dict[str, Any]:
+        headers = dict(scope["headers"])
+        document = await self._json(receive, headers)
         messages, key, sent_at = segment.unpack(document, kind)
         made = segment.translate(messages, sent_at=sent_at, now=datetime.now(UTC))
         return await self._accept(scope, headers, made, basic_user(headers) or key)
