@@ -8,8 +8,8 @@ bash scripts/services.sh
 npm ci --prefix tests/e2e/a11y --no-audit --no-fund --loglevel=error
 # Other products' official Node tracking clients, pointed at Belvedere by the compatibility tests (test-only).
 npm ci --prefix tests/e2e/clients --no-audit --no-fund --loglevel=error
-.venv/bin/ruff check src tests bench scripts
-.venv/bin/ruff format --check src tests bench scripts
+.venv/bin/ruff check src sdk tests bench scripts
+.venv/bin/ruff format --check src sdk tests bench scripts
 .venv/bin/mypy
 # Three pytest workers (pytest-xdist) on two cores: the suite's tests are independent (uuid-named PostgreSQL
 # databases and Redis namespaces, free ports, a tmp_path each), and many wait on servers and browsers (the
