@@ -94,6 +94,25 @@ def find_project_by_write_key(session: Session, *, write_key: str) -> ProjectInf
     return project_info(project) if project else None
 
 
+def site_domain(domain: str) -> str:
+    """A site's domain as projects and trackers are compared by it: lower case, no ``www.``, no port."""
+    text = domain.strip().lower().split(":")[0].rstrip(".")
+    return text.removeprefix("www.")
+
+
+def write_keys_by_domain(session: Session) -> dict[str, str | None]:
+    """Each site domain some project lists in its ``domains`` setting, with that project's write key —
+    None when several projects list it (a domain does not say which of them it means)."""
+    found: dict[str, str | None] = {}
+    for write_key, settings in session.execute(select(Project.write_key, Project.settings)):
+        for listed in (settings or {}).get("domains") or []:
+            if not isinstance(listed, str):
+                continue
+            domain = site_domain(listed)
+            found[domain] = write_key if found.get(domain, write_key) == write_key else None
+    return found
+
+
 def find_project_by_api_key(session: Session, *, api_key: str) -> ProjectInfo | None:
     """The project a live read key belongs to; records its use."""
     key = session.scalar(

@@ -41,12 +41,22 @@ def create(
         VisitorId,
         typer.Option("--visitor-id", help="hash: daily-salted ids for anonymous visitors; none: no id"),
     ] = VisitorId.hash,
+    domain: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--domain",
+            help="A site of the project (repeatable): page events from other sites are dropped, and"
+            " Plausible's events name the project by it",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a project (within its organisation's plan) and print its write key (for trackers), its read API
     key (shown only once) and who can open it in the web app."""
     settings = load_settings()
-    options = ProjectSettings(session_timeout_minutes=session_timeout, visitor_id=visitor_id.value)
+    options = ProjectSettings(
+        session_timeout_minutes=session_timeout, visitor_id=visitor_id.value, domains=domain or []
+    )
     with transaction(make_session_factory(metadata_engine(settings))) as session:
         created, organisation = projects.create_for_operator(
             session,

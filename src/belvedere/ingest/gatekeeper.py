@@ -55,6 +55,26 @@ class Gatekeeper:
             )
         return project
 
+    def project_of_site(self, domain: str) -> ProjectInfo:
+        """The project a site's domain names (Plausible's events name their site, not a key): the one whose
+        ``domains`` setting lists it — or, when ``domain`` is a write key, that key's project."""
+        if domain.startswith("bw_"):
+            return self.project(domain)
+        project, ambiguous = self.projects.by_domain(domain)
+        if ambiguous:
+            raise Unauthorized(
+                f"Several projects list {domain!r} among their domains: send the project's write key as the"
+                " domain instead.",
+                code="ambiguous_domain",
+            )
+        if project is None:
+            raise Unauthorized(
+                f"No project lists {domain!r} among its domains: add it in the project's settings, or send"
+                " the project's write key as the domain.",
+                code="unknown_domain",
+            )
+        return project
+
     def admit(self, project: ProjectInfo) -> None:
         """Raise unless the project may send events now (counts one capture request against its rate)."""
         if not is_live(project.org_status, project.org_expires_at):

@@ -22,7 +22,12 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from belvedere.accounts.service import ProjectInfo, find_project_by_write_key
+from belvedere.accounts.service import (
+    ProjectInfo,
+    find_project_by_write_key,
+    site_domain,
+    write_keys_by_domain,
+)
 from belvedere.platform.db import transaction
 
 log = structlog.get_logger(__name__)
@@ -79,6 +84,7 @@ class ProjectDirectory:
         self._sessions = sessions
         self._ttl = ttl_seconds
         self._cache: dict[str, tuple[float, ProjectInfo | None]] = {}
+        self._domains: tuple[float, dict[str, str | None]] | None = None
         self._epoch_path = epoch
         self._shared = shared
         self._epoch = self._read_epoch()
@@ -92,10 +98,7 @@ class ProjectDirectory:
         return stat.st_ino, stat.st_size, stat.st_mtime_ns, shared
 
     def by_write_key(self, write_key: str) -> ProjectInfo | None:
-        epoch = self._read_epoch()
-        if epoch != self._epoch:  # another process (or this one) forgot: nothing cached may be kept
-            self._cache.clear()
-            self._epoch = epoch
+        self._check_epoch()
         now = time.monotonic()
         hit = self._cache.get(write_key)
         if hit is not None and now - hit[0] < self._ttl:
@@ -107,9 +110,32 @@ class ProjectDirectory:
         self._cache[write_key] = (now, project)
         return project
 
+    def by_domain(self, domain: str) -> tuple[ProjectInfo | None, bool]:
+        """The project whose ``domains`` setting lists ``domain``, and whether several do (then None). The
+        map of every project's domains is read once per cache period, never per request: a flood of made-up
+        domains costs a dictionary lookup each."""
+        self._check_epoch()
+        now = time.monotonic()
+        if self._domains is None or now - self._domains[0] >= self._ttl:
+            with transaction(self._sessions) as session:
+                self._domains = (now, write_keys_by_domain(session))
+        wanted = site_domain(domain)
+        if wanted not in self._domains[1]:
+            return None, False
+        key = self._domains[1][wanted]
+        return (None, True) if key is None else (self.by_write_key(key), False)
+
+    def _check_epoch(self) -> None:
+        epoch = self._read_epoch()
+        if epoch != self._epoch:  # another process (or this one) forgot: nothing cached may be kept
+            self._cache.clear()
+            self._domains = None
+            self._epoch = epoch
+
     def forget(self) -> None:
         """Make every process look every key up again (call after the change has committed)."""
         self._cache.clear()
+        self._domains = None
         with self._epoch_path.open("ab") as epoch:
             epoch.write(b".")
         if self._shared is not None:

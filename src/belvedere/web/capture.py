@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import orjson
 from opentelemetry.trace import SpanKind
 
+from belvedere.accounts.service import ProjectInfo
 from belvedere.config import IngestSettings, Settings
 from belvedere.ingest.compat.bodies import gunzip
 from belvedere.ingest.gatekeeper import Gatekeeper
@@ -133,11 +134,18 @@ class CaptureEndpoint:
         return 202, await self.accept(scope, headers, events, body_key)
 
     async def accept(
-        self, scope: Scope, headers: dict[bytes, bytes], events: list[Any], body_key: Any
+        self,
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        events: list[Any],
+        body_key: Any,
+        project: ProjectInfo | None = None,
     ) -> dict[str, Any]:
         """Capture ``events`` for the project whose write key the request names (the Authorization header,
-        else ``body_key``): the one path every protocol's events take. The tally, as the answer says it."""
-        project = self.gatekeeper.project(self._write_key(headers, body_key))
+        else ``body_key``), or for ``project`` when the protocol named it otherwise: the one path every
+        protocol's events take. The tally, as the answer says it."""
+        if project is None:
+            project = self.gatekeeper.project(self._write_key(headers, body_key))
         if len(events) > self.settings.max_batch_events:
             raise ApiError(
                 413, "batch_too_large", f"A batch holds at most {self.settings.max_batch_events} events."

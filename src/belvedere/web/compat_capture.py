@@ -2,7 +2,8 @@
 ``/i/v0/e/``, ``/capture/``, ``/batch/``, ``/track/``, ``/engage/``) and the configuration its browser
 tracker asks for (``/decide/``, ``/flags/``, ``/array/<key>/config``: no feature flags, nothing recorded);
 Segment's HTTP tracking API (``/v1/track``, ``/v1/page``… ``/v1/batch``, the write key as Basic auth);
-Umami's ``/api/send`` (the write key as its website id).
+Umami's ``/api/send`` (the write key as its website id); Plausible's ``/api/event`` (the site's domain
+names the project).
 Plain ASGI like ``/api/v1/capture``, whose path the events then take (``CaptureEndpoint.accept``): the same
 checks, limits and guarantees; they answer as the product does (200 ``{"status": 1}``, ``{"success":
 true}``) so that its clients, which treat any other status as a failure, are content."""
@@ -16,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from belvedere.ingest.compat import bodies, posthog, segment, umami
+from belvedere.ingest.compat import bodies, plausible, posthog, segment, umami
 from belvedere.platform.errors import BelvedereError
 from belvedere.web.capture import CaptureEndpoint, Scope, raw_headers, send_json
 from belvedere.web.errors import error_body
@@ -54,6 +55,7 @@ SEGMENT = {f"/v1/{kind}": kind for kind in segment.TYPES} | {"/v1/batch": None, 
 
 
 UMAMI = "/api/send"
+PLAUSIBLE = "/api/event"
 
 
 def handles(path: str) -> bool:
@@ -62,7 +64,7 @@ def handles(path: str) -> bool:
         path in POSTHOG_CAPTURE
         or path in POSTHOG_CONFIG
         or path in SEGMENT
-        or path == UMAMI
+        or path in (UMAMI, PLAUSIBLE)
         or _is_remote_config(path)
     )
 
@@ -95,8 +97,12 @@ class CompatEndpoint:
             await _send(send, 200, orjson.dumps(NO_FEATURES))
             return
         try:
-            if method not in ("POST", "GET") or (method == "GET" and (path in SEGMENT or path == UMAMI)):
+            if method not in ("POST", "GET") or (method == "GET" and not self._posthog_path(path)):
                 raise BelvedereError("Send events with POST.", code="method_not_allowed", status=405)
+            if path == PLAUSIBLE:
+                status, answer = await self._plausible(scope, receive)
+                await _send(send, status, orjson.dumps(answer))
+                return
             if path == UMAMI:
                 answer = {"cache": "", **await self._umami(scope, receive)}
             elif path in SEGMENT:
@@ -119,6 +125,23 @@ class CompatEndpoint:
         for rejection in answer["rejected"]:
             rejection["index"] = origins[rejection["index"]]
         return answer
+
+    @staticmethod
+    def _posthog_path(path: str) -> bool:
+        return path in POSTHOG_CAPTURE
+
+    async def _plausible(self, scope: Scope, receive: Any) -> tuple[int, dict[str, Any]]:
+        """202 as Plausible answers; 400 with the reason when its one event is refused."""
+        headers = dict(scope["headers"])
+        fields, domain = plausible.unpack(await self._json(receive, headers))
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1") or None
+        event = plausible.translate(fields, forwarded)
+        project = self.capture.gatekeeper.project_of_site(domain)
+        answer = await self.capture.accept(scope, headers, [event], None, project=project)
+        if answer["rejected"]:
+            error = answer["rejected"][0]["error"]
+            raise BelvedereError(error["message"], code=error["code"])
+        return 202, answer
 
     async def _umami(self, scope: Scope, receive: Any) -> dict[str, Any]:
         headers = dict(scope["headers"])
